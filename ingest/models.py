@@ -1,0 +1,99 @@
+"""Plain data passed between the ingest stages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SourceKind = Literal["audio", "transcript", "text"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's uninterrupted stretch of a call. Times are seconds from the call start,
+    ``None`` for text transcripts that carry no timing."""
+
+    speaker: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Turn:
+        return cls(
+            speaker=str(data.get("speaker") or "speaker"),
+            text=str(data.get("text") or ""),
+            start=_opt_float(data.get("start")),
+            end=_opt_float(data.get("end")),
+        )
+
+
+@dataclass
+class Transcript:
+    """A whole call as speaker turns."""
+
+    turns: list[Turn]
+    language: str | None = None
+    duration: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "turns": [t.to_dict() for t in self.turns],
+            "language": self.language,
+            "duration": self.duration,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        return cls(
+            turns=[Turn.from_dict(t) for t in data.get("turns", [])],
+            language=data.get("language"),
+            duration=_opt_float(data.get("duration")),
+        )
+
+
+@dataclass
+class CallSource:
+    """One input to ingest: a recording, a transcript file, or inline turns from a label file.
+
+    ``origin`` says where it came from (a path, or ``labels.csv:12``) for messages and the ledger.
+    """
+
+    call_id: str
+    kind: SourceKind
+    origin: str
+    path: Path | None = None
+    transcript: Transcript | None = None
+    labels: list[str] = field(default_factory=list)
+    date: str | None = None
+    split: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A window of consecutive turns of one call, the unit that is embedded and stored."""
+
+    call_id: str
+    index: int
+    text: str
+    start: float | None
+    end: float | None
+    speakers: list[str]
+    turn_ids: list[int]
+    n_tokens: int
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+
+
+def _opt_float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    return float(value)

@@ -1,0 +1,300 @@
+"""The ingest pipeline: source -> transcript -> chunks -> vectors in the store, one ledger row
+per call.
+
+Calls flow one at a time through hashing, the ledger check and transcription; their chunks are
+buffered and embedded and upserted in batches (``ingest.batch_chunks``), then the calls of the
+batch are marked ``indexed``. Any error in one call marks that call ``failed`` and the batch goes
+on. Re-running skips calls whose content is unchanged, and resumes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from app.config import Settings
+from app.errors import AudioError, CallScopeError, InputError
+from ingest.chunking import chunk_turns
+from ingest.embedding import Embedder
+from ingest.ledger import Ledger
+from ingest.models import CallSource, Chunk, Transcript
+from ingest.transcribe import Transcriber
+from retrieval.sparse import Bm25Encoder
+from retrieval.store import StoredPoint, VectorStore, point_id
+
+log = logging.getLogger(__name__)
+
+Status = Literal["indexed", "unchanged", "failed"]
+
+
+@dataclass
+class IngestResult:
+    """What happened to one input."""
+
+    call_id: str
+    origin: str
+    status: Status
+    chunks: int = 0
+    seconds_audio: float | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Ready:
+    source: CallSource
+    content_hash: str
+    transcript: Transcript
+    chunks: list[Chunk]
+    had_row: bool
+    warnings: list[str]
+
+
+class IngestPipeline:
+    """Runs sources into the store. Build with the shared components; call :meth:`run`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ledger: Ledger,
+        store: VectorStore,
+        embedder: Embedder,
+        sparse: Bm25Encoder,
+        transcriber: Callable[[], Transcriber],
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.store = store
+        self.embedder = embedder
+        self.sparse = sparse
+        # A factory, so that text-only runs never load the speech model.
+        self._transcriber_factory = transcriber
+        self._transcriber: Transcriber | None = None
+        self.collection = store.info.name
+
+    def run(
+        self,
+        sources: Iterable[CallSource],
+        on_result: Callable[[IngestResult], None] | None = None,
+        on_start: Callable[[CallSource], None] | None = None,
+    ) -> list[IngestResult]:
+        """Ingest every source; never raises for a bad input (see the results)."""
+        results: list[IngestResult] = []
+
+        def report(result: IngestResult) -> None:
+            results.append(result)
+            if on_result:
+                on_result(result)
+
+        buffer: list[_Ready] = []
+        for source in sources:
+            if on_start:
+                on_start(source)
+            try:
+                ready = self._prepare(source)
+            except CallScopeError as exc:
+                report(self._fail(source, str(exc)))
+                continue
+            except Exception as exc:  # a bug or a library surprise must not end the batch
+                log.exception("unexpected error on %s", source.origin)
+                report(self._fail(source, f"internal error: {type(exc).__name__}: {exc}"))
+                continue
+            if isinstance(ready, IngestResult):
+                report(ready)
+                continue
+            buffer.append(ready)
+            if sum(len(r.chunks) for r in buffer) >= self.settings.ingest.batch_chunks:
+                for result in self._flush(buffer):
+                    report(result)
+                buffer = []
+        for result in self._flush(buffer):
+            report(result)
+        return results
+
+    # -- stages ------------------------------------------------------------------------
+    def _prepare(self, source: CallSource) -> _Ready | IngestResult:
+        content_hash, audio_hash = self._hashes(source)
+        row = self.ledger.get(source.call_id)
+        if (
+            row is not None
+            and row.state == "indexed"
+            and row.content_hash == content_hash
+            and row.collection == self.collection
+        ):
+            return IngestResult(source.call_id, source.origin, "unchanged", chunks=row.n_chunks)
+        self.ledger.upsert(
+            source.call_id,
+            collection=self.collection,
+            kind=source.kind,
+            origin=source.origin,
+            content_hash=content_hash,
+            state="pending",
+            error=None,
+            labels=source.labels,
+        )
+        warnings: list[str] = []
+        if source.kind == "audio":
+            assert source.path is not None and audio_hash is not None
+            transcript, warnings = self._transcriber_get().transcribe(source.path, audio_hash)
+            self.ledger.upsert(
+                source.call_id,
+                state="transcribed",
+                duration=transcript.duration,
+                language=transcript.language,
+                warnings=warnings,
+            )
+        else:
+            assert source.transcript is not None
+            transcript = source.transcript
+        if not transcript.turns:
+            raise AudioError("no speech found in the recording")
+        chunks = chunk_turns(source.call_id, transcript.turns, self.settings.chunking)
+        return _Ready(source, content_hash, transcript, chunks, row is not None, warnings)
+
+    def _flush(self, batch: list[_Ready]) -> list[IngestResult]:
+        if not batch:
+            return []
+        try:
+            texts = [c.text for r in batch for c in r.chunks]
+            dense = self.embedder.embed(texts)
+            sparse = self.sparse.encode_documents(texts)
+            points: list[StoredPoint] = []
+            for ready in batch:
+                payload = _call_payload(ready)
+                for chunk in ready.chunks:
+                    n = len(points)
+                    points.append(
+                        StoredPoint(
+                            id=point_id(chunk.call_id, chunk.index, chunk.content_hash),
+                            dense=dense[n],
+                            sparse=sparse[n],
+                            payload={**payload, **_chunk_payload(chunk)},
+                        )
+                    )
+                # Old chunks of a changed call would linger under other ids; a call that
+                # never had a row cannot have points yet, so skip the delete then.
+                if ready.had_row:
+                    self.store.delete({"call_id": ready.source.call_id})
+            self.store.upsert(points)
+        except CallScopeError as exc:
+            return [self._fail(r.source, str(exc)) for r in batch]
+
+        results = []
+        for ready in batch:
+            self.ledger.upsert(
+                ready.source.call_id,
+                state="indexed",
+                n_chunks=len(ready.chunks),
+                language=ready.transcript.language,
+                duration=ready.transcript.duration,
+                warnings=ready.warnings,
+                transcript=json.dumps(ready.transcript.to_dict(), ensure_ascii=False),
+            )
+            results.append(
+                IngestResult(
+                    ready.source.call_id,
+                    ready.source.origin,
+                    "indexed",
+                    chunks=len(ready.chunks),
+                    seconds_audio=ready.transcript.duration
+                    if ready.source.kind == "audio"
+                    else None,
+                    warnings=ready.warnings,
+                )
+            )
+        return results
+
+    # -- helpers -----------------------------------------------------------------------
+    def _transcriber_get(self) -> Transcriber:
+        if self._transcriber is None:
+            self._transcriber = self._transcriber_factory()
+        return self._transcriber
+
+    def _hashes(self, source: CallSource) -> tuple[str, str | None]:
+        """(content hash of the whole input, hash of the audio bytes or None).
+
+        The transcript cache is keyed by the audio hash alone, so relabeling a recording
+        re-indexes it without transcribing it again."""
+        audio_hash = None
+        if source.kind == "audio":
+            assert source.path is not None
+            if not source.path.is_file():
+                raise InputError(f"{source.path}: no such file")
+            size_mb = source.path.stat().st_size / 2**20
+            if size_mb > self.settings.ingest.max_file_mb:
+                raise AudioError(
+                    f"{source.path}: file is {size_mb:.0f} MB, over the limit of "
+                    f"{self.settings.ingest.max_file_mb:.0f} MB (ingest.max_file_mb)"
+                )
+            audio = hashlib.sha256()
+            with source.path.open("rb") as f:
+                while block := f.read(1 << 20):
+                    audio.update(block)
+            audio_hash = audio.hexdigest()
+            body: Any = audio_hash
+        else:
+            assert source.transcript is not None
+            body = source.transcript.to_dict()
+        meta = {"labels": source.labels, "date": source.date, "split": source.split, "body": body}
+        return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest(), audio_hash
+
+    def _fail(self, source: CallSource, message: str) -> IngestResult:
+        row = self.ledger.get(source.call_id)
+        self.ledger.upsert(
+            source.call_id,
+            collection=self.collection,
+            kind=source.kind,
+            origin=source.origin,
+            content_hash=row.content_hash if row else "",
+            state="failed",
+            error=message,
+            labels=source.labels,
+        )
+        return IngestResult(source.call_id, source.origin, "failed", error=message)
+
+
+def _call_payload(ready: _Ready) -> dict[str, Any]:
+    source = ready.source
+    payload: dict[str, Any] = {
+        "call_id": source.call_id,
+        "labels": source.labels,
+        "source_kind": source.kind,
+        "origin": source.origin,
+        "language": ready.transcript.language or _guess_language(ready.transcript),
+    }
+    if source.split:
+        payload["split"] = source.split
+    if source.date:
+        payload["date"] = _iso_date(source.date)
+    return payload
+
+
+def _chunk_payload(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "chunk_index": chunk.index,
+        "text": chunk.text,
+        "start": chunk.start,
+        "end": chunk.end,
+        "speakers": chunk.speakers,
+        "turn_ids": chunk.turn_ids,
+        "n_tokens": chunk.n_tokens,
+    }
+
+
+def _iso_date(value: str) -> str:
+    try:
+        return date.fromisoformat(value[:10]).isoformat()
+    except ValueError as exc:
+        raise InputError(f"date {value!r} is not an ISO date (YYYY-MM-DD)") from exc
+
+
+def _guess_language(transcript: Transcript) -> str:
+    from ingest.text import has_cjk
+
+    return "zh" if any(has_cjk(t.text) for t in transcript.turns) else "en"

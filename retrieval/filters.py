@@ -1,0 +1,167 @@
+"""Backend-neutral payload filters: the spec callers write and its validated form.
+
+Filter spec (backend-neutral), a ``dict[str, Any]``:
+
+* ``{"call_id": "c1"}``                       str/int/bool -> the field equals the value
+* ``{"labels": ["refund", "delivery"]}``      non-empty list -> the field equals any of them
+                                              (for array fields: any element matches)
+* ``{"date": {"gte": "2026-10-01", "lte": "2026-10-31"}}``
+                                              range on a datetime field (ISO strings,
+                                              ``datetime.date`` or ``datetime.datetime``)
+
+Several keys are combined with AND. ``normalize_filter`` validates a spec and turns it into
+a list of conditions; anything else raises ``InputError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Union
+
+from app.errors import InputError
+
+KEYWORD = "keyword"
+DATETIME = "datetime"
+
+# Payload indexes created together with a collection (and re-created on open if missing).
+INDEXED_FIELDS: dict[str, str] = {
+    "call_id": KEYWORD,
+    "labels": KEYWORD,
+    "split": KEYWORD,
+    "speakers": KEYWORD,
+    "language": KEYWORD,
+    "source_kind": KEYWORD,
+    "date": DATETIME,
+}
+
+_RANGE_OPS = ("gte", "gt", "lte", "lt")
+
+
+@dataclass(frozen=True)
+class MatchValue:
+    """The field equals ``value``."""
+
+    key: str
+    value: str | int | bool
+
+
+@dataclass(frozen=True)
+class MatchAny:
+    """The field equals one of ``values``."""
+
+    key: str
+    values: tuple[str, ...] | tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The datetime field lies in the range; bounds are UTC ISO strings (``...Z``)."""
+
+    key: str
+    gte: str | None = None
+    gt: str | None = None
+    lte: str | None = None
+    lt: str | None = None
+
+
+Condition = Union[MatchValue, MatchAny, DateRange]
+
+
+def normalize_filter(spec: Mapping[str, Any] | None) -> list[Condition]:
+    """Validate a filter spec and return its conditions (AND); ``None``/``{}`` gives ``[]``.
+
+    Raises ``InputError`` naming the offending key on any shape it does not know.
+    """
+    if spec is None:
+        return []
+    if not isinstance(spec, Mapping):
+        raise InputError(f"a filter must be a dict of field -> value, got {type(spec).__name__}")
+    conditions: list[Condition] = []
+    for key, value in spec.items():
+        if not isinstance(key, str) or not key:
+            raise InputError(f"filter keys must be non-empty strings, got {key!r}")
+        conditions.append(_condition(key, value))
+    return conditions
+
+
+def _condition(key: str, value: Any) -> Condition:
+    if isinstance(value, (str, bool, int)):
+        return MatchValue(key, value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            # An empty "any of" matches nothing, which is never what a caller means:
+            # make them drop the key instead of silently returning no results.
+            raise InputError(f"filter {key!r}: empty list (drop the key to not filter on it)")
+        if all(isinstance(v, str) for v in value):
+            return MatchAny(key, tuple(value))
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return MatchAny(key, tuple(value))
+        raise InputError(f"filter {key!r}: a list must hold only strings or only integers")
+    if isinstance(value, Mapping):
+        return _date_range(key, value)
+    raise InputError(
+        f"filter {key!r}: unsupported value {value!r} (use a string/int/bool, a list, "
+        'or {"gte": ..., "lte": ...} on a date field)'
+    )
+
+
+def _date_range(key: str, bounds: Mapping[str, Any]) -> DateRange:
+    if INDEXED_FIELDS.get(key) != DATETIME:
+        dated = [k for k, kind in INDEXED_FIELDS.items() if kind == DATETIME]
+        raise InputError(f"filter {key!r}: ranges are only supported on {dated}")
+    unknown = set(bounds) - set(_RANGE_OPS)
+    if unknown or not bounds:
+        raise InputError(f"filter {key!r}: a range takes gte/gt/lte/lt, got {sorted(bounds)}")
+    out: dict[str, datetime] = {}
+    for op, raw in bounds.items():
+        moment, date_only = _parse_moment(key, raw)
+        # A bare date means the whole day: "lte 2026-10-31" must include 31 October 15:00,
+        # so it becomes "lt 2026-11-01T00:00Z" (and "gt day" becomes "gte next day").
+        if date_only and op == "lte":
+            op, moment = "lt", moment + timedelta(days=1)
+        elif date_only and op == "gt":
+            op, moment = "gte", moment + timedelta(days=1)
+        if op in out:
+            raise InputError(f"filter {key!r}: two bounds on the same side ({sorted(bounds)})")
+        out[op] = moment
+    lower = [out[o] for o in ("gte", "gt") if o in out]
+    upper = [out[o] for o in ("lte", "lt") if o in out]
+    if len(lower) > 1 or len(upper) > 1:
+        raise InputError(f"filter {key!r}: two bounds on the same side ({sorted(bounds)})")
+    if lower and upper and lower[0] > upper[0]:
+        raise InputError(f"filter {key!r}: the lower bound is after the upper bound")
+    return DateRange(key, **{op: _iso_utc(moment) for op, moment in out.items()})
+
+
+def _parse_moment(key: str, raw: Any) -> tuple[datetime, bool]:
+    """Return (UTC datetime, whether the input was a bare date)."""
+    if isinstance(raw, datetime):
+        moment, date_only = raw, False
+    elif isinstance(raw, date):
+        moment, date_only = datetime(raw.year, raw.month, raw.day), True
+    elif isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if len(text) == 10:
+                moment, date_only = (
+                    datetime.combine(date.fromisoformat(text), datetime.min.time()),
+                    True,
+                )
+            else:
+                moment, date_only = datetime.fromisoformat(text.replace("Z", "+00:00")), False
+        except ValueError as exc:
+            raise InputError(f"filter {key!r}: {raw!r} is not an ISO date or datetime") from exc
+    else:
+        raise InputError(f"filter {key!r}: range bounds must be ISO date strings, got {raw!r}")
+    # Naive times are taken as UTC, which is also what both engines assume.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC), date_only
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (
+        f".{moment.microsecond:06d}Z" if moment.microsecond else "Z"
+    )

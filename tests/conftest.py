@@ -1,0 +1,53 @@
+"""Session-wide real components: the bundled whisper and MiniLM models, loaded once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from app.config import Settings, load_settings  # noqa: E402
+from app.runtime import Runtime  # noqa: E402
+from ingest.embedding import FlagEmbedder  # noqa: E402
+from ingest.transcribe import Transcriber  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One assembled whisper model for the whole session (145 MB, assembled once)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder() -> FlagEmbedder:
+    return FlagEmbedder(Settings().embedding)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
+    """Settings with a fresh state dir under tmp_path; keyword overrides by section."""
+
+    def make(**sections: dict) -> Settings:
+        paths = {"state_dir": tmp_path / "state", "models_dir": models_dir}
+        return load_settings(paths=paths, **sections)
+
+    return make
+
+
+@pytest.fixture
+def runtime(make_settings: Callable[..., Settings], embedder: FlagEmbedder):
+    with Runtime(make_settings(), embedder=embedder) as rt:
+        yield rt
+
+
+@pytest.fixture(scope="session")
+def transcriber(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Transcriber:
+    return Transcriber(
+        Settings().whisper, models_dir=models_dir, cache_dir=tmp_path_factory.mktemp("tcache")
+    )

@@ -1,0 +1,191 @@
+"""The whole ingest spine with real models and the real Qdrant Edge engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import CollectionMismatchError
+from app.runtime import Runtime
+from ingest.embedding import Embedder
+from ingest.sources import discover
+from tests.conftest import DATA
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write_calls(folder: Path, n: int, start: int = 0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + n):
+        (folder / f"call-{i:04d}.txt").write_text(
+            f"Agent: Thanks for calling, this is call number {i}.\n"
+            f"Customer: My order {1000 + i} arrived broken and I want a refund.\n"
+        )
+
+
+def test_folder_with_a_corrupt_file_indexes_the_rest(runtime: Runtime, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _write_calls(inbox, 3)
+    shutil.copy(DATA / "stereo_diarization.wav", inbox / "stereo.wav")
+    (inbox / "zh.json").write_text(
+        json.dumps(
+            {
+                "turns": [
+                    {"speaker": "客户", "text": "我的快递已经三天没有更新了"},
+                    {"speaker": "坐席", "text": "我帮您查一下物流"},
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        "utf-8",
+    )
+    (inbox / "broken.mp3").write_bytes(b"\xff\xfb\x90\x00" + os.urandom(3000))
+    sources, errors = discover([inbox])
+    assert errors == []
+
+    results = runtime.pipeline().run(sources)
+    status = {r.call_id: r.status for r in results}
+    assert status == {
+        "call-0000": "indexed",
+        "call-0001": "indexed",
+        "call-0002": "indexed",
+        "stereo": "indexed",
+        "zh": "indexed",
+        "broken": "failed",
+    }
+    broken = runtime.ledger.get("broken")
+    assert broken.state == "failed" and "broken.mp3" in broken.error
+    assert runtime.ledger.counts()["indexed"] == 5
+
+    store = runtime.store
+    assert store.count() == 5
+    [stereo] = list(store.scroll({"call_id": "stereo"}))
+    assert stereo.payload["speakers"] == ["agent", "customer"]
+    assert stereo.payload["source_kind"] == "audio" and stereo.payload["end"] <= 5.0
+    assert "Agent: " in stereo.payload["text"] and "Customer: " in stereo.payload["text"]
+
+    # Chinese keyword search finds the Chinese call through the stored BM25 vectors.
+    hits = store.query(sparse=runtime.sparse.encode_query("快递"), limit=1)
+    assert hits[0].payload["call_id"] == "zh" and hits[0].payload["language"] == "zh"
+    # Dense search finds the refund calls.
+    query = runtime.embedder.embed(["customer wants a refund for a broken order"], query=True)[0]
+    assert store.query(dense=query, limit=1)[0].payload["call_id"].startswith("call-")
+
+
+def test_reingest_is_idempotent_and_changes_replace_old_chunks(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    _write_calls(inbox, 4)
+    pipeline = runtime.pipeline()
+    pipeline.run(discover([inbox])[0])
+    before = sorted(p.id for p in runtime.store.scroll())
+
+    again = pipeline.run(discover([inbox])[0])
+    assert {r.status for r in again} == {"unchanged"}
+    assert sorted(p.id for p in runtime.store.scroll()) == before
+
+    (inbox / "call-0001.txt").write_text("Customer: Actually I need to change my address.\n")
+    changed = {r.call_id: r.status for r in pipeline.run(discover([inbox])[0])}
+    assert changed["call-0001"] == "indexed" and changed["call-0000"] == "unchanged"
+    points = list(runtime.store.scroll({"call_id": "call-0001"}))
+    assert len(points) == 1 and "address" in points[0].payload["text"]
+    assert runtime.store.count() == 4
+
+
+def test_relabel_reindexes_without_retranscribing(runtime: Runtime, tmp_path: Path) -> None:
+    audio = shutil.copy(DATA / "stereo_diarization.wav", tmp_path / "c.wav")
+    pipeline = runtime.pipeline()
+    [source] = discover([Path(audio)])[0]
+    pipeline.run([source])
+    source.labels = ["complaint_escalation"]
+    [result] = pipeline.run([source])
+    assert result.status == "indexed"
+    assert pipeline._transcriber.cache_hits >= 1
+    [point] = list(runtime.store.scroll({"labels": "complaint_escalation"}))
+    assert point.payload["call_id"] == "c"
+
+
+class _OtherModel(Embedder):
+    model_id = "test/other-model"
+    dim = 16
+
+    def embed(self, texts, *, query=False):
+        return np.ones((len(texts), self.dim), dtype=np.float32) / 4
+
+
+def test_opening_a_collection_with_another_model_is_refused(
+    make_settings, embedder, tmp_path: Path
+) -> None:
+    settings = make_settings()
+    _write_calls(tmp_path / "in", 1)
+    with Runtime(settings, embedder=embedder) as rt:
+        rt.pipeline().run(discover([tmp_path / "in"])[0])
+    with (
+        Runtime(settings, embedder=_OtherModel()) as rt,
+        pytest.raises(CollectionMismatchError) as info,
+    ):
+        rt.store  # noqa: B018
+    message = str(info.value)
+    assert "all-MiniLM-L6-v2" in message and "other-model" in message
+
+
+def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
+    make_settings, embedder, tmp_path: Path
+) -> None:
+    total = 240
+    inbox = tmp_path / "inbox"
+    _write_calls(inbox, total)
+    settings = make_settings()
+    env = {
+        **os.environ,
+        "PATHS__STATE_DIR": str(settings.paths.state_dir),
+        "PATHS__MODELS_DIR": str(settings.paths.models),
+        "INGEST__BATCH_CHUNKS": "2",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "ingest", str(inbox)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    indexed_at_kill = 0
+    try:
+        while proc.poll() is None:
+            time.sleep(0.05)
+            if settings.paths.ledger.exists():
+                with sqlite3.connect(settings.paths.ledger) as db:
+                    try:
+                        indexed_at_kill = db.execute(
+                            "SELECT COUNT(*) FROM calls WHERE state='indexed'"
+                        ).fetchone()[0]
+                    except sqlite3.OperationalError:
+                        continue
+                if indexed_at_kill >= 20:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    break
+    finally:
+        proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be interrupted"
+    assert indexed_at_kill < total
+
+    with Runtime(settings, embedder=embedder) as rt:
+        results = rt.pipeline().run(discover([inbox])[0])
+        statuses = [r.status for r in results]
+        assert statuses.count("unchanged") >= indexed_at_kill
+        assert "failed" not in statuses
+        points = list(rt.store.scroll())
+        assert len(points) == total == rt.store.count()
+        assert len({p.payload["call_id"] for p in points}) == total
+        assert rt.ledger.counts()["indexed"] == total
