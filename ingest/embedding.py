@@ -50,36 +50,61 @@ class FlagEmbedder(Embedder):
             pooling = "cls" if "bge" in settings.model.lower() else "mean"
         if settings.pooling != "auto":
             pooling = settings.pooling
-        # Our own rich progress bars report progress; FlagEmbedding's tqdm bars would interleave.
-        os.environ.setdefault("TQDM_DISABLE", "1")
         if os.path.isdir(source):
             # A local folder must never trigger a hub lookup (offline is a feature).
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self._pooling = pooling
+        self._source = source
+        self._devices = devices
+        self._flag: Any = None
+        # The dimension comes from the model's config alone, so opening a collection (status,
+        # a re-run over unchanged calls) never waits for FlagEmbedding and the weights to load.
         try:
-            from FlagEmbedding import FlagModel
+            from transformers import AutoConfig
 
-            self._model: Any = FlagModel(
-                source,
-                pooling_method=pooling,
-                use_fp16=False,
-                devices=devices,
-                normalize_embeddings=True,
-                query_instruction_for_retrieval=settings.query_instruction or None,
-                batch_size=settings.batch_size,
-                query_max_length=settings.max_length,
-                passage_max_length=settings.max_length,
-            )
-            self.dim = int(self._model.model.config.hidden_size)
+            self.dim = int(AutoConfig.from_pretrained(source).hidden_size)
         except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
             raise ConfigError(f"cannot load embedding model {settings.model!r}: {exc}") from exc
+
+    @property
+    def _model(self) -> Any:
+        if self._flag is None:
+            s = self.settings
+            try:
+                from FlagEmbedding import FlagModel
+
+                self._flag = FlagModel(
+                    self._source,
+                    pooling_method=self._pooling,
+                    use_fp16=False,
+                    devices=self._devices,
+                    normalize_embeddings=True,
+                    query_instruction_for_retrieval=s.query_instruction or None,
+                    batch_size=s.batch_size,
+                    query_max_length=s.max_length,
+                    passage_max_length=s.max_length,
+                )
+            except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
+                raise ConfigError(f"cannot load embedding model {s.model!r}: {exc}") from exc
+        return self._flag
 
     def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         try:
             encode = self._model.encode_queries if query else self._model.encode
-            vectors = encode(list(texts), batch_size=self.settings.batch_size)
+            size = self.settings.batch_size
+            # We batch ourselves and hand FlagEmbedding one batch at a time with a larger
+            # batch_size: it draws a tqdm bar (over our rich output, ignoring TQDM_DISABLE)
+            # whenever a call holds at least batch_size texts.
+            vectors = np.concatenate(
+                [
+                    np.asarray(encode(list(texts[i : i + size]), batch_size=size + 1)).reshape(
+                        -1, self.dim
+                    )
+                    for i in range(0, len(texts), size)
+                ]
+            )
         except Exception as exc:
             raise EmbeddingError(f"embedding failed: {exc}") from exc
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)

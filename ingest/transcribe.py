@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 
 #: Consecutive segments of one speaker closer than this are one turn.
 _MERGE_GAP_SECONDS = 1.5
+#: A silence longer than this inside a whisper segment splits it. With VAD (and in the batched
+#: pipeline) whisper decodes up to 30 s of speech regions glued together, so one segment can
+#: run from a customer's first sentence across the agent's whole answer to the customer's next
+#: one; word timings put each stretch of speech back where it was said.
+_SPLIT_GAP_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ class Transcriber:
         """What changes the output: part of the cache key."""
         s = self.settings
         return {
+            # Bump when the way segments become turns changes, so old cache entries are not
+            # served for the new behaviour.
+            "pipeline": 2,
             "model": self.model_id,
             "beam": s.beam_size,
             "vad": s.vad,
@@ -166,16 +174,33 @@ class Transcriber:
             "language": language,
             "beam_size": s.beam_size,
             "vad_filter": s.vad,
+            "word_timestamps": True,
         }
         try:
             if self._batched is not None and audio.shape[0] >= s.batch_min_seconds * SAMPLE_RATE:
                 segs, info = self._batched.transcribe(audio, batch_size=s.batch_size, **kwargs)
             else:
                 segs, info = self._model.transcribe(audio, **kwargs)
-            found = [(seg.start, seg.end, normalize(seg.text)) for seg in segs]
+            found = [run for seg in segs for run in _speech_runs(seg)]
         except Exception as exc:  # ctranslate2 raises RuntimeError and friends
             raise TranscriptionError(f"transcription failed: {exc}") from exc
         return [f for f in found if f[2]], info.language
+
+
+def _speech_runs(segment: Any) -> list[tuple[float, float, str]]:
+    """Split a whisper segment at silences between its words: (start, end, text) runs."""
+    words = segment.words or []
+    if not words:
+        return [(segment.start, segment.end, normalize(segment.text))]
+    runs: list[list[Any]] = [[words[0]]]
+    for word in words[1:]:
+        if word.start - runs[-1][-1].end > _SPLIT_GAP_SECONDS:
+            runs.append([word])
+        else:
+            runs[-1].append(word)
+    return [
+        (float(r[0].start), float(r[-1].end), normalize("".join(w.word for w in r))) for r in runs
+    ]
 
 
 def merge_turns(segments: list[_Segment]) -> list[Turn]:

@@ -45,8 +45,6 @@ from retrieval.store import (
     make_info,
 )
 
-_SCROLL_PAGE = 512
-
 
 def meta_path(path: Path) -> Path:
     """Where the metadata of the collection at ``path`` is kept."""
@@ -214,30 +212,20 @@ class EdgeStore(VectorStore):
             Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points
         ]
 
-    def _scroll(
-        self, conditions: list[Condition], limit: int | None, with_vectors: bool
-    ) -> Iterator[StoredPoint]:
-        flt = _edge_filter(conditions)
-        offset: Any = None
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = _SCROLL_PAGE if remaining is None else min(_SCROLL_PAGE, remaining)
-            with _engine("scroll points", self.info.name):
-                records, offset = self._shard.scroll(
-                    q.ScrollRequest(
-                        offset=offset,
-                        limit=page,
-                        filter=flt,
-                        with_payload=True,
-                        with_vector=with_vectors,
-                    )
+    def _scroll_page(
+        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+    ) -> tuple[list[StoredPoint], Any]:
+        with _engine("scroll points", self.info.name):
+            records, offset = self._shard.scroll(
+                q.ScrollRequest(
+                    offset=offset,
+                    limit=limit,
+                    filter=_edge_filter(conditions),
+                    with_payload=True,
+                    with_vector=with_vectors,
                 )
-            for rec in records:
-                yield _to_stored(rec, with_vectors)
-            if remaining is not None:
-                remaining -= len(records)
-            if offset is None or not records:
-                return
+            )
+        return [_to_stored(rec, with_vectors) for rec in records], offset
 
 
 # ---------------------------------------------------------------------- helpers

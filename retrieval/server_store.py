@@ -48,7 +48,6 @@ from retrieval.store import (
 
 log = logging.getLogger(__name__)
 
-_SCROLL_PAGE = 512
 _UPSERT_BATCH = 256  # keeps each HTTP request far below the server's 32 MB body limit
 
 # What qdrant-client raises: HTTP/transport errors (ApiException and subclasses, httpx),
@@ -245,29 +244,19 @@ class ServerStore(VectorStore):
             for p in response.points
         ]
 
-    def _scroll(
-        self, conditions: list[Condition], limit: int | None, with_vectors: bool
-    ) -> Iterator[StoredPoint]:
-        flt = _filter(conditions)
-        offset: Any = None
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = _SCROLL_PAGE if remaining is None else min(_SCROLL_PAGE, remaining)
-            with _client_errors("scroll points", self.info.name):
-                records, offset = self._client.scroll(
-                    self.info.name,
-                    scroll_filter=flt,
-                    limit=page,
-                    offset=offset,
-                    with_payload=True,
-                    with_vectors=with_vectors,
-                )
-            for rec in records:
-                yield _to_stored(rec, with_vectors)
-            if remaining is not None:
-                remaining -= len(records)
-            if offset is None or not records:
-                return
+    def _scroll_page(
+        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+    ) -> tuple[list[StoredPoint], Any]:
+        with _client_errors("scroll points", self.info.name):
+            records, offset = self._client.scroll(
+                self.info.name,
+                scroll_filter=_filter(conditions),
+                limit=limit,
+                offset=offset,
+                with_payload=True,
+                with_vectors=with_vectors,
+            )
+        return [_to_stored(rec, with_vectors) for rec in records], offset
 
 
 # ---------------------------------------------------------------------- helpers

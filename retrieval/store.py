@@ -57,6 +57,9 @@ DENSE = "dense"
 SPARSE = "bm25"
 
 # Fixed namespace of CallScope point ids: never change it, or every re-ingest duplicates.
+#: Points fetched per engine call while scrolling.
+SCROLL_PAGE = 512
+
 POINT_NAMESPACE = uuid.UUID("5d0c6f8e-3b7a-4c1e-9a52-7f1e2c9b8a34")
 
 
@@ -297,10 +300,25 @@ class VectorStore(ABC):
         rrf_k: int,
     ) -> list[Hit]: ...
 
-    @abstractmethod
     def _scroll(
         self, conditions: list[Condition], limit: int | None, with_vectors: bool
-    ) -> Iterator[StoredPoint]: ...
+    ) -> Iterator[StoredPoint]:
+        offset: Any = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            page = SCROLL_PAGE if remaining is None else min(SCROLL_PAGE, remaining)
+            records, offset = self._scroll_page(conditions, offset, page, with_vectors)
+            yield from records
+            if remaining is not None:
+                remaining -= len(records)
+            if offset is None or not records:
+                return
+
+    @abstractmethod
+    def _scroll_page(
+        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+    ) -> tuple[list[StoredPoint], Any]:
+        """One page of points from ``offset`` and the offset of the next page (None at the end)."""
 
     @abstractmethod
     def _close(self) -> None: ...

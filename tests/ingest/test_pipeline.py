@@ -189,3 +189,47 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
         assert len(points) == total == rt.store.count()
         assert len({p.payload["call_id"] for p in points}) == total
         assert rt.ledger.counts()["indexed"] == total
+
+
+def test_oversize_file_fails_alone(make_settings, embedder, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    _write_calls(inbox, 1)
+    shutil.copy(DATA / "jfk.flac", inbox / "big.flac")  # ~1 MB, over a 0.5 MB limit
+    settings = make_settings(ingest={"max_file_mb": 0.5})
+    with Runtime(settings, embedder=embedder) as rt:
+        results = {r.call_id: r for r in rt.pipeline().run(discover([inbox])[0])}
+    assert results["call-0000"].status == "indexed"
+    assert results["big"].status == "failed" and "over the limit" in results["big"].error
+
+
+def test_demo_corpus_rows_import(runtime: Runtime) -> None:
+    """The bundled corpus is part of the product: its rows load, and a recording transcribes
+    close to its script."""
+    from ingest.labels import load_labeled
+
+    sources, errors = load_labeled(ROOT / "data" / "demo" / "calls.jsonl")
+    assert errors == [] and len(sources) == 120
+    assert {s.labels[0] for s in sources} >= {"refund", "delivery_delay", "address_change"}
+    audio = [s for s in sources if s.kind == "audio"]
+    assert len(audio) == 20 and all(s.path.exists() for s in audio)
+    chinese = next(s for s in sources if s.transcript and s.transcript.language == "zh")
+
+    [one] = audio[:1]
+    results = runtime.pipeline().run([one, chinese])
+    assert [r.status for r in results] == ["indexed", "indexed"]
+    script = json.loads(
+        next(
+            line
+            for line in (ROOT / "data/demo/calls.jsonl").read_text().splitlines()
+            if f'"{one.call_id}"' in line
+        )
+    )
+    said = {w for t in script["turns"] for w in t["text"].lower().split() if len(w) > 4}
+    heard = " ".join(
+        p.payload["text"].lower() for p in runtime.store.scroll({"call_id": one.call_id})
+    )
+    assert sum(w.strip(".,?!") in heard for w in said) / len(said) > 0.6
+    # Turns come back in the order they were spoken, each with its channel's speaker.
+    turns = json.loads(runtime.ledger.get(one.call_id).transcript)["turns"]
+    assert [t["speaker"] for t in turns] == [t["speaker"] for t in script["turns"]]
+    assert all(a["start"] <= b["start"] for a, b in zip(turns, turns[1:], strict=False))

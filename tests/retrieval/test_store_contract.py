@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-import retrieval.edge_store
-import retrieval.server_store
+import retrieval.store
 from app.errors import CollectionMismatchError, ConfigError, InputError, StoreError
 from retrieval import Bm25Encoder, EdgeStore, ServerStore, StoredPoint, VectorStore, point_id
 from retrieval.store import DateRange, MatchAny, MatchValue, normalize_filter
@@ -245,8 +244,7 @@ def test_scroll_yields_every_point_with_payload(
     filled: VectorStore, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tiny pages so paging is exercised on 8 points.
-    monkeypatch.setattr(retrieval.edge_store, "_SCROLL_PAGE", 3)
-    monkeypatch.setattr(retrieval.server_store, "_SCROLL_PAGE", 3)
+    monkeypatch.setattr(retrieval.store, "SCROLL_PAGE", 3)
     got = {p.id: p for p in filled.scroll()}
     assert set(got) == set(corpus.ids)
     for p in corpus.points:
