@@ -13,7 +13,7 @@ from rich.table import Table
 
 from app.config import Settings, load_settings
 from app.console import batch_progress, console, err_console, nothing_processed, print_summary
-from app.errors import CallScopeError
+from app.errors import CallScopeError, InputError
 from app.runtime import Runtime
 from ingest.labels import Columns, load_labeled
 from ingest.models import CallSource
@@ -176,6 +176,134 @@ def status(
     except CallScopeError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
+
+
+@app.command()
+def classify(
+    paths: Annotated[list[Path], typer.Argument(help="Recordings, transcripts or folders.")],
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Write results (.csv, .xlsx, .jsonl).")
+    ] = None,
+    collection: CollectionOpt = None,
+) -> None:
+    """Classify new calls against the labeled calls in the index (LLM-refined when configured)."""
+    from collections import Counter
+
+    from app.results import write_results
+    from retrieval.batch import classify_sources
+    from retrieval.classify import KnnClassifier
+
+    try:
+        settings = _settings(collection)
+        if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
+            raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {out.suffix!r}")
+        sources, errors = discover(paths)
+        started = time.perf_counter()
+        with Runtime(settings) as runtime:
+            classifier = KnnClassifier(
+                runtime.calls, runtime.embedder, runtime.sparse, settings.classify
+            )
+            refine = runtime.llm_refiner()
+            with batch_progress(len(sources), "classify") as (_, on_result):
+                results = classify_sources(
+                    sources,
+                    classifier,
+                    transcriber=runtime.transcriber,
+                    refine=refine,
+                    on_result=lambda r: on_result(None),
+                )
+            usage = runtime.llm_usage()
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+
+    done = [r for r in results if r.classification is not None]
+    table = Table(title="Classification summary")
+    table.add_column("label")
+    table.add_column("calls", justify="right")
+    for label, n in Counter(r.classification.label for r in done).most_common():
+        table.add_row(label, str(n))
+    console.print(table)
+    paths_by = Counter(r.classification.decided_by for r in done)
+    console.print(
+        f"{len(done)} classified ({', '.join(f'{k}: {v}' for k, v in paths_by.items()) or '-'}), "
+        f"{len(results) - len(done) + len(errors)} failed · "
+        f"{time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+    if usage:
+        console.print(usage, highlight=False)
+    for origin, message in errors:
+        console.print(f"[red]rejected[/] {origin}: {message}", highlight=False)
+    for r in results:
+        if r.error:
+            console.print(f"[red]failed[/] {r.call_id} ({r.origin}): {r.error}", highlight=False)
+    if out is not None:
+        write_results(out, results)
+        console.print(f"results written to {out}", highlight=False)
+    if not done:
+        err_console.print("[red]error:[/] nothing could be classified")
+        raise typer.Exit(code=1)
+
+
+eval_app = typer.Typer(
+    help="Measure classification (and later retrieval, label quality).", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("classify")
+def eval_classify(
+    train: Annotated[Path, typer.Option("--train", help="Labeled training rows (CSV/JSONL/XLSX).")],
+    test: Annotated[Path, typer.Option("--test", help="Labeled test rows to classify.")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    label_col: Annotated[str, typer.Option(help="Column with the label.")] = "label",
+    shots: Annotated[
+        Optional[int], typer.Option(help="Training rows per label (seeded sample); all if omitted.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --shots sampling.")] = 0,
+    k: Annotated[
+        Optional[int], typer.Option(help="Neighbours per index (default classify.k).")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="knn (no LLM) or llm.")] = "knn",
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+) -> None:
+    """Index TRAIN in a temporary collection, classify TEST, print accuracy and F1 as JSON."""
+    import json
+
+    from eval.classify import run as run_classify_eval
+
+    try:
+        columns = Columns(text=text_col, label=label_col)
+        summary = run_classify_eval(
+            load_settings(),
+            train=train,
+            test=test,
+            columns=columns,
+            shots=shots,
+            seed=seed,
+            k=k,
+            mode=mode,
+        )
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    if not as_json:
+        table = Table(title="Classification eval")
+        for key in (
+            "accuracy",
+            "macro_f1",
+            "label_recall_at_k",
+            "abstained",
+            "n_train",
+            "n_test",
+            "k",
+            "mode",
+            "seconds",
+        ):
+            table.add_row(key, str(summary[key]))
+        console.print(table)
+    print(json.dumps(summary, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -133,12 +133,55 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(2048.0, gt=0)
 
 
+class ClassifySettings(BaseModel):
+    """Few-shot classification from the nearest labeled calls (no LLM needed)."""
+
+    #: Neighbours retrieved from each of the dense and the BM25 index.
+    k: int = Field(10, ge=1, le=200)
+    #: Share of the neighbour vote given to dense neighbours (the rest to BM25 neighbours).
+    dense_weight: float = Field(0.8, ge=0, le=1)
+    #: Softmax temperature over neighbour similarities (smaller = nearest counts more).
+    temperature: float = Field(0.05, gt=0)
+    #: Share of the final score from the light model fitted on all labeled calls (logistic
+    #: regression on dense + BM25 features); 0 = neighbour vote only.
+    model_weight: float = Field(0.7, ge=0, le=1)
+    #: Below this confidence the answer is "unknown".
+    min_confidence: float = Field(0.0, ge=0, le=1)
+    #: Secondary labels of multi-label calls need at least this score.
+    multi_label_threshold: float = Field(0.3, ge=0, le=1)
+
+
 class LLMSettings(BaseModel):
     """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama). Off when unset."""
 
     base_url: str | None = None
     api_key: SecretStr | None = None
     model: str | None = None
+    #: Seconds one HTTP request may take before it counts as a timeout (and is retried).
+    timeout: float = Field(60.0, gt=0)
+    #: Retries after the first attempt on 429, 5xx, timeouts and connection errors.
+    max_retries: int = Field(4, ge=0, le=20)
+    #: Exponential backoff between retries: first wait in seconds, doubling up to the max,
+    #: plus up to ``backoff_initial`` seconds of random jitter.
+    backoff_initial: float = Field(1.0, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    #: A server's ``Retry-After`` (429/503) is obeyed up to this many seconds.
+    retry_after_max: float = Field(60.0, ge=0)
+    #: Requests in flight at once when a batch of calls is classified.
+    concurrency: int = Field(4, ge=1, le=64)
+    #: 0 keeps answers reproducible, which the response cache relies on.
+    temperature: float = Field(0.0, ge=0, le=2)
+    #: Upper bound on the tokens of one answer (a JSON verdict needs far fewer).
+    max_output_tokens: int = Field(400, ge=16)
+    #: Token budget of one classification prompt (system + examples + call), in tiktoken
+    #: tokens; keep it well below the model's context window.
+    max_prompt_tokens: int = Field(6000, ge=256)
+    #: ``auto`` tries json_schema, then json_object, then plain text, and remembers what worked;
+    #: set a mode to skip probing a server known to mishandle the stricter ones.
+    response_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    #: Prices per 1000 tokens for the cost estimate in usage reports (0 = free / self-hosted).
+    price_per_1k_input: float = Field(0.0, ge=0)
+    price_per_1k_output: float = Field(0.0, ge=0)
 
     @property
     def enabled(self) -> bool:
@@ -161,6 +204,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = QdrantSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
+    classify: ClassifySettings = ClassifySettings()
     llm: LLMSettings = LLMSettings()
 
 

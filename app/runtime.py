@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.errors import StoreError
@@ -19,6 +20,10 @@ from ingest.pipeline import IngestPipeline
 from ingest.transcribe import Transcriber
 from retrieval.sparse import Bm25Encoder
 from retrieval.store import VectorStore
+
+if TYPE_CHECKING:
+    from retrieval.llm import LLMClient
+    from retrieval.llm_refine import LLMRefiner
 
 
 class Runtime:
@@ -46,6 +51,49 @@ class Runtime:
     def store(self) -> VectorStore:
         return open_store(self.settings, self.embedder, self.sparse)
 
+    @cached_property
+    def calls(self) -> VectorStore:
+        """The call-level collection (one point per call) beside the chunk collection."""
+        return open_store(
+            self.settings,
+            self.embedder,
+            self.sparse,
+            collection=calls_collection(self.settings.qdrant.collection),
+        )
+
+    @cached_property
+    def llm(self) -> LLMClient | None:
+        """The OpenAI-compatible client, or None when no LLM is configured."""
+        if not self.settings.llm.enabled:
+            return None
+        from retrieval.llm import LLMClient
+
+        return LLMClient(
+            self.settings.llm, cache_path=self.settings.paths.state_dir / "llm_cache.sqlite"
+        )
+
+    def llm_refiner(self) -> LLMRefiner | None:
+        """Refines kNN answers with the LLM over the labels in the index; None without an LLM."""
+        if self.llm is None:
+            return None
+        from retrieval.llm_refine import LLMRefiner
+
+        labels = {
+            label for point in self.calls.scroll() for label in point.payload.get("labels") or []
+        }
+        return LLMRefiner(self.llm, self.settings, sorted(labels))
+
+    def llm_usage(self) -> str | None:
+        """One line of LLM request/token/cost accounting, when an LLM was used."""
+        if "llm" not in self.__dict__ or self.llm is None:
+            return None
+        u = self.llm.usage()
+        return (
+            f"LLM {self.llm.model}: {u.requests} requests ({u.cache_hits} cached, "
+            f"{u.failed_requests} failed), {u.prompt_tokens} prompt + "
+            f"{u.completion_tokens} completion tokens, est. cost {u.cost:.4f}"
+        )
+
     def transcriber(self) -> Transcriber:
         return Transcriber(
             self.settings.whisper,
@@ -58,15 +106,18 @@ class Runtime:
             self.settings,
             ledger=self.ledger,
             store=self.store,
+            calls=self.calls,
             embedder=self.embedder,
             sparse=self.sparse,
             transcriber=self.transcriber,
         )
 
     def close(self) -> None:
-        for name in ("store", "ledger"):
+        for name in ("store", "calls", "ledger", "llm"):
             if name in self.__dict__:
-                self.__dict__.pop(name).close()
+                component = self.__dict__.pop(name)
+                if component is not None:
+                    component.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -78,6 +129,10 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def calls_collection(name: str) -> str:
+    return f"{name}_calls"
 
 
 def open_store(

@@ -8,6 +8,7 @@ aborting the file; a file with no decodable audio at all is an :class:`AudioErro
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -162,6 +163,15 @@ def _quiet_cut(buffer: np.ndarray, window: int, search: int) -> int:
         return window
     energy = region[: n * _CUT_FRAME].reshape(n, _CUT_FRAME).sum(axis=1)
     return start + int(np.argmin(energy)) * _CUT_FRAME + _CUT_FRAME // 2
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a recording, read in blocks (the key of the transcript cache)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def is_dual_mono(samples: np.ndarray) -> bool:

@@ -73,6 +73,7 @@ class FlagEmbedder(Embedder):
             try:
                 from FlagEmbedding import FlagModel
 
+                _silence_flag_progress()
                 self._flag = FlagModel(
                     self._source,
                     pooling_method=self._pooling,
@@ -93,21 +94,26 @@ class FlagEmbedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         try:
             encode = self._model.encode_queries if query else self._model.encode
-            size = self.settings.batch_size
-            # We batch ourselves and hand FlagEmbedding one batch at a time with a larger
-            # batch_size: it draws a tqdm bar (over our rich output, ignoring TQDM_DISABLE)
-            # whenever a call holds at least batch_size texts.
-            vectors = np.concatenate(
-                [
-                    np.asarray(encode(list(texts[i : i + size]), batch_size=size + 1)).reshape(
-                        -1, self.dim
-                    )
-                    for i in range(0, len(texts), size)
-                ]
-            )
+            vectors = encode(list(texts), batch_size=self.settings.batch_size)
         except Exception as exc:
             raise EmbeddingError(f"embedding failed: {exc}") from exc
         vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
         if vectors.shape[1] != self.dim:
             raise EmbeddingError(f"model gave {vectors.shape[1]}-d vectors, expected {self.dim}")
         return vectors
+
+
+def _silence_flag_progress() -> None:
+    """FlagEmbedding draws tqdm bars with an explicit ``disable=`` (so TQDM_DISABLE does not
+    reach them) whenever a call holds a full batch; they would scribble over our rich progress.
+    Splitting calls to stay under the threshold costs 3x throughput (each call re-runs a
+    batch-size probe and loses length sorting), so the bars are silenced where they are
+    looked up instead."""
+    from FlagEmbedding.inference.embedder.encoder_only import base
+    from tqdm import tqdm, trange
+
+    def quiet(bar: Any) -> Any:
+        return lambda *args, **kwargs: bar(*args, **{**kwargs, "disable": True})
+
+    base.tqdm = quiet(tqdm)  # type: ignore[attr-defined]
+    base.trange = quiet(trange)  # type: ignore[attr-defined]

@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
+
 from app.config import Settings
 from app.errors import AudioError, CallScopeError, InputError
+from ingest.audio import file_sha256
 from ingest.chunking import chunk_turns
 from ingest.embedding import Embedder
 from ingest.ledger import Ledger
@@ -30,6 +33,9 @@ from retrieval.store import StoredPoint, VectorStore, point_id
 log = logging.getLogger(__name__)
 
 Status = Literal["indexed", "unchanged", "failed"]
+
+#: Call text kept in the call-level payload (LLM few-shot examples quote from it).
+_CALL_TEXT_CHARS = 6000
 
 
 @dataclass
@@ -64,6 +70,7 @@ class IngestPipeline:
         *,
         ledger: Ledger,
         store: VectorStore,
+        calls: VectorStore | None = None,
         embedder: Embedder,
         sparse: Bm25Encoder,
         transcriber: Callable[[], Transcriber],
@@ -71,6 +78,9 @@ class IngestPipeline:
         self.settings = settings
         self.ledger = ledger
         self.store = store
+        # One point per call (mean of its chunk vectors, BM25 of its whole text): what
+        # classification and label-quality runs compare calls by.
+        self.calls = calls
         self.embedder = embedder
         self.sparse = sparse
         # A factory, so that text-only runs never load the speech model.
@@ -182,6 +192,8 @@ class IngestPipeline:
                 if ready.had_row:
                     self.store.delete({"call_id": ready.source.call_id})
             self.store.upsert(points)
+            if self.calls is not None:
+                self.calls.upsert(self._call_points(batch, dense))
         except CallScopeError as exc:
             return [self._fail(r.source, str(exc)) for r in batch]
 
@@ -210,6 +222,27 @@ class IngestPipeline:
             )
         return results
 
+    def _call_points(self, batch: list[_Ready], dense: np.ndarray) -> list[StoredPoint]:
+        texts = [call_text(r.transcript) for r in batch]
+        sparse = self.sparse.encode_documents(texts)
+        points, n = [], 0
+        for ready, text, sv in zip(batch, texts, sparse, strict=True):
+            mean = dense[n : n + len(ready.chunks)].mean(axis=0)
+            n += len(ready.chunks)
+            points.append(
+                StoredPoint(
+                    id=point_id(ready.source.call_id, 0, "call"),
+                    dense=mean / (np.linalg.norm(mean) or 1.0),
+                    sparse=sv,
+                    payload={
+                        **_call_payload(ready),
+                        "text": text[:_CALL_TEXT_CHARS],
+                        "n_chunks": len(ready.chunks),
+                    },
+                )
+            )
+        return points
+
     # -- helpers -----------------------------------------------------------------------
     def _transcriber_get(self) -> Transcriber:
         if self._transcriber is None:
@@ -232,11 +265,7 @@ class IngestPipeline:
                     f"{source.path}: file is {size_mb:.0f} MB, over the limit of "
                     f"{self.settings.ingest.max_file_mb:.0f} MB (ingest.max_file_mb)"
                 )
-            audio = hashlib.sha256()
-            with source.path.open("rb") as f:
-                while block := f.read(1 << 20):
-                    audio.update(block)
-            audio_hash = audio.hexdigest()
+            audio_hash = file_sha256(source.path)
             body: Any = audio_hash
         else:
             assert source.transcript is not None
@@ -257,6 +286,11 @@ class IngestPipeline:
             labels=source.labels,
         )
         return IngestResult(source.call_id, source.origin, "failed", error=message)
+
+
+def call_text(transcript: Transcript) -> str:
+    """A whole call as ``Speaker: text`` lines (the form chunks and prompts use)."""
+    return "\n".join(f"{t.speaker.capitalize()}: {t.text}" for t in transcript.turns)
 
 
 def _call_payload(ready: _Ready) -> dict[str, Any]:

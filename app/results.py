@@ -1,0 +1,80 @@
+"""Writing batch classification results as CSV, XLSX or JSONL (chosen by the extension)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from app.errors import InputError
+from retrieval.batch import CallResult
+
+COLUMNS = [
+    "call_id",
+    "origin",
+    "label",
+    "labels",
+    "confidence",
+    "decided_by",
+    "flags",
+    "neighbours",
+    "embedding_model",
+    "label_model",
+    "llm_model",
+    "prompt_hash",
+    "timestamp",
+    "error",
+]
+
+
+def row(result: CallResult) -> dict[str, Any]:
+    """One flat row with the provenance of the answer."""
+    c = result.classification
+    if c is None:
+        return {"call_id": result.call_id, "origin": result.origin, "error": result.error}
+    return {
+        "call_id": result.call_id,
+        "origin": result.origin,
+        "label": c.label,
+        "labels": ";".join(c.labels),
+        "confidence": c.confidence,
+        "decided_by": c.decided_by,
+        "flags": ";".join(c.flags),
+        "neighbours": ";".join(
+            f"{n.call_id}:{'|'.join(n.labels)}:{n.score:.3f}:{n.via}" for n in c.neighbours
+        ),
+        "embedding_model": c.provenance.get("embedding_model"),
+        "label_model": c.provenance.get("label_model"),
+        "llm_model": c.provenance.get("llm_model"),
+        "prompt_hash": c.provenance.get("prompt_hash"),
+        "timestamp": c.provenance.get("timestamp"),
+        "error": None,
+    }
+
+
+def write_results(path: Path, results: list[CallResult]) -> None:
+    suffix = path.suffix.lower()
+    rows = [row(r) for r in results]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8-sig") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    elif suffix == ".jsonl":
+        with path.open("w", encoding="utf-8") as f:
+            for item in rows:
+                f.write(json.dumps({k: item.get(k) for k in COLUMNS}, ensure_ascii=False) + "\n")
+    elif suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "classifications"
+        sheet.append(COLUMNS)
+        for item in rows:
+            sheet.append([item.get(k) for k in COLUMNS])
+        book.save(path)
+    else:
+        raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")

@@ -1,0 +1,141 @@
+"""``callscope eval classify``: index a labeled TRAIN file through the production path into a
+fresh temporary collection, classify TEST with the production classifier, and score it.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.errors import InputError
+from app.runtime import Runtime
+from ingest.embedding import Embedder
+from ingest.labels import Columns, load_labeled
+from ingest.models import CallSource
+from ingest.pipeline import call_text
+from retrieval.classify import UNKNOWN, Classification, KnnClassifier
+
+
+def sample_shots(sources: list[CallSource], shots: int | None, seed: int) -> list[CallSource]:
+    """``shots`` rows per primary label, drawn with ``seed``; all rows when ``shots`` is None."""
+    if shots is None:
+        return sources
+    by_label: dict[str, list[CallSource]] = defaultdict(list)
+    for source in sources:
+        by_label[source.labels[0]].append(source)
+    rng = random.Random(seed)
+    picked = []
+    for label in sorted(by_label):
+        rows = by_label[label]
+        picked.extend(rng.sample(rows, min(shots, len(rows))))
+    return picked
+
+
+def run(
+    settings: Settings,
+    *,
+    train: Path,
+    test: Path,
+    columns: Columns,
+    shots: int | None,
+    seed: int,
+    k: int | None,
+    mode: str,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    """Run the evaluation; returns the summary the CLI prints as JSON."""
+    if mode not in ("knn", "llm"):
+        raise InputError(f"--mode must be knn or llm, not {mode!r}")
+    if mode == "llm" and not settings.llm.enabled:
+        raise InputError("--mode llm needs LLM__BASE_URL and LLM__MODEL (no LLM is configured)")
+    started = time.perf_counter()
+    train_rows, train_errors = load_labeled(train, columns)
+    test_rows, _ = load_labeled(test, columns)
+    if not train_rows or not test_rows:
+        raise InputError("TRAIN and TEST each need at least one labeled row")
+    train_rows = sample_shots(train_rows, shots, seed)
+    for source in train_rows:
+        source.split = "train"
+
+    with tempfile.TemporaryDirectory(prefix="callscope-eval-") as tmp:
+        run_settings = settings.model_copy(deep=True)
+        run_settings.paths.state_dir = Path(tmp)
+        run_settings.paths.models_dir = settings.paths.models
+        run_settings.qdrant.collection = f"eval_{int(time.time())}"
+        if k is not None:
+            run_settings.classify.k = k
+        with Runtime(run_settings, embedder=embedder) as runtime:
+            results = runtime.pipeline().run(train_rows)
+            indexed = sum(r.status == "indexed" for r in results)
+            classifier = KnnClassifier(
+                runtime.calls, runtime.embedder, runtime.sparse, run_settings.classify
+            )
+            texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
+            if len(texts) != len(test_rows):
+                raise InputError("eval classify takes transcript text rows, not audio paths")
+            predictions = classifier.classify_texts(texts)
+            if mode == "llm":
+                refine = runtime.llm_refiner()
+                assert refine is not None  # checked above: the LLM is configured
+                predictions = refine(predictions, texts)
+                summary_usage = runtime.llm_usage()
+            if run_settings.qdrant.url:
+                runtime.store.drop()  # type: ignore[attr-defined]
+                runtime.calls.drop()  # type: ignore[attr-defined]
+
+    summary = score([s.labels for s in test_rows], predictions)
+    summary["decided_by"] = dict(Counter(p.decided_by for p in predictions))
+    if mode == "llm":
+        summary["llm_usage"] = summary_usage
+    summary.update(
+        n_train=indexed,
+        n_train_rejected=len(train_errors) + sum(r.status == "failed" for r in results),
+        n_test=len(test_rows),
+        k=run_settings.classify.k,
+        mode=mode,
+        shots=shots,
+        seed=seed,
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    return summary
+
+
+def score(gold: list[list[str]], predictions: list[Classification]) -> dict[str, Any]:
+    """Accuracy (an abstention counts as wrong), macro F1 over gold labels, per-label P/R/F1,
+    and label recall@k: the share of rows whose gold label is among the neighbours' labels."""
+    n = len(gold)
+    truth = [g[0] for g in gold]
+    guess = [p.label for p in predictions]
+    correct = sum(t == g for t, g in zip(truth, guess, strict=True))
+    in_neighbours = sum(
+        t in {lab for nb in p.neighbours for lab in nb.labels}
+        for t, p in zip(truth, predictions, strict=True)
+    )
+    per_label: dict[str, dict[str, float]] = {}
+    for label in sorted(set(truth)):
+        tp = sum(t == label and g == label for t, g in zip(truth, guess, strict=True))
+        predicted = sum(g == label for g in guess)
+        actual = sum(t == label for t in truth)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_label[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": actual,
+        }
+    return {
+        "accuracy": round(correct / n, 4) if n else 0.0,
+        "macro_f1": round(sum(v["f1"] for v in per_label.values()) / len(per_label), 4)
+        if per_label
+        else 0.0,
+        "label_recall_at_k": round(in_neighbours / n, 4) if n else 0.0,
+        "abstained": sum(p.label == UNKNOWN for p in predictions),
+        "per_label": per_label,
+    }

@@ -1,0 +1,117 @@
+"""``callscope eval classify`` end to end on a small labeled set."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from eval.classify import sample_shots
+from ingest.labels import Columns, load_labeled
+from tests.retrieval.test_classify import TRAIN, TRAIN_ZH
+
+runner = CliRunner()
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["utterance", "intent"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    train = [(t, label) for data in (TRAIN, TRAIN_ZH) for label, ts in data.items() for t in ts]
+    test = [
+        ("where is the money for my returned shoes", "refund"),
+        ("the delivery is two days late", "delivery_delay"),
+        ("I can't get into my account", "account_access"),
+        ("快递怎么还没到", "delivery_delay"),
+    ]
+    return _write(tmp_path / "train.csv", train), _write(tmp_path / "test.csv", test)
+
+
+def test_eval_classify_prints_the_summary_json(files, tmp_path, models_dir, monkeypatch) -> None:
+    monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PATHS__MODELS_DIR", str(models_dir))
+    train, test = files
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "classify",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--text-col",
+            "utterance",
+            "--label-col",
+            "intent",
+            "--k",
+            "5",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "n_train",
+        "n_test",
+        "k",
+        "mode",
+        "label_recall_at_k",
+        "abstained",
+        "seconds",
+        "per_label",
+    ):
+        assert key in summary
+    assert summary["n_train"] == 18 and summary["n_test"] == 4 and summary["k"] == 5
+    assert summary["mode"] == "knn" and summary["accuracy"] >= 0.75
+    assert summary["label_recall_at_k"] == 1.0
+    assert set(summary["per_label"]["refund"]) == {"precision", "recall", "f1", "support"}
+    # The temporary collection is gone; nothing was written to the state dir's store.
+    assert not (tmp_path / "state" / "qdrant").exists()
+
+
+def test_shots_sample_per_label_and_are_seeded(files) -> None:
+    sources, _ = load_labeled(files[0], Columns(text="utterance", label="intent"))
+    two = sample_shots(sources, 2, seed=1)
+    assert len(two) == 6 and {s.labels[0] for s in two} == {
+        "refund",
+        "delivery_delay",
+        "account_access",
+    }
+    assert [s.call_id for s in sample_shots(sources, 2, seed=1)] == [s.call_id for s in two]
+    assert sample_shots(sources, None, seed=1) == sources
+
+
+def test_llm_mode_without_llm_is_a_clear_error(files, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
+    train, test = files
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "classify",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--text-col",
+            "utterance",
+            "--label-col",
+            "intent",
+            "--mode",
+            "llm",
+        ],
+    )
+    assert result.exit_code == 1 and "no LLM is configured" in result.output
