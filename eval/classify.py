@@ -78,7 +78,9 @@ def run(
             texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
             if len(texts) != len(test_rows):
                 raise InputError("eval classify takes transcript text rows, not audio paths")
+            classify_started = time.perf_counter()
             predictions = classifier.classify_texts(texts)
+            knn_seconds = time.perf_counter() - classify_started
             if mode == "llm":
                 refine = runtime.llm_refiner()
                 assert refine is not None  # checked above: the LLM is configured
@@ -101,6 +103,9 @@ def run(
         shots=shots,
         seed=seed,
         seconds=round(time.perf_counter() - started, 2),
+        # kNN path end to end per call: embed + BM25-encode + 2 queries + vote + light model
+        # (its one-off fit included).
+        knn_calls_per_s=round(len(texts) / knn_seconds, 1),
     )
     return summary
 

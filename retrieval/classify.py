@@ -23,6 +23,7 @@ import numpy as np
 
 from app.config import ClassifySettings
 from ingest.embedding import Embedder
+from ingest.text import has_cjk
 from retrieval.label_model import LabeledVector, LabelModel, fingerprint
 from retrieval.sparse import Bm25Encoder
 from retrieval.store import Hit, SparseVec, VectorStore
@@ -82,7 +83,8 @@ class KnnClassifier:
         """Classify call transcripts (``Speaker: text`` lines or plain text)."""
         dense = self.embedder.embed(list(texts), query=False)
         sparse = self.sparse.encode_documents(list(texts))
-        return self.classify_vectors(dense, sparse)
+        chinese = [has_cjk(t) for t in texts]
+        return self.classify_vectors(dense, sparse, chinese=chinese)
 
     def classify_vectors(
         self,
@@ -90,16 +92,20 @@ class KnnClassifier:
         sparse: Sequence[SparseVec],
         *,
         exclude: Sequence[str | None] | None = None,
+        chinese: Sequence[bool] | None = None,
     ) -> list[Classification]:
         """Classify calls given their vectors; ``exclude[i]`` is a call id that must not vote
-        for item i (leave-one-out)."""
+        for item i (leave-one-out); ``chinese[i]`` switches item i to the Chinese dense weight."""
         model = self.label_model() if self.settings.model_weight > 0 else None
         probs = model.predict(list(dense), list(sparse)) if model and model.fitted else None
         results = []
         for i in range(len(dense)):
             skip = exclude[i] if exclude else None
             neighbours = self.neighbours(dense[i], sparse[i], skip=skip)
-            results.append(self._decide(neighbours, model, probs[i] if probs is not None else None))
+            zh = bool(chinese[i]) if chinese else False
+            results.append(
+                self._decide(neighbours, model, probs[i] if probs is not None else None, zh)
+            )
         return results
 
     def neighbours(
@@ -158,10 +164,15 @@ class KnnClassifier:
         return items
 
     def _decide(
-        self, neighbours: list[Neighbour], model: LabelModel | None, probs: np.ndarray | None
+        self,
+        neighbours: list[Neighbour],
+        model: LabelModel | None,
+        probs: np.ndarray | None,
+        chinese: bool = False,
     ) -> Classification:
         s = self.settings
-        vote = _vote(neighbours, s.temperature, s.dense_weight)
+        dense_weight = s.dense_weight_chinese if chinese else s.dense_weight
+        vote = _vote(neighbours, s.temperature, dense_weight)
         scores = dict(vote)
         if probs is not None and model is not None:
             w = s.model_weight

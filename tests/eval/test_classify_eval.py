@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from app.cli import app
 from eval.classify import sample_shots
 from ingest.labels import Columns, load_labeled
+from tests.llm_fixtures import llm_server_fixture  # noqa: F401
+from tests.llm_server import Reply
 from tests.retrieval.test_classify import TRAIN, TRAIN_ZH
 
 runner = CliRunner()
@@ -115,3 +117,41 @@ def test_llm_mode_without_llm_is_a_clear_error(files, tmp_path, monkeypatch) -> 
         ],
     )
     assert result.exit_code == 1 and "no LLM is configured" in result.output
+
+
+def test_eval_llm_mode_against_a_local_openai_server(
+    files, tmp_path, models_dir, monkeypatch, llm_server
+) -> None:
+    monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PATHS__MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    # This scripted model answers "refund" for every call: 1 of 4 test rows is right.
+    llm_server.default = Reply.json(
+        {"label": "refund", "secondary_labels": [], "confidence": 0.6, "reason": "scripted"}
+    )
+    train, test = files
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "classify",
+            "--train",
+            str(train),
+            "--test",
+            str(test),
+            "--text-col",
+            "utterance",
+            "--label-col",
+            "intent",
+            "--mode",
+            "llm",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["mode"] == "llm" and len(llm_server.requests) == 4
+    # Where the neighbours are unambiguous the scripted answer is overruled; elsewhere it wins.
+    assert summary["decided_by"].get("llm", 0) + summary["decided_by"].get("knn", 0) == 4
+    assert "4 requests" in summary["llm_usage"]
