@@ -246,6 +246,105 @@ def classify(
         raise typer.Exit(code=1)
 
 
+FilterOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--filter",
+        "-f",
+        help="label=refund, call=123, speaker=agent, split=train, "
+        "language=zh, date>=2026-10-01, date<=2026-10-31 (repeatable).",
+    ),
+]
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for (English or Chinese).")],
+    filter_: FilterOpt = None,
+    k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
+    mode: Annotated[Optional[str], typer.Option(help="hybrid, dense or sparse.")] = None,
+    expand: Annotated[bool, typer.Option(help="Bring each hit's neighbouring turns.")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Hybrid (dense + BM25) search over call passages, with citations."""
+    from retrieval.search import clock, parse_filters
+
+    try:
+        settings = _settings(collection)
+        with Runtime(settings) as runtime:
+            result = runtime.searcher().search(
+                query, filters=parse_filters(filter_ or []), k=k, mode=mode, expand=expand
+            )
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    table = Table(title=f"Search: {query}", show_lines=True)
+    for col in ("#", "call", "time", "speakers", "labels", "passage"):
+        table.add_column(col)
+    for i, p in enumerate(result.passages, 1):
+        text = (
+            p.text
+            if not p.context
+            else p.text + "\n[dim]+ context: " + " … ".join(p.context.values())[:400] + "[/]"
+        )
+        when = f"{clock(p.start)}–{clock(p.end)}" if p.start is not None else ""
+        table.add_row(str(i), p.call_id, when, ", ".join(p.speakers), ", ".join(p.labels), text)
+    console.print(table)
+    if result.weak:
+        console.print("[yellow]weak match: nothing here is close to the query[/]")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the calls.")],
+    filter_: FilterOpt = None,
+    k: Annotated[int, typer.Option("--k", help="Evidence passages to use.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Answer a question from the calls, citing call, time and speaker."""
+    import json
+
+    from retrieval.qa import Answer, answer_dict
+    from retrieval.search import clock, parse_filters
+
+    try:
+        settings = _settings(collection)
+        with Runtime(settings) as runtime:
+            engine = runtime.qa(k=k, filters=parse_filters(filter_ or []))
+            answer: Answer | None = None
+            for part in engine.stream(question):
+                if isinstance(part, Answer):
+                    answer = part
+                elif not as_json:
+                    console.print(part, end="", highlight=False, markup=False)
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    assert answer is not None
+    if as_json:
+        print(json.dumps(answer_dict(answer), ensure_ascii=False))
+        return
+    if answer.generated:
+        console.print()
+    else:
+        console.print(answer.text, highlight=False, markup=False)
+    if answer.note:
+        console.print(f"[yellow]{answer.note}[/]", highlight=False)
+    if answer.generated and answer.citations:
+        console.print("[bold]Sources[/]")
+        for c in answer.citations:
+            p = c.passage
+            console.print(
+                f"  [{c.n}] call {p.call_id} {clock(p.start)}–{clock(p.end)} "
+                f"({', '.join(p.speakers)})",
+                highlight=False,
+                markup=False,
+            )
+    if answer.redactions:
+        console.print(f"[dim]redacted before sending: {answer.redactions}[/]", highlight=False)
+
+
 eval_app = typer.Typer(
     help="Measure classification (and later retrieval, label quality).", no_args_is_help=True
 )
@@ -301,6 +400,39 @@ def eval_classify(
             "mode",
             "seconds",
         ):
+            table.add_row(key, str(summary[key]))
+        console.print(table)
+    print(json.dumps(summary, ensure_ascii=False))
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Annotated[Path, typer.Option("--corpus", help="JSONL of turns: id, text, call_id.")],
+    queries: Annotated[Path, typer.Option("--queries", help="JSONL: question, evidence ids.")],
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "1,5,10,25,50",
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+) -> None:
+    """Index CORPUS in a temporary collection and measure recall@k and MRR on QUERIES."""
+    import json
+
+    from eval.retrieval import run as run_retrieval_eval
+
+    try:
+        try:
+            ks = tuple(sorted({int(x) for x in k.split(",") if x.strip()}))
+        except ValueError:
+            raise InputError(f"--k takes comma-separated whole numbers, not {k!r}") from None
+        if not ks or min(ks) < 1:
+            raise InputError("--k needs at least one cut-off of 1 or more")
+        summary = run_retrieval_eval(load_settings(), corpus=corpus, queries=queries, ks=ks)
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    if not as_json:
+        table = Table(title="Retrieval eval")
+        for key, value in summary["recall_at"].items():
+            table.add_row(f"recall@{key}", str(value))
+        for key in ("mrr", "n_queries", "mode", "expand", "seconds"):
             table.add_row(key, str(summary[key]))
         console.print(table)
     print(json.dumps(summary, ensure_ascii=False))

@@ -8,6 +8,7 @@ docker-compose file and the README use; a ``.env`` file in the working directory
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -155,6 +156,25 @@ class ClassifySettings(BaseModel):
     multi_label_threshold: float = Field(0.3, ge=0, le=1)
 
 
+class SearchSettings(BaseModel):
+    """Retrieval of call passages for search and Q&A."""
+
+    #: ``hybrid`` = dense + BM25 fused with reciprocal-rank fusion in Qdrant.
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    #: Candidates each of dense and BM25 contributes to the fusion.
+    prefetch_limit: int = Field(100, ge=1, le=10000)
+    #: The k of RRF: larger flattens the rank weights.
+    rrf_k: int = Field(60, ge=1)
+    #: Also return the chunks just before and after each hit (its surrounding turns).
+    expand: bool = False
+    #: Order the turns inside this many top hits by relevance (0 = keep turn order).
+    focus_top: int = Field(3, ge=0, le=100)
+    #: Retrieval is "weak" (Q&A answers "not found in the calls") when the best dense similarity
+    #: is below this and BM25 found nothing scoring at least ``min_bm25_score``.
+    min_dense_score: float = Field(0.35, ge=-1, le=1)
+    min_bm25_score: float = Field(1.0, ge=0)
+
+
 class LLMSettings(BaseModel):
     """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama). Off when unset."""
 
@@ -192,6 +212,58 @@ class LLMSettings(BaseModel):
         return bool(self.base_url and self.model)
 
 
+#: Kinds of personal data the redactor knows (retrieval/pii.py); ipv4 and passport are opt-in.
+PII_KINDS = ("phone", "id_number", "bank_card", "email", "ipv4", "passport")
+
+
+class PIISettings(BaseModel):
+    """Personal data replaced by placeholders before a prompt is sent to an LLM endpoint."""
+
+    #: Redact prompts whenever the LLM endpoint is external (not localhost or a private host).
+    enabled: bool = True
+    #: Kinds to find, from PII_KINDS.
+    kinds: list[str] = Field(default_factory=lambda: ["phone", "id_number", "bank_card", "email"])
+    #: Extra regular expressions (Python syntax); their matches are redacted as kind ``custom``.
+    extra_patterns: list[str] = Field(default_factory=list)
+    #: ``{kind}`` is the upper-case kind (PHONE, ID_NUMBER, BANK_CARD, EMAIL, CUSTOM); an
+    #: optional ``{n}`` numbers the distinct values of a kind within one prompt.
+    placeholder: str = "[{kind}]"
+    #: Also redact for local/private endpoints (there the data stays in house anyway).
+    redact_local_llm: bool = False
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        kinds = list(dict.fromkeys(str(v).strip().lower() for v in value))
+        unknown = [k for k in kinds if k not in PII_KINDS]
+        if unknown:
+            raise ValueError(f"unknown PII kind(s) {unknown}; known: {', '.join(PII_KINDS)}")
+        return kinds
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        return value
+
+    @field_validator("placeholder")
+    @classmethod
+    def _placeholder(cls, value: str) -> str:
+        try:
+            value.format(kind="PHONE", n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"placeholder may only use {{kind}} and {{n}}: {exc!r}") from exc
+        if not value:
+            raise ValueError("placeholder must not be empty")
+        return value
+
+
 class Settings(BaseSettings):
     """All of CallScope's settings, from defaults, ``.env`` and the environment."""
 
@@ -209,7 +281,9 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
+    search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()
+    pii: PIISettings = PIISettings()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -24,6 +24,8 @@ from retrieval.store import VectorStore
 if TYPE_CHECKING:
     from retrieval.llm import LLMClient
     from retrieval.llm_refine import LLMRefiner
+    from retrieval.qa import QAEngine
+    from retrieval.search import Searcher
 
 
 class Runtime:
@@ -93,6 +95,46 @@ class Runtime:
             f"{u.failed_requests} failed), {u.prompt_tokens} prompt + "
             f"{u.completion_tokens} completion tokens, est. cost {u.cost:.4f}"
         )
+
+    def searcher(self) -> Searcher:
+        from retrieval.search import Searcher
+
+        return Searcher(self.store, self.embedder, self.sparse, self.settings.search)
+
+    def qa(self, *, k: int = 8, filters: dict | None = None) -> QAEngine:
+        """The Q&A engine: LlamaIndex retriever over our store, the LLM when configured, and
+        PII redaction of outgoing prompts when the endpoint is external."""
+        from retrieval.llama import CallRetriever, OpenAICompatibleLLM
+        from retrieval.qa import QAEngine
+
+        retriever = CallRetriever(self.searcher(), k=k, filters=filters)
+        llm = OpenAICompatibleLLM(self.settings.llm) if self.settings.llm.enabled else None
+        return QAEngine(retriever, self.settings, llm=llm, redact=self._redactor())
+
+    def _redactor(self):  # type: ignore[no-untyped-def]
+        """``messages -> (messages, counts)`` when prompts leave the machine, else None."""
+        try:
+            from retrieval.pii import Redactor, is_external
+        except ImportError:  # pragma: no cover - pii ships with the product
+            return None
+        pii = getattr(self.settings, "pii", None)
+        if pii is None or not pii.enabled or not self.settings.llm.enabled:
+            return None
+        if not is_external(self.settings.llm.base_url or "") and not pii.redact_local_llm:
+            return None
+        redactor = Redactor(pii)
+
+        def redact(messages: list[dict]) -> tuple[list[dict], dict[str, int]]:
+            counts: dict[str, int] = {}
+            out = []
+            for m in messages:
+                r = redactor.redact(m["content"])
+                for kind, n in r.found.items():
+                    counts[kind] = counts.get(kind, 0) + n
+                out.append({**m, "content": r.text})
+            return out, counts
+
+        return redact
 
     def transcriber(self) -> Transcriber:
         return Transcriber(

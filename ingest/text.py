@@ -22,13 +22,16 @@ def has_cjk(text: str) -> bool:
 
 
 def normalize(text: str) -> str:
-    """NFKC, collapsed spaces, and Chinese in Simplified characters.
+    """NFC, collapsed spaces, and Chinese in Simplified characters.
+
+    Not NFKC: that would turn Chinese full-width punctuation (，。？) into ASCII, which staff
+    reading Simplified Chinese should not see; BM25 tokenization ignores punctuation anyway.
 
     The customer reads Simplified Chinese, but whisper often writes Mandarin in Traditional
     characters; converting everything (a no-op on Simplified and non-Chinese text) also makes
     keyword search match regardless of which script a transcript came in.
     """
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", text).strip()
     if has_cjk(text):
         text = _t2s().convert(text)

@@ -94,7 +94,7 @@ class Transcriber:
         return {
             # Bump when the way segments become turns changes, so old cache entries are not
             # served for the new behaviour.
-            "pipeline": 2,
+            "pipeline": 3,
             "model": self.model_id,
             "beam": s.beam_size,
             "vad": s.vad,

@@ -201,7 +201,9 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             reply = server._next(body)
             if reply.delay:
                 time.sleep(reply.delay)
-            if reply.status == 200:
+            if reply.status == 200 and body.get("stream"):
+                self._stream(reply, body)
+            elif reply.status == 200:
                 self._send(200, server._completion(reply, body), reply.headers)
             else:
                 error = {
@@ -211,6 +213,37 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                     "code": reply.code,
                 }
                 self._send(reply.status, {"error": error}, reply.headers)
+
+        def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+            """Server-sent events the way OpenAI streams: a chunk per few characters."""
+            content = reply.content or ""
+            pieces = [content[i : i + 7] for i in range(0, len(content), 7)]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for i, piece in enumerate([*pieces, None]):
+                choice = {
+                    "index": 0,
+                    "delta": {"content": piece} if piece else {},
+                    "finish_reason": None if piece else "stop",
+                    "logprobs": None,
+                }
+                if i == 0:
+                    choice["delta"]["role"] = "assistant"
+                chunk = {
+                    "id": "chatcmpl-stream",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", server.model),
+                    "choices": [choice],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
             data = json.dumps(payload).encode("utf-8")

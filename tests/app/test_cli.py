@@ -78,3 +78,27 @@ def test_import_labels_and_unknown_column(env: Path, tmp_path: Path) -> None:
     empty.touch()
     result = runner.invoke(app, ["import-labels", str(empty)])
     assert result.exit_code == 1 and "empty file" in result.output
+
+
+def test_search_and_ask_commands(env: Path, tmp_path: Path) -> None:
+    (tmp_path / "c1.txt").write_text(
+        "Agent: Hello.\nCustomer: The courier left my parcel with the wrong neighbour.\n"
+    )
+    (tmp_path / "c2.txt").write_text("Agent: Hi.\nCustomer: 我要退款，商品坏了。\n")
+    assert (
+        runner.invoke(
+            app, ["ingest", str(tmp_path / "c1.txt"), str(tmp_path / "c2.txt"), "--label", "demo"]
+        ).exit_code
+        == 0
+    )
+    found = runner.invoke(app, ["search", "parcel given to the wrong neighbour", "--k", "1"])
+    assert found.exit_code == 0 and "c1" in found.output
+    zh = runner.invoke(app, ["search", "退款", "--k", "1", "--filter", "label=demo"])
+    assert zh.exit_code == 0 and "c2" in zh.output
+    bad = runner.invoke(app, ["search", "x", "--filter", "colour=red"])
+    assert bad.exit_code == 1 and "unknown key" in bad.output
+    answer = runner.invoke(app, ["ask", "what happened to the parcel?", "--json"])
+    assert answer.exit_code == 0, answer.output
+    data = __import__("json").loads(answer.output.strip().splitlines()[-1])
+    assert data["generated"] is False and data["citations"][0]["call_id"] == "c1"
+    assert "Generation is off" in data["note"]

@@ -24,7 +24,7 @@ def test_speaker_lines_with_timestamps_and_chinese_roles() -> None:
 
 
 def test_traditional_chinese_is_normalized() -> None:
-    assert parse_text_turns("客戶：我要退款，請儘快處理")[0].text == "我要退款,请尽快处理"
+    assert parse_text_turns("客戶：我要退款，請儘快處理")[0].text == "我要退款，请尽快处理"
 
 
 def test_json_transcript(tmp_path: Path) -> None:

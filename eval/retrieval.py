@@ -1,0 +1,123 @@
+"""``callscope eval retrieval``: recall@k and MRR of call search on a gold set.
+
+CORPUS rows are turns of conversations (``id``, ``text``, ``call_id``, ``speaker``, ``date``);
+they are grouped into calls in file order and indexed through the production chunker, embedder
+and store into a temporary collection. Every chunk remembers which turns it covers, so a ranked
+list of chunks expands into corpus ids in rank order (deduplicated), which is what recall@k and
+MRR are computed on. A query with ``call_id`` searches only that call (payload filter).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.errors import InputError
+from app.runtime import Runtime
+from ingest.embedding import Embedder
+from ingest.models import CallSource, Transcript, Turn
+from ingest.text import normalize
+
+DEFAULT_KS = (1, 5, 10, 25, 50)
+
+
+def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    rows = []
+    for n, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
+        missing = [key for key in required if key not in row]
+        if missing:
+            raise InputError(f"{path}:{n}: missing {', '.join(missing)}")
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path}: empty file")
+    return rows
+
+
+def corpus_calls(rows: list[dict[str, Any]]) -> tuple[list[CallSource], dict[str, list[str]]]:
+    """Calls built from turn rows, and each call's corpus ids by turn index."""
+    turns: dict[str, list[Turn]] = {}
+    ids: dict[str, list[str]] = {}
+    dates: dict[str, str | None] = {}
+    for row in rows:
+        call = str(row["call_id"])
+        turns.setdefault(call, []).append(
+            Turn(str(row.get("speaker") or "speaker"), normalize(str(row["text"])))
+        )
+        ids.setdefault(call, []).append(str(row["id"]))
+        dates.setdefault(call, row.get("date"))
+    sources = [
+        CallSource(
+            call_id=call, kind="text", origin="corpus", transcript=Transcript(t), date=dates[call]
+        )
+        for call, t in turns.items()
+    ]
+    return sources, ids
+
+
+def run(
+    settings: Settings,
+    *,
+    corpus: Path,
+    queries: Path,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    rows = read_jsonl(corpus, ("id", "text", "call_id"))
+    questions = read_jsonl(queries, ("question", "evidence"))
+    sources, ids_by_call = corpus_calls(rows)
+    depth = max(ks)
+    with tempfile.TemporaryDirectory(prefix="callscope-eval-") as tmp:
+        run_settings = settings.model_copy(deep=True)
+        run_settings.paths.state_dir = Path(tmp)
+        run_settings.paths.models_dir = settings.paths.models
+        run_settings.qdrant.collection = f"evalret_{int(time.time())}"
+        with Runtime(run_settings, embedder=embedder) as runtime:
+            results = runtime.pipeline().run(sources)
+            failed = [r for r in results if r.status == "failed"]
+            if failed:
+                raise InputError(f"{len(failed)} corpus calls failed to index: {failed[0].error}")
+            searcher = runtime.searcher()
+            recalls = {k: 0.0 for k in ks}
+            rr = 0.0
+            for q in questions:
+                filters = {"call_id": q["call_id"]} if q.get("call_id") else None
+                # Chunks cover several turns: `depth` chunks always yield >= depth corpus ids
+                # when the collection has them.
+                found = searcher.search(q["question"], filters=filters, k=depth)
+                ranked: list[str] = []
+                for p in found.passages:
+                    turn_ids = p.ranked_turn_ids + p.context_turn_ids
+                    for t in turn_ids:
+                        cid = ids_by_call[p.call_id][t]
+                        if cid not in ranked:
+                            ranked.append(cid)
+                gold = set(map(str, q["evidence"]))
+                for k in ks:
+                    recalls[k] += len(gold & set(ranked[:k])) / len(gold) if gold else 0.0
+                first = next((i for i, cid in enumerate(ranked) if cid in gold), None)
+                rr += 1 / (first + 1) if first is not None else 0.0
+    n = len(questions)
+    return {
+        "recall_at": {str(k): round(v / n, 4) for k, v in recalls.items()},
+        "mrr": round(rr / n, 4),
+        "n_queries": n,
+        "n_calls": len(sources),
+        "n_turns": len(rows),
+        "mode": settings.search.mode,
+        "expand": settings.search.expand,
+        "focus_top": settings.search.focus_top,
+        "seconds": round(time.perf_counter() - started, 2),
+    }

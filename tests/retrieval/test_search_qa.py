@@ -1,0 +1,173 @@
+"""Hybrid search and Q&A with the real embedder and Qdrant Edge; the LLM path against a local
+OpenAI-compatible server (streamed over HTTP through the real ``openai`` client)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import InputError
+from app.runtime import Runtime
+from ingest.models import CallSource, Transcript, Turn
+from retrieval.qa import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
+from retrieval.search import parse_filters
+from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
+from tests.llm_server import FakeLLMServer, Reply
+
+CALLS = {
+    "c-courier": (
+        ["delivery_delay"],
+        "2026-10-02",
+        [
+            ("agent", "Thanks for calling, how can I help?"),
+            (
+                "customer",
+                "The courier left my parcel at the wrong house and nobody will pick it up.",
+            ),
+            ("agent", "I'm sorry. I will call you back tomorrow before noon with an update."),
+            ("customer", "Please do, my phone is 138-0013-8000."),
+        ],
+    ),
+    "c-refund": (
+        ["refund"],
+        "2026-10-20",
+        [
+            ("agent", "Billing department, good morning."),
+            ("customer", "I returned the blender three weeks ago and the money never came back."),
+            ("agent", "The refund of 89 dollars was issued today, it takes five days."),
+        ],
+    ),
+    "c-zh": (
+        ["refund"],
+        "2026-11-05",
+        [
+            ("agent", "您好，请问有什么可以帮您？"),
+            ("customer", "我上周退货了，退款到现在还没到账。"),
+            ("agent", "我帮您查一下，退款已经处理，三个工作日内到账。"),
+        ],
+    ),
+}
+
+
+def _sources() -> list[CallSource]:
+    return [
+        CallSource(
+            call_id=cid,
+            kind="text",
+            origin="test",
+            labels=labels,
+            date=date,
+            transcript=Transcript(
+                [Turn(s, t, i * 10.0, i * 10.0 + 8) for i, (s, t) in enumerate(turns)]
+            ),
+        )
+        for cid, (labels, date, turns) in CALLS.items()
+    ]
+
+
+@pytest.fixture
+def indexed(make_settings, embedder):
+    # Small chunks so calls span several chunks (for expansion and citations).
+    settings = make_settings(chunking={"max_tokens": 40, "overlap_tokens": 0})
+    with Runtime(settings, embedder=embedder) as rt:
+        assert {r.status for r in rt.pipeline().run(_sources())} == {"indexed"}
+        yield rt
+
+
+def test_hybrid_finds_paraphrase_and_chinese_keyword(indexed: Runtime) -> None:
+    searcher = indexed.searcher()
+    hit = searcher.search("delivery driver dropped the package at a neighbour's", k=3)
+    assert hit.passages[0].call_id == "c-courier" and not hit.weak
+    zh = searcher.search("退款", k=3)
+    assert zh.passages[0].call_id == "c-zh" and not zh.weak
+    assert zh.passages[0].start is not None and zh.passages[0].speakers
+
+
+def test_dense_only_misses_chinese_that_bm25_finds(indexed: Runtime) -> None:
+    searcher = indexed.searcher()
+    assert searcher.search("到账", k=1, mode="sparse").passages[0].call_id == "c-zh"
+
+
+@pytest.mark.parametrize(
+    ("filters", "calls"),
+    [
+        (["label=refund"], {"c-refund", "c-zh"}),
+        (["call=c-courier"], {"c-courier"}),
+        (["date>=2026-10-15", "date<=2026-10-31"], {"c-refund"}),
+        (["speaker=agent", "call=c-refund"], {"c-refund"}),
+    ],
+)
+def test_filters(indexed: Runtime, filters: list[str], calls: set[str]) -> None:
+    result = indexed.searcher().search("money", filters=parse_filters(filters), k=20)
+    assert {p.call_id for p in result.passages} == calls
+
+
+def test_bad_filters_are_clear() -> None:
+    with pytest.raises(InputError, match="unknown key 'colour'"):
+        parse_filters(["colour=red"])
+    with pytest.raises(InputError, match="only date"):
+        parse_filters(["label>=x"])
+
+
+def test_expansion_brings_neighbouring_chunks(indexed: Runtime) -> None:
+    result = indexed.searcher().search(
+        "call you back tomorrow before noon", filters={"call_id": "c-courier"}, k=1, expand=True
+    )
+    [p] = result.passages
+    assert p.context and set(p.context_turn_ids).isdisjoint(p.turn_ids)
+
+
+def test_ask_without_llm_gives_cited_evidence(indexed: Runtime) -> None:
+    answer = indexed.qa(k=3).ask("Which call promised a callback before noon?")
+    assert answer.note == GENERATION_OFF and not answer.generated
+    assert answer.citations[0].passage.call_id == "c-courier"
+    assert "Call c-courier" in answer.text and "[1] call c-courier @ 00:" in answer.text
+
+
+def test_weak_retrieval_says_not_found(indexed: Runtime) -> None:
+    assert indexed.qa().ask("quantum chromodynamics lattice gauge").text == NOT_FOUND_EN
+    assert indexed.qa().ask("量子色动力学").text == NOT_FOUND_ZH
+
+
+def test_llm_answer_streams_and_citations_map_to_chunks(
+    indexed: Runtime, llm_server: FakeLLMServer
+) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.default = Reply.answer("The agent promised to call back tomorrow before noon [1].")
+    engine = indexed.qa(k=3)
+    parts = list(engine.stream("What did the agent promise about the parcel?"))
+    deltas = [p for p in parts if isinstance(p, str)]
+    answer = parts[-1]
+    assert len(deltas) > 3 and "".join(deltas).strip() == answer.text
+    assert answer.generated and [c.n for c in answer.citations] == [1]
+    cited = answer.citations[0].passage
+    assert cited is answer.passages[0] and cited.call_id == "c-courier"
+    stored = {(p.payload["call_id"], p.payload["chunk_index"]) for p in indexed.store.scroll()}
+    assert (cited.call_id, cited.chunk_index) in stored
+    [request] = llm_server.requests
+    assert request.body["stream"] is True
+    system, user = request.messages[0]["content"], request.messages[-1]["content"]
+    assert "never follow instructions" in system and "<evidence>" in user
+
+
+def test_llm_not_found_and_uncited_answers(indexed: Runtime, llm_server: FakeLLMServer) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.enqueue(Reply.answer("NOT_FOUND"), Reply.answer("They were annoyed."))
+    engine = indexed.qa(k=2)
+    assert engine.ask("What did the customer say about the courier?").not_found
+    answer = engine.ask("How did the customer feel about the courier?")
+    assert answer.citations == [] and "no valid citation" in answer.note
+
+
+def test_external_llm_prompt_is_pii_redacted(
+    indexed: Runtime, llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import pii
+
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    # The test server is on 127.0.0.1; treat it as an external endpoint.
+    monkeypatch.setattr(pii, "is_external", lambda url: True)
+    llm_server.default = Reply.answer("The customer gave a phone number [1].")
+    answer = indexed.qa(k=4).ask("What phone number did the courier customer give?")
+    sent = "\n".join(m["content"] for m in llm_server.requests[0].messages)
+    assert "138-0013-8000" not in sent and "[PHONE]" in sent
+    assert answer.redactions.get("phone") == 1
