@@ -8,6 +8,7 @@ model and a text-only ingest never loads whisper.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -69,9 +70,13 @@ class Runtime:
         if not self.settings.llm.enabled:
             return None
         from retrieval.llm import LLMClient
+        from retrieval.pii import redactor_for
 
         return LLMClient(
-            self.settings.llm, cache_path=self.settings.paths.state_dir / "llm_cache.sqlite"
+            self.settings.llm,
+            cache_path=self.settings.paths.state_dir / "llm_cache.sqlite",
+            # Classification prompts quote whole calls: redact them like Q&A prompts.
+            redactor=redactor_for(self.settings.pii, self.settings.llm.base_url),
         )
 
     def llm_refiner(self) -> LLMRefiner | None:
@@ -111,28 +116,20 @@ class Runtime:
         llm = OpenAICompatibleLLM(self.settings.llm) if self.settings.llm.enabled else None
         return QAEngine(retriever, self.settings, llm=llm, redact=self._redactor())
 
-    def _redactor(self):  # type: ignore[no-untyped-def]
+    def _redactor(self) -> Callable[[list[dict]], tuple[list[dict], dict[str, int]]] | None:
         """``messages -> (messages, counts)`` when prompts leave the machine, else None."""
-        try:
-            from retrieval.pii import Redactor, is_external
-        except ImportError:  # pragma: no cover - pii ships with the product
+        from retrieval.pii import redactor_for
+
+        redactor = redactor_for(self.settings.pii, self.settings.llm.base_url)
+        if redactor is None or not self.settings.llm.enabled:
             return None
-        pii = getattr(self.settings, "pii", None)
-        if pii is None or not pii.enabled or not self.settings.llm.enabled:
-            return None
-        if not is_external(self.settings.llm.base_url or "") and not pii.redact_local_llm:
-            return None
-        redactor = Redactor(pii)
 
         def redact(messages: list[dict]) -> tuple[list[dict], dict[str, int]]:
             counts: dict[str, int] = {}
-            out = []
             for m in messages:
-                r = redactor.redact(m["content"])
-                for kind, n in r.found.items():
+                for kind, n in redactor.redact(m["content"]).found.items():
                     counts[kind] = counts.get(kind, 0) + n
-                out.append({**m, "content": r.text})
-            return out, counts
+            return redactor.redact_messages(messages), counts
 
         return redact
 

@@ -209,10 +209,13 @@ class LLMClient:
         cache_path: Path | None,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        redactor: Any = None,
     ) -> None:
         if not settings.enabled:
             raise ConfigError("the LLM is not configured: set LLM__BASE_URL and LLM__MODEL")
         self._settings = settings
+        #: A ``retrieval.pii.Redactor`` applied to every outgoing prompt, or None.
+        self.redactor = redactor
         self._model = cast(str, settings.model)
         self._sleep = sleep
         api_key = settings.api_key.get_secret_value() if settings.api_key else ""
@@ -259,6 +262,9 @@ class LLMClient:
         when it answers without a JSON object. The prompt itself must describe the JSON
         wanted: in the json_object and text modes the schema never reaches the server.
         """
+        if self.redactor is not None:
+            # Before the cache key, so the cache never holds personal data either.
+            messages = self.redactor.redact_messages(messages)
         key = self.prompt_hash(messages, schema=schema, schema_name=schema_name)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             with self._lock:

@@ -132,3 +132,24 @@ def test_injection_in_transcript_cannot_flip_an_unambiguous_call(
         "never instructions" in llm_server.requests[0].messages[0]["content"].lower()
         or "not instructions" in llm_server.requests[0].messages[0]["content"].lower()
     )
+
+
+def test_classification_prompt_to_external_llm_is_redacted(
+    trained: Path, llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval import pii
+
+    monkeypatch.setattr(pii, "is_external", lambda url: True)  # the test server is on loopback
+    monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    llm_server.default = Reply.json(
+        {"label": "refund", "secondary_labels": [], "confidence": 0.9, "reason": "r"}
+    )
+    call = trained / "pii.txt"
+    call.write_text(
+        "Customer: refund my kettle please, call me on 138-0013-8000 or mail li.wei@example.com\n"
+    )
+    assert runner.invoke(app, ["classify", str(call)]).exit_code == 0
+    sent = json.dumps(llm_server.requests[0].messages, ensure_ascii=False)
+    assert "138-0013-8000" not in sent and "li.wei@example.com" not in sent
+    assert "[PHONE]" in sent and "[EMAIL]" in sent

@@ -171,3 +171,14 @@ def test_external_llm_prompt_is_pii_redacted(
     sent = "\n".join(m["content"] for m in llm_server.requests[0].messages)
     assert "138-0013-8000" not in sent and "[PHONE]" in sent
     assert answer.redactions.get("phone") == 1
+
+
+def test_follow_up_question_uses_chat_history(indexed: Runtime, llm_server: FakeLLMServer) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.default = Reply.answer("Tomorrow before noon [1].")
+    engine = indexed.qa(k=2)
+    first = engine.ask("What happened to the customer's parcel?")
+    engine.ask("And when will they hear back?", history=[(first.question, first.text)])
+    follow_up = llm_server.requests[-1].messages
+    assert [m["role"] for m in follow_up] == ["system", "user", "assistant", "user"]
+    assert follow_up[1]["content"] == "What happened to the customer's parcel?"
