@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/callscope import-labels data/demo/calls.jsonl
 	$(BIN)/callscope status
+	$(BIN)/python data/demo/split_eval.py .callscope/demo-eval
+	HF_HUB_OFFLINE=1 $(BIN)/callscope eval classify --train .callscope/demo-eval/train.jsonl \
+		--test .callscope/demo-eval/test.jsonl --text-col turns --label-col labels
+	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "Which customers asked to speak to a supervisor?" --k 3
+	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "客户的快递为什么延误了？" --k 2
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
