@@ -9,7 +9,6 @@ MRR are computed on. A query with ``call_id`` searches only that call (payload f
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from app.config import Settings
 from app.errors import InputError
 from app.runtime import Runtime
 from ingest.embedding import Embedder
+from ingest.labels import read_rows
 from ingest.models import CallSource, Transcript, Turn
 from ingest.text import normalize
 
@@ -26,23 +26,18 @@ DEFAULT_KS = (1, 5, 10, 25, 50)
 
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    rows = []
-    for n, line in enumerate(path.read_text("utf-8-sig").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{n}: invalid JSON ({exc.msg})") from exc
-        missing = [key for key in required if key not in row]
-        if missing:
-            raise InputError(f"{path}:{n}: missing {', '.join(missing)}")
-        rows.append(row)
-    if not rows:
-        raise InputError(f"{path}: empty file")
-    return rows
+    """Rows of a JSONL file that each carry the ``required`` keys."""
+    header, rows = read_rows(path)
+    missing = [key for key in required if key not in header]
+    if missing:
+        raise InputError(
+            f"{path}: missing {', '.join(missing)}; the rows have: {', '.join(header)}"
+        )
+    out = list(rows)
+    for n, row in enumerate(out, 1):
+        if lacking := [key for key in required if key not in row]:
+            raise InputError(f"{path}:{n}: missing {', '.join(lacking)}")
+    return out
 
 
 def corpus_calls(rows: list[dict[str, Any]]) -> tuple[list[CallSource], dict[str, list[str]]]:
