@@ -136,10 +136,17 @@ class KnnClassifier:
         return out
 
     def label_model(self) -> LabelModel:
-        """The light model, refitted only when the labeled calls changed."""
-        items = self._labeled_vectors()
-        current = fingerprint(items)
+        """The light model, refitted only when the labeled calls changed.
+
+        The check reads payloads only; vectors are read just when a refit is due, so a batch
+        of many small classify calls does not re-read every labeled vector each time."""
+        current = fingerprint(
+            (p.payload["call_id"], p.payload["labels"][0])
+            for p in self.calls.scroll()
+            if _trainable(p.payload)
+        )
         if self._model is None or self._model.fingerprint != current:
+            items = self._labeled_vectors()
             started = time.perf_counter()
             self._model = LabelModel().fit(items)
             log.info(
@@ -151,12 +158,11 @@ class KnnClassifier:
     def _labeled_vectors(self) -> list[LabeledVector]:
         items = []
         for point in self.calls.scroll(with_vectors=True):
-            labels = point.payload.get("labels") or []
-            if labels and point.payload.get("split") != _HELD_BACK and point.dense is not None:
+            if _trainable(point.payload) and point.dense is not None:
                 items.append(
                     LabeledVector(
                         call_id=point.payload["call_id"],
-                        label=labels[0],
+                        label=point.payload["labels"][0],
                         dense=np.asarray(point.dense, dtype=np.float32),
                         sparse=point.sparse,
                     )
@@ -207,13 +213,13 @@ class KnnClassifier:
         )
 
 
+def _trainable(payload: dict[str, Any]) -> bool:
+    """A labeled call that is not held back: it may vote and train the light model."""
+    return bool(payload.get("labels")) and payload.get("split") != _HELD_BACK
+
+
 def _usable(hit: Hit, skip: str | None) -> bool:
-    payload = hit.payload
-    return (
-        bool(payload.get("labels"))
-        and payload.get("split") != _HELD_BACK
-        and (skip is None or payload.get("call_id") != skip)
-    )
+    return _trainable(hit.payload) and (skip is None or hit.payload.get("call_id") != skip)
 
 
 def _vote(neighbours: list[Neighbour], temperature: float, dense_weight: float) -> dict[str, float]:

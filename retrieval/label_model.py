@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,11 +34,11 @@ class LabeledVector:
     sparse: SparseVec | None
 
 
-def fingerprint(items: Sequence[LabeledVector]) -> str:
-    """Changes whenever a call, or a call's label, changes: the cue to refit."""
+def fingerprint(pairs: Iterable[tuple[str, str]]) -> str:
+    """Of (call id, label) pairs: changes whenever a call, or a call's label, changes."""
     digest = hashlib.sha256()
-    for item in sorted(items, key=lambda x: x.call_id):
-        digest.update(f"{item.call_id}\t{item.label}\n".encode())
+    for call_id, label in sorted(pairs):
+        digest.update(f"{call_id}\t{label}\n".encode())
     return digest.hexdigest()[:16]
 
 
@@ -62,7 +62,7 @@ class LabelModel:
         """Fit on the given calls; with fewer than two labels the model stays unfitted."""
         from sklearn.linear_model import LogisticRegression
 
-        self.fingerprint = fingerprint(items)
+        self.fingerprint = fingerprint((i.call_id, i.label) for i in items)
         counts = Counter(item.label for item in items)
         if len(counts) < _MIN_LABELS:
             self._clf = None

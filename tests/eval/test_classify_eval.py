@@ -39,28 +39,28 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return _write(tmp_path / "train.csv", train), _write(tmp_path / "test.csv", test)
 
 
+def _eval(files: tuple[Path, Path], *extra: str):
+    train, test = files
+    args = [
+        "eval",
+        "classify",
+        "--train",
+        str(train),
+        "--test",
+        str(test),
+        "--text-col",
+        "utterance",
+        "--label-col",
+        "intent",
+        *extra,
+    ]
+    return runner.invoke(app, args)
+
+
 def test_eval_classify_prints_the_summary_json(files, tmp_path, models_dir, monkeypatch) -> None:
     monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("PATHS__MODELS_DIR", str(models_dir))
-    train, test = files
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "classify",
-            "--train",
-            str(train),
-            "--test",
-            str(test),
-            "--text-col",
-            "utterance",
-            "--label-col",
-            "intent",
-            "--k",
-            "5",
-            "--json",
-        ],
-    )
+    result = _eval(files, "--k", "5", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     for key in (
@@ -98,24 +98,7 @@ def test_shots_sample_per_label_and_are_seeded(files) -> None:
 
 def test_llm_mode_without_llm_is_a_clear_error(files, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
-    train, test = files
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "classify",
-            "--train",
-            str(train),
-            "--test",
-            str(test),
-            "--text-col",
-            "utterance",
-            "--label-col",
-            "intent",
-            "--mode",
-            "llm",
-        ],
-    )
+    result = _eval(files, "--mode", "llm")
     assert result.exit_code == 1 and "no LLM is configured" in result.output
 
 
@@ -130,25 +113,7 @@ def test_eval_llm_mode_against_a_local_openai_server(
     llm_server.default = Reply.json(
         {"label": "refund", "secondary_labels": [], "confidence": 0.6, "reason": "scripted"}
     )
-    train, test = files
-    result = runner.invoke(
-        app,
-        [
-            "eval",
-            "classify",
-            "--train",
-            str(train),
-            "--test",
-            str(test),
-            "--text-col",
-            "utterance",
-            "--label-col",
-            "intent",
-            "--mode",
-            "llm",
-            "--json",
-        ],
-    )
+    result = _eval(files, "--mode", "llm", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["mode"] == "llm" and len(llm_server.requests) == 4
