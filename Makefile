@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench bench-labels clean
 
 install: $(STAMP)
 
@@ -26,6 +26,7 @@ demo: $(STAMP)
 		--test .callscope/demo-eval/test.jsonl --text-col turns --label-col labels
 	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "Which customers asked to speak to a supervisor?" --k 3
 	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "客户的快递为什么延误了？" --k 2
+	HF_HUB_OFFLINE=1 $(BIN)/callscope eval labels --out .callscope/label-report
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
@@ -35,6 +36,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m eval.bench_ingest
+
+# The label-quality noise benchmark compares with cleanlab (AGPL-3.0, benchmark-only extra).
+bench-labels: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m eval.bench_labels --per-label 0 --json docs/bench_labels.json
 
 clean:
 	rm -rf .callscope .pytest_cache

@@ -246,6 +246,45 @@ def classify(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def relabel(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or JSONL of id,new_label corrections.")],
+    id_col: Annotated[Optional[str], typer.Option(help="Column with the call id.")] = None,
+    label_col: Annotated[
+        Optional[str], typer.Option(help="Column with the new label (new_label/suggested_label).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Apply accepted label corrections to indexed calls (no re-embedding; history kept)."""
+    from ingest.relabel import apply_corrections, read_corrections
+
+    try:
+        settings = _settings(collection)
+        corrections, warnings = read_corrections(file, id_col, label_col)
+        with Runtime(settings) as runtime:
+            report = apply_corrections(runtime, corrections, file.name, dry_run=dry_run)
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    for warning in warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
+    table = Table(title="Label changes" + (" (dry run: nothing written)" if dry_run else ""))
+    for col in ("id", "from", "to"):
+        table.add_column(col)
+    for change in report.changed:
+        table.add_row(change.call_id, ", ".join(change.old) or "-", ", ".join(change.new))
+    console.print(table)
+    for call_id, reason in report.skipped:
+        console.print(f"[yellow]skipped[/] {call_id}: {reason}", highlight=False)
+    unknown = f" (unknown ids: {', '.join(report.unknown)})" if report.unknown else ""
+    console.print(
+        f"{'would relabel' if dry_run else 'relabeled'} {len(report.changed)}, "
+        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}{unknown}",
+        highlight=False,
+    )
+
+
 FilterOpt = Annotated[
     Optional[list[str]],
     typer.Option(

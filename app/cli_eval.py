@@ -100,3 +100,117 @@ def eval_retrieval(
             table.add_row(key, str(summary[key]))
         console.print(table)
     print(json.dumps(summary, ensure_ascii=False))
+
+
+@eval_app.command("labels")
+def eval_labels(
+    data: Annotated[
+        Optional[Path],
+        typer.Option("--data", help="Labeled rows (CSV/JSONL/XLSX); default: the store's calls."),
+    ] = None,
+    text_col: Annotated[
+        Optional[str], typer.Option(help="Column with the text (default: text/turns).")
+    ] = None,
+    label_col: Annotated[
+        Optional[str], typer.Option(help="Column with the label (default: label/category/...).")
+    ] = None,
+    id_col: Annotated[
+        Optional[str], typer.Option(help="Column with the row id (default: id).")
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Directory for the CSV/XLSX/HTML/JSON reports.")
+    ] = None,
+    adjudicate: Annotated[
+        Optional[int],
+        typer.Option(help="LLM reviews of the top N suspects (default labels.adjudicate_top)."),
+    ] = None,
+    compare: Annotated[
+        Optional[tuple[int, int]],
+        typer.Option("--compare", help="Show what changed from run A to run B (two run ids)."),
+    ] = None,
+    runs: Annotated[bool, typer.Option("--runs", help="List the stored runs.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+) -> None:
+    """Find probably mislabeled calls and measure each label's health; store and compare runs."""
+    from eval.label_runs import LabelRuns
+    from eval.labels import run as run_labels
+    from eval.labels import runs_path
+
+    try:
+        settings = load_settings()
+        if compare or runs:
+            history = LabelRuns(runs_path(settings))
+            try:
+                result: object = history.compare(*compare) if compare else history.list()
+            finally:
+                history.close()
+            if not as_json:
+                _print_runs(result) if runs and not compare else _print_comparison(result)
+            print(json.dumps(result, ensure_ascii=False))
+            return
+        if out is None:
+            raise InputError("--out DIR is needed: the reports are written there")
+        columns = Columns(id=id_col, text=text_col, label=label_col)
+        summary, _ = run_labels(
+            settings, data=data, out=out, columns=columns, adjudicate_top=adjudicate
+        )
+    except CallScopeError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=1) from None
+    if not as_json:
+        _print_label_summary(summary)
+    brief = {k: v for k, v in summary.items() if k != "confusion"}
+    print(json.dumps(brief, ensure_ascii=False))
+
+
+def _print_label_summary(summary: dict) -> None:
+    for warning in summary["warnings"]:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    table = Table(title=f"Label quality run {summary['run_id']}")
+    for key in ("label", "support", "precision", "recall", "f1", "flagged", "health"):
+        table.add_column(key, justify="left" if key == "label" else "right")
+    worst_first = sorted(summary["per_label"].items(), key=lambda kv: kv[1]["health"])
+    for label, row in worst_first:
+        table.add_row(
+            label,
+            *(str(row[k]) for k in ("support", "precision", "recall", "f1", "n_flagged", "health")),
+        )
+    console.print(table)
+    adjudication = summary["adjudication"]
+    if adjudication.get("skipped"):
+        console.print(f"LLM review skipped: {adjudication['skipped']}", highlight=False)
+    console.print(
+        f"{summary['n_flagged']} of {summary['n']} rows flagged, health {summary['health']}; "
+        f"reports in {Path(summary['outputs']['html']).parent}",
+        highlight=False,
+    )
+
+
+def _print_runs(rows: object) -> None:
+    table = Table(title="Label quality runs")
+    for key in ("run_id", "started_at", "source", "n", "n_flagged", "health"):
+        table.add_column(key)
+    for row in rows:  # type: ignore[attr-defined]
+        table.add_row(
+            *(str(row[k]) for k in ("run_id", "started_at", "source", "n", "n_flagged", "health"))
+        )
+    console.print(table)
+
+
+def _print_comparison(result: object) -> None:
+    c: dict = result  # type: ignore[assignment]
+    table = Table(title=f"Run {c['a']} -> run {c['b']}")
+    for key in ("", "A", "B", "change"):
+        table.add_column(key)
+    for key in ("health", "n_flagged", "macro_f1", "n"):
+        table.add_row(key, *(str(c[key][k]) for k in ("a", "b", "delta")))
+    for label, row in c["per_label"].items():
+        if row["delta_f1"]:
+            table.add_row(f"F1 {label}", str(row["f1_a"]), str(row["f1_b"]), str(row["delta_f1"]))
+    console.print(table)
+    console.print(
+        f"relabeled {len(c['relabeled'])}, resolved {len(c['resolved'])}, "
+        f"new suspects {len(c['new_flags'])}"
+        + ("" if c["same_data"] else " (the runs saw different data)"),
+        highlight=False,
+    )

@@ -156,6 +156,24 @@ class ClassifySettings(BaseModel):
     multi_label_threshold: float = Field(0.3, ge=0, le=1)
 
 
+class LabelQualitySettings(BaseModel):
+    """Label-quality runs: finding mislabeled training calls (``callscope eval labels``)."""
+
+    #: Folds of the cross-validated light model (each call is scored by a model that never saw it).
+    folds: int = Field(5, ge=2, le=20)
+    #: Share of the out-of-sample probability from the leave-one-out neighbour vote; the rest
+    #: comes from the cross-validated logistic regression, which ranked flipped labels better on
+    #: Banking77 (docs/benchmarks.md).
+    knn_weight: float = Field(0.3, ge=0, le=1)
+    #: Dense cosine similarity at or above which two calls count as near-duplicates: they do not
+    #: vote for each other, and different labels on them are reported as a conflict.
+    near_duplicate: float = Field(0.97, gt=0, le=1)
+    #: Labels with fewer examples are reported as too small to learn or to check well.
+    min_examples: int = Field(5, ge=1)
+    #: With an LLM configured, this many top suspects are adjudicated (0 = none).
+    adjudicate_top: int = Field(20, ge=0, le=1000)
+
+
 class SearchSettings(BaseModel):
     """Retrieval of call passages for search and Q&A."""
 
@@ -281,6 +299,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
+    labels: LabelQualitySettings = LabelQualitySettings()
     search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()
     pii: PIISettings = PIISettings()

@@ -118,6 +118,8 @@ def _source(
         labels=labels,
         date=_text(row.get("date")),
         split=_text(row.get("split")),
+        # The 0-based row in the file, so a report can point back at it.
+        extra={"row": n},
     )
     audio = _text(row.get(audio_col)) if audio_col else None
     if audio:

@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS calls (
     updated_at   REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_state ON calls(state);
+CREATE TABLE IF NOT EXISTS label_history (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id    TEXT NOT NULL,
+    old_labels TEXT NOT NULL,
+    new_labels TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    at         REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS label_history_call ON label_history(call_id);
 """
 
 
@@ -102,11 +111,60 @@ class Ledger:
         for row in cur.fetchall():
             yield _row(cur, row)
 
+    def add_history(
+        self,
+        call_id: str,
+        old_labels: list[str],
+        new_labels: list[str],
+        source: str,
+        at: float | None = None,
+    ) -> None:
+        """Record a label correction: one ``label_history`` row and the call's new ``labels``,
+        in one transaction. ``content_hash`` is left alone (see ``ingest.relabel``)."""
+        at = time.time() if at is None else at
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO label_history (call_id, old_labels, new_labels, source, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (call_id, _json(old_labels), _json(new_labels), source, at),
+            )
+            self._db.execute(
+                "UPDATE calls SET labels = ?, updated_at = ? WHERE call_id = ?",
+                (_json(new_labels), time.time(), call_id),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def history(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's label corrections, oldest first."""
+        cur = self._db.execute(
+            "SELECT call_id, old_labels, new_labels, source, at FROM label_history "
+            "WHERE call_id = ? ORDER BY id",
+            (call_id,),
+        )
+        return [
+            {
+                "call_id": c,
+                "old_labels": json.loads(o),
+                "new_labels": json.loads(n),
+                "source": s,
+                "at": at,
+            }
+            for c, o, n, s, at in cur.fetchall()
+        ]
+
     def counts(self) -> dict[str, int]:
         found = dict(
             self._db.execute("SELECT state, COUNT(*) FROM calls GROUP BY state").fetchall()
         )
         return {state: found.get(state, 0) for state in STATES}
+
+
+def _json(value: list[str]) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _row(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> LedgerRow:

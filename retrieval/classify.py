@@ -178,7 +178,7 @@ class KnnClassifier:
     ) -> Classification:
         s = self.settings
         dense_weight = s.dense_weight_chinese if chinese else s.dense_weight
-        vote = _vote(neighbours, s.temperature, dense_weight)
+        vote = neighbour_vote(neighbours, s.temperature, dense_weight)
         scores = dict(vote)
         if probs is not None and model is not None:
             w = s.model_weight
@@ -222,7 +222,9 @@ def _usable(hit: Hit, skip: str | None) -> bool:
     return _trainable(hit.payload) and (skip is None or hit.payload.get("call_id") != skip)
 
 
-def _vote(neighbours: list[Neighbour], temperature: float, dense_weight: float) -> dict[str, float]:
+def neighbour_vote(
+    neighbours: list[Neighbour], temperature: float, dense_weight: float
+) -> dict[str, float]:
     """Label distribution: a softmax-weighted vote per source, mixed by ``dense_weight``."""
     mixed: dict[str, float] = defaultdict(float)
     for via, share in (("dense", dense_weight), ("bm25", 1 - dense_weight)):

@@ -265,9 +265,9 @@ def _example_blocks(
     cap = min(EXAMPLE_MAX_TOKENS, max(_MIN_EXAMPLE_TOKENS, budget // len(chosen)))
     blocks, left = [], budget
     for ex, ex_labels in chosen:
-        attrs = f'id="{_attr(ex.call_id)}" label="{_attr(ex_labels[0])}"'
+        attrs = f'id="{quote_attr(ex.call_id)}" label="{quote_attr(ex_labels[0])}"'
         if len(ex_labels) > 1:
-            attrs += f' secondary="{_attr(", ".join(ex_labels[1:]))}"'
+            attrs += f' secondary="{quote_attr(", ".join(ex_labels[1:]))}"'
         block = f"<example {attrs}>\n{_trim(neutralize(ex.text.strip()), cap, enc)}\n</example>"
         size = len(enc.encode(block)) + 1
         # Skipping (not stopping) lets a later, shorter example still use the room.
@@ -277,7 +277,7 @@ def _example_blocks(
     return blocks
 
 
-def _attr(value: str) -> str:
+def quote_attr(value: str) -> str:
     return " ".join(value.split()).replace('"', "'").replace("<", "\u2039").replace(">", "\u203a")
 
 

@@ -1,0 +1,280 @@
+"""``callscope eval labels``: a label-quality run over a labeled file or the labeled calls in the
+store. Scores every call's label out of sample (``eval.label_scores``), measures the label set's
+health (``eval.label_health``), optionally asks an LLM about the top suspects, stores the run for
+later comparison (``eval.label_runs``) and writes the reports (``eval.label_report``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.config import Settings
+from app.errors import InputError
+from app.runtime import Runtime
+from eval.label_health import agreement, health
+from eval.label_issue import LabelIssue
+from eval.label_runs import LabelRuns
+from eval.label_scores import (
+    Example,
+    cv_model_probs,
+    loo_knn_probs,
+    near_duplicates,
+    nearest_same_label,
+    outliers,
+    score_examples,
+)
+from ingest.embedding import Embedder
+from ingest.labels import Columns, load_labeled
+from ingest.text import has_cjk
+from retrieval.store import VectorStore
+
+
+def runs_path(settings: Settings) -> Path:
+    return settings.paths.state_dir / "label_runs.sqlite"
+
+
+@dataclass
+class Analysis:
+    """The scored rows of one dataset and the evidence behind them."""
+
+    issues: list[LabelIssue]
+    #: Out-of-sample probabilities by method (``knn``, ``model``, ``combined``), rows = issues.
+    probs: dict[str, np.ndarray]
+    labels: list[str]
+    #: Input rows (scored + unreadable).
+    n: int
+    unreadable: list[LabelIssue]
+    source: str
+    #: The dense call vectors, rows = issues (for comparisons in benchmarks).
+    dense: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def analyse(
+    settings: Settings,
+    *,
+    data: Path | None,
+    columns: Columns = Columns(),
+    embedder: Embedder | None = None,
+) -> Analysis:
+    """Score every labeled row of ``data`` (indexed into a temporary collection) or, without
+    ``data``, every labeled call in the store."""
+    timings: dict[str, float] = {}
+    if data is not None:
+        return _analyse_file(settings, data, columns, embedder, timings)
+    with Runtime(settings, embedder=embedder) as runtime:
+        examples = _examples(runtime.calls, None)
+        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
+    source = f"store:{settings.qdrant.collection}"
+    return Analysis(issues, probs, labels, len(issues), [], source, _dense(examples), timings)
+
+
+def run(
+    settings: Settings,
+    *,
+    data: Path | None,
+    out: Path,
+    columns: Columns = Columns(),
+    embedder: Embedder | None = None,
+    adjudicate_top: int | None = None,
+) -> tuple[dict[str, Any], list[LabelIssue]]:
+    """Run, record and report; returns the summary (printed as JSON) and the issues."""
+    started = time.perf_counter()
+    a = analyse(settings, data=data, columns=columns, embedder=embedder)
+    issues, labels = a.issues, a.labels
+    lq = settings.labels
+    report = health(issues, labels, a.probs["combined"], min_examples=lq.min_examples)
+    warnings = [
+        f"label {label!r} has only {count} example{'s' if count > 1 else ''}: too few to learn "
+        f"from or to check well (labels.min_examples={lq.min_examples})"
+        for label, count in sorted(Counter(i.given_label for i in issues).items())
+        if count < lq.min_examples
+    ]
+    if a.unreadable:
+        first = a.unreadable[0]
+        warnings.append(
+            f"{len(a.unreadable)} row(s) could not be scored (see the reasons column), "
+            f"first: row {first.row}: {first.reasons[0]}"
+        )
+    adjudication = _adjudicate(settings, issues, labels, embedder, adjudicate_top)
+    given = [i.given_label for i in issues]
+    summary: dict[str, Any] = {
+        "run_id": None,
+        "source": a.source,
+        "fingerprint": _fingerprint(issues),
+        "n": a.n,
+        "n_scored": len(issues),
+        "n_flagged": sum(i.flagged for i in issues),
+        "n_near_duplicate_conflicts": sum("near_duplicate_conflict" in i.reasons for i in issues),
+        "n_outliers": sum("outlier" in i.reasons for i in issues),
+        **report,
+        "methods": {
+            name: {"agreement": agreement(labels, given, probs)} for name, probs in a.probs.items()
+        },
+        "adjudication": adjudication,
+        "warnings": warnings,
+        "timings": {k: round(v, 2) for k, v in a.timings.items()},
+    }
+    all_issues = issues + a.unreadable
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    runs = LabelRuns(runs_path(settings))
+    try:
+        runs.record(summary, all_issues)
+    finally:
+        runs.close()
+    from eval.label_report import write_reports
+
+    summary["outputs"] = {k: str(v) for k, v in write_reports(all_issues, summary, out).items()}
+    return summary, all_issues
+
+
+def _analyse_file(
+    settings: Settings,
+    data: Path,
+    columns: Columns,
+    embedder: Embedder | None,
+    timings: dict[str, float],
+) -> Analysis:
+    """Index FILE through the production path into a temporary collection and analyse it."""
+    sources, errors = load_labeled(data, columns)
+    n = len(sources) + len(errors)  # every row is either a source or an error, in order
+    if not sources:
+        first = f": {errors[0][0]}: {errors[0][1]}" if errors else ""
+        raise InputError(f"{data}: no usable labeled rows{first}")
+    rows_used = {s.extra["row"] for s in sources}
+    unreadable = [
+        _unreadable(row, origin, message)
+        for row, (origin, message) in zip(sorted(set(range(n)) - rows_used), errors, strict=True)
+    ]
+    row_of = {s.call_id: s.extra["row"] for s in sources}
+    with tempfile.TemporaryDirectory(prefix="callscope-labels-") as tmp:
+        run_settings = settings.model_copy(deep=True)
+        run_settings.paths.state_dir = Path(tmp)
+        run_settings.paths.models_dir = settings.paths.models
+        run_settings.qdrant.collection = f"labels_{int(time.time())}"
+        with Runtime(run_settings, embedder=embedder) as runtime:
+            t = time.perf_counter()
+            results = runtime.pipeline().run(sources)
+            timings["index"] = time.perf_counter() - t
+            unreadable += [
+                _unreadable(row_of[r.call_id], r.origin, r.error or "not indexed", r.call_id)
+                for r in results
+                if r.status == "failed"
+            ]
+            examples = _examples(runtime.calls, row_of)
+            try:
+                issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
+            finally:
+                if run_settings.qdrant.url:
+                    runtime.store.drop()  # type: ignore[attr-defined]
+                    runtime.calls.drop()  # type: ignore[attr-defined]
+    unreadable.sort(key=lambda i: i.row)
+    return Analysis(issues, probs, labels, n, unreadable, str(data), _dense(examples), timings)
+
+
+def _examples(calls: VectorStore, row_of: dict[str, int] | None) -> list[Example]:
+    """Every labeled call in the call-level collection (in file order when rows are known)."""
+    examples = []
+    for point in calls.scroll(with_vectors=True):
+        labels = point.payload.get("labels") or []
+        if not labels or point.dense is None:
+            continue
+        call_id = point.payload["call_id"]
+        text = str(point.payload.get("text", ""))
+        examples.append(
+            Example(
+                row=row_of[call_id] if row_of is not None else len(examples),
+                call_id=call_id,
+                label=labels[0],
+                dense=np.asarray(point.dense, dtype=np.float32),
+                sparse=point.sparse,
+                text=text,
+                chinese=has_cjk(text),
+            )
+        )
+    return sorted(examples, key=lambda e: e.row)
+
+
+def _analyse(
+    calls: VectorStore, examples: list[Example], settings: Settings, timings: dict[str, float]
+) -> tuple[list[LabelIssue], dict[str, np.ndarray], list[str]]:
+    labels = sorted({e.label for e in examples})
+    if len(labels) < 2:
+        found = f"only {labels[0]!r}" if labels else "none"
+        raise InputError(f"a label-quality run needs calls of at least two labels (found {found})")
+    lq = settings.labels
+    dense = _dense(examples)
+    t = time.perf_counter()
+    dups = near_duplicates(dense, lq.near_duplicate)
+    far = outliers(
+        nearest_same_label(dense, [e.label for e in examples]), [e.label for e in examples]
+    )
+    timings["duplicates_outliers"] = time.perf_counter() - t
+    t = time.perf_counter()
+    knn = loo_knn_probs(calls, examples, labels, settings.classify, dups)
+    timings["knn"] = time.perf_counter() - t
+    t = time.perf_counter()
+    model = cv_model_probs(examples, labels, folds=lq.folds)
+    timings["model"] = time.perf_counter() - t
+    combined = lq.knn_weight * knn + (1 - lq.knn_weight) * model
+    issues = score_examples(examples, labels, combined, dups, far)
+    return issues, {"knn": knn, "model": model, "combined": combined}, labels
+
+
+def _adjudicate(
+    settings: Settings,
+    issues: list[LabelIssue],
+    labels: list[str],
+    embedder: Embedder | None,
+    top: int | None,
+) -> dict[str, Any]:
+    top = settings.labels.adjudicate_top if top is None else top
+    if top == 0:
+        return {"done": 0, "skipped": "adjudication turned off (--adjudicate 0)"}
+    if not settings.llm.enabled:
+        return {"done": 0, "skipped": "no LLM configured (set LLM__BASE_URL and LLM__MODEL)"}
+    from eval.label_adjudicate import adjudicate
+
+    # The most typical calls of each label (highest self-confidence, not flagged) as examples.
+    typical: dict[str, list[str]] = {}
+    for issue in sorted(issues, key=lambda i: -(i.self_confidence or 0.0)):
+        if not issue.flagged and issue.text:
+            typical.setdefault(issue.given_label, []).append(issue.text)
+    with Runtime(settings, embedder=embedder) as runtime:
+        assert runtime.llm is not None
+        result = adjudicate(
+            runtime.llm, issues, typical, labels, top=top, concurrency=settings.llm.concurrency
+        )
+        result["usage"] = runtime.llm_usage()
+    return result
+
+
+def _dense(examples: list[Example]) -> np.ndarray:
+    return np.vstack([e.dense for e in examples]) if examples else np.zeros((0, 0), np.float32)
+
+
+def _unreadable(row: int, origin: str, message: str, call_id: str = "") -> LabelIssue:
+    return LabelIssue(
+        row=row,
+        call_id=call_id,
+        given_label="",
+        suggested_label="",
+        score=0.0,
+        reasons=[f"unreadable: {origin}: {message}"],
+    )
+
+
+def _fingerprint(issues: list[LabelIssue]) -> str:
+    digest = hashlib.sha256()
+    for issue in sorted(issues, key=lambda i: i.call_id):
+        text = hashlib.sha1(issue.text.encode()).hexdigest()
+        digest.update(f"{issue.call_id}\t{issue.given_label}\t{text}\n".encode())
+    return digest.hexdigest()[:16]

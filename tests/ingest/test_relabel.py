@@ -1,0 +1,226 @@
+"""Label corrections on indexed calls, with the real embedder and the real Qdrant Edge engine."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from app.config import Settings
+from app.errors import InputError
+from app.runtime import Runtime
+from ingest.embedding import Embedder
+from ingest.models import CallSource, Transcript, Turn
+from ingest.relabel import Correction, apply_corrections, read_corrections
+from retrieval.classify import KnnClassifier
+
+TEXTS = {
+    "c1": ("I want my money back for the broken blender", ["refund", "complaint"]),
+    "c2": ("The courier has not delivered my order yet", ["refund"]),
+    "c3": ("I cannot log in, my password does not work", ["account_access"]),
+}
+
+
+def _sources() -> list[CallSource]:
+    sources = []
+    for call_id, (text, labels) in TEXTS.items():
+        turns = [Turn("customer" if i % 2 else "agent", f"{text}. Line {i}.") for i in range(12)]
+        sources.append(
+            CallSource(
+                call_id=call_id,
+                kind="text",
+                origin="train.csv",
+                transcript=Transcript(turns),
+                labels=list(labels),
+            )
+        )
+    return sources
+
+
+@pytest.fixture
+def rt(make_settings: Callable[..., Settings], embedder: Embedder) -> Iterator[Runtime]:
+    # Small chunks, so every call has several chunk points to relabel.
+    settings = make_settings(chunking={"max_tokens": 40, "overlap_tokens": 0})
+    with Runtime(settings, embedder=embedder) as runtime:
+        assert {r.status for r in runtime.pipeline().run(_sources())} == {"indexed"}
+        yield runtime
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def _labels(runtime: Runtime, call_id: str) -> tuple[list[list[str]], list[str]]:
+    chunks = [p.payload["labels"] for p in runtime.store.scroll({"call_id": call_id})]
+    [call] = list(runtime.calls.scroll({"call_id": call_id}))
+    return chunks, call.payload["labels"]
+
+
+def test_relabel_updates_every_point_ledger_and_history(rt: Runtime) -> None:
+    assert rt.store.count({"call_id": "c2"}) > 1
+    ids = sorted(p.id for p in rt.store.scroll())
+    classifier = KnnClassifier(rt.calls, rt.embedder, rt.sparse, rt.settings.classify)
+    fitted_on = classifier.label_model().fingerprint
+    report = apply_corrections(rt, [Correction("c2", "delivery_delay", "f:2")], "fixes.csv")
+    assert [(c.call_id, c.old, c.new) for c in report.changed] == [
+        ("c2", ["refund"], ["delivery_delay"])
+    ]
+    chunks, call = _labels(rt, "c2")
+    assert call == ["delivery_delay"] and all(c == ["delivery_delay"] for c in chunks)
+    assert rt.ledger.get("c2").labels == ["delivery_delay"]
+    [entry] = rt.ledger.history("c2")
+    assert entry["old_labels"] == ["refund"] and entry["new_labels"] == ["delivery_delay"]
+    assert entry["source"] == "fixes.csv" and entry["at"] > 0
+    # Secondary labels are kept, minus the new primary.
+    apply_corrections(rt, [Correction("c1", "billing", "f:3")], "fixes.csv")
+    assert _labels(rt, "c1")[1] == ["billing", "complaint"]
+    apply_corrections(rt, [Correction("c1", "complaint", "f:3")], "more.csv")
+    assert rt.ledger.get("c1").labels == ["complaint"] == _labels(rt, "c1")[1]
+
+    # Twice -> two history entries, in the payloads and in the ledger.
+    apply_corrections(rt, [Correction("c2", "shipping", "g:2")], "second.jsonl")
+    [call_point] = list(rt.calls.scroll({"call_id": "c2"}))
+    history = call_point.payload["label_history"]
+    assert [(h["from"], h["to"], h["source"]) for h in history] == [
+        (["refund"], ["delivery_delay"], "fixes.csv"),
+        (["delivery_delay"], ["shipping"], "second.jsonl"),
+    ]
+    assert history[0]["at"].endswith("+00:00")
+    assert all(p.payload["label_history"] == history for p in rt.store.scroll({"call_id": "c2"}))
+    assert len(rt.ledger.history("c2")) == 2
+    # Nothing was re-embedded or re-chunked: the same points; the light model sees the change.
+    assert sorted(p.id for p in rt.store.scroll()) == ids and rt.calls.count() == 3
+    assert classifier.label_model().fingerprint != fitted_on
+
+
+def test_unknown_empty_and_same_label(rt: Runtime) -> None:
+    report = apply_corrections(
+        rt,
+        [
+            Correction("nope", "refund", "f:2"),
+            Correction("c1", "", "f:3"),
+            Correction("c3", "account_access", "f:4"),
+        ],
+        "fixes.csv",
+    )
+    assert report.unknown == ["nope"] and report.unchanged == ["c3"] and not report.changed
+    assert [cid for cid, _ in report.skipped] == ["nope", "c1"]
+    assert rt.ledger.history("c1") == [] and rt.ledger.history("c3") == []
+
+
+def test_dry_run_writes_nothing(rt: Runtime) -> None:
+    report = apply_corrections(rt, [Correction("c2", "delivery_delay", "f:2")], "x", dry_run=True)
+    assert report.dry_run and [c.new for c in report.changed] == [["delivery_delay"]]
+    chunks, call = _labels(rt, "c2")
+    assert call == ["refund"] and all(c == ["refund"] for c in chunks)
+    assert rt.ledger.get("c2").labels == ["refund"] and rt.ledger.history("c2") == []
+    [point] = list(rt.calls.scroll({"call_id": "c2"}))
+    assert "label_history" not in point.payload
+
+
+def test_reingesting_the_original_source_keeps_the_correction(rt: Runtime) -> None:
+    before = rt.ledger.get("c2").content_hash
+    apply_corrections(rt, [Correction("c2", "delivery_delay", "f:2")], "fixes.csv")
+    assert rt.ledger.get("c2").content_hash == before
+    results = rt.pipeline().run(_sources())
+    assert {r.status for r in results} == {"unchanged"}
+    assert _labels(rt, "c2")[1] == ["delivery_delay"]
+    assert rt.ledger.get("c2").labels == ["delivery_delay"]
+
+
+def test_read_corrections_columns_accept_and_duplicates(tmp_path: Path) -> None:
+    plain = _write_csv(
+        tmp_path / "fixes.csv",
+        [["id", "new_label"], ["c1", "a"], ["c2", " b "], ["c1", "c"], ["", "d"]],
+    )
+    corrections, warnings = read_corrections(plain)
+    assert [(c.call_id, c.label) for c in corrections] == [("c1", "c"), ("c2", "b")]
+    assert any("duplicate id 'c1'" in w for w in warnings)
+    assert any("no id" in w for w in warnings)
+
+    issues = tmp_path / "label_issues.jsonl"
+    issues.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {"row": 1, "id": "c1", "given_label": "x", "suggested_label": "a", "accept": "✓"},
+                {"row": 2, "id": "c2", "given_label": "x", "suggested_label": "b", "accept": ""},
+                {"row": 3, "id": "c3", "given_label": "x", "suggested_label": "c", "accept": "Yes"},
+                {"row": 4, "id": "c4", "given_label": "x", "suggested_label": "d", "accept": 1},
+            ]
+        )
+    )
+    corrections, warnings = read_corrections(issues)
+    assert [(c.call_id, c.label) for c in corrections] == [("c1", "a"), ("c3", "c"), ("c4", "d")]
+    assert any("1 row(s) not marked" in w for w in warnings)
+
+    other = _write_csv(tmp_path / "other.csv", [["call", "intent"], ["c1", "a"]])
+    with pytest.raises(InputError, match="no id column.*the file has: call, intent"):
+        read_corrections(other)
+    with pytest.raises(InputError, match="unknown column 'label'.*the file has: call, intent"):
+        read_corrections(other, id_col="call", label_col="label")
+    assert read_corrections(other, id_col="call", label_col="intent")[0][0].label == "a"
+
+    (tmp_path / "empty.csv").touch()
+    with pytest.raises(InputError, match="empty file"):
+        read_corrections(tmp_path / "empty.csv")
+    header_only = _write_csv(tmp_path / "header.csv", [["id", "new_label"]])
+    with pytest.raises(InputError, match="no data rows"):
+        read_corrections(header_only)
+
+
+def test_cli_relabel_end_to_end(
+    tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("PATHS__STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PATHS__MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    train = _write_csv(
+        tmp_path / "train.csv",
+        [
+            ["id", "text", "label"],
+            ["a1", "I want my money back", "refund"],
+            ["a2", "Late", "refund"],
+        ],
+    )
+    assert runner.invoke(app, ["import-labels", str(train)]).exit_code == 0
+    fixes = _write_csv(
+        tmp_path / "fixes.csv",
+        [["id", "new_label"], ["a2", "delivery_delay"], ["a1", "refund"], ["ghost", "x"]],
+    )
+
+    dry = runner.invoke(app, ["relabel", str(fixes), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output and "would relabel 1, unchanged 1, skipped 1" in dry.output
+
+    ok = runner.invoke(app, ["relabel", str(fixes)])
+    assert ok.exit_code == 0, ok.output
+    assert "a2" in ok.output and "delivery_delay" in ok.output
+    assert "relabeled 1, unchanged 1, skipped 1 (unknown ids: ghost)" in ok.output
+    again = runner.invoke(app, ["relabel", str(fixes)])
+    assert "relabeled 0, unchanged 2, skipped 1" in again.output
+    # Re-importing the old training file does not undo the correction.
+    assert "unchanged" in runner.invoke(app, ["import-labels", str(train)]).output
+    with Runtime(Settings()) as runtime:
+        assert runtime.ledger.get("a2").labels == ["delivery_delay"]
+        [point] = list(runtime.calls.scroll({"call_id": "a2"}))
+        assert point.payload["labels"] == ["delivery_delay"]
+
+    bad = runner.invoke(app, ["relabel", str(fixes), "--label-col", "intent"])
+    assert bad.exit_code == 1
+    assert "unknown column 'intent'" in bad.output and "id, new_label" in bad.output
+
+
+def test_suggestions_without_an_accept_column_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "label_issues.csv"
+    path.write_text("row,id,given_label,suggested_label\n0,a,x,y\n", encoding="utf-8")
+    with pytest.raises(InputError, match="accept column"):
+        read_corrections(path)
