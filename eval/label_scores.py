@@ -73,9 +73,12 @@ def nearest_same_label(dense: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         if len(members) < 2:
             continue
         idx = np.array(members)
-        sims = unit[idx] @ unit[idx].T
-        np.fill_diagonal(sims, -1.0)
-        best[idx] = sims.max(axis=1)
+        group = unit[idx]
+        for start in range(0, len(idx), _BLOCK):  # in blocks: one label may hold 20k calls
+            sims = group[start : start + _BLOCK] @ group.T
+            rows = np.arange(len(sims))
+            sims[rows, start + rows] = -1.0
+            best[idx[start : start + _BLOCK]] = sims.max(axis=1)
     return best
 
 
