@@ -8,8 +8,12 @@ model and a text-only ingest never loads whisper.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -168,6 +172,26 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextmanager
+def temporary_runtime(
+    settings: Settings, *, prefix: str, embedder: Embedder | None = None
+) -> Iterator[Runtime]:
+    """A Runtime on a throwaway state dir and collection, for evaluations that index their own
+    data through the production path; on a Qdrant server its collections are dropped after."""
+    with tempfile.TemporaryDirectory(prefix=f"callscope-{prefix}-") as tmp:
+        run_settings = settings.model_copy(deep=True)
+        run_settings.paths.state_dir = Path(tmp)
+        run_settings.paths.models_dir = settings.paths.models
+        run_settings.qdrant.collection = f"{prefix}_{int(time.time())}"
+        with Runtime(run_settings, embedder=embedder) as runtime:
+            try:
+                yield runtime
+            finally:
+                if run_settings.qdrant.url:
+                    runtime.store.drop()  # type: ignore[attr-defined]
+                    runtime.calls.drop()  # type: ignore[attr-defined]
 
 
 def calls_collection(name: str) -> str:

@@ -5,7 +5,6 @@ fresh temporary collection, classify TEST with the production classifier, and sc
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 from app.config import Settings
 from app.errors import InputError
-from app.runtime import Runtime
+from app.runtime import temporary_runtime
 from ingest.embedding import Embedder
 from ingest.labels import Columns, load_labeled
 from ingest.models import CallSource
@@ -62,33 +61,26 @@ def run(
     for source in train_rows:
         source.split = "train"
 
-    with tempfile.TemporaryDirectory(prefix="callscope-eval-") as tmp:
-        run_settings = settings.model_copy(deep=True)
-        run_settings.paths.state_dir = Path(tmp)
-        run_settings.paths.models_dir = settings.paths.models
-        run_settings.qdrant.collection = f"eval_{int(time.time())}"
+    with temporary_runtime(settings, prefix="eval", embedder=embedder) as runtime:
+        run_settings = runtime.settings
         if k is not None:
             run_settings.classify.k = k
-        with Runtime(run_settings, embedder=embedder) as runtime:
-            results = runtime.pipeline().run(train_rows)
-            indexed = sum(r.status == "indexed" for r in results)
-            classifier = KnnClassifier(
-                runtime.calls, runtime.embedder, runtime.sparse, run_settings.classify
-            )
-            texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
-            if len(texts) != len(test_rows):
-                raise InputError("eval classify takes transcript text rows, not audio paths")
-            classify_started = time.perf_counter()
-            predictions = classifier.classify_texts(texts)
-            knn_seconds = time.perf_counter() - classify_started
-            if mode == "llm":
-                refine = runtime.llm_refiner()
-                assert refine is not None  # checked above: the LLM is configured
-                predictions = refine(predictions, texts)
-                summary_usage = runtime.llm_usage()
-            if run_settings.qdrant.url:
-                runtime.store.drop()  # type: ignore[attr-defined]
-                runtime.calls.drop()  # type: ignore[attr-defined]
+        results = runtime.pipeline().run(train_rows)
+        indexed = sum(r.status == "indexed" for r in results)
+        classifier = KnnClassifier(
+            runtime.calls, runtime.embedder, runtime.sparse, run_settings.classify
+        )
+        texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
+        if len(texts) != len(test_rows):
+            raise InputError("eval classify takes transcript text rows, not audio paths")
+        classify_started = time.perf_counter()
+        predictions = classifier.classify_texts(texts)
+        knn_seconds = time.perf_counter() - classify_started
+        if mode == "llm":
+            refine = runtime.llm_refiner()
+            assert refine is not None  # checked above: the LLM is configured
+            predictions = refine(predictions, texts)
+            summary_usage = runtime.llm_usage()
 
     summary = score([s.labels for s in test_rows], predictions)
     summary["decided_by"] = dict(Counter(p.decided_by for p in predictions))

@@ -7,7 +7,6 @@ later comparison (``eval.label_runs``) and writes the reports (``eval.label_repo
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import numpy as np
 
 from app.config import Settings
 from app.errors import InputError
-from app.runtime import Runtime
+from app.runtime import Runtime, temporary_runtime
 from eval.label_health import agreement, health
 from eval.label_issue import LabelIssue
 from eval.label_runs import LabelRuns
@@ -155,27 +154,17 @@ def _analyse_file(
         for row, (origin, message) in zip(sorted(set(range(n)) - rows_used), errors, strict=True)
     ]
     row_of = {s.call_id: s.extra["row"] for s in sources}
-    with tempfile.TemporaryDirectory(prefix="callscope-labels-") as tmp:
-        run_settings = settings.model_copy(deep=True)
-        run_settings.paths.state_dir = Path(tmp)
-        run_settings.paths.models_dir = settings.paths.models
-        run_settings.qdrant.collection = f"labels_{int(time.time())}"
-        with Runtime(run_settings, embedder=embedder) as runtime:
-            t = time.perf_counter()
-            results = runtime.pipeline().run(sources)
-            timings["index"] = time.perf_counter() - t
-            unreadable += [
-                _unreadable(row_of[r.call_id], r.origin, r.error or "not indexed", r.call_id)
-                for r in results
-                if r.status == "failed"
-            ]
-            examples = _examples(runtime.calls, row_of)
-            try:
-                issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
-            finally:
-                if run_settings.qdrant.url:
-                    runtime.store.drop()  # type: ignore[attr-defined]
-                    runtime.calls.drop()  # type: ignore[attr-defined]
+    with temporary_runtime(settings, prefix="labels", embedder=embedder) as runtime:
+        t = time.perf_counter()
+        results = runtime.pipeline().run(sources)
+        timings["index"] = time.perf_counter() - t
+        unreadable += [
+            _unreadable(row_of[r.call_id], r.origin, r.error or "not indexed", r.call_id)
+            for r in results
+            if r.status == "failed"
+        ]
+        examples = _examples(runtime.calls, row_of)
+        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
     unreadable.sort(key=lambda i: i.row)
     return Analysis(issues, probs, labels, n, unreadable, str(data), _dense(examples), timings)
 

@@ -9,14 +9,13 @@ MRR are computed on. A query with ``call_id`` searches only that call (payload f
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.errors import InputError
-from app.runtime import Runtime
+from app.runtime import temporary_runtime
 from ingest.embedding import Embedder
 from ingest.labels import read_rows
 from ingest.models import CallSource, Transcript, Turn
@@ -74,36 +73,31 @@ def run(
     questions = read_jsonl(queries, ("question", "evidence"))
     sources, ids_by_call = corpus_calls(rows)
     depth = max(ks)
-    with tempfile.TemporaryDirectory(prefix="callscope-eval-") as tmp:
-        run_settings = settings.model_copy(deep=True)
-        run_settings.paths.state_dir = Path(tmp)
-        run_settings.paths.models_dir = settings.paths.models
-        run_settings.qdrant.collection = f"evalret_{int(time.time())}"
-        with Runtime(run_settings, embedder=embedder) as runtime:
-            results = runtime.pipeline().run(sources)
-            failed = [r for r in results if r.status == "failed"]
-            if failed:
-                raise InputError(f"{len(failed)} corpus calls failed to index: {failed[0].error}")
-            searcher = runtime.searcher()
-            recalls = {k: 0.0 for k in ks}
-            rr = 0.0
-            for q in questions:
-                filters = {"call_id": q["call_id"]} if q.get("call_id") else None
-                # Chunks cover several turns: `depth` chunks always yield >= depth corpus ids
-                # when the collection has them.
-                found = searcher.search(q["question"], filters=filters, k=depth)
-                ranked: list[str] = []
-                for p in found.passages:
-                    turn_ids = p.ranked_turn_ids + p.context_turn_ids
-                    for t in turn_ids:
-                        cid = ids_by_call[p.call_id][t]
-                        if cid not in ranked:
-                            ranked.append(cid)
-                gold = set(map(str, q["evidence"]))
-                for k in ks:
-                    recalls[k] += len(gold & set(ranked[:k])) / len(gold) if gold else 0.0
-                first = next((i for i, cid in enumerate(ranked) if cid in gold), None)
-                rr += 1 / (first + 1) if first is not None else 0.0
+    with temporary_runtime(settings, prefix="evalret", embedder=embedder) as runtime:
+        results = runtime.pipeline().run(sources)
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise InputError(f"{len(failed)} corpus calls failed to index: {failed[0].error}")
+        searcher = runtime.searcher()
+        recalls = {k: 0.0 for k in ks}
+        rr = 0.0
+        for q in questions:
+            filters = {"call_id": q["call_id"]} if q.get("call_id") else None
+            # Chunks cover several turns: `depth` chunks always yield >= depth corpus ids
+            # when the collection has them.
+            found = searcher.search(q["question"], filters=filters, k=depth)
+            ranked: list[str] = []
+            for p in found.passages:
+                turn_ids = p.ranked_turn_ids + p.context_turn_ids
+                for t in turn_ids:
+                    cid = ids_by_call[p.call_id][t]
+                    if cid not in ranked:
+                        ranked.append(cid)
+            gold = set(map(str, q["evidence"]))
+            for k in ks:
+                recalls[k] += len(gold & set(ranked[:k])) / len(gold) if gold else 0.0
+            first = next((i for i, cid in enumerate(ranked) if cid in gold), None)
+            rr += 1 / (first + 1) if first is not None else 0.0
     n = len(questions)
     return {
         "recall_at": {str(k): round(v / n, 4) for k, v in recalls.items()},
