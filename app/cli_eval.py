@@ -15,7 +15,7 @@ from app.errors import CallScopeError, InputError
 from ingest.labels import Columns
 
 eval_app = typer.Typer(
-    help="Measure classification (and later retrieval, label quality).", no_args_is_help=True
+    help="Measure classification, retrieval and label quality.", no_args_is_help=True
 )
 
 

@@ -8,13 +8,14 @@ docker-compose file and the README use; a ``.env`` file in the working directory
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.errors import ConfigError
 
@@ -109,6 +110,13 @@ class QdrantSettings(BaseModel):
     #: whatever this says.
     bm25_language: str = "english"
     timeout: float = Field(30.0, gt=0)
+    #: Used only when CallScope creates a collection on a Qdrant server (a cluster: see
+    #: ``qdrant/cluster/``): shards spread the points over nodes, replicas keep each shard on
+    #: several nodes so one node can fail, the write consistency factor is how many replicas
+    #: must acknowledge a write.
+    shard_number: int = Field(1, ge=1, le=64)
+    replication_factor: int = Field(1, ge=1, le=8)
+    write_consistency_factor: int = Field(1, ge=1, le=8)
 
 
 class ChunkingSettings(BaseModel):
@@ -282,6 +290,31 @@ class PIISettings(BaseModel):
         return value
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (``app/api.py``): who may call it and where it listens."""
+
+    #: Keys accepted in the ``X-API-Key`` header; ``API__API_KEYS='["k1","k2"]'`` or ``k1,k2``.
+    api_keys: Annotated[list[SecretStr], NoDecode] = []
+    #: No key needed at all: only for a laptop. Without keys and without this, the API refuses
+    #: every protected route (fail closed) rather than serving the calls to anyone.
+    dev_mode: bool = False
+    max_upload_mb: float = Field(200.0, gt=0)
+    #: Origins allowed by CORS; empty = no CORS middleware (same-origin only).
+    cors_origins: Annotated[list[str], NoDecode] = []
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # NoDecode hands us the raw env string, so both JSON lists and ``a,b`` work.
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
 class Settings(BaseSettings):
     """All of CallScope's settings, from defaults, ``.env`` and the environment."""
 
@@ -303,6 +336,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()
     pii: PIISettings = PIISettings()
+    api: ApiSettings = ApiSettings()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -221,7 +221,15 @@ def open_store(
             )
         except Exception as exc:  # bad URL shapes raise ValueError and friends
             raise StoreError(f"cannot reach Qdrant at {settings.qdrant.url}: {exc}") from exc
-        return ServerStore.open(client, owns_client=True, **meta)
+        q = settings.qdrant
+        return ServerStore.open(
+            client,
+            owns_client=True,
+            shard_number=q.shard_number,
+            replication_factor=q.replication_factor,
+            write_consistency_factor=q.write_consistency_factor,
+            **meta,
+        )
 
     from retrieval.edge_store import EdgeStore
 

@@ -90,6 +90,9 @@ class ServerStore(VectorStore):
         dim: int,
         sparse_model: str,
         owns_client: bool = False,
+        shard_number: int = 1,
+        replication_factor: int = 1,
+        write_consistency_factor: int = 1,
     ) -> ServerStore:
         """Open collection ``name``, creating it when missing.
 
@@ -110,6 +113,9 @@ class ServerStore(VectorStore):
                         sparse_vectors_config={
                             SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                         },
+                        shard_number=shard_number,
+                        replication_factor=replication_factor,
+                        write_consistency_factor=write_consistency_factor,
                         metadata={
                             "model_id": model_id,
                             "dim": dim,

@@ -19,11 +19,39 @@ def test_compose_parses_and_references_files_that_exist() -> None:
     yaml.safe_load((ROOT / config).read_text())
     assert app["depends_on"]["qdrant"]["condition"] == "service_healthy"
     assert app["environment"]["QDRANT__URL"] == "http://qdrant:6333"
+    # The API must not start without a key, and it serves with the real command.
+    assert app["environment"]["API__API_KEYS"].startswith("${CALLSCOPE_API_KEY:?")
+    assert app["command"][:2] == ["callscope", "serve"]
+    from app.cli import app as cli
+
+    assert "serve" in {c.name or c.callback.__name__ for c in cli.registered_commands}
+    assert compose["services"]["ollama"]["profiles"] == ["llm"]
     assert (ROOT / "Dockerfile").is_file()
     for line in (ROOT / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY "):
             for src in line.split()[1:-1]:
                 assert (ROOT / src).exists(), src
+
+
+def test_cluster_example_parses_and_wires_three_peers() -> None:
+    from app.config import QdrantSettings
+
+    here = ROOT / "qdrant" / "cluster"
+    compose = yaml.safe_load((here / "docker-compose.yml").read_text())
+    nodes = {k: v for k, v in compose["services"].items() if k.startswith("qdrant-")}
+    assert len(nodes) == 3
+    assert yaml.safe_load((here / "config.yaml").read_text())["cluster"]["enabled"] is True
+    for name, node in nodes.items():
+        config = node["volumes"][0].split(":")[0]
+        assert (here / config).is_file()
+        assert f"http://{name}:6335" in node["command"]  # each peer announces itself
+        if name != "qdrant-1":
+            assert "http://qdrant-1:6335" in node["command"]  # and joins the first
+    app = compose["services"]["app"]
+    assert (here / app["build"]["context"] / "Dockerfile").is_file()
+    for key in ("SHARD_NUMBER", "REPLICATION_FACTOR", "WRITE_CONSISTENCY_FACTOR"):
+        assert key.lower() in QdrantSettings.model_fields  # the app really reads these
+        assert int(app["environment"][f"QDRANT__{key}"]) >= 1
 
 
 def test_env_example_names_real_settings() -> None:

@@ -7,11 +7,12 @@ import pytest
 
 from app.errors import InputError
 from app.runtime import Runtime
-from ingest.models import CallSource, Transcript, Turn
+from ingest.models import CallSource
 from retrieval.qa import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
 from retrieval.search import parse_filters
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
+from tests.textcalls import text_sources
 
 CALLS = {
     "c-courier": (
@@ -49,19 +50,7 @@ CALLS = {
 
 
 def _sources() -> list[CallSource]:
-    return [
-        CallSource(
-            call_id=cid,
-            kind="text",
-            origin="test",
-            labels=labels,
-            date=date,
-            transcript=Transcript(
-                [Turn(s, t, i * 10.0, i * 10.0 + 8) for i, (s, t) in enumerate(turns)]
-            ),
-        )
-        for cid, (labels, date, turns) in CALLS.items()
-    ]
+    return text_sources(CALLS)
 
 
 @pytest.fixture

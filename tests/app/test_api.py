@@ -1,0 +1,218 @@
+"""The HTTP API through the real app: real MiniLM, real Qdrant Edge, real pipeline; only the
+one crash test swaps a dependency (``app.dependency_overrides``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api import create_app
+from app.config import Settings
+from app.deps import get_runtime
+from app.runtime import Runtime
+from ingest.models import CallSource
+from retrieval.qa import GENERATION_OFF
+from tests.textcalls import text_sources
+
+KEY = "test-key-0123456789"
+AUTH = {"X-API-Key": KEY}
+
+CALLS = {
+    "c-courier": (
+        ["delivery_delay"],
+        "2026-10-02",
+        [
+            ("agent", "Thanks for calling, how can I help?"),
+            ("customer", "The courier left my parcel at the wrong house and nobody picks it up."),
+            ("agent", "I'm sorry. I will call you back tomorrow before noon with an update."),
+        ],
+    ),
+    "c-refund": (
+        ["refund"],
+        "2026-10-20",
+        [
+            ("agent", "Billing department, good morning."),
+            ("customer", "I returned the blender three weeks ago and the money never came back."),
+            ("agent", "The refund of 89 dollars was issued today, it takes five days."),
+        ],
+    ),
+    "c-password": (
+        ["account"],
+        "2026-11-01",
+        [
+            ("customer", "I cannot log in, the app says my password is wrong."),
+            ("agent", "I have sent you a reset link by email, it is valid for one hour."),
+        ],
+    ),
+}
+
+
+def _sources() -> list[CallSource]:
+    return text_sources(CALLS)
+
+
+@pytest.fixture
+def runtime(make_settings: Callable[..., Settings], embedder) -> Iterator[Runtime]:
+    settings = make_settings(api={"api_keys": [KEY]})
+    with Runtime(settings, embedder=embedder) as rt:
+        assert {r.status for r in rt.pipeline().run(_sources())} == {"indexed"}
+        yield rt
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=runtime)) as c:
+        yield c
+
+
+def _client(runtime: Runtime, **api: object) -> TestClient:
+    """An app over the same indexed runtime with other API settings."""
+    settings = runtime.settings.model_copy(
+        update={"api": runtime.settings.api.model_copy(update=api)}
+    )
+    return TestClient(create_app(settings, runtime=runtime), raise_server_exceptions=False)
+
+
+def test_health_and_ready_need_no_key(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ready": True,
+        "embedding_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "collection": "calls",
+        "calls": 3,
+    }
+
+
+def test_search_finds_the_call_and_filters(client: TestClient) -> None:
+    r = client.get("/api/search", params={"q": "package delivered to a neighbour"}, headers=AUTH)
+    assert r.status_code == 200
+    body = r.json()
+    top = body["hits"][0]
+    assert top["call_id"] == "c-courier" and not body["weak"]
+    assert {"text", "start", "end", "speakers", "score"} <= top.keys()
+    assert "courier" in top["text"] and top["start"] is not None
+
+    r = client.get(
+        "/api/search",
+        params={"q": "money back", "label": "account", "date_from": "2026-10-25"},
+        headers=AUTH,
+    )
+    assert {h["call_id"] for h in r.json()["hits"]} == {"c-password"}
+
+
+def test_ask_without_llm_returns_cited_evidence(client: TestClient) -> None:
+    r = client.post(
+        "/api/ask",
+        json={"question": "When was the blender refund issued?", "k": 3},
+        headers=AUTH,
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["generated"] is False and body["not_found"] is False
+    assert body["note"] == GENERATION_OFF
+    assert body["citations"][0]["call_id"] == "c-refund"
+    assert body["citations"][0]["n"] == 1 and "refund" in body["answer"]
+
+    r = client.post(
+        "/api/ask",
+        json={"question": "What happened?", "filters": {"label": ["account"]}},
+        headers=AUTH,
+    )
+    assert {c["call_id"] for c in r.json()["citations"]} <= {"c-password"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}], ids=["missing", "wrong"])
+def test_protected_routes_need_the_right_key(client: TestClient, headers: dict) -> None:
+    for r in (
+        client.get("/api/search", params={"q": "refund"}, headers=headers),
+        client.post("/api/ask", json={"question": "refund?"}, headers=headers),
+    ):
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "unauthorized"
+    assert client.get("/api/search", params={"q": "refund"}, headers=AUTH).status_code == 200
+
+
+def test_dev_mode_needs_no_key(runtime: Runtime) -> None:
+    with _client(runtime, api_keys=[], dev_mode=True) as c:
+        assert c.get("/api/search", params={"q": "refund"}).status_code == 200
+
+
+def test_no_keys_and_no_dev_mode_fails_closed(runtime: Runtime) -> None:
+    with _client(runtime, api_keys=[], dev_mode=False) as c:
+        r = c.get("/api/search", params={"q": "refund"}, headers=AUTH)
+        assert r.status_code == 503
+        error = r.json()["error"]
+        assert error["code"] == "auth_not_configured"
+        assert "API__API_KEYS" in error["message"] and "API__DEV_MODE=true" in error["message"]
+        assert c.get("/health").status_code == 200
+
+
+def test_validation_errors_use_the_one_error_shape(client: TestClient) -> None:
+    r = client.post("/api/ask", json={"question": "   "}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_error"
+    assert "question" in r.json()["error"]["message"]
+    r = client.get("/api/search", params={"q": "x", "date_from": "not-a-date"}, headers=AUTH)
+    assert r.status_code == 422 and "date_from" in r.json()["error"]["message"]
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and r.json() == {
+        "error": {"code": "not_found", "message": "Not Found"}
+    }
+
+
+def test_unexpected_error_is_500_without_traceback(runtime: Runtime) -> None:
+    class Broken:
+        def searcher(self) -> None:
+            raise RuntimeError("secret-internal-detail at /srv/callscope")
+
+    with _client(runtime) as c:
+        c.app.dependency_overrides[get_runtime] = lambda: Broken()
+        r = c.get("/api/search", params={"q": "refund"}, headers=AUTH)
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": {"code": "internal_error", "message": "internal server error (see the server log)"}
+    }
+    assert "Traceback" not in r.text and "secret-internal-detail" not in r.text
+
+
+def test_callscope_errors_map_to_status(runtime: Runtime) -> None:
+    from app.errors import InputError, StoreError
+
+    class Failing:
+        def __init__(self, exc: Exception) -> None:
+            self.exc = exc
+
+        def searcher(self) -> None:
+            raise self.exc
+
+    with _client(runtime) as c:
+        for exc, status, code in (
+            (StoreError("Qdrant unreachable"), 503, "store_unavailable"),
+            (InputError("bad filter"), 400, "invalid_input"),
+        ):
+            c.app.dependency_overrides[get_runtime] = lambda exc=exc: Failing(exc)
+            r = c.get("/api/search", params={"q": "refund"}, headers=AUTH)
+            assert r.status_code == status
+            assert r.json() == {"error": {"code": code, "message": str(exc)}}
+
+
+def test_ready_is_503_with_the_reason_when_the_store_fails(runtime: Runtime) -> None:
+    from app.errors import StoreError
+
+    class Down:
+        class embedder:  # noqa: N801 - stands in for the attribute
+            @staticmethod
+            def embed(texts: list[str], query: bool = False) -> None:
+                raise StoreError("cannot reach Qdrant at http://qdrant:6333")
+
+    with _client(runtime) as c:
+        c.app.dependency_overrides[get_runtime] = lambda: Down()
+        r = c.get("/ready")
+    assert r.status_code == 503
+    assert r.json() == {
+        "error": {"code": "not_ready", "message": "cannot reach Qdrant at http://qdrant:6333"}
+    }
