@@ -29,7 +29,7 @@ from app.errors import (
     StoreError,
     TranscriptionError,
 )
-from app.routes import ask, health, search
+from app.routes import ask, classify, health, search
 from app.runtime import Runtime
 from app.security import require_api_key
 
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     protected = [Depends(require_api_key)]
     app.include_router(search.router, dependencies=protected)
     app.include_router(ask.router, dependencies=protected)
+    app.include_router(classify.router, dependencies=protected)
     return app
 
 

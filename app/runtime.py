@@ -27,6 +27,7 @@ from retrieval.sparse import Bm25Encoder
 from retrieval.store import VectorStore
 
 if TYPE_CHECKING:
+    from retrieval.classify import KnnClassifier
     from retrieval.llm import LLMClient
     from retrieval.llm_refine import LLMRefiner
     from retrieval.qa import QAEngine
@@ -82,6 +83,14 @@ class Runtime:
             # Classification prompts quote whole calls: redact them like Q&A prompts.
             redactor=redactor_for(self.settings.pii, self.settings.llm.base_url),
         )
+
+    @cached_property
+    def classifier(self) -> KnnClassifier:
+        """One classifier per process: it keeps its light model between requests and refits
+        only when the labeled calls change."""
+        from retrieval.classify import KnnClassifier
+
+        return KnnClassifier(self.calls, self.embedder, self.sparse, self.settings.classify)
 
     def llm_refiner(self) -> LLMRefiner | None:
         """Refines kNN answers with the LLM over the labels in the index; None without an LLM."""

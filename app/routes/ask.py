@@ -1,16 +1,23 @@
-"""``POST /api/ask``: a cited answer from the calls (the evidence itself when no LLM is set)."""
+"""``POST /api/ask``: a cited answer from the calls (the evidence itself when no LLM is set), and
+``POST /api/ask/stream``: the same as server-sent events while the LLM writes."""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.deps import RuntimeDep
+from app.errors import CallScopeError
 from app.routes.search import SearchFilters
 
 router = APIRouter(prefix="/api", tags=["ask"])
+log = logging.getLogger("callscope.api")
 
 
 class AskRequest(BaseModel):
@@ -52,3 +59,40 @@ def ask(body: AskRequest, runtime: RuntimeDep) -> AskResponse:
     filters = body.filters.spec() if body.filters else None
     answer = runtime.qa(k=body.k, filters=filters or None).ask(body.question)
     return AskResponse.model_validate(answer_dict(answer))
+
+
+@router.post(
+    "/ask/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+def ask_stream(body: AskRequest, runtime: RuntimeDep) -> StreamingResponse:
+    """The same answer as server-sent events: ``delta`` events with text as the LLM writes it,
+    then one ``answer`` event (the /api/ask body), or an ``error`` event."""
+    from retrieval.qa import Answer, answer_dict
+
+    filters = body.filters.spec() if body.filters else None
+    engine = runtime.qa(k=body.k, filters=filters or None)
+
+    def events() -> Iterator[str]:
+        try:
+            for item in engine.stream(body.question):
+                if isinstance(item, Answer):
+                    payload = AskResponse.model_validate(answer_dict(item)).model_dump()
+                    yield _event("answer", payload)
+                else:
+                    yield _event("delta", {"text": item})
+        except CallScopeError as exc:
+            # Headers are gone once streaming started: the failure travels as an event.
+            yield _event("error", {"code": type(exc).__name__, "message": str(exc)})
+        except Exception:
+            log.exception("ask stream failed")
+            yield _event("error", {"code": "internal_error", "message": "internal error"})
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+def _event(name: str, data: dict) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"

@@ -3,6 +3,7 @@ one crash test swaps a dependency (``app.dependency_overrides``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,6 +15,8 @@ from app.deps import get_runtime
 from app.runtime import Runtime
 from ingest.models import CallSource
 from retrieval.qa import GENERATION_OFF
+from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
+from tests.llm_server import FakeLLMServer, Reply
 from tests.textcalls import text_sources
 
 KEY = "test-key-0123456789"
@@ -216,3 +219,49 @@ def test_ready_is_503_with_the_reason_when_the_store_fails(runtime: Runtime) -> 
     assert r.json() == {
         "error": {"code": "not_ready", "message": "cannot reach Qdrant at http://qdrant:6333"}
     }
+
+
+def test_classify_a_transcript_with_the_knn_path(client: TestClient) -> None:
+    transcript = (
+        "Agent: Hello, how can I help?\n"
+        "Customer: My parcel never arrived, the courier says it was delivered elsewhere."
+    )
+    r = client.post("/api/classify", json={"transcript": transcript}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["label"] == "delivery_delay" and body["decided_by"] == "knn"
+    assert body["neighbours"] and 0 < body["confidence"] <= 1
+    assert body["provenance"]["embedding_model"]
+    empty = client.post("/api/classify", json={"transcript": "  "}, headers=AUTH)
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "validation_error"
+
+
+def _events(text: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def test_ask_stream_without_llm_sends_one_answer_event(client: TestClient) -> None:
+    r = client.post("/api/ask/stream", json={"question": "Where is my refund?"}, headers=AUTH)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = _events(r.text)
+    assert [name for name, _ in events] == ["answer"]
+    assert events[0][1]["generated"] is False and events[0][1]["citations"]
+
+
+def test_ask_stream_with_llm_sends_deltas_then_the_cited_answer(
+    runtime: Runtime, llm_server: FakeLLMServer
+) -> None:
+    runtime.settings.llm = fast_llm_settings(llm_server)
+    llm_server.default = Reply.answer("The refund of 89 dollars was issued today [1].")
+    with TestClient(create_app(runtime=runtime)) as c:
+        r = c.post("/api/ask/stream", json={"question": "What about the refund?"}, headers=AUTH)
+    events = _events(r.text)
+    deltas = [data["text"] for name, data in events if name == "delta"]
+    assert len(deltas) > 1 and "".join(deltas).strip().startswith("The refund")
+    name, answer = events[-1]
+    assert name == "answer" and answer["generated"] is True
+    assert answer["citations"][0]["call_id"] == "c-refund"
