@@ -29,7 +29,7 @@ from app.errors import (
     StoreError,
     TranscriptionError,
 )
-from app.routes import ask, classify, health, search
+from app.routes import ask, calls, classify, health, label_runs, search
 from app.runtime import Runtime
 from app.security import require_api_key
 
@@ -97,6 +97,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(search.router, dependencies=protected)
     app.include_router(ask.router, dependencies=protected)
     app.include_router(classify.router, dependencies=protected)
+    app.include_router(calls.router, dependencies=protected)
+    app.include_router(label_runs.router, dependencies=protected)
     return app
 
 

@@ -145,6 +145,8 @@ def cv_model_probs(
     y = [ex.label for ex in examples]
     probs = np.zeros((len(examples), len(labels)), dtype=np.float64)
     largest = max(Counter(y).values())
+    if largest < 2:  # every label has one call: no fold can hold a label out and learn it
+        return _normalized(probs)
     splitter = StratifiedKFold(
         n_splits=max(2, min(folds, largest)), shuffle=True, random_state=seed
     )

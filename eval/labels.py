@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,13 +65,15 @@ def analyse(
     data: Path | None,
     columns: Columns = Columns(),
     embedder: Embedder | None = None,
+    runtime: Runtime | None = None,
 ) -> Analysis:
     """Score every labeled row of ``data`` (indexed into a temporary collection) or, without
-    ``data``, every labeled call in the store."""
+    ``data``, every labeled call in the store (through ``runtime`` when the caller has one
+    open: an embedded shard can be opened once per process)."""
     timings: dict[str, float] = {}
     if data is not None:
         return _analyse_file(settings, data, columns, embedder, timings)
-    with Runtime(settings, embedder=embedder) as runtime:
+    with _open(settings, embedder, runtime) as runtime:
         examples = _examples(runtime.calls, None)
         issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
     source = f"store:{settings.qdrant.collection}"
@@ -84,10 +88,11 @@ def run(
     columns: Columns = Columns(),
     embedder: Embedder | None = None,
     adjudicate_top: int | None = None,
+    runtime: Runtime | None = None,
 ) -> tuple[dict[str, Any], list[LabelIssue]]:
     """Run, record and report; returns the summary (printed as JSON) and the issues."""
     started = time.perf_counter()
-    a = analyse(settings, data=data, columns=columns, embedder=embedder)
+    a = analyse(settings, data=data, columns=columns, embedder=embedder, runtime=runtime)
     issues, labels = a.issues, a.labels
     lq = settings.labels
     report = health(issues, labels, a.probs["combined"], min_examples=lq.min_examples)
@@ -103,7 +108,7 @@ def run(
             f"{len(a.unreadable)} row(s) could not be scored (see the reasons column), "
             f"first: row {first.row}: {first.reasons[0]}"
         )
-    adjudication = _adjudicate(settings, issues, labels, embedder, adjudicate_top)
+    adjudication = _adjudicate(settings, issues, labels, embedder, adjudicate_top, runtime)
     given = [i.given_label for i in issues]
     summary: dict[str, Any] = {
         "run_id": None,
@@ -121,6 +126,8 @@ def run(
         "adjudication": adjudication,
         "warnings": warnings,
         "timings": {k: round(v, 2) for k, v in a.timings.items()},
+        # Stored with the run, so the API can serve a run's reports later.
+        "out": str(out.resolve()),
     }
     all_issues = issues + a.unreadable
     summary["seconds"] = round(time.perf_counter() - started, 2)
@@ -224,6 +231,7 @@ def _adjudicate(
     labels: list[str],
     embedder: Embedder | None,
     top: int | None,
+    runtime: Runtime | None,
 ) -> dict[str, Any]:
     top = settings.labels.adjudicate_top if top is None else top
     if top == 0:
@@ -237,13 +245,25 @@ def _adjudicate(
     for issue in sorted(issues, key=lambda i: -(i.self_confidence or 0.0)):
         if not issue.flagged and issue.text:
             typical.setdefault(issue.given_label, []).append(issue.text)
-    with Runtime(settings, embedder=embedder) as runtime:
+    with _open(settings, embedder, runtime) as runtime:
         assert runtime.llm is not None
         result = adjudicate(
             runtime.llm, issues, typical, labels, top=top, concurrency=settings.llm.concurrency
         )
         result["usage"] = runtime.llm_usage()
     return result
+
+
+@contextmanager
+def _open(
+    settings: Settings, embedder: Embedder | None, runtime: Runtime | None
+) -> Iterator[Runtime]:
+    """The caller's open runtime (left open), or one of our own (closed after)."""
+    if runtime is not None:
+        yield runtime
+        return
+    with Runtime(settings, embedder=embedder) as own:
+        yield own
 
 
 def _dense(examples: list[Example]) -> np.ndarray:

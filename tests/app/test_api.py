@@ -265,3 +265,28 @@ def test_ask_stream_with_llm_sends_deltas_then_the_cited_answer(
     name, answer = events[-1]
     assert name == "answer" and answer["generated"] is True
     assert answer["citations"][0]["call_id"] == "c-refund"
+
+
+def test_label_runs_start_list_fetch_and_compare(client: TestClient) -> None:
+    first = client.post("/api/label-runs", json={}, headers=AUTH)
+    assert first.status_code == 200, first.text
+    summary = first.json()
+    assert summary["n"] == 3 and summary["source"].startswith("store:")
+    assert any("only 1 example" in w for w in summary["warnings"])
+    second = client.post("/api/label-runs", json={"adjudicate": 0}, headers=AUTH).json()
+    listed = client.get("/api/label-runs", headers=AUTH).json()
+    assert [r["run_id"] for r in listed] == [second["run_id"], summary["run_id"]]
+    report = client.get(f"/api/label-runs/{summary['run_id']}/report", headers=AUTH)
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    assert "<img" in report.text
+    table = client.get(f"/api/label-runs/{summary['run_id']}/csv", headers=AUTH)
+    assert table.text.lstrip("\ufeff").startswith("row,id,given_label")
+    diff = client.get(
+        "/api/label-runs/compare",
+        params={"a": summary["run_id"], "b": second["run_id"]},
+        headers=AUTH,
+    ).json()
+    assert diff["same_data"] is True
+    missing = client.get("/api/label-runs/999", headers=AUTH)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/label-runs/{summary['run_id']}/x", headers=AUTH).status_code == 404

@@ -1,0 +1,113 @@
+"""Label-quality runs over HTTP: start one on the labeled calls in the store, list the stored
+runs, fetch a run's summary, its report, its issue table, and compare two runs.
+
+A run takes seconds to minutes (it scores every labeled call out of sample); for now it runs
+inside the request, in FastAPI's threadpool. Background jobs with progress come with the jobs
+resource.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.deps import RuntimeDep
+from eval.label_runs import LabelRuns
+
+router = APIRouter(prefix="/api/label-runs", tags=["label quality"])
+
+_FILES = {
+    "report": ("report.html", "text/html"),
+    "csv": ("label_issues.csv", "text/csv"),
+    "xlsx": (
+        "label_issues.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "summary": ("summary.json", "application/json"),
+}
+
+
+class LabelRunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: LLM reviews of the top suspects (default ``labels.adjudicate_top``; 0 = none).
+    adjudicate: int | None = Field(None, ge=0, le=1000)
+
+
+def _runs(runtime: RuntimeDep) -> LabelRuns:
+    from eval.labels import runs_path
+
+    return LabelRuns(runs_path(runtime.settings))
+
+
+@router.post("")
+def start_run(body: LabelRunRequest, runtime: RuntimeDep) -> dict[str, Any]:
+    """Run label quality on the labeled calls in the store; returns the run's summary."""
+    from eval.labels import run
+
+    out = runtime.settings.paths.state_dir / "label-runs" / time.strftime("%Y%m%d-%H%M%S")
+    summary, _ = run(
+        runtime.settings,
+        data=None,
+        out=out,
+        embedder=runtime.embedder,
+        adjudicate_top=body.adjudicate,
+        runtime=runtime,
+    )
+    return summary
+
+
+@router.get("")
+def list_runs(runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """The stored runs, newest first, with their headline numbers."""
+    runs = _runs(runtime)
+    try:
+        return runs.list()
+    finally:
+        runs.close()
+
+
+@router.get("/compare")
+def compare(a: int, b: int, runtime: RuntimeDep) -> dict[str, Any]:
+    """What changed from run ``a`` to run ``b`` (health, flags, per-label F1, relabeled calls)."""
+    runs = _runs(runtime)
+    try:
+        return runs.compare(a, b)
+    finally:
+        runs.close()
+
+
+@router.get("/{run_id}")
+def get_run(run_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+    """One run's summary."""
+    return _summary(runtime, run_id)
+
+
+@router.get("/{run_id}/{kind}")
+def get_file(run_id: int, kind: str, runtime: RuntimeDep) -> FileResponse:
+    """A run's ``report`` (HTML), ``csv`` / ``xlsx`` issue table or ``summary`` JSON."""
+    if kind not in _FILES:
+        raise HTTPException(404, detail=f"no {kind!r}; one of: {', '.join(_FILES)}")
+    summary = _summary(runtime, run_id)
+    name, media = _FILES[kind]
+    path = Path(summary.get("out", "")) / name
+    if not summary.get("out") or not path.is_file():
+        raise HTTPException(404, detail=f"the {kind} of run {run_id} is no longer on disk")
+    return FileResponse(path, media_type=media, filename=name)
+
+
+def _summary(runtime: RuntimeDep, run_id: int) -> dict[str, Any]:
+    from app.errors import InputError
+
+    runs = _runs(runtime)
+    try:
+        return runs.summary(run_id)
+    except InputError as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    finally:
+        runs.close()
