@@ -8,13 +8,17 @@ kill at any moment followed by a re-run neither loses nor duplicates points.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 STATES = ("pending", "transcribed", "indexed", "failed")
 
@@ -66,24 +70,39 @@ class LedgerRow:
     updated_at: float
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def locked(self: Ledger, *args: Any, **kwargs: Any) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Ledger:
     """A small SQLite table; one connection per process, WAL mode for crash safety."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        # One connection shared by threads (the API serves requests from a threadpool); the
+        # lock makes each method, and each BEGIN..COMMIT in it, one unit.
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 
+    @_locked
     def close(self) -> None:
         self._db.close()
 
+    @_locked
     def get(self, call_id: str) -> LedgerRow | None:
         cur = self._db.execute("SELECT * FROM calls WHERE call_id = ?", (call_id,))
         row = cur.fetchone()
         return _row(cur, row) if row else None
 
+    @_locked
     def upsert(self, call_id: str, **fields: Any) -> None:
         """Insert or update one call's row with the given columns."""
         fields["updated_at"] = time.time()
@@ -104,13 +123,30 @@ class Ledger:
             )
 
     def rows(self, state: str | None = None) -> Iterator[LedgerRow]:
+        return iter(self._rows(state))
+
+    @_locked
+    def _rows(self, state: str | None) -> list[LedgerRow]:
         sql, args = "SELECT * FROM calls", ()
         if state:
             sql, args = sql + " WHERE state = ?", (state,)
         cur = self._db.execute(sql + " ORDER BY call_id", args)
-        for row in cur.fetchall():
-            yield _row(cur, row)
+        return [_row(cur, row) for row in cur.fetchall()]
 
+    @_locked
+    def delete(self, call_id: str) -> bool:
+        """Remove a call's row and its label history; False when there was no row."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self._db.execute("DELETE FROM calls WHERE call_id = ?", (call_id,))
+            self._db.execute("DELETE FROM label_history WHERE call_id = ?", (call_id,))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return cur.rowcount > 0
+
+    @_locked
     def add_history(
         self,
         call_id: str,
@@ -138,6 +174,7 @@ class Ledger:
             raise
         self._db.execute("COMMIT")
 
+    @_locked
     def history(self, call_id: str) -> list[dict[str, Any]]:
         """A call's label corrections, oldest first."""
         cur = self._db.execute(
@@ -156,6 +193,7 @@ class Ledger:
             for c, o, n, s, at in cur.fetchall()
         ]
 
+    @_locked
     def counts(self) -> dict[str, int]:
         found = dict(
             self._db.execute("SELECT state, COUNT(*) FROM calls GROUP BY state").fetchall()

@@ -224,3 +224,22 @@ def test_suggestions_without_an_accept_column_are_refused(tmp_path: Path) -> Non
     path.write_text("row,id,given_label,suggested_label\n0,a,x,y\n", encoding="utf-8")
     with pytest.raises(InputError, match="accept column"):
         read_corrections(path)
+
+
+def test_the_ledger_serves_many_threads(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ingest.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+
+    def work(i: int) -> int:
+        ledger.upsert(f"c{i}", collection="c", kind="text", origin="t", content_hash="h",
+                      state="indexed", labels=["a"])  # fmt: skip
+        ledger.add_history(f"c{i}", ["a"], ["b"], "test")
+        return len(ledger.history(f"c{i}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(work, range(64))) == [1] * 64
+    assert ledger.counts()["indexed"] == 64 and len(list(ledger.rows())) == 64
+    ledger.close()
