@@ -384,35 +384,10 @@ def ask(
         console.print(f"[dim]redacted before sending: {answer.redactions}[/]", highlight=False)
 
 
-@app.command()
-def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface (default api.host).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default api.port).")] = None,
-) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs) until interrupted."""
-    import uvicorn
-
-    from app.api import create_app
-
-    try:
-        settings = load_settings()
-    except CallScopeError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=1) from None
-    host = host or settings.api.host
-    port = port or settings.api.port
-    if not settings.api.dev_mode and not settings.api.api_keys:
-        err_console.print(
-            "[yellow]warning:[/] no API keys configured (API__API_KEYS): protected routes will "
-            "answer 503 until one is set, or API__DEV_MODE=true on a trusted machine",
-            highlight=False,
-        )
-    console.print(f"CallScope API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
-
-
 from app.cli_eval import eval_app  # noqa: E402 - registered after the main commands
+from app.cli_serve import serve  # noqa: E402
 
+app.command()(serve)
 app.add_typer(eval_app, name="eval")
 
 

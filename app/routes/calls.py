@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date as Date
 from pathlib import Path
@@ -24,7 +22,6 @@ from app.runtime import Runtime
 from app.uploads import TooLarge, accepted_types, copy_limited, is_accepted, stored_name
 from ingest.audio import file_sha256
 from ingest.ledger import STATES, Ledger, LedgerRow
-from ingest.pipeline import IngestPipeline
 from ingest.sources import discover, labels_from
 
 router = APIRouter(prefix="/api", tags=["calls"])
@@ -76,11 +73,6 @@ class CallDetail(CallSummary):
 class Deleted(BaseModel):
     deleted: str
     points: int
-
-
-@contextmanager
-def _ledger(runtime: Runtime) -> Iterator[Ledger]:
-    yield runtime.ledger
 
 
 def _error(status: int, code: str, message: str) -> HTTPException:
@@ -199,30 +191,21 @@ def _ingest(
         used.add(sources[i].call_id)
 
     by_call = {s.call_id: s for s in sources}
-    with _ledger(runtime) as ledger:
-        previous = {s.call_id: ledger.get(s.call_id) for s in sources}
-        pipeline = IngestPipeline(
-            runtime.settings,
-            ledger=ledger,
-            store=runtime.store,
-            calls=runtime.calls,
-            embedder=runtime.embedder,
-            sparse=runtime.sparse,
-            transcriber=runtime.transcriber,
-        )
-        for r in pipeline.run(sources):
-            source = by_call[r.call_id]
-            assert source.path is not None
-            name = names[source.path]
-            error = r.error.replace(str(source.path), name) if r.error else None
-            results.append(
-                FileResult(
-                    filename=name, call_id=r.call_id, status=r.status, chunks=r.chunks, error=error
-                )
+    ledger = runtime.ledger
+    previous = {s.call_id: ledger.get(s.call_id) for s in sources}
+    for r in runtime.pipeline().run(sources):
+        source = by_call[r.call_id]
+        assert source.path is not None
+        name = names[source.path]
+        error = r.error.replace(str(source.path), name) if r.error else None
+        results.append(
+            FileResult(
+                filename=name, call_id=r.call_id, status=r.status, chunks=r.chunks, error=error
             )
-            old = previous.get(r.call_id)
-            if r.status == "indexed" and old is not None and Path(old.origin) != source.path:
-                _remove_upload(runtime, Path(old.origin))  # a re-upload replaced it
+        )
+        old = previous.get(r.call_id)
+        if r.status == "indexed" and old is not None and Path(old.origin) != source.path:
+            _remove_upload(runtime, Path(old.origin))  # a re-upload replaced it
     return results
 
 
@@ -235,8 +218,8 @@ def list_calls(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> CallList:
     """List calls from the ledger, newest first, filtered by label and state."""
-    with _ledger(runtime) as ledger:
-        rows = [r for r in ledger.rows(state) if label is None or label in r.labels]
+    ledger = runtime.ledger
+    rows = [r for r in ledger.rows(state) if label is None or label in r.labels]
     rows.sort(key=lambda r: r.updated_at, reverse=True)
     page = rows[offset : offset + limit]
     return CallList(total=len(rows), calls=[CallSummary(**_summary(r)) for r in page])
@@ -247,11 +230,11 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
     """One call: its transcript turns, labels and label history, state and error."""
     import json
 
-    with _ledger(runtime) as ledger:
-        row = ledger.get(call_id)
-        if row is None:
-            raise _error(404, "not_found", f"no call {call_id!r}")
-        history = ledger.history(call_id)
+    ledger = runtime.ledger
+    row = ledger.get(call_id)
+    if row is None:
+        raise _error(404, "not_found", f"no call {call_id!r}")
+    history = ledger.history(call_id)
     turns = json.loads(row.transcript)["turns"] if row.transcript else []
     return CallDetail(
         **_summary(row),
@@ -265,20 +248,20 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
 @router.delete("/calls/{call_id}")
 def delete_call(call_id: str, runtime: RuntimeDep) -> Deleted:
     """Delete a call: its points, ledger row, uploaded file and unshared transcript cache."""
-    with _ledger(runtime) as ledger:
-        row = ledger.get(call_id)
-        if row is None:
-            raise _error(404, "not_found", f"no call {call_id!r}")
-        points = 0
-        for store in (runtime.store, runtime.calls):
-            n = store.count({"call_id": call_id})
-            if n:
-                store.delete({"call_id": call_id})
-            points += n
-        origin = Path(row.origin)
-        if row.kind == "audio" and origin.is_file():
-            _drop_cached_transcript(runtime, ledger, call_id, origin)
-        ledger.delete(call_id)
+    ledger = runtime.ledger
+    row = ledger.get(call_id)
+    if row is None:
+        raise _error(404, "not_found", f"no call {call_id!r}")
+    points = 0
+    for store in (runtime.store, runtime.calls):
+        n = store.count({"call_id": call_id})
+        if n:
+            store.delete({"call_id": call_id})
+        points += n
+    origin = Path(row.origin)
+    if row.kind == "audio" and origin.is_file():
+        _drop_cached_transcript(runtime, ledger, call_id, origin)
+    ledger.delete(call_id)
     _remove_upload(runtime, origin)
     return Deleted(deleted=call_id, points=points)
 
