@@ -29,7 +29,9 @@ from app.errors import (
     StoreError,
     TranscriptionError,
 )
-from app.routes import ask, calls, classify, health, label_runs, search
+from app.jobs import JobRunner, JobStore
+from app.limits import BodySizeLimit
+from app.routes import ask, calls, classify, health, imports, jobs, label_runs, search
 from app.runtime import Runtime
 from app.security import require_api_key
 
@@ -76,9 +78,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             health.warm_up(rt)
         except CallScopeError as exc:
             log.warning("not ready at startup: %s", exc)
+        # The job queue lives beside the ledger; jobs a previous process left running resume.
+        jobs = JobRunner(rt, JobStore(rt.settings.paths.state_dir / "jobs.sqlite"))
+        app.state.jobs = jobs
+        jobs.start()
         try:
             yield
         finally:
+            jobs.stop()
+            jobs.store.close()
             if runtime is None:  # an injected Runtime is closed by whoever made it
                 rt.close()
 
@@ -91,6 +99,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Refuse an oversized body from its Content-Length (or as it streams in), before any of
+    # it is parsed or written; the per-file limit is checked again while files are copied.
+    app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_request_mb * 2**20))
     _add_error_handlers(app)
     app.include_router(health.router)
     protected = [Depends(require_api_key)]
@@ -99,6 +110,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(classify.router, dependencies=protected)
     app.include_router(calls.router, dependencies=protected)
     app.include_router(label_runs.router, dependencies=protected)
+    app.include_router(imports.router, dependencies=protected)
+    app.include_router(jobs.router, dependencies=protected)
+
     return app
 
 

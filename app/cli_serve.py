@@ -14,6 +14,7 @@ from app.errors import CallScopeError
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Interface (default api.host).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default api.port).")] = None,
+    ui: Annotated[bool, typer.Option(help="Serve the web UI at /ui too.")] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) until interrupted."""
     import uvicorn
@@ -25,6 +26,7 @@ def serve(
     except CallScopeError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
+    settings.api.ui = settings.api.ui and ui
     host = host or settings.api.host
     port = port or settings.api.port
     if not settings.api.dev_mode and not settings.api.api_keys:

@@ -298,11 +298,17 @@ class ApiSettings(BaseModel):
     #: No key needed at all: only for a laptop. Without keys and without this, the API refuses
     #: every protected route (fail closed) rather than serving the calls to anyone.
     dev_mode: bool = False
+    #: Largest uploaded file; over it the request is refused (413) and nothing is kept.
     max_upload_mb: float = Field(200.0, gt=0)
+    #: Largest request body (several files in one upload); refused from the Content-Length
+    #: header, or as soon as a streamed body passes it, before anything is parsed.
+    max_request_mb: float = Field(1024.0, gt=0)
     #: Origins allowed by CORS; empty = no CORS middleware (same-origin only).
     cors_origins: Annotated[list[str], NoDecode] = []
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    #: Mount the web UI at /ui in the same process (``callscope serve --no-ui`` turns it off).
+    ui: bool = True
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
+from app.jobs import JobRunner
 from app.runtime import Runtime
 
 
@@ -23,3 +24,10 @@ def get_settings(request: Request) -> Settings:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_jobs(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]

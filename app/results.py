@@ -54,12 +54,16 @@ def row(result: CallResult) -> dict[str, Any]:
 
 
 def write_results(path: Path, results: list[CallResult]) -> None:
+    write_rows(path, [row(r) for r in results])
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write result rows (from :func:`row`) as CSV, XLSX or JSONL, chosen by the extension."""
     suffix = path.suffix.lower()
-    rows = [row(r) for r in results]
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         with path.open("w", newline="", encoding="utf-8-sig") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
     elif suffix == ".jsonl":
@@ -69,12 +73,16 @@ def write_results(path: Path, results: list[CallResult]) -> None:
     elif suffix == ".xlsx":
         import openpyxl
 
+        from eval.label_report import put_cell
+
         book = openpyxl.Workbook()
         sheet = book.active
         sheet.title = "classifications"
         sheet.append(COLUMNS)
-        for item in rows:
-            sheet.append([item.get(k) for k in COLUMNS])
+        for r, item in enumerate(rows, start=2):
+            for c, key in enumerate(COLUMNS, start=1):
+                # Call ids and file names come from users: never let one become a formula.
+                put_cell(sheet, r, c, item.get(key))
         book.save(path)
     else:
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self._transcriber: Transcriber | None = None
+        self._transcriber_lock = threading.Lock()
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
@@ -147,11 +150,16 @@ class Runtime:
         return redact
 
     def transcriber(self) -> Transcriber:
-        return Transcriber(
-            self.settings.whisper,
-            models_dir=self.settings.paths.models,
-            cache_dir=self.settings.paths.transcripts,
-        )
+        """The speech model, loaded on first use and then kept: a server transcribes upload
+        after upload, and loading whisper costs seconds each time."""
+        with self._transcriber_lock:
+            if self._transcriber is None:
+                self._transcriber = Transcriber(
+                    self.settings.whisper,
+                    models_dir=self.settings.paths.models,
+                    cache_dir=self.settings.paths.transcripts,
+                )
+            return self._transcriber
 
     def pipeline(self) -> IngestPipeline:
         return IngestPipeline(

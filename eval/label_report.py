@@ -90,7 +90,7 @@ def _write_csv(ranked: list[LabelIssue], path: Path) -> None:
             writer.writerow(["" if v is None else v for v in cells])
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> Any:
+def put_cell(ws: Any, row: int, col: int, value: Any) -> Any:
     if isinstance(value, str):
         # openpyxl rejects control characters, which do turn up in pasted transcripts.
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -104,12 +104,12 @@ def _put(ws: Any, row: int, col: int, value: Any) -> Any:
 def _sheet(ws: Any, header: list[str], rows: list[list[Any]], flags: list[bool]) -> None:
     bold = Font(bold=True)
     for c, name in enumerate(header, 1):
-        _put(ws, 1, c, name).font = bold
+        put_cell(ws, 1, c, name).font = bold
         letter = ws.cell(row=1, column=c).column_letter
         ws.column_dimensions[letter].width = _WIDTHS.get(name, 80 if name == "text" else 16)
     for r, (values, flagged) in enumerate(zip(rows, flags, strict=True), 2):
         for c, value in enumerate(values, 1):
-            cell = _put(ws, r, c, value)
+            cell = put_cell(ws, r, c, value)
             if flagged:
                 cell.fill = _FLAG_FILL
     ws.freeze_panes = "A2"

@@ -49,6 +49,18 @@ CREATE TABLE IF NOT EXISTS label_history (
     at         REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS label_history_call ON label_history(call_id);
+CREATE TABLE IF NOT EXISTS classifications (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id     TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    labels      TEXT NOT NULL,
+    confidence  REAL NOT NULL,
+    decided_by  TEXT NOT NULL,
+    flags       TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    at          REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS classifications_call ON classifications(call_id);
 """
 
 
@@ -140,6 +152,7 @@ class Ledger:
         try:
             cur = self._db.execute("DELETE FROM calls WHERE call_id = ?", (call_id,))
             self._db.execute("DELETE FROM label_history WHERE call_id = ?", (call_id,))
+            self._db.execute("DELETE FROM classifications WHERE call_id = ?", (call_id,))
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -191,6 +204,47 @@ class Ledger:
                 "at": at,
             }
             for c, o, n, s, at in cur.fetchall()
+        ]
+
+    @_locked
+    def add_classification(
+        self,
+        call_id: str,
+        *,
+        label: str,
+        labels: list[str],
+        confidence: float,
+        decided_by: str,
+        flags: list[str],
+        source: str,
+    ) -> None:
+        """Record one classification of a call (kept whether or not the call is indexed)."""
+        self._db.execute(
+            "INSERT INTO classifications (call_id, label, labels, confidence, decided_by, flags, "
+            "source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (call_id, label, _json(labels), confidence, decided_by, _json(flags), source,
+             time.time()),
+        )
+
+    @_locked
+    def classifications(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's classifications, oldest first."""
+        cur = self._db.execute(
+            "SELECT label, labels, confidence, decided_by, flags, source, at FROM classifications "
+            "WHERE call_id = ? ORDER BY id",
+            (call_id,),
+        )
+        return [
+            {
+                "label": label,
+                "labels": json.loads(labels),
+                "confidence": confidence,
+                "decided_by": decided_by,
+                "flags": json.loads(flags),
+                "source": source,
+                "at": at,
+            }
+            for label, labels, confidence, decided_by, flags, source, at in cur.fetchall()
         ]
 
     @_locked

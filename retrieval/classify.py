@@ -79,12 +79,15 @@ class KnnClassifier:
         self._model: LabelModel | None = None
 
     # -- public ------------------------------------------------------------------------
-    def classify_texts(self, texts: Sequence[str]) -> list[Classification]:
-        """Classify call transcripts (``Speaker: text`` lines or plain text)."""
+    def classify_texts(
+        self, texts: Sequence[str], *, exclude: Sequence[str | None] | None = None
+    ) -> list[Classification]:
+        """Classify call transcripts (``Speaker: text`` lines or plain text); ``exclude[i]``
+        is a call id that must not vote for text i (a stored call classified again)."""
         dense = self.embedder.embed(list(texts), query=False)
         sparse = self.sparse.encode_documents(list(texts))
         chinese = [has_cjk(t) for t in texts]
-        return self.classify_vectors(dense, sparse, chinese=chinese)
+        return self.classify_vectors(dense, sparse, exclude=exclude, chinese=chinese)
 
     def classify_vectors(
         self,

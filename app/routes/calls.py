@@ -6,23 +6,20 @@ sync routes on any threadpool thread).
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from dataclasses import replace
 from datetime import date as Date
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import RuntimeDep, SettingsDep
+from app.deps import JobsDep, RuntimeDep, SettingsDep
+from app.routes.jobs import job_accepted
 from app.runtime import Runtime
-from app.uploads import TooLarge, accepted_types, copy_limited, is_accepted, stored_name
+from app.uploads import ingest_stored, parse_labels, remove_upload, store_uploads, uploads_dir
 from ingest.audio import file_sha256
 from ingest.ledger import STATES, Ledger, LedgerRow
-from ingest.sources import discover, labels_from
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
@@ -68,6 +65,8 @@ class CallDetail(CallSummary):
     warnings: list[str]
     turns: list[TurnOut]
     label_history: list[dict[str, Any]]
+    #: Every classification of this call (API, batch jobs, CLI), oldest first.
+    classifications: list[dict[str, Any]]
 
 
 class Deleted(BaseModel):
@@ -94,119 +93,42 @@ def _summary(row: LedgerRow) -> dict[str, Any]:
     }
 
 
-def _uploads_dir(runtime: Runtime) -> Path:
-    return runtime.settings.paths.state_dir / "uploads"
-
-
-@router.post("/calls")
+@router.post(
+    "/calls",
+    status_code=202,
+    responses={200: {"model": UploadResponse, "description": "Indexed now (``wait=true``)"}},
+)
 def upload_calls(
     files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],
     runtime: RuntimeDep,
     settings: SettingsDep,
+    jobs: JobsDep,
     labels: Annotated[
         str | None, Form(description="Comma-separated labels for every file.")
     ] = None,
     date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
-) -> UploadResponse:
-    """Upload and index calls; per-file statuses, a failed file does not stop the others."""
-    limit = int(settings.api.max_upload_mb * 2**20)
-    state_dir = runtime.settings.paths.state_dir
-    staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=state_dir))
-    try:
-        staged = _stage(files, staging, limit, settings.api.max_upload_mb)
-        uploads = _uploads_dir(runtime)
-        uploads.mkdir(parents=True, exist_ok=True)
-        stored: list[tuple[str, Path]] = []
-        for name, tmp, sha in staged:
-            target = uploads / stored_name(sha, name)
-            os.replace(tmp, target)
-            stored.append((name, target))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return UploadResponse(results=_ingest(runtime, stored, labels, date))
-
-
-def _stage(
-    files: list[UploadFile], staging: Path, limit: int, limit_mb: float
-) -> list[tuple[str, Path, str]]:
-    """Check and copy every file before anything is stored: (client name, temp path, sha256)."""
-    for upload in files:
-        if not is_accepted(upload.filename or "", upload.content_type):
-            raise _error(
-                415,
-                "unsupported_media_type",
-                f"{upload.filename!r} ({upload.content_type or 'no content type'}) is not "
-                f"accepted; send one of: {', '.join(accepted_types())}",
-            )
-    staged = []
-    for i, upload in enumerate(files):
-        name = upload.filename or "upload"
-        tmp = staging / str(i)
-        try:
-            sha = copy_limited(upload.file, tmp, limit)
-        except TooLarge:
-            raise _error(
-                413,
-                "payload_too_large",
-                f"{name!r} is over the upload limit of {limit_mb:g} MB (api.max_upload_mb)",
-            ) from None
-        if tmp.stat().st_size == 0:
-            raise _error(422, "empty_file", f"{name!r} is empty")
-        staged.append((name, tmp, sha))
-    return staged
-
-
-def _ingest(
-    runtime: Runtime, stored: list[tuple[str, Path]], labels: str | None, date: Date | None
-) -> list[FileResult]:
-    names = {path: name for name, path in stored}
-    sources, errors = discover([path for _, path in stored])
-    results = [
-        FileResult(
-            filename=names[Path(origin)],
-            call_id=Path(names[Path(origin)]).stem,
-            status="failed",
-            error=message.replace(origin, names[Path(origin)]),
-        )
-        for origin, message in errors
-    ]
-    for origin, _ in errors:  # never in the ledger: nothing else refers to the file
-        Path(origin).unlink(missing_ok=True)
-
-    used: set[str] = set()
-    for i, source in enumerate(sources):
-        assert source.path is not None
-        changes: dict[str, Any] = {}
-        # discover() names calls after the stored file; use the client's name (without our
-        # hash prefix) like `callscope ingest` does, unless a transcript carries its own id.
-        if source.call_id == source.path.stem:
-            plain = Path(names[source.path]).stem
-            if plain and plain not in used:
-                changes["call_id"] = plain
-        if labels is not None:
-            changes["labels"] = labels_from(labels, sep=",")
-        if date is not None:
-            changes["date"] = date.isoformat()
-        sources[i] = replace(source, **changes)
-        used.add(sources[i].call_id)
-
-    by_call = {s.call_id: s for s in sources}
-    ledger = runtime.ledger
-    previous = {s.call_id: ledger.get(s.call_id) for s in sources}
-    for r in runtime.pipeline().run(sources):
-        source = by_call[r.call_id]
-        assert source.path is not None
-        name = names[source.path]
-        error = r.error.replace(str(source.path), name) if r.error else None
-        results.append(
-            FileResult(
-                filename=name, call_id=r.call_id, status=r.status, chunks=r.chunks, error=error
-            )
-        )
-        old = previous.get(r.call_id)
-        if r.status == "indexed" and old is not None and Path(old.origin) != source.path:
-            _remove_upload(runtime, Path(old.origin))  # a re-upload replaced it
-    return results
+    wait: Annotated[
+        bool, Query(description="Index inside the request and answer with the results.")
+    ] = False,
+) -> Any:
+    """Upload calls and index them in a background job (202 + the job), or now with ``wait``."""
+    stored = store_uploads(
+        files, runtime.settings.paths.state_dir, uploads_dir(runtime), settings.api.max_upload_mb
+    )
+    label_list = parse_labels(labels)
+    iso_date = date.isoformat() if date else None
+    if wait:
+        results = ingest_stored(runtime, stored, label_list, iso_date)
+        return JSONResponse(UploadResponse(results=[FileResult(**r) for r in results]).model_dump())
+    job = jobs.submit(
+        "ingest",
+        {
+            "files": [{"name": name, "path": str(path)} for name, path in stored],
+            "labels": label_list,
+            "date": iso_date,
+        },
+    )
+    return job_accepted(job)
 
 
 @router.get("/calls")
@@ -227,7 +149,7 @@ def list_calls(
 
 @router.get("/calls/{call_id}")
 def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
-    """One call: its transcript turns, labels and label history, state and error."""
+    """One call: transcript turns, labels, label and classification history, state, error."""
     import json
 
     ledger = runtime.ledger
@@ -242,6 +164,7 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
         warnings=row.warnings,
         turns=[TurnOut(**{k: t.get(k) for k in TurnOut.model_fields}) for t in turns],
         label_history=history,
+        classifications=ledger.classifications(call_id),
     )
 
 
@@ -262,16 +185,8 @@ def delete_call(call_id: str, runtime: RuntimeDep) -> Deleted:
     if row.kind == "audio" and origin.is_file():
         _drop_cached_transcript(runtime, ledger, call_id, origin)
     ledger.delete(call_id)
-    _remove_upload(runtime, origin)
+    remove_upload(runtime, origin)
     return Deleted(deleted=call_id, points=points)
-
-
-def _remove_upload(runtime: Runtime, path: Path) -> None:
-    """Delete ``path`` only when it is one of our uploads (never a file ingested by the CLI)."""
-    uploads = _uploads_dir(runtime).resolve()
-    resolved = path.resolve()
-    if resolved.parent == uploads and resolved.is_file():
-        resolved.unlink()
 
 
 def _drop_cached_transcript(runtime: Runtime, ledger: Ledger, call_id: str, audio: Path) -> None:

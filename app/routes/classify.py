@@ -1,15 +1,27 @@
-"""``POST /api/classify``: classify one call given as transcript text (recordings: upload them
-as calls first, or use ``callscope classify``). Same path as the CLI: kNN vote + light model,
-refined by the LLM when one is configured."""
+"""Classification over HTTP, on the same path as ``callscope classify`` (kNN vote + light model,
+refined by the LLM when one is configured):
+
+- ``POST /api/classify``: one call given as transcript text;
+- ``POST /api/classify/batch``: uploaded recordings/transcripts, as a background job whose
+  results are a CSV/XLSX/JSONL table (or inside the request with ``wait=true``);
+- ``POST /api/calls/{id}/classify``: a call already in the store.
+
+Every classification of a named call is recorded in its history (``GET /api/calls/{id}``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.deps import RuntimeDep
+from app.deps import JobsDep, RuntimeDep, SettingsDep
+from app.routes.jobs import job_accepted
+from app.runtime import Runtime
+from app.uploads import store_uploads
+from retrieval.classify import Classification
 
 router = APIRouter(prefix="/api", tags=["classify"])
 
@@ -24,6 +36,8 @@ class ClassifyRequest(BaseModel):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TRANSCRIPT_CHARS),
     ]
+    #: Record the result in this call's classification history.
+    call_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class NeighbourOut(BaseModel):
@@ -53,11 +67,62 @@ def classify(body: ClassifyRequest, runtime: RuntimeDep) -> ClassifyResponse:
     from ingest.sources import parse_text_turns
 
     text = call_text(Transcript(turns=parse_text_turns(body.transcript)))
-    result = runtime.classifier.classify_texts([text])
+    return _classified(runtime, text, body.call_id, "api")
+
+
+@router.post("/calls/{call_id}/classify")
+def classify_call(call_id: str, runtime: RuntimeDep) -> ClassifyResponse:
+    """Classify a call already in the store (its own label never votes for it)."""
+    from ingest.models import Transcript, Turn
+    from ingest.pipeline import call_text
+
+    row = runtime.ledger.get(call_id)
+    if row is None or not row.transcript:
+        raise HTTPException(
+            404, detail={"code": "not_found", "message": f"no transcribed call {call_id!r}"}
+        )
+    turns = [
+        Turn(t["speaker"], t["text"], t.get("start"), t.get("end"))
+        for t in json.loads(row.transcript)["turns"]
+    ]
+    return _classified(runtime, call_text(Transcript(turns=turns)), call_id, "api", skip=call_id)
+
+
+@router.post(
+    "/classify/batch",
+    status_code=202,
+    responses={200: {"description": "The results (wait=true)"}},
+)
+def classify_batch(
+    files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    wait: Annotated[
+        bool, Query(description="Classify inside the request (a few files) and answer the rows.")
+    ] = False,
+) -> Any:
+    """Classify uploaded calls in a background job (results at /api/jobs/{id}/results)."""
+    state = runtime.settings.paths.state_dir
+    stored = store_uploads(files, state, state / "classify-uploads", settings.api.max_upload_mb)
+    params = {"files": [{"name": name, "path": str(path)} for name, path in stored]}
+    if not wait:
+        return job_accepted(jobs.submit("classify", params))
+    from app.job_kinds import classify_files
+
+    return JSONResponse(classify_files(runtime, stored, source="api"))
+
+
+def _classified(
+    runtime: Runtime, text: str, call_id: str | None, source: str, skip: str | None = None
+) -> ClassifyResponse:
+    result = runtime.classifier.classify_texts([text], exclude=[skip])
     refine = runtime.llm_refiner()
     if refine is not None:
         result = refine(result, [text])
     c = result[0]
+    if call_id:
+        record(runtime, call_id, c, source)
     return ClassifyResponse(
         label=c.label,
         confidence=c.confidence,
@@ -70,4 +135,17 @@ def classify(body: ClassifyRequest, runtime: RuntimeDep) -> ClassifyResponse:
             for n in c.neighbours
         ],
         provenance=c.provenance,
+    )
+
+
+def record(runtime: Runtime, call_id: str, c: Classification, source: str) -> None:
+    """Add a classification to the call's history."""
+    runtime.ledger.add_classification(
+        call_id,
+        label=c.label,
+        labels=c.labels,
+        confidence=c.confidence,
+        decided_by=c.decided_by,
+        flags=c.flags,
+        source=source,
     )

@@ -1,22 +1,22 @@
 """Label-quality runs over HTTP: start one on the labeled calls in the store, list the stored
 runs, fetch a run's summary, its report, its issue table, and compare two runs.
 
-A run takes seconds to minutes (it scores every labeled call out of sample); for now it runs
-inside the request, in FastAPI's threadpool. Background jobs with progress come with the jobs
-resource.
+A run takes seconds to minutes (it scores every labeled call out of sample), so it is a
+background job (202 + the job to poll at ``/api/jobs/{id}``; its result is the run's summary);
+``wait=true`` runs it inside the request instead.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import RuntimeDep
+from app.deps import JobsDep, RuntimeDep
+from app.routes.jobs import job_accepted
 from eval.label_runs import LabelRuns
 
 router = APIRouter(prefix="/api/label-runs", tags=["label quality"])
@@ -45,21 +45,19 @@ def _runs(runtime: RuntimeDep) -> LabelRuns:
     return LabelRuns(runs_path(runtime.settings))
 
 
-@router.post("")
-def start_run(body: LabelRunRequest, runtime: RuntimeDep) -> dict[str, Any]:
-    """Run label quality on the labeled calls in the store; returns the run's summary."""
-    from eval.labels import run
+@router.post("", status_code=202, responses={200: {"description": "The summary (wait=true)"}})
+def start_run(
+    body: LabelRunRequest,
+    runtime: RuntimeDep,
+    jobs: JobsDep,
+    wait: Annotated[bool, Query(description="Run inside the request; answer the summary.")] = False,
+) -> Any:
+    """Start a label-quality run on the labeled calls in the store (a job; or now with wait)."""
+    if not wait:
+        return job_accepted(jobs.submit("label_run", {"adjudicate": body.adjudicate}))
+    from app.job_kinds import label_run
 
-    out = runtime.settings.paths.state_dir / "label-runs" / time.strftime("%Y%m%d-%H%M%S")
-    summary, _ = run(
-        runtime.settings,
-        data=None,
-        out=out,
-        embedder=runtime.embedder,
-        adjudicate_top=body.adjudicate,
-        runtime=runtime,
-    )
-    return summary
+    return JSONResponse(label_run(runtime, body.adjudicate))
 
 
 @router.get("")

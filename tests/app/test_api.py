@@ -268,12 +268,18 @@ def test_ask_stream_with_llm_sends_deltas_then_the_cited_answer(
 
 
 def test_label_runs_start_list_fetch_and_compare(client: TestClient) -> None:
-    first = client.post("/api/label-runs", json={}, headers=AUTH)
+    first = client.post("/api/label-runs?wait=true", json={}, headers=AUTH)
     assert first.status_code == 200, first.text
     summary = first.json()
     assert summary["n"] == 3 and summary["source"].startswith("store:")
     assert any("only 1 example" in w for w in summary["warnings"])
-    second = client.post("/api/label-runs", json={"adjudicate": 0}, headers=AUTH).json()
+    # The default is a background job whose result is the run's summary.
+    started = client.post("/api/label-runs", json={"adjudicate": 0}, headers=AUTH)
+    assert started.status_code == 202 and started.json()["job"]["kind"] == "label_run"
+    job = client.app.state.jobs.wait(started.json()["job"]["id"], timeout=120)
+    assert job.state == "done", job.error
+    second = client.get(f"/api/jobs/{job.id}", headers=AUTH).json()["result"]
+    assert second["n"] == 3 and second["run_id"] == summary["run_id"] + 1
     listed = client.get("/api/label-runs", headers=AUTH).json()
     assert [r["run_id"] for r in listed] == [second["run_id"], summary["run_id"]]
     report = client.get(f"/api/label-runs/{summary['run_id']}/report", headers=AUTH)

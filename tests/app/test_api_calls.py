@@ -52,7 +52,7 @@ def _nothing_written(runtime: Runtime) -> None:
 
 def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime) -> None:
     r = client.post(
-        "/api/calls",
+        "/api/calls?wait=true",
         files={"files": ("refund-42.txt", REFUND.encode(), "text/plain")},
         data={"labels": "refund, billing", "date": "2026-10-20"},
         headers=AUTH,
@@ -88,17 +88,23 @@ def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
-def test_upload_recording_and_a_corrupt_one(client: TestClient, runtime: Runtime) -> None:
+def test_upload_recording_and_a_corrupt_one_in_a_job(client: TestClient, runtime: Runtime) -> None:
     files = [
         ("files", ("jfk.flac", (DATA / "jfk.flac").read_bytes(), "audio/flac")),
         ("files", ("x.mp3", os.urandom(4000), "audio/mpeg")),
     ]
     r = client.post("/api/calls", files=files, headers=AUTH)
-    assert r.status_code == 200
-    results = {x["call_id"]: x for x in r.json()["results"]}
+    assert r.status_code == 202
+    job = r.json()["job"]
+    assert job["kind"] == "ingest" and r.headers["location"] == f"/api/jobs/{job['id']}"
+    job = client.app.state.jobs.wait(job["id"], timeout=300).as_dict()
+    polled = client.get(f"/api/jobs/{job['id']}", headers=AUTH).json()
+    assert polled["state"] == "done" and polled["done"] == polled["total"] == 2
+    assert polled["result"]["counts"] == {"indexed": 1, "failed": 1}
+    results = {x["call_id"]: x for x in polled["result"]["results"]}
     assert results["jfk"]["status"] == "indexed" and results["jfk"]["chunks"] >= 1
     assert results["x"]["status"] == "failed" and results["x"]["error"]
-    assert str(runtime.settings.paths.state_dir) not in r.text
+    assert str(runtime.settings.paths.state_dir) not in str(results)
 
     detail = client.get("/api/calls/jfk", headers=AUTH).json()
     assert "country" in " ".join(t["text"] for t in detail["turns"]).lower()
@@ -152,7 +158,7 @@ def test_empty_file_is_refused(client: TestClient, runtime: Runtime) -> None:
 
 def test_traversal_filename_is_stored_inside_uploads(client: TestClient, runtime: Runtime) -> None:
     r = client.post(
-        "/api/calls",
+        "/api/calls?wait=true",
         files={"files": ("../../etc/passwd.wav", os.urandom(2000), "audio/wav")},
         headers=AUTH,
     )
@@ -170,7 +176,7 @@ def test_bad_transcript_is_a_failed_item(client: TestClient, runtime: Runtime) -
         ("files", ("bad.json", b"{not json", "application/json")),
         ("files", ("good.txt", REFUND.encode(), "text/plain")),
     ]
-    r = client.post("/api/calls", files=files, headers=AUTH)
+    r = client.post("/api/calls?wait=true", files=files, headers=AUTH)
     results = {x["call_id"]: x for x in r.json()["results"]}
     assert results["good"]["status"] == "indexed"
     assert results["bad"]["status"] == "failed" and "invalid JSON" in results["bad"]["error"]

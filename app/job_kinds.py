@@ -1,0 +1,255 @@
+"""What each kind of background job does (see ``app/jobs.py`` for the queue).
+
+Every handler takes the shared Runtime, the job (its ``params`` say what to do) and a
+``progress(done, total, message)`` callback, and returns the job's result. Each one is safe to
+run again from the start after an interruption: that is how a job resumes after a restart.
+
+- ``ingest``: uploaded files already stored under ``uploads/`` -> indexed calls.
+- ``import``: an uploaded labeled-data table (CSV/XLSX/JSONL, with the recordings it names)
+  -> labeled calls.
+- ``classify``: uploaded recordings/transcripts -> one classification each, appended to the
+  job's ``results.jsonl`` as they come (a resumed job skips what is there), then CSV and XLSX.
+- ``label_run``: a label-quality run over the labeled calls in the store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.jobs import Handler, Job, Progress, jobs_dir
+from app.uploads import ingest_stored
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
+    from ingest.pipeline import IngestResult
+    from retrieval.batch import CallResult
+
+
+def _stored(job: Job) -> list[tuple[str, Path]]:
+    return [(f["name"], Path(f["path"])) for f in job.params["files"]]
+
+
+def _ingest_counter(progress: Progress, total: int, verb: str) -> Any:
+    counts: Counter[str] = Counter()
+
+    def on_result(result: IngestResult) -> None:
+        counts[result.status] += 1
+        done = sum(counts.values())
+        progress(done, total, f"{verb} {done}/{total} ({_counts_text(counts)})")
+
+    return on_result
+
+
+def _counts_text(counts: Counter[str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def run_ingest(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    stored = _stored(job)
+    progress(0, len(stored), "starting")
+    results = ingest_stored(
+        runtime,
+        stored,
+        job.params.get("labels"),
+        job.params.get("date"),
+        on_result=_ingest_counter(progress, len(stored), "indexed"),
+    )
+    return {"results": results, "counts": dict(Counter(r["status"] for r in results))}
+
+
+def run_import(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    return import_table(runtime, job.params, progress)
+
+
+def import_table(
+    runtime: Runtime, params: dict[str, Any], progress: Progress | None = None
+) -> dict[str, Any]:
+    """Import the labeled table ``params["table"]`` (columns in ``params["columns"]``); audio
+    paths resolve only to recordings uploaded beside it."""
+    from ingest.labels import Columns, load_labeled
+
+    table = Path(params["table"])
+    folder = table.parent.resolve()
+    sources, errors = load_labeled(table, Columns(**params.get("columns", {})))
+    usable = []
+    for source in sources:
+        if source.path is not None:
+            # The table may say "audio/x.mp3" or "/data/x.mp3": the upload kept file names only.
+            source.path = folder / Path(source.path).name
+            if not source.path.is_file():
+                errors.append((source.origin, f"recording {source.path.name!r} was not uploaded"))
+                continue
+        usable.append(source)
+    report = progress or (lambda done, total, message: None)
+    report(0, len(usable), f"importing {len(usable)} rows")
+    counts: Counter[str] = Counter()
+    failures = []
+    for r in runtime.pipeline().run(
+        usable, on_result=_ingest_counter(report, len(usable), "imported")
+    ):
+        counts[r.status] += 1
+        if r.error:
+            failures.append({"call_id": r.call_id, "origin": r.origin, "error": r.error})
+    return {
+        "rows": len(usable) + len(errors),
+        "counts": dict(counts),
+        "rejected": [{"origin": o, "error": m} for o, m in errors],
+        "failed": failures,
+    }
+
+
+def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    folder = jobs_dir(runtime, job.id)
+    return classify_files(
+        runtime, _stored(job), source=f"job:{job.id}", folder=folder, progress=progress
+    )
+
+
+def classify_files(
+    runtime: Runtime,
+    stored: list[tuple[str, Path]],
+    *,
+    source: str,
+    folder: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Classify stored uploads (client name, path). With ``folder``, every result is appended
+    to ``folder/progress.jsonl`` as it comes, a second call skips the files already there (a
+    resumed job), and the table is written as results.csv/.xlsx/.jsonl; without, the rows are
+    returned in ``results``."""
+    from app.results import row, write_rows
+    from ingest.sources import discover
+    from retrieval.batch import classify_sources
+
+    names = {str(path): name for name, path in stored}
+    done_file = folder / "progress.jsonl" if folder else None
+    rows = _read_rows(done_file) if done_file else []
+    finished = {r["stored"] for r in rows}
+    sources, errors = discover([path for _, path in stored if str(path) not in finished])
+    new_rows: list[dict[str, Any]] = []
+    for origin, message in errors:
+        name = names.get(origin, Path(origin).name)
+        new_rows.append(
+            {"call_id": Path(name).stem, "origin": name, "error": message.replace(origin, name)}
+        )
+        new_rows[-1]["stored"] = origin
+    for src in sources:
+        # Name calls after the client's file, not our hash-prefixed stored name.
+        if src.path is not None and src.call_id == src.path.stem:
+            src.call_id = Path(names[str(src.path)]).stem
+    total = len(stored)
+    out = done_file.open("a", encoding="utf-8") if done_file else None
+
+    def keep(item: dict[str, Any]) -> None:
+        rows.append(item)
+        if out is not None:
+            # One line per call, flushed: a restart resumes after the last written call.
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            out.flush()
+        if progress is not None:
+            progress(len(rows), total, f"classified {len(rows)}/{total}")
+
+    def on_result(result: CallResult) -> None:
+        item = row(result)
+        name = names.get(result.origin, Path(result.origin).name)
+        item.update(stored=result.origin, origin=name)
+        if result.error:
+            item["error"] = result.error.replace(result.origin, name)
+        if result.classification is not None:
+            c = result.classification
+            runtime.ledger.add_classification(
+                result.call_id,
+                label=c.label,
+                labels=c.labels,
+                confidence=c.confidence,
+                decided_by=c.decided_by,
+                flags=c.flags,
+                source=source,
+            )
+        keep(item)
+
+    try:
+        for item in new_rows:
+            keep(item)
+        if progress is not None:
+            progress(len(rows), total, "classifying")
+        classify_sources(
+            sources,
+            runtime.classifier,
+            transcriber=runtime.transcriber,
+            refine=runtime.llm_refiner(),
+            on_result=on_result,
+        )
+    finally:
+        if out is not None:
+            out.close()
+    for item in rows:
+        item.pop("stored", None)  # a server path: never in what clients get
+    ok = [r for r in rows if not r.get("error")]
+    summary: dict[str, Any] = {
+        "n": len(rows),
+        "classified": len(ok),
+        "failed": len(rows) - len(ok),
+        "labels": dict(Counter(r["label"] for r in ok).most_common()),
+        "decided_by": dict(Counter(r["decided_by"] for r in ok)),
+        "errors": [{"origin": r["origin"], "error": r["error"]} for r in rows if r.get("error")],
+        "llm_usage": runtime.llm_usage(),
+    }
+    if folder is None:
+        summary["results"] = rows
+        return summary
+    summary["files"] = {}
+    for fmt in ("csv", "xlsx", "jsonl"):
+        path = folder / f"results.{fmt}"
+        write_rows(path, rows)
+        summary["files"][fmt] = str(path)
+    return summary
+
+
+def label_run(runtime: Runtime, adjudicate: int | None) -> dict[str, Any]:
+    """One label-quality run over the labeled calls in the store; returns its summary."""
+    from eval.labels import run
+
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    out = runtime.settings.paths.state_dir / "label-runs" / stamp
+    summary, _ = run(
+        runtime.settings,
+        data=None,
+        out=out,
+        embedder=runtime.embedder,
+        adjudicate_top=adjudicate,
+        runtime=runtime,
+    )
+    return summary
+
+
+def run_label_quality(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    progress(0, None, "scoring every labeled call out of sample")
+    return label_run(runtime, job.params.get("adjudicate"))
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows a previous attempt of this job wrote (a torn last line is dropped)."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        # Rewrite without a torn line, so appends start on a fresh line.
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return rows
+
+
+HANDLERS: dict[str, Handler] = {
+    "ingest": run_ingest,
+    "import": run_import,
+    "classify": run_classify,
+    "label_run": run_label_quality,
+}
