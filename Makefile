@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench bench-labels clean
+.PHONY: demo test install lint bench bench-labels clean screenshots
 
 install: $(STAMP)
 
@@ -18,21 +18,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The whole main job on the bundled demo corpus, offline, then the API and UI on
+# http://127.0.0.1:8000 (Ctrl+C stops). `callscope demo --no-serve` stops before serving.
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/callscope import-labels data/demo/calls.jsonl
-	$(BIN)/callscope status
-	$(BIN)/python data/demo/split_eval.py .callscope/demo-eval
-	HF_HUB_OFFLINE=1 $(BIN)/callscope eval classify --train .callscope/demo-eval/train.jsonl \
-		--test .callscope/demo-eval/test.jsonl --text-col turns --label-col labels
-	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "Which customers asked to speak to a supervisor?" --k 3
-	HF_HUB_OFFLINE=1 $(BIN)/callscope ask "客户的快递为什么延误了？" --k 2
-	HF_HUB_OFFLINE=1 $(BIN)/callscope eval labels --out .callscope/label-report
+	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(BIN)/callscope demo
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
+# The UI's browser tests, saving a screenshot of each tab (installs Debian chromium if missing).
+screenshots: $(STAMP)
+	CALLSCOPE_SCREENSHOTS=docs/screenshots HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False \
+		$(BIN)/python -m pytest tests/ui/test_browser.py -q
+
 lint: $(STAMP)
-	$(BIN)/ruff check app ingest retrieval eval tests
+	$(BIN)/ruff check app ingest retrieval eval tests ui
 
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m eval.bench_ingest

@@ -112,7 +112,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(label_runs.router, dependencies=protected)
     app.include_router(imports.router, dependencies=protected)
     app.include_router(jobs.router, dependencies=protected)
+    if settings.api.ui:
+        from ui import mount_ui  # the web UI at /ui, over the same Runtime and job queue
 
+        app = mount_ui(app, settings)
     return app
 
 

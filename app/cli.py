@@ -190,8 +190,7 @@ def classify(
     from collections import Counter
 
     from app.results import write_results
-    from retrieval.batch import classify_sources
-    from retrieval.classify import KnnClassifier
+    from retrieval.batch import CallResult, classify_sources
 
     try:
         settings = _settings(collection)
@@ -200,17 +199,21 @@ def classify(
         sources, errors = discover(paths)
         started = time.perf_counter()
         with Runtime(settings) as runtime:
-            classifier = KnnClassifier(
-                runtime.calls, runtime.embedder, runtime.sparse, settings.classify
-            )
+            classifier = runtime.classifier
             refine = runtime.llm_refiner()
             with batch_progress(len(sources), "classify") as (_, on_result):
+
+                def done(r: CallResult) -> None:
+                    if r.classification is not None:  # the call's classification history
+                        runtime.ledger.add_classification(r.call_id, r.classification, "cli")
+                    on_result(None)
+
                 results = classify_sources(
                     sources,
                     classifier,
                     transcriber=runtime.transcriber,
                     refine=refine,
-                    on_result=lambda r: on_result(None),
+                    on_result=done,
                 )
             usage = runtime.llm_usage()
     except CallScopeError as exc:
@@ -384,10 +387,12 @@ def ask(
         console.print(f"[dim]redacted before sending: {answer.redactions}[/]", highlight=False)
 
 
-from app.cli_eval import eval_app  # noqa: E402 - registered after the main commands
+from app.cli_demo import demo  # noqa: E402 - registered after the main commands
+from app.cli_eval import eval_app  # noqa: E402
 from app.cli_serve import serve  # noqa: E402
 
 app.command()(serve)
+app.command()(demo)
 app.add_typer(eval_app, name="eval")
 
 

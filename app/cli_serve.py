@@ -1,12 +1,14 @@
-"""``callscope serve``: the HTTP API (and later the web UI) in one uvicorn process."""
+"""``callscope serve``: the HTTP API and the web UI in one uvicorn process."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from typing import Annotated, Optional
 
 import typer
 
-from app.config import load_settings
+from app.config import Settings, load_settings
 from app.console import console, err_console
 from app.errors import CallScopeError
 
@@ -16,24 +18,41 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port (default api.port).")] = None,
     ui: Annotated[bool, typer.Option(help="Serve the web UI at /ui too.")] = True,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs) until interrupted."""
-    import uvicorn
-
-    from app.api import create_app
-
+    """Serve the HTTP API (OpenAPI docs at /docs) and the web UI (/ui) until interrupted."""
     try:
         settings = load_settings()
     except CallScopeError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
     settings.api.ui = settings.api.ui and ui
-    host = host or settings.api.host
-    port = port or settings.api.port
     if not settings.api.dev_mode and not settings.api.api_keys:
         err_console.print(
             "[yellow]warning:[/] no API keys configured (API__API_KEYS): protected routes will "
             "answer 503 until one is set, or API__DEV_MODE=true on a trusted machine",
             highlight=False,
         )
-    console.print(f"CallScope API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    run_server(settings, host or settings.api.host, port or settings.api.port)
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    # The UI's copies of uploads and played recordings hold call audio: keep them under the
+    # state dir with everything else, not in a shared /tmp/gradio (read when gradio loads).
+    os.environ.setdefault("GRADIO_TEMP_DIR", str((settings.paths.state_dir / "ui-cache").resolve()))
+    import uvicorn
+
+    from app.api import create_app
+
+    base = f"http://{host}:{port}"
+    console.print(f"CallScope API on {base}  (docs: {base}/docs)", highlight=False)
+    if settings.api.ui:
+        console.print(f"CallScope web UI on {base}/ui", highlight=False)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -161,16 +161,7 @@ def classify_files(
         if result.error:
             item["error"] = result.error.replace(result.origin, name)
         if result.classification is not None:
-            c = result.classification
-            runtime.ledger.add_classification(
-                result.call_id,
-                label=c.label,
-                labels=c.labels,
-                confidence=c.confidence,
-                decided_by=c.decided_by,
-                flags=c.flags,
-                source=source,
-            )
+            runtime.ledger.add_classification(result.call_id, result.classification, source)
         keep(item)
 
     try:
@@ -211,9 +202,15 @@ def classify_files(
     return summary
 
 
-def label_run(runtime: Runtime, adjudicate: int | None) -> dict[str, Any]:
+def label_run(
+    runtime: Runtime, adjudicate: int | None, progress: Progress | None = None
+) -> dict[str, Any]:
     """One label-quality run over the labeled calls in the store; returns its summary."""
-    from eval.labels import run
+    from eval.labels import STAGES, run
+
+    def on_stage(i: int, name: str) -> None:
+        if progress is not None:
+            progress(i, len(STAGES), name)
 
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     out = runtime.settings.paths.state_dir / "label-runs" / stamp
@@ -224,13 +221,14 @@ def label_run(runtime: Runtime, adjudicate: int | None) -> dict[str, Any]:
         embedder=runtime.embedder,
         adjudicate_top=adjudicate,
         runtime=runtime,
+        on_stage=on_stage,
     )
     return summary
 
 
 def run_label_quality(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
-    progress(0, None, "scoring every labeled call out of sample")
-    return label_run(runtime, job.params.get("adjudicate"))
+    progress(0, None, "reading the labeled calls")
+    return label_run(runtime, job.params.get("adjudicate"), progress)
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:

@@ -187,13 +187,17 @@ class JobStore:
         with self._lock:
             self._db.execute(
                 "UPDATE jobs SET state = ?, result = ?, error = ?, finished_at = ?, "
-                "message = COALESCE(?, message) WHERE id = ?",
+                "message = COALESCE(?, message), "
+                # A job that is done has done all of it (a last step may not have reported).
+                "done = CASE WHEN ? = 'done' AND total IS NOT NULL THEN total ELSE done END "
+                "WHERE id = ?",
                 (
                     state,
                     json.dumps(result, ensure_ascii=False, default=str) if result else None,
                     error,
                     time.time(),
                     message,
+                    state,
                     job_id,
                 ),
             )

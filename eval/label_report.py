@@ -213,7 +213,7 @@ def _score_hist(ranked: list[LabelIssue]) -> Figure | None:
     return fig
 
 
-def _figures(ranked: list[LabelIssue], summary: dict) -> list[tuple[str, str]]:
+def figures(ranked: list[LabelIssue], summary: dict) -> list[tuple[str, str]]:
     """(base64 PNG, caption) per plot; plots without data are left out."""
     out: list[tuple[str, str]] = []
     with matplotlib.rc_context({"font.family": _font_family()}), warnings.catch_warnings():
@@ -288,7 +288,7 @@ def _html(ranked: list[LabelIssue], summary: dict) -> str:
     if warns:
         items = "".join(f"<li>{_e(w)}</li>" for w in warns)
         parts.append(f"<h2>Warnings</h2><ul class='warn'>{items}</ul>")
-    for png, caption in _figures(ranked, s):
+    for png, caption in figures(ranked, s):
         parts.append(
             f'<figure><img src="data:image/png;base64,{png}" alt="{_e(caption)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>"

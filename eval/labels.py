@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,18 @@ from ingest.embedding import Embedder
 from ingest.labels import Columns, load_labeled
 from ingest.text import has_cjk
 from retrieval.store import VectorStore
+
+#: The steps of a run, in order, for progress reports (the first only when indexing a file).
+STAGES = (
+    "indexing the labeled file",
+    "near-duplicates and outliers",
+    "leave-one-out neighbour vote",
+    "cross-validated light model",
+    "LLM review of the top suspects",
+    "writing the reports",
+)
+#: ``on_stage(index, name)``: a run has reached ``STAGES[index]``.
+Stage = Callable[[int, str], None]
 
 
 def runs_path(settings: Settings) -> Path:
@@ -66,16 +78,17 @@ def analyse(
     columns: Columns = Columns(),
     embedder: Embedder | None = None,
     runtime: Runtime | None = None,
+    on_stage: Stage | None = None,
 ) -> Analysis:
     """Score every labeled row of ``data`` (indexed into a temporary collection) or, without
     ``data``, every labeled call in the store (through ``runtime`` when the caller has one
     open: an embedded shard can be opened once per process)."""
     timings: dict[str, float] = {}
     if data is not None:
-        return _analyse_file(settings, data, columns, embedder, timings)
+        return _analyse_file(settings, data, columns, embedder, timings, on_stage)
     with _open(settings, embedder, runtime) as runtime:
         examples = _examples(runtime.calls, None)
-        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
+        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings, on_stage)
     source = f"store:{settings.qdrant.collection}"
     return Analysis(issues, probs, labels, len(issues), [], source, _dense(examples), timings)
 
@@ -89,10 +102,15 @@ def run(
     embedder: Embedder | None = None,
     adjudicate_top: int | None = None,
     runtime: Runtime | None = None,
+    on_stage: Stage | None = None,
 ) -> tuple[dict[str, Any], list[LabelIssue]]:
-    """Run, record and report; returns the summary (printed as JSON) and the issues."""
+    """Run, record and report; returns the summary (printed as JSON) and the issues.
+    ``on_stage(i, name)`` hears of each of the :data:`STAGES` as it starts."""
     started = time.perf_counter()
-    a = analyse(settings, data=data, columns=columns, embedder=embedder, runtime=runtime)
+    stage = on_stage or (lambda i, name: None)
+    a = analyse(
+        settings, data=data, columns=columns, embedder=embedder, runtime=runtime, on_stage=stage
+    )
     issues, labels = a.issues, a.labels
     lq = settings.labels
     report = health(issues, labels, a.probs["combined"], min_examples=lq.min_examples)
@@ -108,6 +126,7 @@ def run(
             f"{len(a.unreadable)} row(s) could not be scored (see the reasons column), "
             f"first: row {first.row}: {first.reasons[0]}"
         )
+    stage(4, STAGES[4])
     adjudication = _adjudicate(settings, issues, labels, embedder, adjudicate_top, runtime)
     given = [i.given_label for i in issues]
     summary: dict[str, Any] = {
@@ -138,6 +157,7 @@ def run(
         runs.close()
     from eval.label_report import write_reports
 
+    stage(5, STAGES[5])
     summary["outputs"] = {k: str(v) for k, v in write_reports(all_issues, summary, out).items()}
     return summary, all_issues
 
@@ -148,6 +168,7 @@ def _analyse_file(
     columns: Columns,
     embedder: Embedder | None,
     timings: dict[str, float],
+    on_stage: Stage | None,
 ) -> Analysis:
     """Index FILE through the production path into a temporary collection and analyse it."""
     sources, errors = load_labeled(data, columns)
@@ -163,6 +184,8 @@ def _analyse_file(
     row_of = {s.call_id: s.extra["row"] for s in sources}
     with temporary_runtime(settings, prefix="labels", embedder=embedder) as runtime:
         t = time.perf_counter()
+        if on_stage:
+            on_stage(0, STAGES[0])
         results = runtime.pipeline().run(sources)
         timings["index"] = time.perf_counter() - t
         unreadable += [
@@ -171,7 +194,7 @@ def _analyse_file(
             if r.status == "failed"
         ]
         examples = _examples(runtime.calls, row_of)
-        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings)
+        issues, probs, labels = _analyse(runtime.calls, examples, settings, timings, on_stage)
     unreadable.sort(key=lambda i: i.row)
     return Analysis(issues, probs, labels, n, unreadable, str(data), _dense(examples), timings)
 
@@ -200,23 +223,31 @@ def _examples(calls: VectorStore, row_of: dict[str, int] | None) -> list[Example
 
 
 def _analyse(
-    calls: VectorStore, examples: list[Example], settings: Settings, timings: dict[str, float]
+    calls: VectorStore,
+    examples: list[Example],
+    settings: Settings,
+    timings: dict[str, float],
+    on_stage: Stage | None = None,
 ) -> tuple[list[LabelIssue], dict[str, np.ndarray], list[str]]:
+    stage = on_stage or (lambda i, name: None)
     labels = sorted({e.label for e in examples})
     if len(labels) < 2:
         found = f"only {labels[0]!r}" if labels else "none"
         raise InputError(f"a label-quality run needs calls of at least two labels (found {found})")
     lq = settings.labels
     dense = _dense(examples)
+    stage(1, STAGES[1])
     t = time.perf_counter()
     dups = near_duplicates(dense, lq.near_duplicate)
     far = outliers(
         nearest_same_label(dense, [e.label for e in examples]), [e.label for e in examples]
     )
     timings["duplicates_outliers"] = time.perf_counter() - t
+    stage(2, STAGES[2])
     t = time.perf_counter()
     knn = loo_knn_probs(calls, examples, labels, settings.classify, dups)
     timings["knn"] = time.perf_counter() - t
+    stage(3, STAGES[3])
     t = time.perf_counter()
     model = cv_model_probs(examples, labels, folds=lq.folds)
     timings["model"] = time.perf_counter() - t

@@ -207,23 +207,23 @@ class Ledger:
         ]
 
     @_locked
-    def add_classification(
-        self,
-        call_id: str,
-        *,
-        label: str,
-        labels: list[str],
-        confidence: float,
-        decided_by: str,
-        flags: list[str],
-        source: str,
-    ) -> None:
-        """Record one classification of a call (kept whether or not the call is indexed)."""
+    def add_classification(self, call_id: str, classification: Any, source: str) -> None:
+        """Record one classification (a ``retrieval.classify.Classification``) of a call, kept
+        whether or not the call is indexed; ``source`` says who asked (api, cli, job:<id>)."""
+        c = classification
         self._db.execute(
             "INSERT INTO classifications (call_id, label, labels, confidence, decided_by, flags, "
             "source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (call_id, label, _json(labels), confidence, decided_by, _json(flags), source,
-             time.time()),
+            (
+                call_id,
+                c.label,
+                _json(c.labels),
+                float(c.confidence),
+                c.decided_by,
+                _json(c.flags),
+                source,
+                time.time(),
+            ),
         )
 
     @_locked

@@ -62,6 +62,11 @@ class Classification:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
+#: How often the labels of a shared (server) collection are checked for changes made by other
+#: processes; writes through this process are seen at once.
+RECHECK_SECONDS = 30.0
+
+
 class KnnClassifier:
     """Classifies calls against the labeled calls in the call-level collection."""
 
@@ -77,6 +82,8 @@ class KnnClassifier:
         self.sparse = sparse
         self.settings = settings
         self._model: LabelModel | None = None
+        # When the labels were last checked: the store's write count and the clock.
+        self._checked: tuple[int, float] | None = None
 
     # -- public ------------------------------------------------------------------------
     def classify_texts(
@@ -141,8 +148,18 @@ class KnnClassifier:
     def label_model(self) -> LabelModel:
         """The light model, refitted only when the labeled calls changed.
 
-        The check reads payloads only; vectors are read just when a refit is due, so a batch
-        of many small classify calls does not re-read every labeled vector each time."""
+        The labels are checked again only after a write through the store (or, on a store other
+        processes share, every ``RECHECK_SECONDS``), so an API answering one classify request
+        after another does not scroll every payload each time. The check reads payloads only;
+        vectors are read just when a refit is due."""
+        now = time.monotonic()
+        if self._model is not None and self._checked is not None:
+            writes, at = self._checked
+            if writes == self.calls.writes and (
+                not self.calls.shared or now - at < RECHECK_SECONDS
+            ):
+                return self._model
+        self._checked = (self.calls.writes, now)
         current = fingerprint(
             (p.payload["call_id"], p.payload["labels"][0])
             for p in self.calls.scroll()

@@ -71,6 +71,8 @@ except ImportError:  # pragma: no cover
 class ServerStore(VectorStore):
     """A collection on a Qdrant server (or qdrant-client's local mode, in tests)."""
 
+    shared = True  # other CallScope processes may write the same collection
+
     def __init__(
         self, client: QdrantClient, info: CollectionInfo, *, owns_client: bool = False
     ) -> None:

@@ -175,6 +175,12 @@ class VectorStore(ABC):
 
     info: CollectionInfo
     _closed: bool = False
+    #: Writes made through this object. Readers that keep something derived from the
+    #: collection (the classifier's light model) check it again only when this changed.
+    writes: int = 0
+    #: True when other processes may write the same collection (a Qdrant server): then
+    #: ``writes`` does not see every change and such readers also re-check now and then.
+    shared: bool = False
 
     # -- writes
     def upsert(self, points: Sequence[StoredPoint]) -> None:
@@ -184,6 +190,7 @@ class VectorStore(ABC):
             return
         clean = [self._clean_point(p) for p in points]
         self._upsert(clean)
+        self.writes += 1
 
     def delete(self, filter: Mapping[str, Any]) -> None:
         """Delete every point matching ``filter``; an empty filter is refused."""
@@ -192,6 +199,7 @@ class VectorStore(ABC):
         if not conditions:
             raise InputError("refusing to delete with an empty filter (it would delete everything)")
         self._delete(conditions)
+        self.writes += 1
 
     def set_payload(self, filter: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
         """Set (merge) payload keys on every point matching ``filter`` (must not be empty)."""
@@ -204,6 +212,7 @@ class VectorStore(ABC):
         if not isinstance(payload, Mapping) or not payload:
             raise InputError("set_payload needs a non-empty dict of payload keys")
         self._set_payload(conditions, dict(payload))
+        self.writes += 1
 
     # -- reads
     def count(self, filter: Mapping[str, Any] | None = None) -> int:

@@ -21,7 +21,6 @@ from app.deps import JobsDep, RuntimeDep, SettingsDep
 from app.routes.jobs import job_accepted
 from app.runtime import Runtime
 from app.uploads import store_uploads
-from retrieval.classify import Classification
 
 router = APIRouter(prefix="/api", tags=["classify"])
 
@@ -122,7 +121,7 @@ def _classified(
         result = refine(result, [text])
     c = result[0]
     if call_id:
-        record(runtime, call_id, c, source)
+        runtime.ledger.add_classification(call_id, c, source)
     return ClassifyResponse(
         label=c.label,
         confidence=c.confidence,
@@ -135,17 +134,4 @@ def _classified(
             for n in c.neighbours
         ],
         provenance=c.provenance,
-    )
-
-
-def record(runtime: Runtime, call_id: str, c: Classification, source: str) -> None:
-    """Add a classification to the call's history."""
-    runtime.ledger.add_classification(
-        call_id,
-        label=c.label,
-        labels=c.labels,
-        confidence=c.confidence,
-        decided_by=c.decided_by,
-        flags=c.flags,
-        source=source,
     )

@@ -1,6 +1,6 @@
 """Background work over HTTP through the real app (real whisper, MiniLM, Qdrant Edge): batch
-classification, classifying stored calls, importing labeled data, the jobs resource, the body
-size limit, and a job that survives ``kill -9`` of the server."""
+classification, classifying stored calls, importing labeled data, the jobs resource and the body
+size limit. A job surviving ``kill -9`` of the server is in test_serve.py."""
 
 from __future__ import annotations
 
@@ -8,10 +8,6 @@ import csv
 import io
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +20,6 @@ from app.api import create_app
 from app.config import Settings
 from app.runtime import Runtime
 from tests.app.test_api import AUTH, KEY, _sources
-from tests.app.test_serve import _free_port
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -221,87 +216,3 @@ def test_request_body_limit_refuses_before_reading(runtime: Runtime) -> None:
         # 16 chunks of 64 KiB plus the part header pass 1 MiB: the 16th is the last one read.
         assert len(pulled) == 16
     assert len(list(runtime.ledger.rows())) == 3  # the fixture's calls; nothing new
-
-
-def _serve(state: Path, models: Path, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PATHS__STATE_DIR": str(state),
-        "PATHS__MODELS_DIR": str(models),
-        "API__DEV_MODE": "true",
-        "HF_HUB_OFFLINE": "1",
-    }
-    cli = Path(sys.executable).with_name("callscope")
-    return subprocess.Popen(
-        [str(cli), "serve", "--port", str(port), "--no-ui"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait_up(base: str) -> None:
-    for _ in range(480):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.25)
-    raise AssertionError("the server did not come up")
-
-
-def test_an_import_job_survives_kill_9_and_resumes_without_duplicates(
-    make_settings: Callable[..., Settings], tmp_path: Path
-) -> None:
-    settings = make_settings()
-    rows = list(csv.DictReader((DATA / "banking77_small.csv").open(encoding="utf-8")))
-    n = 3 * len(rows)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "text", "category"])
-    for copy in range(3):
-        for row in rows:
-            writer.writerow([f"{row['id']}-{copy}", f"{row['text']} ({copy})", row["category"]])
-
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    first = _serve(settings.paths.state_dir, settings.paths.models, port)
-    try:
-        _wait_up(base)
-        r = httpx.post(
-            f"{base}/api/imports",
-            files={"table": ("big.csv", out.getvalue().encode(), "text/csv")},
-            timeout=60,
-        )
-        assert r.status_code == 202
-        job_id = r.json()["job"]["id"]
-        for _ in range(2000):
-            job = httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json()
-            if job["done"] > 0 or job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.02)
-        assert job["state"] == "running" and job["done"] < n, job
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(30)
-
-    second = _serve(settings.paths.state_dir, settings.paths.models, port)
-    try:
-        _wait_up(base)
-        for _ in range(1200):
-            job = httpx.get(f"{base}/api/jobs/{job_id}", timeout=10).json()
-            if job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.25)
-        calls = httpx.get(f"{base}/api/calls", params={"limit": 1}, timeout=10).json()
-        ready = httpx.get(f"{base}/ready", timeout=30).json()
-    finally:
-        second.terminate()
-        second.wait(30)
-    assert job["state"] == "done" and job["attempts"] == 2, job
-    assert job["done"] == job["total"] == n
-    # Every row exactly once: one call point per call and one ledger row per call.
-    assert calls["total"] == n and ready["calls"] == n
-    # The second attempt found the calls the first one had indexed and skipped them.
-    counts = job["result"]["counts"]
-    assert counts.get("unchanged", 0) > 0 and counts.get("indexed", 0) + counts["unchanged"] == n

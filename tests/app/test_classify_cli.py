@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
+from ingest.ledger import Ledger
 from tests.conftest import DATA
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
@@ -48,6 +49,10 @@ def test_classify_without_llm_writes_results(trained: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     rows = {r["call_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows["n1"]["label"] == "delivery_delay" and rows["n2"]["label"] == "refund"
+    ledger = Ledger(tmp_path / "state" / "ledger.sqlite")
+    history = ledger.classifications("n1")
+    ledger.close()
+    assert [(h["label"], h["source"]) for h in history] == [("delivery_delay", "cli")]
     assert rows["n1"]["decided_by"] == "knn" and rows["n1"]["neighbours"]
     assert rows["n3"]["label"] in TRAIN  # audio was transcribed and classified
     assert "not a decodable audio file" in rows["n4"]["error"]

@@ -127,6 +127,23 @@ def test_label_model_refits_when_labels_change(runtime: Runtime, indexed: KnnCla
     assert second.fingerprint != first.fingerprint and "address_change" in second.labels
 
 
+def test_labels_are_rechecked_only_after_a_write(
+    runtime: Runtime, indexed: KnnClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = indexed.label_model()
+    scrolls = []
+    real_scroll = runtime.calls.scroll
+    monkeypatch.setattr(
+        runtime.calls, "scroll", lambda *a, **k: scrolls.append(1) or real_scroll(*a, **k)
+    )
+    for _ in range(3):  # request after request, nothing written: no payload scan
+        indexed.classify_texts(["my parcel never arrived"])
+    assert scrolls == [] and indexed.label_model() is model
+    runtime.calls.set_payload({"call_id": "refund-0"}, {"labels": ["delivery_delay"]})
+    relabeled = indexed.label_model()
+    assert scrolls and relabeled is not model and relabeled.fingerprint != model.fingerprint
+
+
 def test_empty_index_abstains(runtime: Runtime) -> None:
     classifier = KnnClassifier(
         runtime.calls, runtime.embedder, runtime.sparse, runtime.settings.classify

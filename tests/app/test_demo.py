@@ -1,0 +1,57 @@
+"""``callscope demo --no-serve`` runs the whole main job (on a small copy of the demo corpus:
+the full one transcribes 20 recordings, which `make demo` does)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from app.cli import app
+from ingest.ledger import Ledger
+from tests.app.test_cli import env  # noqa: F401 - the fixture
+
+ROOT = Path(__file__).parents[2]
+
+
+def _small_corpus(folder: Path) -> Path:
+    """Four calls per label (three train, one test) and one recording."""
+    rows = [json.loads(line) for line in (ROOT / "data/demo/calls.jsonl").open(encoding="utf-8")]
+    picked, taken = [], {}
+    for row in rows:
+        key = (row["labels"][0], row["split"])
+        if "audio" in row and not any("audio" in r for r in picked):
+            picked.append(row)
+            continue
+        if "audio" not in row and taken.get(key, 0) < (3 if row["split"] == "train" else 1):
+            taken[key] = taken.get(key, 0) + 1
+            picked.append(row)
+    folder.mkdir()
+    (folder / "audio").mkdir()
+    with (folder / "calls.jsonl").open("w", encoding="utf-8") as f:
+        for row in picked:
+            if "audio" in row:
+                shutil.copy(ROOT / "data/demo" / row["audio"], folder / row["audio"])
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    shutil.copy(ROOT / "data/demo/split_eval.py", folder / "split_eval.py")
+    return folder
+
+
+def test_demo_without_serving_runs_every_step(env: Path, tmp_path: Path) -> None:  # noqa: F811
+    corpus = _small_corpus(tmp_path / "demo")
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--data-dir", str(corpus)])
+    out = result.output
+    assert result.exit_code == 0, out
+    n = len((corpus / "calls.jsonl").read_text(encoding="utf-8").splitlines())
+    assert "1/5 ingest" in out and "Ledger" in out  # the status table
+    ledger = Ledger(env / "ledger.sqlite")
+    assert ledger.counts()["indexed"] == n
+    ledger.close()
+    evaluation = next(json.loads(line) for line in out.splitlines() if '"accuracy"' in line)
+    assert evaluation["n_test"] == 8 and evaluation["n_train"] == 25
+    assert "[1] call" in out  # a cited answer
+    summary = json.loads((env / "label-report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n"] == 25 + 8  # every labeled call, held-back ones included
+    assert "5/5" not in out  # --no-serve

@@ -1,0 +1,154 @@
+"""The UI in a real browser over the real app (see conftest): ask with citations and audio,
+classify an uploaded recording, run label quality and relabel a suspect, Chinese labels.
+
+With ``CALLSCOPE_SCREENSHOTS=<dir>`` each test also saves screenshots of its tab there."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.ui.conftest import DATA, Served, screenshot
+from tests.ui.corpus import MISLABELED
+
+
+def _tab(page: Any, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_ask_shows_cited_evidence_and_plays_the_cited_call(open_ui: Any) -> None:
+    page = open_ui()
+    page.locator("#ask-question textarea").fill("ask not what your country can do for you")
+    page.locator("#ask-question textarea").press("Enter")
+    chat = page.locator("#ask-chat")
+    chat.get_by_text("Generation is off").wait_for()
+    assert "[1]" in chat.inner_text()
+    table = page.locator("#ask-citations")
+    cell = table.get_by_role("gridcell", name="jfk", exact=True).first
+    cell.wait_for()
+    cell.click()
+    excerpt = page.locator("#ask-excerpt")
+    excerpt.get_by_text(re.compile("country", re.I)).first.wait_for()
+    assert "jfk" in excerpt.inner_text()
+    # The cited call's recording is loaded in the player (jfk.flac is 11 s long).
+    page.locator("#ask-audio button.play-pause-button").wait_for()
+    page.locator("#ask-audio").get_by_text("0:11").wait_for()
+    screenshot(page, "ask")
+
+
+def test_classify_transcribes_an_uploaded_recording_and_shows_the_decision(open_ui: Any) -> None:
+    page = open_ui()
+    _tab(page, "Classify")
+    page.locator("#classify-files input[type=file]").set_input_files(
+        str(DATA / "stereo_diarization.wav")
+    )
+    page.locator("#classify-files").get_by_text("stereo_diarization.wav").wait_for()
+    page.locator("#classify-run").click()
+    summary = page.locator("#classify-summary")
+    summary.get_by_text("Decided by").wait_for(timeout=120_000)
+    text = summary.inner_text()
+    # Really transcribed by whisper: the left channel says "...against the wizard...".
+    assert "wizard" in text.lower()
+    assert re.search(r"stereo_diarization: (delivery_delay|refund|account)", text), text
+    assert "knn" in text
+    results = page.locator("#classify-results")
+    assert "stereo_diarization" in results.inner_text()
+    neighbours = page.locator("#classify-neighbours").inner_text()
+    assert "dense" in neighbours or "bm25" in neighbours
+    screenshot(page, "classify")
+
+
+def test_calls_filter_by_date_read_transcript_and_search_plays_audio(open_ui: Any) -> None:
+    page = open_ui()
+    _tab(page, "Calls")
+    page.locator(
+        "label:has-text('Date from') input, label:has-text('Date from') textarea"
+    ).first.fill("2026-10-12")
+    page.locator("label:has-text('Date to') input, label:has-text('Date to') textarea").first.fill(
+        "2026-10-12"
+    )
+    page.locator("#calls-search").click()
+    table = page.locator("#calls-table")
+    table.get_by_role("gridcell", name="d2", exact=True).wait_for()
+    ids = {
+        c
+        for c in ("d2", "r2", "a2", "d1", "r3", "jfk")
+        if table.get_by_role("gridcell", name=c, exact=True).count()
+    }
+    assert ids == {"d2", "r2", "a2"}
+    table.get_by_role("gridcell", name="d2", exact=True).click()
+    transcript = page.locator("#calls-transcript")
+    transcript.get_by_text("The delivery driver never came").wait_for()
+    text = transcript.inner_text()
+    assert "[00:10]" in text and "customer" in text and "delivery_delay" in text
+    assert "no recording" in text
+
+    page.locator(
+        "label:has-text('Date from') input, label:has-text('Date from') textarea"
+    ).first.fill("")
+    page.locator("label:has-text('Date to') input, label:has-text('Date to') textarea").first.fill(
+        ""
+    )
+    page.locator("#calls-query textarea, #calls-query input").first.fill("fellow Americans")
+    page.locator("#calls-search").click()
+    jfk = table.get_by_role("gridcell", name="jfk", exact=True).first
+    jfk.wait_for()
+    jfk.click()
+    transcript.get_by_text(re.compile("your country", re.I)).first.wait_for()
+    page.locator("#calls-audio button.play-pause-button").wait_for()
+    page.locator("#calls-audio").get_by_text("0:11").wait_for()
+    screenshot(page, "calls")
+
+
+def test_label_quality_run_shows_suspects_plots_and_accepts_a_fix(
+    open_ui: Any, served: Served
+) -> None:
+    page = open_ui()
+    _tab(page, "Label quality")
+    page.locator("#lq-start").click()
+    summary = page.locator("#lq-summary")
+    summary.get_by_text("health").wait_for(timeout=180_000)
+    assert re.search(r"Run \d+", summary.inner_text())
+    assert page.locator("#lq-plots img").count() == 3
+    suspects = page.locator("#lq-suspects")
+    cell = suspects.get_by_role("gridcell", name=MISLABELED, exact=True)
+    cell.wait_for()
+    screenshot(page, "label-quality")
+    cell.click()
+    expect(page.locator("#lq-call input, #lq-call textarea").first).to_have_value(MISLABELED)
+    expect(page.locator("#lq-suggested input, #lq-suggested textarea").first).to_have_value(
+        "refund"
+    )
+    page.locator("#lq-accept").click()
+    page.locator("#lq-message").get_by_text(f"Relabeled {MISLABELED}").wait_for()
+    row = served.runtime.ledger.get(MISLABELED)
+    assert row is not None and row.labels[0] == "refund"
+    assert served.runtime.ledger.history(MISLABELED)[-1]["new_labels"][0] == "refund"
+
+
+def test_status_shows_models_sizes_and_how_to_configure_an_llm(open_ui: Any) -> None:
+    page = open_ui()
+    _tab(page, "Status")
+    status = page.locator("#status-text")
+    status.get_by_text("LLM__BASE_URL").wait_for()
+    text = status.inner_text()
+    assert "all-MiniLM-L6-v2" in text and "bundled:base" in text
+    assert re.search(r"indexed\s+17", text), text
+    assert re.search(r"\d+ chunks, 17 calls", text), text
+    assert "No LLM configured" in text
+    # Runs after the label-quality test, so its job is listed.
+    page.locator("#status-jobs").get_by_role("gridcell", name="label_run").first.wait_for()
+    screenshot(page, "status")
+
+
+def test_chinese_locale_shows_chinese_interface(open_ui: Any) -> None:
+    page = open_ui("zh-CN")
+    for name in ("提问", "分类", "通话", "标签质量", "状态"):
+        page.get_by_role("tab", name=name).wait_for()
+    page.locator("#ask-question textarea").fill("快递为什么延误了？ courier parcel")
+    page.locator("#ask-send").click()
+    page.locator("#ask-chat").get_by_text("未配置大模型").wait_for()
+    assert "引用" in page.locator("body").inner_text()
+    screenshot(page, "zh-CN")

@@ -1,0 +1,188 @@
+"""The UI's logic without a browser: access rules, texts in both languages, citation -> audio
+position, filters, suspects, and what each access mode mounts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.config import ApiSettings, load_settings
+from app.errors import InputError
+from ingest.ledger import LedgerRow
+from retrieval.qa import Answer, Citation
+from retrieval.search import Passage
+from ui.ask import _pairs, answer_markdown
+from ui.auth import access_mode, login_check
+from ui.calls import check_dates, filter_spec, transcript_markdown
+from ui.classify import PASTED_ID, sources_for
+from ui.context import audio_source
+from ui.i18n import EN, LANGUAGES, ZH, language, t
+from ui.label_quality import read_issues, suspects
+
+UI = Path(__file__).parents[2] / "ui"
+
+
+def _api(**kw: object) -> ApiSettings:
+    return ApiSettings(**kw)  # type: ignore[arg-type]
+
+
+def test_access_follows_the_api_rule_and_fails_closed() -> None:
+    assert access_mode(_api(api_keys=["k"])) == "keys"
+    assert access_mode(_api(api_keys=["k"], dev_mode=True)) == "keys"  # a key is never ignored
+    assert access_mode(_api(dev_mode=True)) == "open"
+    assert access_mode(_api()) == "closed"
+    assert access_mode(_api(api_keys=[""])) == "closed"
+
+
+def test_login_password_must_be_an_api_key() -> None:
+    check = login_check(_api(api_keys=["first-key", "second-key"]))
+    assert check("anyone", "second-key")
+    assert not check("anyone", "second-ke")
+    assert not check("anyone", "")
+    assert not login_check(_api())("anyone", "")
+
+
+def test_every_text_exists_in_english_and_chinese() -> None:
+    assert set(EN) == set(ZH)
+    assert LANGUAGES["zh-TW"] is ZH
+    assert all(ZH[k].strip() for k in ZH)
+    used = set()
+    for source in UI.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        used |= set(re.findall(r"""(?:I18N|\bt)\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
+        used |= set(re.findall(r'"((?:col|decided|state)\.[a-z_]+)"', text))
+    used |= {f"decided.{d}" for d in ("knn", "llm", "abstain")}
+    used |= {f"state.{s}" for s in ("pending", "transcribed", "indexed", "failed")}
+    assert used and not (used - set(EN)), sorted(used - set(EN))
+
+
+def test_language_comes_from_the_first_preference() -> None:
+    assert language("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert language("zh-TW") == "zh-CN"
+    assert language("en-US,zh;q=0.5") == "en"
+    assert language(None) == "en"
+    assert t("tab.ask", "zh-CN") == "提问" and t("tab.ask", "fr") == "Ask"
+
+
+def _row(kind: str, origin: str) -> LedgerRow:
+    return LedgerRow(
+        "c1", "calls", kind, origin, "h", "indexed", None, [], [], 1, 11.0, "en", None, 0.0
+    )
+
+
+def test_citation_plays_the_recording_from_the_cited_second(tmp_path: Path) -> None:
+    audio = tmp_path / "c1.flac"
+    audio.write_bytes(b"x")
+    assert audio_source(_row("audio", str(audio)), 42.5) == (audio, 42.5)
+    assert audio_source(_row("audio", str(audio)), None) == (audio, 0.0)
+    assert audio_source(_row("audio", str(audio)), -3) == (audio, 0.0)
+    assert audio_source(_row("audio", str(tmp_path / "gone.flac")), 5) == (None, 5.0)
+    assert audio_source(_row("text", "labels.csv:3"), 5) == (None, 5.0)
+    assert audio_source(None, 5) == (None, 5.0)
+
+
+def _passage(call_id: str, start: float, text: str) -> Passage:
+    return Passage(call_id, 0, text, start, start + 8, ["customer"], ["refund"], [0], 1.0)
+
+
+def test_offline_answer_lists_the_evidence_by_call_with_the_generation_off_note() -> None:
+    ps = [_passage("c1", 10, "Customer: I want my money back."), _passage("c2", 70, "Refund!")]
+    answer = Answer("q", "raw", ps, [Citation(i + 1, p) for i, p in enumerate(ps)])
+    md = answer_markdown(answer, "en")
+    assert md.startswith("_Generation is off")
+    assert "**Call c1** (refund)" in md and "**[2]** 01:10–01:18 (customer): Refund!" in md
+    assert "未配置大模型" in answer_markdown(answer, "zh-CN")
+    nothing = Answer("q", "Not found in the calls.", [], not_found=True)
+    assert answer_markdown(nothing, "en") == "Not found in the calls."
+
+
+def test_follow_up_questions_get_the_earlier_turns() -> None:
+    history = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+    ]
+    assert _pairs(history) == [("q1", "a1")]
+
+
+def test_call_filters() -> None:
+    assert check_dates(" 2026-10-01 ", "") == ("2026-10-01", None)
+    with pytest.raises(InputError, match="date to '10/31'"):
+        check_dates("", "10/31")
+    assert filter_spec("refund", "agent", "2026-10-01", None) == {
+        "labels": "refund",
+        "speakers": "agent",
+        "date": {"gte": "2026-10-01"},
+    }
+    assert filter_spec(None, None, None, None) == {}
+
+
+def test_transcript_shows_times_speakers_and_marks_the_cited_turn() -> None:
+    turns = [
+        {"speaker": "agent", "text": "Hello", "start": 0.0, "end": 8.0},
+        {"speaker": "customer", "text": "Refund please", "start": 10.0, "end": 18.0},
+    ]
+    md = transcript_markdown(turns, focus=12.0)
+    assert "`[00:00]` **agent**: Hello" in md
+    assert "▶ `[00:10]` **customer**: Refund please" in md
+
+
+def test_suspects_are_the_flagged_rows_most_suspicious_first(tmp_path: Path) -> None:
+    (tmp_path / "label_issues.csv").write_text(
+        "\ufeffrow,id,given_label,suggested_label,score,reasons,flagged\n"
+        "0,a,refund,refund,0.1,,false\n"
+        "1,b,refund,account,0.7,other_label_confident,true\n"
+        "2,c,account,refund,0.9,outlier,true\n",
+        encoding="utf-8",
+    )
+    found = suspects(read_issues(tmp_path))
+    assert [s["id"] for s in found] == ["c", "b"]
+    assert found[0] == {
+        "id": "c",
+        "given": "account",
+        "suggested": "refund",
+        "score": 0.9,
+        "reasons": "outlier",
+    }
+    assert read_issues(tmp_path / "gone") == []
+
+
+def test_classify_inputs_pasted_text_and_refused_files(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.exe"
+    bad.write_bytes(b"MZ")
+    sources, failed = sources_for([str(bad)], "Agent: hi\nCustomer: my parcel is late")
+    assert [s.call_id for s in sources] == [PASTED_ID]
+    assert [t.speaker for t in sources[0].transcript.turns] == ["agent", "customer"]
+    assert failed[0].call_id == "notes" and "unsupported" in (failed[0].error or "")
+
+
+@pytest.mark.parametrize("mode", ["keys", "open", "closed"])
+def test_mounted_ui_is_protected_like_the_api(mode: str, tmp_path: Path) -> None:
+    from ui import mount_ui
+
+    api = {"keys": {"api_keys": ["k1"]}, "open": {"dev_mode": True}, "closed": {}}[mode]
+    settings = load_settings(paths={"state_dir": tmp_path}, api=api)
+    app = mount_ui(FastAPI(), settings)
+    with TestClient(app) as client:
+        config = client.get("/ui/config")
+        if mode == "keys":
+            assert config.status_code == 401
+            assert client.get("/ui/gradio_api/info").status_code == 401
+            assert (
+                client.post("/ui/login", data={"username": "a", "password": "no"}).status_code
+                == 400
+            )
+            assert (
+                client.post("/ui/login", data={"username": "a", "password": "k1"}).status_code
+                == 200
+            )
+            config = client.get("/ui/config")
+        assert config.status_code == 200
+        body = config.text
+        assert ("tab-ask" in body) is (mode != "closed")
+        assert ('"elem_id":"closed"' in body) is (mode == "closed")
+        assert '"analytics_enabled":false' in body

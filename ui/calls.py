@@ -1,0 +1,184 @@
+"""Calls tab: browse and filter the calls (label, date, speaker), search them (the hybrid
+searcher), and read a call's transcript with speakers and times, playing its recording."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import gradio as gr
+
+from app.errors import InputError
+from retrieval.search import clock
+from ui.context import UIContext
+from ui.i18n import I18N, lang_of, t
+
+COLUMNS = ("col.call", "col.labels", "col.date", "col.time", "col.speakers", "col.text")
+SPEAKERS = ("agent", "customer", "speaker")
+MAX_ROWS = 500
+
+
+def check_dates(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
+    """ISO dates or empty; anything else is an InputError naming the field."""
+    out = []
+    for name, value in (("from", date_from), ("to", date_to)):
+        value = (value or "").strip()
+        if value:
+            try:
+                value = date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise InputError(f"date {name} {value!r}: use YYYY-MM-DD") from None
+        out.append(value or None)
+    return out[0], out[1]
+
+
+def filter_spec(label: str | None, speaker: str | None, dfrom: str | None, dto: str | None) -> dict:
+    spec: dict[str, Any] = {}
+    if label:
+        spec["labels"] = label
+    if speaker:
+        spec["speakers"] = speaker
+    if dfrom or dto:
+        spec["date"] = {k: v for k, v in (("gte", dfrom), ("lte", dto)) if v}
+    return spec
+
+
+def turns_of(transcript: str | None) -> list[dict[str, Any]]:
+    return json.loads(transcript)["turns"] if transcript else []
+
+
+def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None) -> str:
+    """``[mm:ss] **speaker**: text`` per turn; the turn at ``focus`` seconds is marked."""
+    lines = []
+    for turn in turns:
+        start, end = turn.get("start"), turn.get("end")
+        here = focus is not None and start is not None and start <= focus < (end or start) + 0.01
+        mark = "▶ " if here else ""
+        lines.append(
+            f"{mark}`[{clock(start)}]` **{turn.get('speaker', '')}**: {turn.get('text', '')}"
+        )
+    return "\n\n".join(lines)
+
+
+def browse_rows(ctx: UIContext, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Indexed calls from the ledger matching the filters (dates from the call-level points)."""
+    runtime = ctx.runtime
+    dates = {p.payload.get("call_id"): p.payload.get("date") for p in runtime.calls.scroll()}
+    out = []
+    for row in runtime.ledger.rows("indexed"):
+        turns = turns_of(row.transcript)
+        speakers = sorted({str(t.get("speaker")) for t in turns})
+        day = dates.get(row.call_id)
+        if "labels" in spec and spec["labels"] not in row.labels:
+            continue
+        if "speakers" in spec and spec["speakers"] not in speakers:
+            continue
+        bounds = spec.get("date", {})
+        if bounds and (
+            not day or not bounds.get("gte", "") <= day[:10] <= bounds.get("lte", "9999")
+        ):
+            continue
+        first = " ".join(str(turns[0].get("text", "")).split())[:160] if turns else ""
+        out.append(
+            {
+                "call_id": row.call_id,
+                "labels": ", ".join(row.labels),
+                "date": day or "",
+                "time": clock(row.duration) if row.duration else "",
+                "start": None,
+                "speakers": ", ".join(speakers),
+                "text": first,
+            }
+        )
+    return out[:MAX_ROWS]
+
+
+def search_rows(ctx: UIContext, query: str, spec: dict[str, Any], k: int = 25) -> list[dict]:
+    result = ctx.runtime.searcher().search(query, filters=spec or None, k=k)
+    return [
+        {
+            "call_id": p.call_id,
+            "labels": ", ".join(p.labels),
+            "date": p.date or "",
+            "time": f"{clock(p.start)}–{clock(p.end)}",
+            "start": p.start,
+            "speakers": ", ".join(p.speakers),
+            "text": " ".join(p.text.split())[:240],
+        }
+        for p in result.passages
+    ]
+
+
+def build(ctx: UIContext) -> list[gr.Dropdown]:
+    """The tab's components; returns its label dropdowns (filled when the page loads)."""
+    with gr.Row():
+        query = gr.Textbox(
+            label=I18N("calls.query"),
+            placeholder=I18N("calls.placeholder"),
+            scale=4,
+            elem_id="calls-query",
+        )
+        label = gr.Dropdown([], label=I18N("filter.label"), allow_custom_value=True, scale=1)
+        speaker = gr.Dropdown(
+            ["", *SPEAKERS],
+            value="",
+            label=I18N("filter.speaker"),
+            allow_custom_value=True,
+            scale=1,
+        )
+        dfrom = gr.Textbox(label=I18N("filter.date_from"), placeholder="2026-10-01", scale=1)
+        dto = gr.Textbox(label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1)
+        go = gr.Button(I18N("calls.search"), variant="primary", scale=1, elem_id="calls-search")
+    table = gr.Dataframe(
+        headers=[I18N(c) for c in COLUMNS],
+        interactive=False,
+        wrap=True,
+        elem_id="calls-table",
+        max_height=360,
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            transcript = gr.Markdown(elem_id="calls-transcript", max_height=420)
+        with gr.Column(scale=2):
+            audio = gr.Audio(
+                label=I18N("audio.recording"),
+                type="filepath",
+                interactive=False,
+                elem_id="calls-audio",
+            )
+    state = gr.State([])
+
+    def find(q: str, lab: str | None, spk: str | None, f: str, to: str, request: gr.Request):
+        lang = lang_of(request)
+        try:
+            spec = filter_spec(lab or None, spk or None, *check_dates(f, to))
+        except InputError as exc:
+            raise gr.Error(str(exc)) from None
+        rows = search_rows(ctx, q.strip(), spec) if (q or "").strip() else browse_rows(ctx, spec)
+        table_rows = [
+            [r[c] for c in ("call_id", "labels", "date", "time", "speakers", "text")] for r in rows
+        ]
+        return gr.Dataframe(value=table_rows, headers=[t(c, lang) for c in COLUMNS]), rows
+
+    def open_call(rows: list[dict[str, Any]], evt: gr.SelectData, request: gr.Request):
+        lang = lang_of(request)
+        i = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        if i is None or i >= len(rows):
+            return gr.skip(), gr.skip()
+        r = rows[i]
+        call = ctx.runtime.ledger.get(r["call_id"])
+        if call is None:
+            return t("calls.gone", lang), gr.Audio(value=None)
+        head = f"### {call.call_id} · {', '.join(call.labels) or t('unlabeled', lang)}\n\n"
+        body = head + transcript_markdown(turns_of(call.transcript), r["start"])
+        path, position = ctx.playable(call.call_id, r["start"])
+        if path is None:
+            return body + f"\n\n_{t('audio.none', lang)}_", gr.Audio(value=None)
+        return body, gr.Audio(value=path, playback_position=position)
+
+    inputs = [query, label, speaker, dfrom, dto]
+    for trigger in (go.click, query.submit):
+        trigger(find, inputs, [table, state], api_visibility="private")
+    table.select(open_call, [state], [transcript, audio], api_visibility="private")
+    return [label]
