@@ -236,6 +236,9 @@ class JobStore:
         return job
 
 
+#: Shortest time between two progress writes of one job.
+PROGRESS_SECONDS = 0.5
+
 #: ``progress(done, total, message)``; raises JobCancelled / JobInterrupted to stop the job.
 Progress = Callable[[int, "int | None", str], None]
 #: A job kind: does the work of ``job`` on the shared runtime and returns its result.
@@ -262,6 +265,8 @@ class JobRunner:
         self._stopping = threading.Event()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        # Cancels asked in this process, seen at once (the table's flag is for the record).
+        self._cancelled: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -294,6 +299,8 @@ class JobRunner:
 
     def cancel(self, job_id: str) -> Job:
         job = self.store.request_cancel(job_id)
+        if job.state == "running":
+            self._cancelled.add(job_id)
         self._notify()
         return job
 
@@ -328,28 +335,51 @@ class JobRunner:
             self._notify()
 
     def _run(self, job: Job) -> None:
+        last_write = 0.0
+        latest: list[Any] = []  # the last (done, total, message) reported, written or not
+
         def progress(done: int, total: int | None, message: str = "") -> None:
-            if self.store.progress(job.id, done, total, message):
+            nonlocal last_write
+            if job.id in self._cancelled:
                 raise JobCancelled
             if self._stopping.is_set():
                 raise JobInterrupted
-            self._notify()
+            # A batch reports every call; the table (one fsync per write) is updated at most
+            # every PROGRESS_SECONDS, and at the last step. The job's end writes the latest.
+            latest[:] = [done, total, message]
+            now = time.monotonic()
+            if now - last_write >= PROGRESS_SECONDS or (total is not None and done >= total):
+                last_write = now
+                if self.store.progress(job.id, done, total, message):
+                    raise JobCancelled  # asked by another process sharing the table
+                self._notify()
 
         log.info("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
         try:
             result = self.handlers[job.kind](self.runtime, job, progress)
         except JobCancelled:
+            self._flush(job, latest)
             self.store.finish(job.id, "cancelled", message="cancelled")
         except JobInterrupted:
+            self._flush(job, latest)
             self.store.requeue(job.id, "interrupted by shutdown; resumes at the next start")
         except CallScopeError as exc:
+            self._flush(job, latest)
             self.store.finish(job.id, "failed", error=str(exc))
         except Exception as exc:  # a bug must fail the job, not kill the worker thread
             log.exception("job %s crashed", job.id)
+            self._flush(job, latest)
             self.store.finish(job.id, "failed", error=f"internal error: {type(exc).__name__}")
         else:
+            self._flush(job, latest)
             self.store.finish(job.id, "done", result=result, message="done")
+        finally:
+            self._cancelled.discard(job.id)
         log.info("job %s ended", job.id)
+
+    def _flush(self, job: Job, latest: list[Any]) -> None:
+        if latest:
+            self.store.progress(job.id, *latest)
 
 
 def jobs_dir(runtime: Runtime, job_id: str) -> Path:

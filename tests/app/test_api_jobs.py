@@ -157,9 +157,14 @@ def test_jobs_resource_errors_and_auth(client: TestClient) -> None:
     assert client.delete("/api/jobs/nope", headers=AUTH).status_code == 404
     assert client.get("/api/jobs").status_code == 401
     assert client.get("/api/jobs", params={"state": "bogus"}, headers=AUTH).status_code == 422
+    client.app.state.jobs.stop()  # no worker: what is submitted stays queued
     started = client.post("/api/label-runs", json={}, headers=AUTH).json()["job"]
     r = client.get(f"/api/jobs/{started['id']}/results", headers=AUTH)
-    assert r.status_code in (404, 409) and r.json()["error"]["code"] == "no_results"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "no_results"
+    cancelled = client.delete(f"/api/jobs/{started['id']}", headers=AUTH).json()
+    assert cancelled["state"] == "cancelled" and cancelled["finished_at"] is not None
+    queued = client.get("/api/jobs", params={"state": "cancelled"}, headers=AUTH).json()
+    assert [j["id"] for j in queued["jobs"]] == [started["id"]]
 
 
 def test_request_body_limit_refuses_before_reading(runtime: Runtime) -> None:
