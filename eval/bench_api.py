@@ -70,7 +70,8 @@ def main() -> None:
         probe = [r["text"] for r in data][: max(args.requests, args.batch)]
     results: dict[str, Any] = {
         "calls": len(train),
-        "data": str(SHARED if SHARED.exists() else SMALL),
+        # Which Banking77 file (not its path: that is this machine's).
+        "data": "shared banking77/train.csv" if SHARED.exists() else "tests/data sample",
     }
 
     with tempfile.TemporaryDirectory(prefix="callscope-bench-api-") as tmp:

@@ -203,6 +203,13 @@ def clock(seconds: float | None) -> str:
     return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
+def span(start: float | None, end: float | None) -> str:
+    """``mm:ss–mm:ss``, or empty for a passage without times (a call imported as plain text)."""
+    if start is None and end is None:
+        return ""
+    return f"{clock(start)}–{clock(end)}"
+
+
 def parse_filters(items: list[str]) -> dict[str, Any]:
     """``label=refund``, ``call=123``, ``speaker=agent``, ``split=train``, ``date>=2026-10-01``,
     ``date<=2026-10-31`` from the command line into a store filter spec."""

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from retrieval.qa import GENERATION_OFF, Answer, Citation
-from retrieval.search import clock
+from retrieval.search import span
 from ui.context import UIContext
 from ui.i18n import I18N, lang_of, t
 
@@ -21,7 +21,7 @@ def citation_row(c: Citation, has_audio: bool) -> list[Any]:
     return [
         c.n,
         p.call_id,
-        f"{clock(p.start)}–{clock(p.end)}",
+        span(p.start, p.end),
         ", ".join(p.speakers),
         "▶" if has_audio else "",
     ]
@@ -38,9 +38,11 @@ def evidence_markdown(answer: Answer, lang: str) -> str:
         lines.append(f"**{t('col.call', lang)} {call_id}** ({labels})")
         for c in cites:
             p = c.passage
-            when = f"{clock(p.start)}–{clock(p.end)}"
+            when = span(p.start, p.end)
             text = " ".join(p.text.split())
-            lines.append(f"- **[{c.n}]** {when} ({', '.join(p.speakers)}): {text}")
+            lines.append(
+                f"- **[{c.n}]** {when} ({', '.join(p.speakers)}): {text}".replace("  ", " ")
+            )
         lines.append("")
     return "\n".join(lines).strip()
 
@@ -134,7 +136,9 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             return gr.skip(), gr.skip()
         c = data[row]
         head = (
-            f"**[{c['n']}] {t('col.call', lang)} {c['call_id']} @ {c['when']}** ({c['speakers']})"
+            f"**[{c['n']}] {t('col.call', lang)} {c['call_id']}"
+            + (f" @ {c['when']}" if c["when"] else "")
+            + f"** ({c['speakers']})"
         )
         body = "\n".join(f"> {line}" for line in c["text"].splitlines() if line.strip())
         path, position = ctx.playable(c["call_id"], c["start"])
@@ -163,7 +167,7 @@ def _cite_data(c: Citation) -> dict[str, Any]:
         "call_id": p.call_id,
         "start": p.start,
         "text": p.text,
-        "when": f"{clock(p.start)}–{clock(p.end)}",
+        "when": span(p.start, p.end),
         "speakers": ", ".join(p.speakers),
     }
 

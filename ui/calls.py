@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from app.errors import InputError
-from retrieval.search import clock
+from retrieval.search import clock, span
 from ui.context import UIContext
 from ui.i18n import I18N, lang_of, t
 
@@ -56,7 +56,8 @@ def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None)
         here = focus is not None and start is not None and start <= focus < (end or start) + 0.01
         mark = "▶ " if here else ""
         lines.append(
-            f"{mark}`[{clock(start)}]` **{turn.get('speaker', '')}**: {turn.get('text', '')}"
+            f"{mark}{f'`[{clock(start)}]` ' if start is not None else ''}"
+            f"**{turn.get('speaker', '')}**: {turn.get('text', '')}"
         )
     return "\n\n".join(lines)
 
@@ -101,7 +102,7 @@ def search_rows(ctx: UIContext, query: str, spec: dict[str, Any], k: int = 25) -
             "call_id": p.call_id,
             "labels": ", ".join(p.labels),
             "date": p.date or "",
-            "time": f"{clock(p.start)}–{clock(p.end)}",
+            "time": span(p.start, p.end),
             "start": p.start,
             "speakers": ", ".join(p.speakers),
             "text": " ".join(p.text.split())[:240],

@@ -129,6 +129,12 @@ def test_transcript_shows_times_speakers_and_marks_the_cited_turn() -> None:
     md = transcript_markdown(turns, focus=12.0)
     assert "`[00:00]` **agent**: Hello" in md
     assert "▶ `[00:10]` **customer**: Refund please" in md
+    # A call imported as plain text has no times: none are made up.
+    untimed = [{"speaker": "agent", "text": "Hello", "start": None, "end": None}]
+    assert transcript_markdown(untimed) == "**agent**: Hello"
+    passage = Passage("c9", 0, "Agent: Hello", None, None, ["agent"], ["refund"], [0], 0.9)
+    md = answer_markdown(Answer("q", "", [passage], [Citation(1, passage)]), "en")
+    assert "**[1]** (agent): Agent: Hello" in md and "--:--" not in md
 
 
 def test_suspects_are_the_flagged_rows_most_suspicious_first(tmp_path: Path) -> None:
