@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.errors import CallScopeError, InputError
+from ingest.ledger import connect
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -97,12 +98,8 @@ class JobStore:
     """The jobs table. One connection shared by threads behind a lock (like the ledger)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db = connect(path, _SCHEMA)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -95,14 +95,10 @@ class Ledger:
     """A small SQLite table; one connection per process, WAL mode for crash safety."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = connect(path, _SCHEMA)
         # One connection shared by threads (the API serves requests from a threadpool); the
         # lock makes each method, and each BEGIN..COMMIT in it, one unit.
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
 
     @_locked
     def close(self) -> None:
@@ -253,6 +249,17 @@ class Ledger:
             self._db.execute("SELECT state, COUNT(*) FROM calls GROUP BY state").fetchall()
         )
         return {state: found.get(state, 0) for state in STATES}
+
+
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection for state that must survive a crash (the ledger, the job table): WAL,
+    fully synchronous commits, shareable between threads (callers serialize with a lock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(schema)
+    return db
 
 
 def _json(value: list[str]) -> str:

@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from app.api import create_app
 from app.config import Settings
 from app.runtime import Runtime
+from tests.app.conftest import AUTH, KEY
 
-KEY = "test-key-0123456789"
-AUTH = {"X-API-Key": KEY}
 DATA = Path(__file__).parents[1] / "data"
 
 REFUND = (

@@ -8,18 +8,15 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import openpyxl
-import pytest
 from fastapi.testclient import TestClient
 
 from app.api import create_app
-from app.config import Settings
 from app.runtime import Runtime
-from tests.app.test_api import AUTH, KEY, _sources
+from tests.app.conftest import AUTH, KEY
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -27,20 +24,6 @@ LATE_PARCEL = (
     "Customer: My parcel is a week late and the courier never came.\n"
     "Agent: I am sorry, I will chase the delivery company today.\n"
 )
-
-
-@pytest.fixture
-def runtime(make_settings: Callable[..., Settings], embedder) -> Iterator[Runtime]:
-    settings = make_settings(api={"api_keys": [KEY], "max_upload_mb": 2})
-    with Runtime(settings, embedder=embedder) as rt:
-        assert {r.status for r in rt.pipeline().run(_sources())} == {"indexed"}
-        yield rt
-
-
-@pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime=runtime)) as c:
-        yield c
 
 
 def _finish(client: TestClient, response: httpx.Response) -> dict:
