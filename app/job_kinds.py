@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.jobs import Handler, Job, Progress, jobs_dir
+from app.jobs import Handler, Job, JobInterrupted, Progress, jobs_dir
 from app.uploads import ingest_stored
 
 if TYPE_CHECKING:
@@ -105,9 +105,25 @@ def import_table(
 
 def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
     folder = jobs_dir(runtime, job.id)
-    return classify_files(
-        runtime, _stored(job), source=f"job:{job.id}", folder=folder, progress=progress
-    )
+    stored = _stored(job)
+    try:
+        result = classify_files(
+            runtime, stored, source=f"job:{job.id}", folder=folder, progress=progress
+        )
+    except JobInterrupted:
+        raise  # the next start resumes from these files
+    except BaseException:
+        discard_uploads(stored)
+        raise
+    discard_uploads(stored)
+    return result
+
+
+def discard_uploads(stored: list[tuple[str, Path]]) -> None:
+    """Delete recordings uploaded only to be classified once the job has ended: they hold
+    personal data and nothing refers to them (the results keep the client's file names)."""
+    for _, path in stored:
+        path.unlink(missing_ok=True)
 
 
 def classify_files(

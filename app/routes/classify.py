@@ -107,9 +107,12 @@ def classify_batch(
     params = {"files": [{"name": name, "path": str(path)} for name, path in stored]}
     if not wait:
         return job_accepted(jobs.submit("classify", params))
-    from app.job_kinds import classify_files
+    from app.job_kinds import classify_files, discard_uploads
 
-    return JSONResponse(classify_files(runtime, stored, source="api"))
+    try:
+        return JSONResponse(classify_files(runtime, stored, source="api"))
+    finally:
+        discard_uploads(stored)
 
 
 def _classified(

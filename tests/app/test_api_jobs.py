@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 
 from app.api import create_app
@@ -54,8 +55,10 @@ def test_batch_classification_job_with_a_recording(client: TestClient) -> None:
     assert rows["late-parcel"]["label"] == "delivery_delay"
     assert rows["jfk"]["label"] in {"delivery_delay", "refund", "account"}
     assert rows["broken"]["error"] and not rows["broken"]["label"]
-    # Results name the client's files, never our stored paths.
+    # Results name the client's files, never our stored paths; the uploads are gone.
     assert "uploads" not in r.text and "classify-uploads" not in r.text
+    uploaded = client.app.state.runtime.settings.paths.state_dir / "classify-uploads"
+    assert list(uploaded.iterdir()) == []
 
     r = client.get(f"/api/jobs/{job['id']}/results", params={"format": "xlsx"}, headers=AUTH)
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
@@ -76,6 +79,8 @@ def test_classify_batch_can_wait_and_stored_calls_keep_a_history(client: TestCli
     assert r.status_code == 200
     [row] = r.json()["results"]
     assert row["label"] == "delivery_delay" and row["origin"] == "late-parcel.txt"
+    uploaded = client.app.state.runtime.settings.paths.state_dir / "classify-uploads"
+    assert list(uploaded.iterdir()) == []
 
     # A stored call: its own point never votes for it.
     r = client.post("/api/calls/c-refund/classify", headers=AUTH)
@@ -204,3 +209,35 @@ def test_request_body_limit_refuses_before_reading(runtime: Runtime) -> None:
         # 16 chunks of 64 KiB plus the part header pass 1 MiB: the 16th is the last one read.
         assert len(pulled) == 16
     assert len(list(runtime.ledger.rows())) == 3  # the fixture's calls; nothing new
+
+
+def test_an_interrupted_batch_classification_resumes_after_the_last_written_call(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    from app.job_kinds import classify_files
+    from app.jobs import JobInterrupted
+
+    stored = []
+    for name, text in (("a.txt", LATE_PARCEL), ("b.txt", "Customer: I want my money back\n")):
+        path = tmp_path / f"0123-{name}"
+        path.write_text(text, encoding="utf-8")
+        stored.append((name, path))
+    folder = tmp_path / "job"
+    folder.mkdir()
+
+    def stop_after_first(done: int, total: int | None, message: str) -> None:
+        if done >= 1:
+            raise JobInterrupted
+
+    with pytest.raises(JobInterrupted):
+        classify_files(runtime, stored, source="job:x", folder=folder, progress=stop_after_first)
+    assert len((folder / "progress.jsonl").read_text().splitlines()) == 1
+
+    result = classify_files(runtime, stored, source="job:x", folder=folder)
+    assert result["n"] == 2 and result["classified"] == 2
+    assert sorted(result["labels"]) == ["delivery_delay", "refund"]
+    # Each call classified once: the resumed run did not redo the first.
+    assert len(runtime.ledger.classifications("a")) == len(runtime.ledger.classifications("b")) == 1
+    rows = (folder / "results.jsonl").read_text().splitlines()
+    assert [json.loads(r)["call_id"] for r in rows] == ["a", "b"]
+    assert "0123-" not in (folder / "results.csv").read_text()
