@@ -127,6 +127,7 @@ def build(ctx: UIContext) -> None:
                 elem_id="classify-text",
             )
             run = gr.Button(I18N("classify.run"), variant="primary", elem_id="classify-run")
+            gr.Markdown(I18N("classify.batch_hint"), elem_id="classify-hint")
         with gr.Column(scale=3):
             summary = gr.Markdown(elem_id="classify-summary")
             results = gr.Dataframe(
@@ -144,7 +145,12 @@ def build(ctx: UIContext) -> None:
             )
     state = gr.State([])
 
-    def classify(paths: list[str] | None, pasted: str, request: gr.Request) -> tuple:
+    def classify(
+        paths: list[str] | None,
+        pasted: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's way to ask for a bar
+    ) -> tuple:
         lang = lang_of(request)
         sources, failed = sources_for(paths, pasted)
         if not sources and not failed:
@@ -155,11 +161,20 @@ def build(ctx: UIContext) -> None:
             if any(s.kind == "audio" for s in sources)
             else None
         )
+        total = len(sources)
+        progress((0, total))
+        finished: list[CallResult] = []
+
+        def one_done(result: CallResult) -> None:  # a bar, as recordings take seconds each
+            finished.append(result)
+            progress((len(finished), total))
+
         found = classify_sources(
             sources,
             runtime.classifier,
             transcriber=lambda: ears,  # type: ignore[arg-type,return-value]
             refine=runtime.llm_refiner(),
+            on_result=one_done,
         )
         for r in found:  # uploaded calls keep a classification history, like the API's
             if r.classification is not None and r.call_id != PASTED_ID:

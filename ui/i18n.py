@@ -71,6 +71,9 @@ EN: dict[str, str] = {
     "classify.failed": "could not be classified:",
     "classify.transcript": "What was classified (the transcript; recordings as whisper heard them)",
     "classify.nothing": "Upload a recording or transcript, or paste a transcript.",
+    "classify.batch_hint": "Thousands of recordings? Send them as a background job: "
+    "`POST /api/classify/batch` (results as CSV/XLSX), or `callscope classify FOLDER --out "
+    "results.xlsx`.",
     "decided.knn": "nearest labeled calls + light model, no LLM",
     "decided.llm": "the LLM, with the neighbours as examples",
     "decided.abstain": "too uncertain: unknown",
@@ -180,6 +183,8 @@ ZH: dict[str, str] = {
     "classify.failed": "无法分类：",
     "classify.transcript": "分类所用的文本（录音为 whisper 的转写结果）",
     "classify.nothing": "请上传录音或转写文本，或粘贴转写文本。",
+    "classify.batch_hint": "成千上万条录音？请作为后台任务提交：`POST /api/classify/batch`"
+    "（结果为 CSV/XLSX），或运行 `callscope classify 文件夹 --out results.xlsx`。",
     "decided.knn": "最近的已标注通话 + 轻量模型，未使用大模型",
     "decided.llm": "大模型（以近邻通话为示例）",
     "decided.abstain": "把握不足：未知",
