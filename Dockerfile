@@ -1,7 +1,8 @@
 # CallScope application image (CPU). Build context: the repository root.
 FROM python:3.11-slim
 WORKDIR /app
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 \
+    GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
 # CPU torch first so FlagEmbedding does not pull a CUDA build: pass the PyTorch CPU wheel
 # index as TORCH_PIP_ARGS="--index-url <cpu index>" where the default index has CUDA builds.
 ARG TORCH_PIP_ARGS=""

@@ -85,10 +85,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             yield
         finally:
-            jobs.stop()
-            jobs.store.close()
-            if runtime is None:  # an injected Runtime is closed by whoever made it
-                rt.close()
+            if jobs.stop():
+                jobs.store.close()
+                if runtime is None:  # an injected Runtime is closed by whoever made it
+                    rt.close()
+            else:
+                # Closing the store and the tables under a job still writing would crash it
+                # half way; left alone, the process exits and the next start resumes the job.
+                log.warning("a job is still running at shutdown; it resumes at the next start")
 
     app = FastAPI(title="CallScope API", version="0.1.0", lifespan=lifespan, docs_url="/docs")
     app.state.settings = settings

@@ -15,17 +15,20 @@ run again from the start after an interruption: that is how a job resumes after 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.jobs import Handler, Job, JobInterrupted, Progress, jobs_dir
-from app.uploads import ingest_stored
+from app.errors import InputError
+from app.jobs import Cleanup, Handler, Job, Progress, jobs_dir
+from app.uploads import ingest_stored, safe_basename
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
+    from ingest.models import CallSource
     from ingest.pipeline import IngestResult
     from retrieval.batch import CallResult
 
@@ -75,12 +78,21 @@ def import_table(
 
     table = Path(params["table"])
     folder = table.parent.resolve()
-    sources, errors = load_labeled(table, Columns(**params.get("columns", {})))
+    client_name = params.get("table_name") or table.name
+
+    def ours_hidden(message: str) -> str:  # the client's names, never our server paths
+        return message.replace(str(table), client_name).replace(f"{folder}/", "")
+
+    try:
+        sources, errors = load_labeled(table, Columns(**params.get("columns", {})))
+    except InputError as exc:
+        raise InputError(ours_hidden(str(exc))) from None
     usable = []
     for source in sources:
         if source.path is not None:
-            # The table may say "audio/x.mp3" or "/data/x.mp3": the upload kept file names only.
-            source.path = folder / Path(source.path).name
+            # The table may name "audio/x.mp3", "/data/x.mp3" or a Windows path: the upload
+            # kept only the file's safe name (the same function made it).
+            source.path = folder / safe_basename(str(source.path))
             if not source.path.is_file():
                 errors.append((source.origin, f"recording {source.path.name!r} was not uploaded"))
                 continue
@@ -94,7 +106,8 @@ def import_table(
     ):
         counts[r.status] += 1
         if r.error:
-            failures.append({"call_id": r.call_id, "origin": r.origin, "error": r.error})
+            failure = {"call_id": r.call_id, "origin": r.origin, "error": ours_hidden(r.error)}
+            failures.append(failure)
     return {
         "rows": len(usable) + len(errors),
         "counts": dict(counts),
@@ -105,25 +118,49 @@ def import_table(
 
 def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
     folder = jobs_dir(runtime, job.id)
-    stored = _stored(job)
-    try:
-        result = classify_files(
-            runtime, stored, source=f"job:{job.id}", folder=folder, progress=progress
-        )
-    except JobInterrupted:
-        raise  # the next start resumes from these files
-    except BaseException:
-        discard_uploads(stored)
-        raise
-    discard_uploads(stored)
-    return result
+    return classify_files(
+        runtime, _stored(job), source=f"job:{job.id}", folder=folder, progress=progress
+    )
 
 
 def discard_uploads(stored: list[tuple[str, Path]]) -> None:
-    """Delete recordings uploaded only to be classified once the job has ended: they hold
-    personal data and nothing refers to them (the results keep the client's file names)."""
+    """Delete recordings uploaded only to be classified (and their request's folder): they
+    hold personal data and nothing refers to them (the results keep the client's file names)."""
+    folders = set()
     for _, path in stored:
         path.unlink(missing_ok=True)
+        folders.add(path.parent)
+    for folder in folders:
+        if folder.parent.name == "classify-uploads":
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard_unreferenced(runtime: Runtime, paths: list[Path]) -> None:
+    """Delete uploaded inputs that no call in the ledger refers to (a cancelled ingest's files
+    not yet indexed, an import's table): only recordings of stored calls are kept."""
+    from app.uploads import remove_upload
+
+    referenced = set()
+    for row in runtime.ledger.rows():
+        referenced.add(row.origin)
+        if row.audio:
+            referenced.add(row.audio)
+    for path in paths:
+        if str(path) not in referenced and str(path.resolve()) not in referenced:
+            remove_upload(runtime, path)
+
+
+def _end_classify(runtime: Runtime, job: Job) -> None:
+    discard_uploads(_stored(job))
+
+
+def _end_ingest(runtime: Runtime, job: Job) -> None:
+    discard_unreferenced(runtime, [path for _, path in _stored(job)])
+
+
+def _end_import(runtime: Runtime, job: Job) -> None:
+    table = Path(job.params["table"])
+    discard_unreferenced(runtime, [table, *(p for p in table.parent.iterdir() if p != table)])
 
 
 def classify_files(
@@ -185,12 +222,18 @@ def classify_files(
             keep(item)
         if progress is not None:
             progress(len(rows), total, "classifying")
+
+        def on_start(src: CallSource) -> None:  # where a stop or a cancel is seen
+            if progress is not None:
+                progress(len(rows), total, f"classifying {names.get(str(src.path), src.call_id)}")
+
         classify_sources(
             sources,
             runtime.classifier,
             transcriber=runtime.transcriber,
             refine=runtime.llm_refiner(),
             on_result=on_result,
+            on_start=on_start,
         )
     finally:
         if out is not None:
@@ -212,9 +255,9 @@ def classify_files(
         return summary
     summary["files"] = {}
     for fmt in ("csv", "xlsx", "jsonl"):
-        path = folder / f"results.{fmt}"
-        write_rows(path, rows)
-        summary["files"][fmt] = str(path)
+        write_rows(folder / f"results.{fmt}", rows)
+        # Names inside the job's folder: clients download them from /api/jobs/{id}/results.
+        summary["files"][fmt] = f"results.{fmt}"
     return summary
 
 
@@ -260,6 +303,14 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
     return rows
 
+
+#: What to remove once a job of a kind has ended (done, failed or cancelled, never when it was
+#: interrupted: the next start resumes from its inputs).
+CLEANUPS: dict[str, Cleanup] = {
+    "ingest": _end_ingest,
+    "import": _end_import,
+    "classify": _end_classify,
+}
 
 HANDLERS: dict[str, Handler] = {
     "ingest": run_ingest,

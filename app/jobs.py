@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("callscope.jobs")
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
+#: Starts a job gets before a restart that finds it interrupted again fails it.
+MAX_ATTEMPTS = 3
 FINISHED = ("done", "failed", "cancelled")
 
 _SCHEMA = """
@@ -206,17 +208,26 @@ class JobStore:
             )
 
     def requeue_interrupted(self) -> list[str]:
-        """Jobs left ``running`` by a process that is gone: queue them again, oldest first."""
+        """Jobs left ``running`` by a process that is gone: queue them again, oldest first;
+        one that was already started MAX_ATTEMPTS times fails instead (it may be what took
+        the process down, and must not do so at every start)."""
         with self._lock:
-            ids = [
-                r[0]
-                for r in self._db.execute(
-                    "SELECT id FROM jobs WHERE state = 'running' ORDER BY created_at"
-                ).fetchall()
-            ]
-            for job_id in ids:
-                self.requeue(job_id, "interrupted by a restart; resuming")
-        return ids
+            found = self._db.execute(
+                "SELECT id, attempts FROM jobs WHERE state = 'running' ORDER BY created_at"
+            ).fetchall()
+            requeued = []
+            for job_id, attempts in found:
+                if attempts >= MAX_ATTEMPTS:
+                    self.finish(
+                        job_id,
+                        "failed",
+                        error=f"interrupted {attempts} times (the process stopped while it ran); "
+                        "not started again",
+                    )
+                else:
+                    self.requeue(job_id, "interrupted by a restart; resuming")
+                    requeued.append(job_id)
+        return requeued
 
     def request_cancel(self, job_id: str) -> Job:
         """Cancel a queued job now; ask a running one to stop at its next progress step."""
@@ -240,6 +251,8 @@ PROGRESS_SECONDS = 0.5
 Progress = Callable[[int, "int | None", str], None]
 #: A job kind: does the work of ``job`` on the shared runtime and returns its result.
 Handler = Callable[["Runtime", Job, Progress], dict[str, Any]]
+#: Removes what a job of a kind no longer needs once it has ended (its uploaded inputs).
+Cleanup = Callable[["Runtime", Job], None]
 
 
 class JobRunner:
@@ -250,14 +263,16 @@ class JobRunner:
         runtime: Runtime,
         store: JobStore,
         handlers: dict[str, Handler] | None = None,
+        cleanups: dict[str, Cleanup] | None = None,
     ) -> None:
         if handlers is None:
-            from app.job_kinds import HANDLERS
+            from app.job_kinds import CLEANUPS, HANDLERS
 
-            handlers = HANDLERS
+            handlers, cleanups = HANDLERS, CLEANUPS if cleanups is None else cleanups
         self.runtime = runtime
         self.store = store
         self.handlers = handlers
+        self.cleanups = cleanups or {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._changed = threading.Condition()
@@ -275,13 +290,18 @@ class JobRunner:
         self._thread.start()
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the current job's next progress step; that job is queued again."""
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop after the current job's next progress step (that job is queued again); False
+        when the worker is still busy after ``timeout`` seconds (a long step, such as one
+        recording being transcribed)."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
 
     # -- use -------------------------------------------------------------------------------
     def submit(self, kind: str, params: dict[str, Any]) -> Job:
@@ -295,9 +315,12 @@ class JobRunner:
         return self.store.get(job_id)
 
     def cancel(self, job_id: str) -> Job:
+        before = self.store.get(job_id)
         job = self.store.request_cancel(job_id)
         if job.state == "running":
             self._cancelled.add(job_id)
+        elif job.state == "cancelled" and before is not None and before.state == "queued":
+            self._clean_up(job)  # it never ran: its inputs go now
         self._notify()
         return job
 
@@ -352,27 +375,37 @@ class JobRunner:
                 self._notify()
 
         log.info("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
+        end: dict[str, Any]
         try:
             result = self.handlers[job.kind](self.runtime, job, progress)
         except JobCancelled:
-            self._flush(job, latest)
-            self.store.finish(job.id, "cancelled", message="cancelled")
+            end = {"state": "cancelled", "message": "cancelled"}
         except JobInterrupted:
             self._flush(job, latest)
             self.store.requeue(job.id, "interrupted by shutdown; resumes at the next start")
+            return
         except CallScopeError as exc:
-            self._flush(job, latest)
-            self.store.finish(job.id, "failed", error=str(exc))
+            end = {"state": "failed", "error": str(exc)}
         except Exception as exc:  # a bug must fail the job, not kill the worker thread
             log.exception("job %s crashed", job.id)
-            self._flush(job, latest)
-            self.store.finish(job.id, "failed", error=f"internal error: {type(exc).__name__}")
+            end = {"state": "failed", "error": f"internal error: {type(exc).__name__}"}
         else:
-            self._flush(job, latest)
-            self.store.finish(job.id, "done", result=result, message="done")
+            end = {"state": "done", "result": result, "message": "done"}
         finally:
             self._cancelled.discard(job.id)
+        self._flush(job, latest)
+        self._clean_up(job)  # before it shows as finished: a client may look at once
+        self.store.finish(job.id, end.pop("state"), **end)
         log.info("job %s ended", job.id)
+
+    def _clean_up(self, job: Job) -> None:
+        cleanup = self.cleanups.get(job.kind)
+        if cleanup is None:
+            return
+        try:
+            cleanup(self.runtime, job)
+        except Exception:  # leftover files must not fail a job that is over
+            log.exception("cleaning up after job %s failed", job.id)
 
     def _flush(self, job: Job, latest: list[Any]) -> None:
         if latest:

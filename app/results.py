@@ -65,7 +65,7 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         with path.open("w", newline="", encoding="utf-8-sig") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: _no_formula(v) for k, v in r.items()} for r in rows)
     elif suffix == ".jsonl":
         with path.open("w", encoding="utf-8") as f:
             for item in rows:
@@ -86,3 +86,11 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         book.save(path)
     else:
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")
+
+
+def _no_formula(value: Any) -> Any:
+    """A client's file name such as ``=HYPERLINK(...)`` must stay text when the CSV is opened
+    in a spreadsheet: a leading apostrophe makes it so (the usual CSV-injection guard)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -35,10 +35,23 @@ if TYPE_CHECKING:
     from retrieval.search import Searcher
 
 
+class built_once(cached_property):  # noqa: N801 - used like the decorator it extends
+    """``cached_property`` built under the Runtime's lock: API threads, the job worker and the
+    UI may ask for a component at the same moment, and an embedded Qdrant shard can be opened
+    only once (Python 3.12 dropped the lock ``cached_property`` had in 3.11)."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        if instance is None:
+            return self
+        with instance._build_lock:  # type: ignore[attr-defined]
+            return super().__get__(instance, owner)
+
+
 class Runtime:
     """The components of one CallScope process. Close it (or use ``with``) to flush the store."""
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self._build_lock = threading.RLock()
         self.settings = settings
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
@@ -46,23 +59,23 @@ class Runtime:
             self.__dict__["embedder"] = embedder
         settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
 
-    @cached_property
+    @built_once
     def embedder(self) -> Embedder:
         return FlagEmbedder(self.settings.embedding)
 
-    @cached_property
+    @built_once
     def sparse(self) -> Bm25Encoder:
         return Bm25Encoder(language=self.settings.qdrant.bm25_language)
 
-    @cached_property
+    @built_once
     def ledger(self) -> Ledger:
         return Ledger(self.settings.paths.ledger)
 
-    @cached_property
+    @built_once
     def store(self) -> VectorStore:
         return open_store(self.settings, self.embedder, self.sparse)
 
-    @cached_property
+    @built_once
     def calls(self) -> VectorStore:
         """The call-level collection (one point per call) beside the chunk collection."""
         return open_store(
@@ -72,7 +85,7 @@ class Runtime:
             collection=calls_collection(self.settings.qdrant.collection),
         )
 
-    @cached_property
+    @built_once
     def llm(self) -> LLMClient | None:
         """The OpenAI-compatible client, or None when no LLM is configured."""
         if not self.settings.llm.enabled:
@@ -87,7 +100,7 @@ class Runtime:
             redactor=redactor_for(self.settings.pii, self.settings.llm.base_url),
         )
 
-    @cached_property
+    @built_once
     def classifier(self) -> KnnClassifier:
         """One classifier per process: it keeps its light model between requests and refits
         only when the labeled calls change."""

@@ -31,9 +31,9 @@ def require_api_key(
 ) -> None:
     """Dependency of every protected router: pass, or raise 401/503 in the one error shape."""
     settings: ApiSettings = request.app.state.settings.api
-    if settings.dev_mode:
-        return
     keys = [k.get_secret_value() for k in settings.api_keys if k.get_secret_value()]
+    if not keys and settings.dev_mode:
+        return  # a configured key always counts, dev mode or not (the UI does the same)
     if not keys:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -104,6 +104,15 @@ def store_uploads(
             if tmp.stat().st_size == 0:
                 raise _error(422, "empty_file", f"{name!r} is empty")
             staged.append((name, tmp, sha))
+        if keep_names:
+            names = [safe_basename(name) for name, _, _ in staged]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise _error(
+                    422,
+                    "duplicate_file_name",
+                    f"two files would be stored as {twice[0]!r}: rename one of them",
+                )
         target.mkdir(parents=True, exist_ok=True)
         stored = []
         for name, tmp, sha in staged:
@@ -221,8 +230,12 @@ def parse_labels(value: str | None) -> list[str] | None:
 
 
 def remove_upload(runtime: Runtime, path: Path) -> None:
-    """Delete ``path`` only when it is one of our uploads (never a file ingested by the CLI)."""
-    uploads = uploads_dir(runtime).resolve()
+    """Delete ``path`` only when a client uploaded it to us (``uploads/`` or an import's folder
+    under ``imports/``), never a file the CLI ingested from where it lies."""
+    state = runtime.settings.paths.state_dir.resolve()
     resolved = path.resolve()
-    if resolved.parent == uploads and resolved.is_file():
+    ours = resolved.parent == uploads_dir(runtime).resolve() or (
+        resolved.parent.parent == state / "imports"
+    )
+    if ours and resolved.is_file():
         resolved.unlink()

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS calls (
     duration     REAL,
     language     TEXT,
     transcript   TEXT,
-    updated_at   REAL NOT NULL
+    updated_at   REAL NOT NULL,
+    audio        TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_state ON calls(state);
 CREATE TABLE IF NOT EXISTS label_history (
@@ -80,6 +81,16 @@ class LedgerRow:
     language: str | None
     transcript: str | None
     updated_at: float
+    #: The recording of an audio call (its origin may be a table row such as ``calls.csv:7``).
+    audio: str | None = None
+
+    @property
+    def recording(self) -> Path | None:
+        """The audio file of an audio call, when it is still on disk."""
+        if self.kind != "audio":
+            return None
+        path = Path(self.audio or self.origin)
+        return path if path.is_file() else None
 
 
 def _locked(method: Callable[..., T]) -> Callable[..., T]:
@@ -96,6 +107,9 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self._db = connect(path, _SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
+        if "audio" not in columns:  # a ledger written before recordings had their own column
+            self._db.execute("ALTER TABLE calls ADD COLUMN audio TEXT")
         # One connection shared by threads (the API serves requests from a threadpool); the
         # lock makes each method, and each BEGIN..COMMIT in it, one unit.
         self._lock = threading.RLock()
@@ -203,13 +217,16 @@ class Ledger:
         ]
 
     @_locked
-    def add_classification(self, call_id: str, classification: Any, source: str) -> None:
-        """Record one classification (a ``retrieval.classify.Classification``) of a call, kept
-        whether or not the call is indexed; ``source`` says who asked (api, cli, job:<id>)."""
+    def add_classification(self, call_id: str, classification: Any, source: str) -> bool:
+        """Add a classification (a ``retrieval.classify.Classification``) to the history of a
+        call in the ledger; ``source`` says who asked (api, ui, cli, job:<id>). Call ids are
+        file names, as in ingest, so a file named like a stored call is that call; a new file
+        has no history to join (nothing could show or delete it): False, nothing written."""
         c = classification
-        self._db.execute(
+        cur = self._db.execute(
             "INSERT INTO classifications (call_id, label, labels, confidence, decided_by, flags, "
-            "source, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "source, at) SELECT ?, ?, ?, ?, ?, ?, ?, ? "
+            "WHERE EXISTS (SELECT 1 FROM calls WHERE call_id = ?)",
             (
                 call_id,
                 c.label,
@@ -219,8 +236,10 @@ class Ledger:
                 _json(c.flags),
                 source,
                 time.time(),
+                call_id,
             ),
         )
+        return cur.rowcount > 0
 
     @_locked
     def classifications(self, call_id: str) -> list[dict[str, Any]]:

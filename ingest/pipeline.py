@@ -143,6 +143,7 @@ class IngestPipeline:
             collection=self.collection,
             kind=source.kind,
             origin=source.origin,
+            audio=_audio(source),
             content_hash=content_hash,
             state="pending",
             error=None,
@@ -280,6 +281,7 @@ class IngestPipeline:
             collection=self.collection,
             kind=source.kind,
             origin=source.origin,
+            audio=_audio(source),
             content_hash=row.content_hash if row else "",
             state="failed",
             error=message,
@@ -332,3 +334,9 @@ def _guess_language(transcript: Transcript) -> str:
     from ingest.text import has_cjk
 
     return "zh" if any(has_cjk(t.text) for t in transcript.turns) else "en"
+
+
+def _audio(source: CallSource) -> str | None:
+    """Where the recording of an audio call is (kept apart from ``origin``, which may be a
+    table row), so it can be played and deleted."""
+    return str(source.path.resolve()) if source.kind == "audio" and source.path else None

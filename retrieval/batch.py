@@ -41,8 +41,10 @@ def classify_sources(
     refine: Refiner | None = None,
     batch_size: int = 32,
     on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[CallSource], None] | None = None,
 ) -> list[CallResult]:
-    """Classify every source; never raises for a bad input."""
+    """Classify every source; never raises for a bad input. ``on_start`` hears of each source
+    before it is read (results come in batches; a recording takes seconds to transcribe)."""
     results: list[CallResult] = []
     pending: list[tuple[CallSource, str]] = []
     loaded: Transcriber | None = None
@@ -69,6 +71,8 @@ def classify_sources(
         pending.clear()
 
     for source in sources:
+        if on_start:
+            on_start(source)
         try:
             transcript = source.transcript
             if source.kind == "audio":

@@ -13,6 +13,7 @@ why.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -84,6 +85,7 @@ class KnnClassifier:
         self._model: LabelModel | None = None
         # When the labels were last checked: the store's write count and the clock.
         self._checked: tuple[int, float] | None = None
+        self._lock = threading.Lock()
 
     # -- public ------------------------------------------------------------------------
     def classify_texts(
@@ -152,14 +154,16 @@ class KnnClassifier:
         processes share, every ``RECHECK_SECONDS``), so an API answering one classify request
         after another does not scroll every payload each time. The check reads payloads only;
         vectors are read just when a refit is due."""
+        with self._lock:  # threads of one server share this classifier: one refit at a time
+            return self._current_model()
+
+    def _current_model(self) -> LabelModel:
         now = time.monotonic()
+        writes = self.calls.writes
         if self._model is not None and self._checked is not None:
-            writes, at = self._checked
-            if writes == self.calls.writes and (
-                not self.calls.shared or now - at < RECHECK_SECONDS
-            ):
+            seen, at = self._checked
+            if seen == writes and (not self.calls.shared or now - at < RECHECK_SECONDS):
                 return self._model
-        self._checked = (self.calls.writes, now)
         current = fingerprint(
             (p.payload["call_id"], p.payload["labels"][0])
             for p in self.calls.scroll()
@@ -172,6 +176,8 @@ class KnnClassifier:
             log.info(
                 "fitted label model on %d calls in %.1fs", len(items), time.perf_counter() - started
             )
+        # Only after a successful check: a failed scroll is retried at the next call.
+        self._checked = (writes, now)
         return self._model
 
     # -- internals ---------------------------------------------------------------------

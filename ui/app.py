@@ -13,7 +13,7 @@ import gradio as gr
 from app.config import Settings
 from ui import ask, calls, classify, label_quality, status
 from ui.auth import access_mode, login_check
-from ui.context import UIContext, audio_dirs
+from ui.context import UIContext
 from ui.i18n import EN, I18N, ZH
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ def mount_ui(app: FastAPI, settings: Settings | None = None, path: str = UI_PATH
     if mode == "closed":
         blocks, allowed = build_closed(), []
     else:
-        blocks, allowed = build_blocks(ctx), audio_dirs(settings)
+        # Recordings are allowed one file at a time, as they are played (UIContext.playable).
+        blocks, allowed = build_blocks(ctx), []
     ctx.blocks = blocks
     auth = {}
     if mode == "keys":

@@ -162,19 +162,18 @@ def build(ctx: UIContext) -> None:
             else None
         )
         total = len(sources)
-        progress((0, total))
-        finished: list[CallResult] = []
+        started: list[CallSource] = []
 
-        def one_done(result: CallResult) -> None:  # a bar, as recordings take seconds each
-            finished.append(result)
-            progress((len(finished), total))
+        def one_starts(source: CallSource) -> None:  # a bar, as recordings take seconds each
+            progress((len(started), total), desc=source.call_id)
+            started.append(source)
 
         found = classify_sources(
             sources,
             runtime.classifier,
             transcriber=lambda: ears,  # type: ignore[arg-type,return-value]
             refine=runtime.llm_refiner(),
-            on_result=one_done,
+            on_start=one_starts,
         )
         for r in found:  # uploaded calls keep a classification history, like the API's
             if r.classification is not None and r.call_id != PASTED_ID:

@@ -18,36 +18,11 @@ if TYPE_CHECKING:
     from ingest.ledger import LedgerRow
 
 
-def uploads_dir(settings: Settings) -> Path:
-    """Where the API stores uploaded calls (``app.uploads.uploads_dir``)."""
-    return settings.paths.state_dir / "uploads"
-
-
 def audio_source(row: LedgerRow | None, start: float | None) -> tuple[Path | None, float]:
-    """The recording to play for a call and where to start (seconds): a call ingested from an
-    audio file that is still on disk, from the cited second (never before 0)."""
+    """The recording to play for a call and where to start (seconds): an audio call whose
+    recording is still on disk, from the cited second (never before 0)."""
     position = max(0.0, float(start or 0.0))
-    if row is None or row.kind != "audio":
-        return None, position
-    path = Path(row.origin)
-    return (path if path.is_file() else None), position
-
-
-def audio_dirs(settings: Settings) -> list[str]:
-    """The folders the UI may serve recordings from: the API's uploads and the folders of the
-    recordings in the ledger (read only when the ledger exists; nothing is created)."""
-    dirs = {str(uploads_dir(settings).resolve())}
-    if settings.paths.ledger.is_file():
-        from ingest.ledger import Ledger
-
-        ledger = Ledger(settings.paths.ledger)
-        try:
-            dirs |= {
-                str(Path(r.origin).resolve().parent) for r in ledger.rows() if r.kind == "audio"
-            }
-        finally:
-            ledger.close()
-    return sorted(dirs)
+    return (row.recording if row is not None else None), position
 
 
 @dataclass
@@ -56,7 +31,7 @@ class UIContext:
 
     app: FastAPI
     settings: Settings
-    #: ``gradio.Blocks`` once built: its ``allowed_paths`` grow with new recording folders.
+    #: ``gradio.Blocks`` once built: its ``allowed_paths`` grow by each recording played.
     blocks: Any = None
 
     @property
@@ -73,12 +48,13 @@ class UIContext:
         return getattr(self.app.state, "jobs", None)
 
     def playable(self, call_id: str, start: float | None) -> tuple[str | None, float]:
-        """``(path, position)`` of a call's recording, allowing its folder to be served; the
-        path comes from the ledger only, never from the browser."""
+        """``(path, position)`` of a call's recording, allowing that one file to be served
+        (never its folder, which may hold anything); the path comes from the ledger only,
+        never from the browser."""
         path, position = audio_source(self.runtime.ledger.get(call_id), start)
         if path is None:
             return None, position
-        folder = str(path.resolve().parent)
-        if self.blocks is not None and folder not in self.blocks.allowed_paths:
-            self.blocks.allowed_paths.append(folder)
-        return str(path), position
+        exact = str(path.resolve())
+        if self.blocks is not None and exact not in self.blocks.allowed_paths:
+            self.blocks.allowed_paths.append(exact)
+        return exact, position

@@ -170,7 +170,7 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
 
 @router.delete("/calls/{call_id}")
 def delete_call(call_id: str, runtime: RuntimeDep) -> Deleted:
-    """Delete a call: its points, ledger row, uploaded file and unshared transcript cache."""
+    """Delete a call: its points, ledger row, uploaded recording, unshared transcript cache."""
     ledger = runtime.ledger
     row = ledger.get(call_id)
     if row is None:
@@ -181,11 +181,12 @@ def delete_call(call_id: str, runtime: RuntimeDep) -> Deleted:
         if n:
             store.delete({"call_id": call_id})
         points += n
-    origin = Path(row.origin)
-    if row.kind == "audio" and origin.is_file():
-        _drop_cached_transcript(runtime, ledger, call_id, origin)
+    recording = row.recording
+    if recording is not None:
+        _drop_cached_transcript(runtime, ledger, call_id, recording)
     ledger.delete(call_id)
-    remove_upload(runtime, origin)
+    # The uploaded recording or transcript file (only ever a file a client sent us).
+    remove_upload(runtime, recording or Path(row.origin))
     return Deleted(deleted=call_id, points=points)
 
 
@@ -198,11 +199,10 @@ def _drop_cached_transcript(runtime: Runtime, ledger: Ledger, call_id: str, audi
     audio_hash = file_sha256(audio)
     size = audio.stat().st_size
     for other in ledger.rows():
-        path = Path(other.origin)
+        path = other.recording
         if (
             other.call_id != call_id
-            and other.kind == "audio"
-            and path.is_file()
+            and path is not None
             and path.stat().st_size == size
             and file_sha256(path) == audio_hash
         ):

@@ -11,6 +11,7 @@ Every classification of a named call is recorded in its history (``GET /api/call
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
@@ -103,7 +104,9 @@ def classify_batch(
 ) -> Any:
     """Classify uploaded calls in a background job (results at /api/jobs/{id}/results)."""
     state = runtime.settings.paths.state_dir
-    stored = store_uploads(files, state, state / "classify-uploads", settings.api.max_upload_mb)
+    # One folder per request: two batches of the same file never share (or delete) an input.
+    folder = state / "classify-uploads" / uuid.uuid4().hex[:16]
+    stored = store_uploads(files, state, folder, settings.api.max_upload_mb)
     params = {"files": [{"name": name, "path": str(path)} for name, path in stored]}
     if not wait:
         return job_accepted(jobs.submit("classify", params))

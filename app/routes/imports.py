@@ -51,6 +51,7 @@ def import_labeled(
     columns = {"id": id_col, "text": text_col, "audio": audio_col, "label": label_col}
     params = {
         "table": str(stored_table),
+        "table_name": table.filename or stored_table.name,
         "columns": {**{k: v for k, v in columns.items() if v}, "label_sep": label_sep},
     }
     if not wait:

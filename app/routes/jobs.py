@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.deps import JobsDep
-from app.jobs import STATES, Job
+from app.deps import JobsDep, RuntimeDep
+from app.jobs import STATES, Job, jobs_dir
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -59,13 +59,21 @@ def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
 @router.delete("/{job_id}")
 def cancel_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """Cancel a job: a queued one at once, a running one at its next step."""
-    _get(jobs, job_id)
+    job = _get(jobs, job_id)
+    if job.finished:
+        raise HTTPException(
+            409,
+            detail={"code": "finished", "message": f"job {job_id} is already {job.state}"},
+        )
     return jobs.cancel(job_id).as_dict()
 
 
 @router.get("/{job_id}/results")
 def job_results(
-    job_id: str, jobs: JobsDep, format: Literal["csv", "xlsx", "jsonl"] = "csv"
+    job_id: str,
+    jobs: JobsDep,
+    runtime: RuntimeDep,
+    format: Literal["csv", "xlsx", "jsonl"] = "csv",
 ) -> FileResponse:
     """The result table of a finished batch classification (CSV, XLSX or JSONL)."""
     job = _get(jobs, job_id)
@@ -78,7 +86,7 @@ def job_results(
                 "message": f"job {job_id} ({job.kind}, {job.state}) has no {format} results",
             },
         )
-    path = Path(files[format])
+    path = jobs_dir(runtime, job.id) / Path(files[format]).name
     if not path.is_file():
         raise HTTPException(
             404, detail={"code": "not_found", "message": "the results are no longer on disk"}

@@ -89,6 +89,10 @@ def test_protected_routes_need_the_right_key(client: TestClient, headers: dict) 
 def test_dev_mode_needs_no_key(runtime: Runtime) -> None:
     with _client(runtime, api_keys=[], dev_mode=True) as c:
         assert c.get("/api/search", params={"q": "refund"}).status_code == 200
+    # A configured key always counts, also in dev mode (as in the UI).
+    with _client(runtime, dev_mode=True) as c:
+        assert c.get("/api/search", params={"q": "refund"}).status_code == 401
+        assert c.get("/api/search", params={"q": "refund"}, headers=AUTH).status_code == 200
 
 
 def test_no_keys_and_no_dev_mode_fails_closed(runtime: Runtime) -> None:

@@ -101,7 +101,7 @@ def test_import_labeled_table_with_its_recordings(client: TestClient, runtime: R
     table = (
         "id,text,audio,label\n"
         "t1,Customer: my card was stolen yesterday,,card\n"
-        "t2,,audio/stereo_diarization.wav,complaint\n"
+        "t2,,C:\\rec\\Call 01 (copy).wav,complaint\n"
         "t3,,../../../etc/hostname.wav,complaint\n"
         "t4,no label here,,\n"
     )
@@ -109,7 +109,7 @@ def test_import_labeled_table_with_its_recordings(client: TestClient, runtime: R
         ("table", ("train.csv", table.encode(), "text/csv")),
         (
             "recordings",
-            ("stereo_diarization.wav", (DATA / "stereo_diarization.wav").read_bytes(), "audio/wav"),
+            ("Call 01 (copy).wav", (DATA / "stereo_diarization.wav").read_bytes(), "audio/wav"),
         ),
     ]
     job = _finish(client, client.post("/api/imports", files=files, headers=AUTH))
@@ -126,17 +126,38 @@ def test_import_labeled_table_with_its_recordings(client: TestClient, runtime: R
         "customer",
     }
     assert runtime.calls.count() == 5
+    # The import kept the recording of its audio call and nothing else (not the table).
+    [folder] = (runtime.settings.paths.state_dir / "imports").iterdir()
+    assert [p.name for p in folder.iterdir()] == ["Call_01_copy_.wav"]
+    recording = runtime.ledger.get("t2").recording  # type: ignore[union-attr]
+    assert recording is not None and recording.parent == folder.resolve()
+    assert client.delete("/api/calls/t2", headers=AUTH).status_code == 200
+    assert not recording.exists()
 
     bad = client.post(
         "/api/imports?wait=true",
         files={"table": ("train.csv", b"id,words\nx,hello\n", "text/csv")},
         headers=AUTH,
     )
-    assert bad.status_code == 400 and "no label column" in bad.json()["error"]["message"]
+    message = bad.json()["error"]["message"]
+    assert bad.status_code == 400 and message.startswith("train.csv: no label column")
+    assert str(runtime.settings.paths.state_dir) not in message
     wrong = client.post(
         "/api/imports", files={"table": ("train.exe", b"MZ", "text/csv")}, headers=AUTH
     )
     assert wrong.status_code == 415
+
+
+def test_cancelling_a_queued_batch_deletes_its_uploads(client: TestClient) -> None:
+    client.app.state.jobs.stop()  # no worker: the job stays queued
+    files = {"files": ("late-parcel.txt", LATE_PARCEL.encode(), "text/plain")}
+    job = client.post("/api/classify/batch", files=files, headers=AUTH).json()["job"]
+    uploaded = client.app.state.runtime.settings.paths.state_dir / "classify-uploads"
+    assert len(list(uploaded.rglob("*.txt"))) == 1
+    assert client.delete(f"/api/jobs/{job['id']}", headers=AUTH).json()["state"] == "cancelled"
+    assert list(uploaded.iterdir()) == []
+    again = client.delete(f"/api/jobs/{job['id']}", headers=AUTH)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "finished"
 
 
 def test_jobs_resource_errors_and_auth(client: TestClient) -> None:
@@ -218,7 +239,9 @@ def test_an_interrupted_batch_classification_resumes_after_the_last_written_call
     from app.jobs import JobInterrupted
 
     stored = []
-    for name, text in (("a.txt", LATE_PARCEL), ("b.txt", "Customer: I want my money back\n")):
+    # Named like two stored calls, so their classification histories show each result once.
+    pairs = (("c-courier.txt", LATE_PARCEL), ("c-refund.txt", "Customer: I want my money back\n"))
+    for name, text in pairs:
         path = tmp_path / f"0123-{name}"
         path.write_text(text, encoding="utf-8")
         stored.append((name, path))
@@ -237,7 +260,20 @@ def test_an_interrupted_batch_classification_resumes_after_the_last_written_call
     assert result["n"] == 2 and result["classified"] == 2
     assert sorted(result["labels"]) == ["delivery_delay", "refund"]
     # Each call classified once: the resumed run did not redo the first.
-    assert len(runtime.ledger.classifications("a")) == len(runtime.ledger.classifications("b")) == 1
+    history = [runtime.ledger.classifications(c) for c in ("c-courier", "c-refund")]
+    assert [[h["source"] for h in calls] for calls in history] == [["job:x"], ["job:x"]]
     rows = (folder / "results.jsonl").read_text().splitlines()
-    assert [json.loads(r)["call_id"] for r in rows] == ["a", "b"]
+    assert [json.loads(r)["call_id"] for r in rows] == ["c-courier", "c-refund"]
     assert "0123-" not in (folder / "results.csv").read_text()
+
+
+def test_result_tables_never_turn_a_file_name_into_a_formula(tmp_path: Path) -> None:
+    from app.results import write_rows
+
+    rows = [{"call_id": "=HYPERLINK(x)", "origin": "=HYPERLINK(x).txt", "label": "refund"}]
+    write_rows(tmp_path / "r.csv", rows)
+    write_rows(tmp_path / "r.xlsx", rows)
+    line = (tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert line.startswith("'=HYPERLINK(x),'=HYPERLINK(x).txt,refund")
+    cell = openpyxl.load_workbook(tmp_path / "r.xlsx").active.cell(2, 1)
+    assert cell.value == "=HYPERLINK(x)" and cell.data_type == "s"

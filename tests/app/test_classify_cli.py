@@ -45,14 +45,18 @@ def trained(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_classify_without_llm_writes_results(trained: Path, tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
+    # A transcript named like a call in the store (import ids are <file>-<row>).
+    (trained / "train-0.txt").write_text("Customer: where is my parcel, it is a week late\n")
     result = runner.invoke(app, ["classify", str(trained), "--out", str(out)])
     assert result.exit_code == 0, result.output
     rows = {r["call_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows["n1"]["label"] == "delivery_delay" and rows["n2"]["label"] == "refund"
     ledger = Ledger(tmp_path / "state" / "ledger.sqlite")
-    history = ledger.classifications("n1")
+    stored, new = ledger.classifications("train-0"), ledger.classifications("n1")
     ledger.close()
-    assert [(h["label"], h["source"]) for h in history] == [("delivery_delay", "cli")]
+    # The stored call's history has it; a call that is not in the store gets no orphan history.
+    assert [(h["label"], h["source"]) for h in stored] == [(rows["train-0"]["label"], "cli")]
+    assert new == []
     assert rows["n1"]["decided_by"] == "knn" and rows["n1"]["neighbours"]
     assert rows["n3"]["label"] in TRAIN  # audio was transcribed and classified
     assert "not a decodable audio file" in rows["n4"]["error"]

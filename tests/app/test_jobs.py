@@ -164,3 +164,19 @@ def test_a_job_interrupted_by_a_restart_resumes(tmp_path: Path) -> None:
     assert resumed.state == "done" and resumed.attempts == 3 and resumed.result == {"counted": 4}
     assert after.state == "done"
     assert [j for j, _ in steps2.seen] == [job.id] * 4 + [other.id] * 2
+
+
+def test_a_job_that_keeps_dying_with_the_process_is_not_started_again(tmp_path: Path) -> None:
+    from app.jobs import MAX_ATTEMPTS
+
+    store = JobStore(tmp_path / "jobs.sqlite")
+    job = store.create("steps", {"n": 1})
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        started = store.claim_next()  # started, and then the process died with it ...
+        assert started is not None and started.attempts == attempt
+        requeued = store.requeue_interrupted()  # ... so the next start finds it "running"
+        assert requeued == ([job.id] if attempt < MAX_ATTEMPTS else [])
+    failed = store.get(job.id)
+    store.close()
+    assert failed is not None and failed.state == "failed" and failed.attempts == MAX_ATTEMPTS
+    assert "not started again" in (failed.error or "")

@@ -4,6 +4,7 @@ position, filters, suspects, and what each access mode mounts."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,31 @@ def test_citation_plays_the_recording_from_the_cited_second(tmp_path: Path) -> N
     assert audio_source(_row("audio", str(tmp_path / "gone.flac")), 5) == (None, 5.0)
     assert audio_source(_row("text", "labels.csv:3"), 5) == (None, 5.0)
     assert audio_source(None, 5) == (None, 5.0)
+    # A recording imported from a labeled table: its origin is the table row.
+    imported = replace(_row("audio", "calls.jsonl:7"), audio=str(audio))
+    assert audio_source(imported, 3) == (audio, 3.0)
+
+
+def test_playing_a_recording_allows_that_file_only(tmp_path: Path) -> None:
+    from ui.context import UIContext
+
+    audio = tmp_path / "c1.flac"
+    audio.write_bytes(b"x")
+    (tmp_path / ".env").write_text("LLM__API_KEY=secret")
+
+    class Ledger:
+        def get(self, call_id: str) -> LedgerRow:
+            return replace(_row("audio", "calls.jsonl:7"), audio=str(audio))
+
+    class Blocks:
+        allowed_paths: list[str] = []
+
+    app = FastAPI()
+    app.state.runtime = type("R", (), {"ledger": Ledger()})()
+    ctx = UIContext(app, load_settings(paths={"state_dir": tmp_path / "state"}), Blocks())
+    assert ctx.playable("c1", 4) == (str(audio.resolve()), 4.0)
+    # Never the folder: the browser could fetch .env or the state dir from it.
+    assert ctx.blocks.allowed_paths == [str(audio.resolve())]
 
 
 def _passage(call_id: str, start: float, text: str) -> Passage:
