@@ -48,7 +48,11 @@ def test_demo_without_serving_runs_every_step(env: Path, tmp_path: Path) -> None
     assert "1/5 ingest" in out and "Ledger" in out  # the status table
     ledger = Ledger(env / "ledger.sqlite")
     assert ledger.counts()["indexed"] == n
+    [recorded] = [r for r in ledger.rows() if r.kind == "audio"]
     ledger.close()
+    # Imported from a table row, its recording is known, so the UI can play it.
+    assert recorded.origin.startswith("calls.jsonl:") and recorded.recording is not None
+    assert recorded.recording.parent == (corpus / "audio").resolve()
     evaluation = next(json.loads(line) for line in out.splitlines() if '"accuracy"' in line)
     assert evaluation["n_test"] == 8 and evaluation["n_train"] == 25
     assert "[1] call" in out  # a cited answer
