@@ -54,6 +54,7 @@ class Runtime:
         self._build_lock = threading.RLock()
         self.settings = settings
         self._transcriber: Transcriber | None = None
+        self._labels: tuple[int, float, list[str]] | None = None  # (store writes, when, labels)
         self._transcriber_lock = threading.Lock()
         if embedder is not None:
             self.__dict__["embedder"] = embedder
@@ -114,10 +115,22 @@ class Runtime:
             return None
         from retrieval.llm_refine import LLMRefiner
 
-        labels = {
-            label for point in self.calls.scroll() for label in point.payload.get("labels") or []
-        }
-        return LLMRefiner(self.llm, self.settings, sorted(labels))
+        return LLMRefiner(self.llm, self.settings, self.labels())
+
+    def labels(self) -> list[str]:
+        """Every label on a call in the index, sorted. Read again only after a write through
+        the store (or every 30 s on a shared server), not on every classify request."""
+        from retrieval.classify import RECHECK_SECONDS
+
+        calls, now = self.calls, time.monotonic()
+        if self._labels is not None:
+            writes, at, labels = self._labels
+            if writes == calls.writes and (not calls.shared or now - at < RECHECK_SECONDS):
+                return labels
+        writes = calls.writes
+        found = {label for point in calls.scroll() for label in point.payload.get("labels") or []}
+        self._labels = (writes, now, sorted(found))
+        return sorted(found)
 
     def llm_usage(self) -> str | None:
         """One line of LLM request/token/cost accounting, when an LLM was used."""

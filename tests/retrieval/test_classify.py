@@ -144,6 +144,21 @@ def test_labels_are_rechecked_only_after_a_write(
     assert scrolls and relabeled is not model and relabeled.fingerprint != model.fingerprint
 
 
+def test_the_label_set_is_read_again_only_after_a_write(
+    runtime: Runtime, indexed: KnnClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = runtime.labels()
+    assert "refund" in labels and "address_change" not in labels
+    real_scroll = runtime.calls.scroll
+    scrolls = []
+    monkeypatch.setattr(
+        runtime.calls, "scroll", lambda *a, **k: scrolls.append(1) or real_scroll(*a, **k)
+    )
+    assert runtime.labels() == labels and scrolls == []  # what the LLM refiner asks per call
+    runtime.pipeline().run([_source("new", "Please change my address", ["address_change"])])
+    assert "address_change" in runtime.labels() and scrolls
+
+
 def test_empty_index_abstains(runtime: Runtime) -> None:
     classifier = KnnClassifier(
         runtime.calls, runtime.embedder, runtime.sparse, runtime.settings.classify
