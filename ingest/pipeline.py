@@ -137,6 +137,8 @@ class IngestPipeline:
             and row.content_hash == content_hash
             and row.collection == self.collection
         ):
+            if row.audio is None and _audio(source):  # a ledger from before the column
+                self.ledger.upsert(source.call_id, audio=_audio(source))
             return IngestResult(source.call_id, source.origin, "unchanged", chunks=row.n_chunks)
         self.ledger.upsert(
             source.call_id,

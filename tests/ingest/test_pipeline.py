@@ -233,3 +233,12 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     turns = json.loads(runtime.ledger.get(one.call_id).transcript)["turns"]
     assert [t["speaker"] for t in turns] == [t["speaker"] for t in script["turns"]]
     assert all(a["start"] <= b["start"] for a, b in zip(turns, turns[1:], strict=False))
+    # Its recording is kept apart from the origin (a table row), so it can be played/deleted;
+    # a ledger written before that column gets it on the next (unchanged) import.
+    row = runtime.ledger.get(one.call_id)
+    assert row.origin.startswith("calls.jsonl:") and row.recording == one.path.resolve()
+    runtime.ledger.upsert(one.call_id, audio=None)
+    assert runtime.ledger.get(one.call_id).recording is None
+    [again] = runtime.pipeline().run([one])
+    assert again.status == "unchanged"
+    assert runtime.ledger.get(one.call_id).recording == one.path.resolve()
