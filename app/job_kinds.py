@@ -8,7 +8,8 @@ run again from the start after an interruption: that is how a job resumes after 
 - ``import``: an uploaded labeled-data table (CSV/XLSX/JSONL, with the recordings it names)
   -> labeled calls.
 - ``classify``: uploaded recordings/transcripts -> one classification each, appended to the
-  job's ``results.jsonl`` as they come (a resumed job skips what is there), then CSV and XLSX.
+  job's ``progress.jsonl`` as they come (a resumed job skips what is there), then the results
+  as CSV, XLSX and JSONL.
 - ``label_run``: a label-quality run over the labeled calls in the store.
 """
 
@@ -158,9 +159,18 @@ def _end_ingest(runtime: Runtime, job: Job) -> None:
     discard_unreferenced(runtime, [path for _, path in _stored(job)])
 
 
+def discard_import_inputs(runtime: Runtime, params: dict[str, Any]) -> None:
+    """An import's table and any uploaded recording no imported call refers to."""
+    table = Path(params["table"])
+    folder = table.parent
+    if folder.is_dir():
+        discard_unreferenced(runtime, [table, *(p for p in folder.iterdir() if p != table)])
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def _end_import(runtime: Runtime, job: Job) -> None:
-    table = Path(job.params["table"])
-    discard_unreferenced(runtime, [table, *(p for p in table.parent.iterdir() if p != table)])
+    discard_import_inputs(runtime, job.params)
 
 
 def classify_files(

@@ -56,6 +56,9 @@ def import_labeled(
     }
     if not wait:
         return job_accepted(jobs.submit("import", params))
-    from app.job_kinds import import_table
+    from app.job_kinds import discard_import_inputs, import_table
 
-    return JSONResponse(import_table(runtime, params))
+    try:
+        return JSONResponse(import_table(runtime, params))
+    finally:
+        discard_import_inputs(runtime, params)

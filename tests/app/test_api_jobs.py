@@ -146,6 +146,8 @@ def test_import_labeled_table_with_its_recordings(client: TestClient, runtime: R
         "/api/imports", files={"table": ("train.exe", b"MZ", "text/csv")}, headers=AUTH
     )
     assert wrong.status_code == 415
+    # Neither the refused file nor the unusable table left anything behind.
+    assert list((runtime.settings.paths.state_dir / "imports").iterdir()) == [folder]
 
 
 def test_cancelling_a_queued_batch_deletes_its_uploads(client: TestClient) -> None:
