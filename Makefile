@@ -23,7 +23,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(BIN)/callscope demo
 
+# The layer contract first (pyproject.toml [tool.importlinter]): a wrong import fails here.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 # The UI's browser tests, saving a screenshot of each tab (installs Debian chromium if missing).

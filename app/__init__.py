@@ -1,8 +1,3 @@
-"""CallScope application layer: settings, errors, component wiring and the CLI."""
-
-import os
-
-# Our own rich progress bars report progress; the tqdm bars that FlagEmbedding and
-# faster-whisper draw would interleave with them. tqdm reads this when it is first imported,
-# so it is set here, before any model library is.
-os.environ.setdefault("TQDM_DISABLE", "1")
+"""CallScope's application: the floor (``app.core``), the composition root (``app.runtime``),
+the use cases (``app.services``) and the entry points over them (``app.cli``, ``app.api``,
+``app.jobs``). Importing a package has no side effects."""

@@ -7,7 +7,6 @@ model and a text-only ingest never loads whisper.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 import time
@@ -18,20 +17,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from app.config import Settings
-from app.errors import StoreError
-from ingest.embedding import Embedder, FlagEmbedder
+from app.core.config import Settings
 from ingest.ledger import Ledger
 from ingest.pipeline import IngestPipeline
 from ingest.transcribe import Transcriber
-from retrieval.sparse import Bm25Encoder
-from retrieval.store import VectorStore
+from retrieval.index.embedding import Embedder, FlagEmbedder
+from retrieval.index.factory import calls_collection, open_store
+from retrieval.index.sparse import Bm25Encoder
+from retrieval.index.store import VectorStore
 
 if TYPE_CHECKING:
-    from retrieval.classify import KnnClassifier
-    from retrieval.llm import LLMClient
-    from retrieval.llm_refine import LLMRefiner
-    from retrieval.qa import QAEngine
+    from retrieval.classify.knn import KnnClassifier
+    from retrieval.classify.refine import LLMRefiner
+    from retrieval.index.filters import CallFilter
+    from retrieval.llm.client import LLMClient
+    from retrieval.qa.engine import QAEngine
     from retrieval.search import Searcher
 
 
@@ -91,8 +91,8 @@ class Runtime:
         """The OpenAI-compatible client, or None when no LLM is configured."""
         if not self.settings.llm.enabled:
             return None
-        from retrieval.llm import LLMClient
-        from retrieval.pii import redactor_for
+        from retrieval.llm.client import LLMClient
+        from retrieval.llm.pii import redactor_for
 
         return LLMClient(
             self.settings.llm,
@@ -105,7 +105,7 @@ class Runtime:
     def classifier(self) -> KnnClassifier:
         """One classifier per process: it keeps its light model between requests and refits
         only when the labeled calls change."""
-        from retrieval.classify import KnnClassifier
+        from retrieval.classify.knn import KnnClassifier
 
         return KnnClassifier(self.calls, self.embedder, self.sparse, self.settings.classify)
 
@@ -113,14 +113,14 @@ class Runtime:
         """Refines kNN answers with the LLM over the labels in the index; None without an LLM."""
         if self.llm is None:
             return None
-        from retrieval.llm_refine import LLMRefiner
+        from retrieval.classify.refine import LLMRefiner
 
         return LLMRefiner(self.llm, self.settings, self.labels())
 
     def labels(self) -> list[str]:
         """Every label on a call in the index, sorted. Read again only after a write through
         the store (or every 30 s on a shared server), not on every classify request."""
-        from retrieval.classify import RECHECK_SECONDS
+        from retrieval.classify.knn import RECHECK_SECONDS
 
         calls, now = self.calls, time.monotonic()
         if self._labels is not None:
@@ -136,23 +136,18 @@ class Runtime:
         """One line of LLM request/token/cost accounting, when an LLM was used."""
         if "llm" not in self.__dict__ or self.llm is None:
             return None
-        u = self.llm.usage()
-        return (
-            f"LLM {self.llm.model}: {u.requests} requests ({u.cache_hits} cached, "
-            f"{u.failed_requests} failed), {u.prompt_tokens} prompt + "
-            f"{u.completion_tokens} completion tokens, est. cost {u.cost:.4f}"
-        )
+        return self.llm.usage_line()
 
     def searcher(self) -> Searcher:
         from retrieval.search import Searcher
 
         return Searcher(self.store, self.embedder, self.sparse, self.settings.search)
 
-    def qa(self, *, k: int = 8, filters: dict | None = None) -> QAEngine:
+    def qa(self, *, k: int = 8, filters: CallFilter | dict | None = None) -> QAEngine:
         """The Q&A engine: LlamaIndex retriever over our store, the LLM when configured, and
         PII redaction of outgoing prompts when the endpoint is external."""
-        from retrieval.llama import CallRetriever, OpenAICompatibleLLM
-        from retrieval.qa import QAEngine
+        from retrieval.qa.engine import QAEngine
+        from retrieval.qa.llama import CallRetriever, OpenAICompatibleLLM
 
         retriever = CallRetriever(self.searcher(), k=k, filters=filters)
         llm = OpenAICompatibleLLM(self.settings.llm) if self.settings.llm.enabled else None
@@ -160,7 +155,7 @@ class Runtime:
 
     def _redactor(self) -> Callable[[list[dict]], tuple[list[dict], dict[str, int]]] | None:
         """``messages -> (messages, counts)`` when prompts leave the machine, else None."""
-        from retrieval.pii import redactor_for
+        from retrieval.llm.pii import redactor_for
 
         redactor = redactor_for(self.settings.pii, self.settings.llm.base_url)
         if redactor is None or not self.settings.llm.enabled:
@@ -224,10 +219,10 @@ def temporary_runtime(
     """A Runtime on a throwaway state dir and collection, for evaluations that index their own
     data through the production path; on a Qdrant server its collections are dropped after."""
     with tempfile.TemporaryDirectory(prefix=f"callscope-{prefix}-") as tmp:
-        run_settings = settings.model_copy(deep=True)
-        run_settings.paths.state_dir = Path(tmp)
-        run_settings.paths.models_dir = settings.paths.models
-        run_settings.qdrant.collection = f"{prefix}_{int(time.time())}"
+        run_settings = settings.with_changes(
+            paths={"state_dir": Path(tmp), "models_dir": settings.paths.models},
+            qdrant={"collection": f"{prefix}_{int(time.time())}"},
+        )
         with Runtime(run_settings, embedder=embedder) as runtime:
             try:
                 yield runtime
@@ -235,46 +230,3 @@ def temporary_runtime(
                 if run_settings.qdrant.url:
                     runtime.store.drop()  # type: ignore[attr-defined]
                     runtime.calls.drop()  # type: ignore[attr-defined]
-
-
-def calls_collection(name: str) -> str:
-    return f"{name}_calls"
-
-
-def open_store(
-    settings: Settings, embedder: Embedder, sparse: Bm25Encoder, *, collection: str | None = None
-) -> VectorStore:
-    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set."""
-    name = collection or settings.qdrant.collection
-    meta = {
-        "name": name,
-        "model_id": embedder.model_id,
-        "dim": embedder.dim,
-        "sparse_model": sparse.model_id,
-    }
-    if settings.qdrant.url:
-        from qdrant_client import QdrantClient
-
-        from retrieval.server_store import ServerStore
-
-        api_key = settings.qdrant.api_key.get_secret_value() if settings.qdrant.api_key else None
-        try:
-            client = QdrantClient(
-                url=settings.qdrant.url, api_key=api_key, timeout=int(settings.qdrant.timeout)
-            )
-        except Exception as exc:  # bad URL shapes raise ValueError and friends
-            raise StoreError(f"cannot reach Qdrant at {settings.qdrant.url}: {exc}") from exc
-        q = settings.qdrant
-        return ServerStore.open(
-            client,
-            owns_client=True,
-            shard_number=q.shard_number,
-            replication_factor=q.replication_factor,
-            write_consistency_factor=q.write_consistency_factor,
-            **meta,
-        )
-
-    from retrieval.edge_store import EdgeStore
-
-    os.makedirs(settings.paths.shards, exist_ok=True)
-    return EdgeStore.open(settings.paths.shards / name, **meta)

@@ -30,8 +30,9 @@ from typing import Any
 
 import httpx
 
-from app.config import load_settings
+from app.core.config import load_settings
 from app.runtime import Runtime
+from app.services import calls
 from ingest.labels import Columns, load_labeled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,13 +85,13 @@ def main() -> None:
                 {"id": f"b{i:05d}", "text": r["text"], "category": r["category"]}
                 for i, r in enumerate(train)
             )
-        settings = load_settings(paths={"state_dir": tmp_path / "state"})
-        settings.api.dev_mode = True
-        settings.api.ui = False
+        settings = load_settings(
+            paths={"state_dir": tmp_path / "state"}, api={"dev_mode": True, "ui": False}
+        )
         with Runtime(settings) as runtime:
             t = time.perf_counter()
             sources, _ = load_labeled(table, Columns(label="category"))
-            runtime.pipeline().run(sources)
+            calls.ingest_sources(runtime, sources)
             results["index_seconds"] = round(time.perf_counter() - t, 1)
             classifier = runtime.classifier
             classifier.classify_texts([probe[0]])  # fit the light model once
@@ -128,9 +129,9 @@ def _through_http(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     import uvicorn
 
-    from app.api import create_app
+    from app.api.app import create_app
+    from app.services.classify import classify_sources
     from ingest.sources import discover
-    from retrieval.batch import classify_sources
 
     port = _free_port()
     server = uvicorn.Server(

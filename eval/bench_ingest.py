@@ -25,14 +25,14 @@ from typing import Any
 import av
 import numpy as np
 
-from app.config import Settings
-from ingest import bundled
+from app.core import bundled
+from app.core.config import Settings
 from ingest.audio import SAMPLE_RATE
-from ingest.embedding import FlagEmbedder
 from ingest.transcribe import Transcriber
+from retrieval.index.embedding import FlagEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "data" / "demo"
+DEMO = ROOT / "app" / "demo"
 
 
 def words(text: str) -> list[str]:
@@ -147,9 +147,9 @@ def bench_embedding(n_texts: int) -> dict[str, Any]:
 def bench_upsert(n_points: int, tmp: Path) -> dict[str, Any]:
     from qdrant_client import QdrantClient
 
-    from retrieval.edge_store import EdgeStore
-    from retrieval.server_store import ServerStore
-    from retrieval.store import SparseVec, StoredPoint, point_id
+    from retrieval.index.edge_store import EdgeStore
+    from retrieval.index.server_store import ServerStore
+    from retrieval.index.store import SparseVec, StoredPoint, point_id
 
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((n_points, 384)).astype(np.float32)

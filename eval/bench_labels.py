@@ -2,7 +2,8 @@
 
 Takes a stratified sample of a labeled CSV (default: Banking77 train), flips ``--noise`` of the
 rows to a uniformly drawn other label (seeded, symmetric noise), runs the production analysis
-(``eval.labels.analyse``: indexing through the ingest pipeline, leave-one-out kNN, cross-validated
+(``app.services.label_runs.analyse``: indexing through the ingest pipeline, leave-one-out kNN,
+cross-validated
 light model) and scores each ranking against the known flips: precision and recall at N (N = the
 number of flipped rows), the area under the precision-recall curve (average precision), and the
 precision/recall of the set each method flags.
@@ -30,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from app.config import load_settings
-from eval.labels import analyse
+from app.core.config import load_settings
+from app.services.label_runs import analyse
 from ingest.labels import Columns
 
 

@@ -10,14 +10,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings
-from app.errors import InputError
+from app.core.config import Settings
+from app.core.errors import InputError
+from app.core.models import CallSource
+from app.core.text import call_text
 from app.runtime import temporary_runtime
-from ingest.embedding import Embedder
+from app.services import calls
 from ingest.labels import Columns, load_labeled
-from ingest.models import CallSource
-from ingest.pipeline import call_text
-from retrieval.classify import UNKNOWN, Classification, KnnClassifier
+from retrieval.classify.knn import UNKNOWN, Classification, KnnClassifier
+from retrieval.index.embedding import Embedder
 
 
 def sample_shots(sources: list[CallSource], shots: int | None, seed: int) -> list[CallSource]:
@@ -64,8 +65,8 @@ def run(
     with temporary_runtime(settings, prefix="eval", embedder=embedder) as runtime:
         run_settings = runtime.settings
         if k is not None:
-            run_settings.classify.k = k
-        results = runtime.pipeline().run(train_rows)
+            run_settings = run_settings.with_changes(classify={"k": k})
+        results = calls.ingest_sources(runtime, train_rows)
         indexed = sum(r.status == "indexed" for r in results)
         classifier = KnnClassifier(
             runtime.calls, runtime.embedder, runtime.sparse, run_settings.classify

@@ -13,13 +13,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings
-from app.errors import InputError
+from app.core.config import Settings
+from app.core.errors import InputError
+from app.core.models import CallSource, Transcript, Turn
+from app.core.text import normalize
 from app.runtime import temporary_runtime
-from ingest.embedding import Embedder
+from app.services import calls
+from app.services.search import search
 from ingest.labels import read_rows
-from ingest.models import CallSource, Transcript, Turn
-from ingest.text import normalize
+from retrieval.index.embedding import Embedder
+from retrieval.index.filters import CallFilter
 
 DEFAULT_KS = (1, 5, 10, 25, 50)
 
@@ -74,18 +77,17 @@ def run(
     sources, ids_by_call = corpus_calls(rows)
     depth = max(ks)
     with temporary_runtime(settings, prefix="evalret", embedder=embedder) as runtime:
-        results = runtime.pipeline().run(sources)
+        results = calls.ingest_sources(runtime, sources)
         failed = [r for r in results if r.status == "failed"]
         if failed:
             raise InputError(f"{len(failed)} corpus calls failed to index: {failed[0].error}")
-        searcher = runtime.searcher()
         recalls = {k: 0.0 for k in ks}
         rr = 0.0
         for q in questions:
-            filters = {"call_id": q["call_id"]} if q.get("call_id") else None
+            filters = CallFilter(call_ids=(q["call_id"],)) if q.get("call_id") else None
             # Chunks cover several turns: `depth` chunks always yield >= depth corpus ids
             # when the collection has them.
-            found = searcher.search(q["question"], filters=filters, k=depth)
+            found = search(runtime, q["question"], filters=filters, k=depth)
             ranked: list[str] = []
             for p in found.passages:
                 turn_ids = p.ranked_turn_ids + p.context_turn_ids

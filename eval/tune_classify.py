@@ -14,13 +14,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.config import load_settings
+from app.core.config import load_settings
+from app.core.text import call_text
 from app.runtime import Runtime
+from app.services import calls
 from eval.classify import sample_shots, score
 from ingest.labels import Columns, load_labeled
-from ingest.pipeline import call_text
-from retrieval.classify import KnnClassifier
-from retrieval.label_model import LabelModel
+from retrieval.classify.knn import KnnClassifier
+from retrieval.classify.label_model import LabelModel
 
 VARIANTS: dict[str, dict] = {
     "1-NN dense (baseline)": {"k": 1, "dense_weight": 1.0, "model_weight": 0.0},
@@ -55,11 +56,11 @@ def main() -> None:
     train = sample_shots(train, args.shots, args.seed)
     base = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = base.model_copy(deep=True)
-        settings.paths.state_dir = Path(tmp)
-        settings.paths.models_dir = base.paths.models
+        settings = base.with_changes(
+            paths={"state_dir": Path(tmp), "models_dir": base.paths.models}
+        )
         with Runtime(settings) as rt:
-            rt.pipeline().run(train)
+            calls.ingest_sources(rt, train)
             texts = [call_text(s.transcript) for s in test]
             dense = rt.embedder.embed(texts)
             sparse = rt.sparse.encode_documents(texts)

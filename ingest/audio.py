@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from app.errors import AudioError
+from app.core.errors import AudioError
 
 log = logging.getLogger(__name__)
 

@@ -9,23 +9,13 @@ boundaries, with the same overlap.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import tiktoken
 
-from app.config import ChunkingSettings
-from ingest import bundled
-from ingest.models import Chunk, Turn
-
-
-@lru_cache(maxsize=4)
-def encoding(name: str) -> tiktoken.Encoding:
-    """A tiktoken encoding loaded from the files llama-index-core ships (never downloaded)."""
-    if "TIKTOKEN_CACHE_DIR" not in os.environ and (cache := bundled.tiktoken_cache_dir()):
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
-    return tiktoken.get_encoding(name)
+from app.core.config import ChunkingSettings
+from app.core.models import Chunk, Turn
+from app.core.text import encoding
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import InputError
-from ingest.models import CallSource, Transcript
+from app.core.errors import InputError
+from app.core.models import CallSource, Transcript
 from ingest.sources import labels_from, parse_text_turns, transcript_from_json
 
 LABEL_FILE_TYPES = (".csv", ".xlsx", ".jsonl")

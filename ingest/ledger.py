@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.core.models import Transcript
+
 T = TypeVar("T")
 
 STATES = ("pending", "transcribed", "indexed", "failed")
@@ -79,7 +81,8 @@ class LedgerRow:
     n_chunks: int
     duration: float | None
     language: str | None
-    transcript: str | None
+    #: The call's turns as indexed (None before a call was transcribed or read).
+    transcript: Transcript | None
     updated_at: float
     #: The recording of an audio call (its origin may be a table row such as ``calls.csv:7``).
     audio: str | None = None
@@ -131,6 +134,8 @@ class Ledger:
         for key in ("labels", "warnings"):
             if key in fields and not isinstance(fields[key], str):
                 fields[key] = json.dumps(fields[key], ensure_ascii=False)
+        if isinstance(fields.get("transcript"), Transcript):
+            fields["transcript"] = json.dumps(fields["transcript"].to_dict(), ensure_ascii=False)
         # UPDATE first: an INSERT .. ON CONFLICT would check NOT NULL columns that a partial
         # update (e.g. only ``state``) does not carry.
         sets = ", ".join(f"{c} = ?" for c in fields)
@@ -218,7 +223,7 @@ class Ledger:
 
     @_locked
     def add_classification(self, call_id: str, classification: Any, source: str) -> bool:
-        """Add a classification (a ``retrieval.classify.Classification``) to the history of a
+        """Add a classification (a ``retrieval.classify.knn.Classification``) to the history of a
         call in the ledger; ``source`` says who asked (api, ui, cli, job:<id>). Call ids are
         file names, as in ingest, so a file named like a stored call is that call; a new file
         has no history to join (nothing could show or delete it): False, nothing written."""
@@ -289,4 +294,6 @@ def _row(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> LedgerRow:
     data = dict(zip([d[0] for d in cur.description], row, strict=True))
     data["labels"] = json.loads(data["labels"] or "[]")
     data["warnings"] = json.loads(data["warnings"] or "[]")
+    raw = data["transcript"]
+    data["transcript"] = Transcript.from_dict(json.loads(raw)) if raw else None
     return LedgerRow(**data)

@@ -19,16 +19,17 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.config import Settings
-from app.errors import AudioError, CallScopeError, InputError
+from app.core.config import Settings
+from app.core.errors import AudioError, CallScopeError, InputError
+from app.core.models import CallSource, Chunk, Transcript
+from app.core.text import call_text
 from ingest.audio import file_sha256
 from ingest.chunking import chunk_turns
-from ingest.embedding import Embedder
 from ingest.ledger import Ledger
-from ingest.models import CallSource, Chunk, Transcript
 from ingest.transcribe import Transcriber
-from retrieval.sparse import Bm25Encoder
-from retrieval.store import StoredPoint, VectorStore, point_id
+from retrieval.index.embedding import Embedder
+from retrieval.index.sparse import Bm25Encoder
+from retrieval.index.store import StoredPoint, VectorStore, point_id
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class IngestPipeline:
                 language=ready.transcript.language,
                 duration=ready.transcript.duration,
                 warnings=ready.warnings,
-                transcript=json.dumps(ready.transcript.to_dict(), ensure_ascii=False),
+                transcript=ready.transcript,
             )
             results.append(
                 IngestResult(
@@ -292,11 +293,6 @@ class IngestPipeline:
         return IngestResult(source.call_id, source.origin, "failed", error=message)
 
 
-def call_text(transcript: Transcript) -> str:
-    """A whole call as ``Speaker: text`` lines (the form chunks and prompts use)."""
-    return "\n".join(f"{t.speaker.capitalize()}: {t.text}" for t in transcript.turns)
-
-
 def _call_payload(ready: _Ready) -> dict[str, Any]:
     source = ready.source
     payload: dict[str, Any] = {
@@ -333,7 +329,7 @@ def _iso_date(value: str) -> str:
 
 
 def _guess_language(transcript: Transcript) -> str:
-    from ingest.text import has_cjk
+    from app.core.text import has_cjk
 
     return "zh" if any(has_cjk(t.text) for t in transcript.turns) else "en"
 

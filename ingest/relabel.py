@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.errors import InputError
+from app.core.errors import InputError
 from ingest.labels import read_rows
 from ingest.ledger import Ledger
-from retrieval.store import VectorStore
+from retrieval.index.store import VectorStore
 
 _TRUTHY = {"yes", "y", "true", "1", "x", "✓", "✔"}
 

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from app.errors import InputError
+from app.core.errors import InputError
+from app.core.models import CallSource, Transcript, Turn
+from app.core.text import normalize
 from ingest.audio import AUDIO_EXTENSIONS
-from ingest.models import CallSource, Transcript, Turn
-from ingest.text import normalize
 
 TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
 SUPPORTED = AUDIO_EXTENSIONS | TRANSCRIPT_EXTENSIONS

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from app.config import BUNDLED_WHISPER, WhisperSettings
-from app.errors import ConfigError, TranscriptionError
-from ingest import bundled
+from app.core import bundled
+from app.core.config import BUNDLED_WHISPER, WhisperSettings
+from app.core.errors import ConfigError, TranscriptionError
+from app.core.models import Transcript, Turn
+from app.core.text import normalize
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
-from ingest.models import Transcript, Turn
-from ingest.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,6 @@ def merge_turns(segments: list[_Segment]) -> list[Turn]:
 
 
 def _cjk_edge(left: str, right: str) -> bool:
-    from ingest.text import has_cjk
+    from app.core.text import has_cjk
 
     return bool(left and right) and has_cjk(left[-1]) and has_cjk(right[0])

@@ -9,16 +9,18 @@ previous exchange is not lost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from app.config import SearchSettings
-from ingest.embedding import Embedder
-from ingest.text import has_cjk
-from retrieval.sparse import Bm25Encoder
-from retrieval.store import Hit, SparseVec, VectorStore
+from app.core.config import SearchSettings
+from app.core.text import has_cjk
+from retrieval.index.embedding import Embedder
+from retrieval.index.filters import CallFilter
+from retrieval.index.sparse import Bm25Encoder
+from retrieval.index.store import Hit, SparseVec, VectorStore
 
 
 @dataclass
@@ -80,12 +82,14 @@ class Searcher:
         self,
         query: str,
         *,
-        filters: dict[str, Any] | None = None,
+        filters: CallFilter | Mapping[str, Any] | None = None,
         k: int = 10,
         mode: str | None = None,
         expand: bool | None = None,
     ) -> SearchResult:
         s = self.settings
+        if isinstance(filters, CallFilter):
+            filters = filters.spec()
         mode = mode or s.mode
         expand = s.expand if expand is None else expand
         dense = self.embedder.embed([query], query=True)[0] if mode != "sparse" else None
@@ -208,48 +212,3 @@ def span(start: float | None, end: float | None) -> str:
     if start is None and end is None:
         return ""
     return f"{clock(start)}–{clock(end)}"
-
-
-def parse_filters(items: list[str]) -> dict[str, Any]:
-    """``label=refund``, ``call=123``, ``speaker=agent``, ``split=train``, ``date>=2026-10-01``,
-    ``date<=2026-10-31`` from the command line into a store filter spec."""
-    from app.errors import InputError
-
-    aliases = {
-        "label": "labels",
-        "labels": "labels",
-        "call": "call_id",
-        "call_id": "call_id",
-        "speaker": "speakers",
-        "speakers": "speakers",
-        "split": "split",
-        "language": "language",
-        "lang": "language",
-    }
-    spec: dict[str, Any] = {}
-    for item in items:
-        for op, bound in ((">=", "gte"), ("<=", "lte")):
-            if op in item:
-                key, value = item.split(op, 1)
-                if key.strip() != "date":
-                    raise InputError(f"filter {item!r}: only date takes >= or <=")
-                spec.setdefault("date", {})[bound] = value.strip()
-                break
-        else:
-            if "=" not in item:
-                raise InputError(
-                    f"filter {item!r}: use key=value (label, call, speaker, split, "
-                    "language) or date>=YYYY-MM-DD / date<=YYYY-MM-DD"
-                )
-            key, value = (part.strip() for part in item.split("=", 1))
-            if key == "date":
-                spec["date"] = {"gte": value, "lte": value}
-                continue
-            if key not in aliases:
-                raise InputError(
-                    f"filter {item!r}: unknown key {key!r}; use one of "
-                    + ", ".join(sorted(set(aliases)))
-                )
-            values = [v for v in value.split(",") if v]
-            spec[aliases[key]] = values if len(values) > 1 else values[0]
-    return spec

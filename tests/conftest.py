@@ -10,10 +10,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from app.config import Settings, load_settings  # noqa: E402
+from app.core.config import Settings, load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
-from ingest.embedding import FlagEmbedder  # noqa: E402
 from ingest.transcribe import Transcriber  # noqa: E402
+from retrieval.index.embedding import FlagEmbedder  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 

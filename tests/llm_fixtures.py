@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.config import LLMSettings
+from app.core.config import LLMSettings
 from tests.llm_server import FakeLLMServer
 
 

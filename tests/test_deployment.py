@@ -22,7 +22,7 @@ def test_compose_parses_and_references_files_that_exist() -> None:
     # The API must not start without a key, and it serves with the real command.
     assert app["environment"]["API__API_KEYS"].startswith("${CALLSCOPE_API_KEY:?")
     assert app["command"][:2] == ["callscope", "serve"]
-    from app.cli import app as cli
+    from app.cli.main import app as cli
 
     assert "serve" in {c.name or c.callback.__name__ for c in cli.registered_commands}
     assert compose["services"]["ollama"]["profiles"] == ["llm"]
@@ -34,7 +34,7 @@ def test_compose_parses_and_references_files_that_exist() -> None:
 
 
 def test_cluster_example_parses_and_wires_three_peers() -> None:
-    from app.config import QdrantSettings
+    from app.core.config import QdrantSettings
 
     here = ROOT / "qdrant" / "cluster"
     compose = yaml.safe_load((here / "docker-compose.yml").read_text())
@@ -55,7 +55,7 @@ def test_cluster_example_parses_and_wires_three_peers() -> None:
 
 
 def test_env_example_names_real_settings() -> None:
-    from app.config import Settings
+    from app.core.config import Settings
 
     sections = set(Settings.model_fields)
     for line in (ROOT / ".env.example").read_text().splitlines():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.models import CallSource, Transcript, Turn
+from app.core.models import CallSource, Transcript, Turn
 
 CallSpec = tuple[list[str], str, list[tuple[str, str]]]
 

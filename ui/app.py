@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from app.config import Settings
+from app.core.config import Settings
 from ui import ask, calls, classify, label_quality, status
 from ui.auth import access_mode, login_check
 from ui.context import UIContext
-from ui.i18n import EN, I18N, ZH
+from ui.i18n import EN, I18N, ZH, localize_tables
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -55,6 +55,7 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
             return [gr.Dropdown(choices=["", *known], value="") for _ in dropdowns]
 
         blocks.load(labels, None, dropdowns, api_visibility="private")
+        localize_tables(blocks)
     return blocks
 
 

@@ -8,10 +8,12 @@ from typing import Any
 
 import gradio as gr
 
-from retrieval.qa import GENERATION_OFF, Answer, Citation
+from app.services import search as service
+from retrieval.index.filters import CallFilter
+from retrieval.qa.engine import GENERATION_OFF, Answer, Citation
 from retrieval.search import span
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, t
 
 CITE_COLUMNS = ("col.n", "col.call", "col.time", "col.speakers", "col.audio")
 
@@ -88,8 +90,8 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
                 label = gr.Dropdown([], label=I18N("filter.label"), allow_custom_value=True)
         with gr.Column(scale=2):
             gr.Markdown(I18N("ask.citations_help"))
-            cites = gr.Dataframe(
-                headers=[I18N(c) for c in CITE_COLUMNS],
+            cites = dataframe(
+                CITE_COLUMNS,
                 interactive=False,
                 elem_id="ask-citations",
                 wrap=True,
@@ -111,13 +113,12 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         if not q:
             yield gr.skip(), history, gr.skip(), gr.skip()
             return
-        filters = {"labels": label} if label else None
-        engine = ctx.runtime.qa(k=int(k), filters=filters)
+        filters = CallFilter(labels=(label,) if label else ())
         earlier = _pairs(history)
         history = [*history, {"role": "user", "content": q}, {"role": "assistant", "content": ""}]
         yield "", history, gr.skip(), gr.skip()
         text = ""
-        for item in engine.stream(q, earlier):
+        for item in service.ask_stream(ctx.runtime, q, filters=filters, k=int(k), history=earlier):
             if isinstance(item, Answer):
                 history[-1]["content"] = answer_markdown(item, lang)
                 found = list(item.citations)

@@ -3,16 +3,19 @@ searcher), and read a call's transcript with speakers and times, playing its rec
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import gradio as gr
 
-from app.errors import InputError
+from app.core.errors import InputError
+from app.core.models import Transcript
+from app.services.calls import list_calls
+from app.services.search import search
+from retrieval.index.filters import CallFilter
 from retrieval.search import clock, span
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, t
 
 COLUMNS = ("col.call", "col.labels", "col.date", "col.time", "col.speakers", "col.text")
 SPEAKERS = ("agent", "customer", "speaker")
@@ -33,19 +36,20 @@ def check_dates(date_from: str | None, date_to: str | None) -> tuple[str | None,
     return out[0], out[1]
 
 
-def filter_spec(label: str | None, speaker: str | None, dfrom: str | None, dto: str | None) -> dict:
-    spec: dict[str, Any] = {}
-    if label:
-        spec["labels"] = label
-    if speaker:
-        spec["speakers"] = speaker
-    if dfrom or dto:
-        spec["date"] = {k: v for k, v in (("gte", dfrom), ("lte", dto)) if v}
-    return spec
+def call_filter(
+    label: str | None, speaker: str | None, dfrom: str | None, dto: str | None
+) -> CallFilter:
+    """The tab's fields as the filter every entry point speaks (dates already checked)."""
+    return CallFilter(
+        labels=(label,) if label else (),
+        speakers=(speaker,) if speaker else (),
+        date_from=date.fromisoformat(dfrom) if dfrom else None,
+        date_to=date.fromisoformat(dto) if dto else None,
+    )
 
 
-def turns_of(transcript: str | None) -> list[dict[str, Any]]:
-    return json.loads(transcript)["turns"] if transcript else []
+def turns_of(transcript: Transcript | None) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in transcript.turns] if transcript else []
 
 
 def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None) -> str:
@@ -62,41 +66,24 @@ def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None)
     return "\n\n".join(lines)
 
 
-def browse_rows(ctx: UIContext, spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Indexed calls from the ledger matching the filters (dates from the call-level points)."""
-    runtime = ctx.runtime
-    dates = {p.payload.get("call_id"): p.payload.get("date") for p in runtime.calls.scroll()}
-    out = []
-    for row in runtime.ledger.rows("indexed"):
-        turns = turns_of(row.transcript)
-        speakers = sorted({str(t.get("speaker")) for t in turns})
-        day = dates.get(row.call_id)
-        if "labels" in spec and spec["labels"] not in row.labels:
-            continue
-        if "speakers" in spec and spec["speakers"] not in speakers:
-            continue
-        bounds = spec.get("date", {})
-        if bounds and (
-            not day or not bounds.get("gte", "") <= day[:10] <= bounds.get("lte", "9999")
-        ):
-            continue
-        first = " ".join(str(turns[0].get("text", "")).split())[:160] if turns else ""
-        out.append(
-            {
-                "call_id": row.call_id,
-                "labels": ", ".join(row.labels),
-                "date": day or "",
-                "time": clock(row.duration) if row.duration else "",
-                "start": None,
-                "speakers": ", ".join(speakers),
-                "text": first,
-            }
-        )
-    return out[:MAX_ROWS]
+def browse_rows(ctx: UIContext, filters: CallFilter) -> list[dict[str, Any]]:
+    """Indexed calls matching the filters."""
+    return [
+        {
+            "call_id": c.call_id,
+            "labels": ", ".join(c.labels),
+            "date": c.date or "",
+            "time": clock(c.duration) if c.duration else "",
+            "start": None,
+            "speakers": ", ".join(c.speakers),
+            "text": c.opening,
+        }
+        for c in list_calls(ctx.runtime, filters, limit=MAX_ROWS)
+    ]
 
 
-def search_rows(ctx: UIContext, query: str, spec: dict[str, Any], k: int = 25) -> list[dict]:
-    result = ctx.runtime.searcher().search(query, filters=spec or None, k=k)
+def search_rows(ctx: UIContext, query: str, filters: CallFilter, k: int = 25) -> list[dict]:
+    result = search(ctx.runtime, query, filters=filters, k=k)
     return [
         {
             "call_id": p.call_id,
@@ -131,8 +118,8 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         dfrom = gr.Textbox(label=I18N("filter.date_from"), placeholder="2026-10-01", scale=1)
         dto = gr.Textbox(label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1)
         go = gr.Button(I18N("calls.search"), variant="primary", scale=1, elem_id="calls-search")
-    table = gr.Dataframe(
-        headers=[I18N(c) for c in COLUMNS],
+    table = dataframe(
+        COLUMNS,
         interactive=False,
         wrap=True,
         elem_id="calls-table",
@@ -153,10 +140,12 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
     def find(q: str, lab: str | None, spk: str | None, f: str, to: str, request: gr.Request):
         lang = lang_of(request)
         try:
-            spec = filter_spec(lab or None, spk or None, *check_dates(f, to))
+            filters = call_filter(lab or None, spk or None, *check_dates(f, to))
         except InputError as exc:
             raise gr.Error(str(exc)) from None
-        rows = search_rows(ctx, q.strip(), spec) if (q or "").strip() else browse_rows(ctx, spec)
+        rows = (
+            search_rows(ctx, q.strip(), filters) if (q or "").strip() else browse_rows(ctx, filters)
+        )
         table_rows = [
             [r[c] for c in ("call_id", "labels", "date", "time", "speakers", "text")] for r in rows
         ]

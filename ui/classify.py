@@ -8,11 +8,11 @@ from typing import Any
 
 import gradio as gr
 
-from ingest.models import CallSource, Transcript
+from app.core.models import CallSource, Transcript
+from app.services.classify import CallResult, classify_batch
 from ingest.sources import SUPPORTED, discover, parse_text_turns
-from retrieval.batch import CallResult, classify_sources
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, t
 
 RESULT_COLUMNS = (
     "col.call",
@@ -57,7 +57,7 @@ class HeardTranscripts:
 
 def transcript_texts(sources: list[CallSource], heard: dict[str, Transcript]) -> dict[str, str]:
     """Each call's text as classified: the pasted/uploaded transcript or what whisper heard."""
-    from ingest.pipeline import call_text
+    from app.core.text import call_text
 
     out = {}
     for s in sources:
@@ -130,15 +130,15 @@ def build(ctx: UIContext) -> None:
             gr.Markdown(I18N("classify.batch_hint"), elem_id="classify-hint")
         with gr.Column(scale=3):
             summary = gr.Markdown(elem_id="classify-summary")
-            results = gr.Dataframe(
-                headers=[I18N(c) for c in RESULT_COLUMNS],
+            results = dataframe(
+                RESULT_COLUMNS,
                 interactive=False,
                 label=I18N("classify.results"),
                 elem_id="classify-results",
                 wrap=True,
             )
-            neighbours = gr.Dataframe(
-                headers=[I18N(c) for c in NEIGHBOUR_COLUMNS],
+            neighbours = dataframe(
+                NEIGHBOUR_COLUMNS,
                 interactive=False,
                 label=I18N("classify.neighbours"),
                 elem_id="classify-neighbours",
@@ -168,16 +168,14 @@ def build(ctx: UIContext) -> None:
             progress((len(started), total), desc=source.call_id)
             started.append(source)
 
-        found = classify_sources(
+        # Uploaded calls that are in the store keep a classification history, like the API's.
+        found = classify_batch(
+            runtime,
             sources,
-            runtime.classifier,
+            source="ui",
             transcriber=lambda: ears,  # type: ignore[arg-type,return-value]
-            refine=runtime.llm_refiner(),
             on_start=one_starts,
         )
-        for r in found:  # uploaded calls keep a classification history, like the API's
-            if r.classification is not None and r.call_id != PASTED_ID:
-                runtime.ledger.add_classification(r.call_id, r.classification, "ui")
         texts = transcript_texts(sources, ears.heard if ears else {})
         done = [(r, texts.get(r.call_id, "")) for r in failed + found]
         first = next((d for d in done if d[0].classification is not None), done[0])

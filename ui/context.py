@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.config import Settings
+from app.core.config import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.jobs import JobRunner
+    from app.jobs.queue import JobRunner
     from app.runtime import Runtime
     from ingest.ledger import LedgerRow
 
@@ -38,7 +38,7 @@ class UIContext:
     def runtime(self) -> Runtime:
         runtime = getattr(self.app.state, "runtime", None)
         if runtime is None:
-            from app.errors import StoreError
+            from app.core.errors import StoreError
 
             raise StoreError("the service is still starting; try again in a moment")
         return runtime

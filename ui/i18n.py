@@ -2,12 +2,16 @@
 
 Static labels go through ``I18N(key)`` (gradio picks the browser's language, or the one chosen
 in the footer settings); texts built by event handlers use :func:`t` with the language of the
-request's ``Accept-Language``. zh-TW is listed with the Simplified texts: gradio falls back to
-English for a locale it is not given, and Simplified reads better than English there.
+request's ``Accept-Language``. Table headers are the exception: gradio translates ``I18N`` texts
+only in a component's own text properties (label, info, placeholder...), never in a Dataframe's
+headers, so tables are made with :func:`dataframe` and get their headers in the request's language
+when the page loads (:func:`localize_tables`). zh-TW is listed with the Simplified texts: gradio
+falls back to English for a locale it is not given, and Simplified reads better than English there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -253,3 +257,43 @@ def lang_of(request: gr.Request | None) -> str:
 def t(key: str, lang: str = "en") -> str:
     """The text of ``key`` in ``lang`` (English when the language or key is missing)."""
     return LANGUAGES.get(lang, EN).get(key) or EN.get(key, key)
+
+
+#: The attribute of a :func:`dataframe` table holding its column keys.
+COLUMN_KEYS = "callscope_column_keys"
+
+
+def headers(columns: Sequence[str], lang: str = "en") -> list[str]:
+    """The header texts of the column keys ``columns`` in ``lang``."""
+    return [t(c, lang) for c in columns]
+
+
+def dataframe(columns: Sequence[str], **kwargs: Any) -> gr.Dataframe:
+    """A table with the column keys ``columns``: headed in English as built (never with ``I18N``
+    texts, which a Dataframe would show as their raw metadata), and in the request's language
+    once the page loads, through :func:`localize_tables`."""
+    table = gr.Dataframe(headers=headers(columns), **kwargs)
+    setattr(table, COLUMN_KEYS, tuple(columns))
+    return table
+
+
+def localize_tables(blocks: gr.Blocks) -> None:
+    """On page load, head every :func:`dataframe` table of ``blocks`` in the language of the
+    request (as the event handlers do). The tables are still empty then."""
+    tables = [
+        b
+        for b in blocks.blocks.values()
+        if isinstance(b, gr.Dataframe) and getattr(b, COLUMN_KEYS, None)
+    ]
+    if not tables:
+        return
+
+    def localize(request: gr.Request) -> list[gr.Dataframe]:
+        lang = lang_of(request)
+        # The headers travel inside the value: an update without one would keep the old ones.
+        return [
+            gr.Dataframe(value=[], headers=headers(getattr(table, COLUMN_KEYS), lang))
+            for table in tables
+        ]
+
+    blocks.load(localize, None, tables, show_progress="hidden", api_visibility="private")

@@ -13,11 +13,10 @@ from typing import Any
 
 import gradio as gr
 
-from eval.label_issue import LabelIssue
-from eval.label_runs import LabelRuns
-from eval.labels import runs_path
+from app.services import label_runs
+from eval.quality.issue import LabelIssue
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, t
 
 SUSPECT_COLUMNS = (
     "col.call",
@@ -68,7 +67,7 @@ def suspects(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
 
 def plots_html(summary: dict[str, Any], rows: list[dict[str, str]]) -> str:
     """The run's figures, drawn by the report's own plotting code, as inline PNGs."""
-    from eval.label_report import figures as report_figures
+    from eval.quality.report import figures as report_figures
 
     issues = [
         LabelIssue(
@@ -102,11 +101,7 @@ def summary_markdown(summary: dict[str, Any], lang: str) -> str:
 
 
 def run_choices(ctx: UIContext) -> list[tuple[str, int]]:
-    runs = LabelRuns(runs_path(ctx.settings))
-    try:
-        listed = runs.list()
-    finally:
-        runs.close()
+    listed = label_runs.list_runs(ctx.settings)
     return [
         (
             f"#{r['run_id']} · {r['started_at']} · health {r['health']} · "
@@ -121,11 +116,7 @@ def load_run(ctx: UIContext, run_id: int | None, lang: str) -> tuple[str, Any, s
     """Summary text, suspects table, plots HTML and the suspects (for row selection)."""
     if run_id is None:
         return t("lq.no_runs", lang), _table([], lang), "", []
-    runs = LabelRuns(runs_path(ctx.settings))
-    try:
-        summary = runs.summary(int(run_id))
-    finally:
-        runs.close()
+    summary = label_runs.run_summary(ctx.settings, int(run_id))
     rows = read_issues(summary.get("out", ""))
     found = suspects(rows)
     ledger = ctx.runtime.ledger
@@ -176,8 +167,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
         pick = gr.Dropdown([], label=I18N("lq.runs"), scale=3, elem_id="lq-runs")
     progress = gr.Markdown(elem_id="lq-progress")
     summary = gr.Markdown(elem_id="lq-summary")
-    table = gr.Dataframe(
-        headers=[I18N(c) for c in SUSPECT_COLUMNS],
+    table = dataframe(
+        SUSPECT_COLUMNS,
         interactive=False,
         label=I18N("lq.suspects"),
         wrap=True,

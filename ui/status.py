@@ -8,21 +8,20 @@ from typing import Any
 
 import gradio as gr
 
-from app.errors import CallScopeError
+from app.services.status import status
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, t
 
 JOB_COLUMNS = ("col.job", "col.kind", "col.state", "col.progress", "col.message", "col.created")
 
 
 def status_markdown(ctx: UIContext, lang: str) -> str:
-    runtime = ctx.runtime
-    s = runtime.settings
-    w = s.whisper
+    report = status(ctx.runtime, failures=5, open_store=True)
+    s = ctx.runtime.settings
     lines = [
         f"### {t('status.models', lang)}",
-        f"- {t('status.speech', lang)}: `{w.model}` ({w.device}, {w.compute_type})",
-        f"- {t('status.embedding', lang)}: `{s.embedding.model}`",
+        f"- {t('status.speech', lang)}: `{report.speech_model}` ({report.speech_device})",
+        f"- {t('status.embedding', lang)}: `{report.embedding_model}`",
     ]
     store = (
         f"Qdrant server {s.qdrant.url}"
@@ -30,23 +29,20 @@ def status_markdown(ctx: UIContext, lang: str) -> str:
         else f"Qdrant Edge ({t('status.embedded', lang)})"
     )
     lines += ["", f"### {t('status.store', lang)}", f"- {store}"]
-    try:
-        chunks, calls = runtime.store.count(), runtime.calls.count()
-        info = runtime.store.info
+    if report.collection is not None:
+        c = report.collection
         lines += [
-            f"- {t('status.collection', lang)} `{info.name}`: {chunks} {t('status.chunks', lang)}, "
-            f"{calls} {t('status.calls', lang)} · {info.model_id} ({info.dim}-d)"
+            f"- {t('status.collection', lang)} `{c.name}`: {c.chunks} {t('status.chunks', lang)}, "
+            f"{c.calls} {t('status.calls', lang)} · {c.model_id} ({c.dim}-d)"
         ]
-    except CallScopeError as exc:
-        lines.append(f"- ⚠ {exc}")
-    counts = runtime.ledger.counts()
+    if report.store_error:
+        lines.append(f"- ⚠ {report.store_error}")
     lines += [
         "",
         f"### {t('status.ledger', lang)}",
-        " · ".join(f"{t('state.' + k, lang)} **{v}**" for k, v in counts.items()),
+        " · ".join(f"{t('state.' + k, lang)} **{v}**" for k, v in report.ledger.items()),
     ]
-    failed = list(runtime.ledger.rows("failed"))[:5]
-    lines += [f"- ⚠ `{r.call_id}`: {r.error}" for r in failed]
+    lines += [f"- ⚠ `{f.call_id}`: {f.error}" for f in report.failures]
     lines += ["", "### LLM"]
     if s.llm.enabled:
         lines.append(t("status.llm_on", lang).format(model=s.llm.model, url=s.llm.base_url))
@@ -81,8 +77,8 @@ def job_rows(ctx: UIContext, limit: int = 10) -> list[list[Any]]:
 def build(ctx: UIContext, tab: gr.Tab) -> None:
     refresh = gr.Button(I18N("status.refresh"), elem_id="status-refresh")
     text = gr.Markdown(elem_id="status-text")
-    jobs = gr.Dataframe(
-        headers=[I18N(c) for c in JOB_COLUMNS],
+    jobs = dataframe(
+        JOB_COLUMNS,
         interactive=False,
         label=I18N("status.jobs"),
         elem_id="status-jobs",

@@ -1,9 +1,9 @@
 """Build the turn-level retrieval corpus for the demo gold set, and check the gold queries.
 
-    python eval/data/build_corpus.py           # writes eval/data/demo_corpus.jsonl
-    python eval/data/build_corpus.py --check   # also validates eval/data/demo_queries.jsonl
+    python eval/data/build_corpus.py           # writes eval/app/demo_corpus.jsonl
+    python eval/data/build_corpus.py --check   # also validates eval/app/demo_queries.jsonl
 
-One row per turn of ``data/demo/calls.jsonl``, in file (call) order, then turn order::
+One row per turn of ``app/demo/calls.jsonl``, in file (call) order, then turn order::
 
     {"id": "demo-001:t0", "text": "...", "call_id": "demo-001", "speaker": "agent",
      "date": "2026-09-01"}
@@ -23,12 +23,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-CALLS = ROOT / "data" / "demo" / "calls.jsonl"
+CALLS = ROOT / "app" / "demo" / "calls.jsonl"
 CORPUS = HERE / "demo_corpus.jsonl"
 QUERIES = HERE / "demo_queries.jsonl"
 
 #: sha256 of the calls.jsonl the gold queries were written against. Rebuilding the demo corpus
-#: (data/demo/build_calls.py) reassigns ids, which would silently break every evidence id.
+#: (app/demo/build_calls.py) reassigns ids, which would silently break every evidence id.
 CALLS_SHA256 = "1f81436a8c1f2fc2d26b32f4f6a27d3f9933218630d768d11d2e14360d1defd0"
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api import create_app
-from app.config import Settings
+from app.api.app import create_app
+from app.core.config import Settings
+from app.core.models import CallSource
 from app.runtime import Runtime
-from ingest.models import CallSource
 from tests.textcalls import text_sources
 
 KEY = "test-key-0123456789"

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli.main import app
 from eval.classify import sample_shots
 from ingest.labels import Columns, load_labeled
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
 from tests.llm_server import Reply
-from tests.retrieval.test_classify import TRAIN, TRAIN_ZH
+from tests.retrieval.classify.test_knn import TRAIN, TRAIN_ZH
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from app.cli import app
+from app.cli.main import app
 from tests.retrieval.test_search_qa import CALLS
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.errors import AudioError
+from app.core.errors import AudioError
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
 from tests.audiofiles import tone, write_audio
 from tests.conftest import DATA

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from app.config import ChunkingSettings
-from ingest.chunking import chunk_turns, encoding
-from ingest.models import Turn
+from app.core.config import ChunkingSettings
+from app.core.models import Turn
+from app.core.text import encoding
+from ingest.chunking import chunk_turns
 
 
 def _turns(n: int, words: int = 12) -> list[Turn]:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.errors import CollectionMismatchError
+from app.core.errors import CollectionMismatchError
 from app.runtime import Runtime
-from ingest.embedding import Embedder
 from ingest.sources import discover
+from retrieval.index.embedding import Embedder
 from tests.conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
         "INGEST__BATCH_CHUNKS": "2",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "ingest", str(inbox)],
+        [sys.executable, "-m", "app.cli.main", "ingest", str(inbox)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -207,7 +207,7 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     close to its script."""
     from ingest.labels import load_labeled
 
-    sources, errors = load_labeled(ROOT / "data" / "demo" / "calls.jsonl")
+    sources, errors = load_labeled(ROOT / "app" / "demo" / "calls.jsonl")
     assert errors == [] and len(sources) == 120
     assert {s.labels[0] for s in sources} >= {"refund", "delivery_delay", "address_change"}
     audio = [s for s in sources if s.kind == "audio"]
@@ -220,7 +220,7 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     script = json.loads(
         next(
             line
-            for line in (ROOT / "data/demo/calls.jsonl").read_text().splitlines()
+            for line in (ROOT / "app/demo/calls.jsonl").read_text().splitlines()
             if f'"{one.call_id}"' in line
         )
     )
@@ -230,7 +230,7 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     )
     assert sum(w.strip(".,?!") in heard for w in said) / len(said) > 0.6
     # Turns come back in the order they were spoken, each with its channel's speaker.
-    turns = json.loads(runtime.ledger.get(one.call_id).transcript)["turns"]
+    turns = [t.to_dict() for t in runtime.ledger.get(one.call_id).transcript.turns]
     assert [t["speaker"] for t in turns] == [t["speaker"] for t in script["turns"]]
     assert all(a["start"] <= b["start"] for a, b in zip(turns, turns[1:], strict=False))
     # Its recording is kept apart from the origin (a table row), so it can be played/deleted;

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import app
-from app.config import Settings
-from app.errors import InputError
+from app.cli.main import app
+from app.core.config import Settings
+from app.core.errors import InputError
+from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
-from ingest.embedding import Embedder
-from ingest.models import CallSource, Transcript, Turn
 from ingest.relabel import Correction, apply_corrections, read_corrections
-from retrieval.classify import KnnClassifier
+from retrieval.classify.knn import KnnClassifier
+from retrieval.index.embedding import Embedder
 
 TEXTS = {
     "c1": ("I want my money back for the broken blender", ["refund", "complaint"]),

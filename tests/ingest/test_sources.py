@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from app.errors import InputError
+from app.core.errors import InputError
 from ingest.labels import Columns, load_labeled
 from ingest.sources import discover, parse_text_turns, read_transcript
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
-from retrieval import Bm25Encoder, EdgeStore, ServerStore, StoredPoint, VectorStore, point_id
+from retrieval.index import Bm25Encoder, EdgeStore, ServerStore, StoredPoint, VectorStore, point_id
 
 DIM = 8
 MODEL = "test-model"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import InputError
+from app.core.errors import InputError
+from app.core.models import CallSource
 from app.runtime import Runtime
-from ingest.models import CallSource
-from retrieval.qa import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
-from retrieval.search import parse_filters
+from retrieval.qa.engine import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
+from retrieval.index.filters import CallFilter
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
 from tests.textcalls import text_sources
@@ -86,15 +86,15 @@ def test_dense_only_misses_chinese_that_bm25_finds(indexed: Runtime) -> None:
     ],
 )
 def test_filters(indexed: Runtime, filters: list[str], calls: set[str]) -> None:
-    result = indexed.searcher().search("money", filters=parse_filters(filters), k=20)
+    result = indexed.searcher().search("money", filters=CallFilter.parse(filters), k=20)
     assert {p.call_id for p in result.passages} == calls
 
 
 def test_bad_filters_are_clear() -> None:
     with pytest.raises(InputError, match="unknown key 'colour'"):
-        parse_filters(["colour=red"])
+        CallFilter.parse(["colour=red"])
     with pytest.raises(InputError, match="only date"):
-        parse_filters(["label>=x"])
+        CallFilter.parse(["label>=x"])
 
 
 def test_expansion_brings_neighbouring_chunks(indexed: Runtime) -> None:
@@ -150,7 +150,7 @@ def test_llm_not_found_and_uncited_answers(indexed: Runtime, llm_server: FakeLLM
 def test_external_llm_prompt_is_pii_redacted(
     indexed: Runtime, llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from retrieval import pii
+    from retrieval.llm import pii
 
     indexed.settings.llm = fast_llm_settings(llm_server)
     # The test server is on 127.0.0.1; treat it as an external endpoint.

@@ -21,7 +21,7 @@ import pytest
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from app.config import load_settings  # noqa: E402
+from app.core.config import load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from ingest.sources import discover  # noqa: E402
 from tests.textcalls import text_sources  # noqa: E402
@@ -86,7 +86,7 @@ def served(
     """The app on 127.0.0.1:<free port>, in a uvicorn thread, over the indexed test corpus."""
     import uvicorn
 
-    from app.api import create_app
+    from app.api.app import create_app
 
     root = tmp_path_factory.mktemp("ui")
     recordings = root / "recordings"

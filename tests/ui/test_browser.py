@@ -1,4 +1,5 @@
-"""The UI in a real browser over the real app (see conftest): ask with citations and audio,
+"""The UI in a real browser over the real app (see conftest): every tab's texts (table headers
+included) translated before any action, in English and Chinese; ask with citations and audio,
 classify an uploaded recording, run label quality and relabel a suspect, Chinese labels.
 
 With ``CALLSCOPE_SCREENSHOTS=<dir>`` each test also saves screenshots of its tab there."""
@@ -12,10 +13,47 @@ from playwright.sync_api import expect
 
 from tests.ui.conftest import DATA, Served, screenshot
 from tests.ui.corpus import MISLABELED
+from ui.ask import CITE_COLUMNS
+from ui.calls import COLUMNS as CALL_COLUMNS
+from ui.classify import NEIGHBOUR_COLUMNS, RESULT_COLUMNS
+from ui.i18n import EN, t
+from ui.label_quality import SUSPECT_COLUMNS
+from ui.status import JOB_COLUMNS
+
+#: Each tab (by its key) and its tables: element id and column keys.
+TABLES = {
+    "tab.ask": {"ask-citations": CITE_COLUMNS},
+    "tab.classify": {"classify-results": RESULT_COLUMNS, "classify-neighbours": NEIGHBOUR_COLUMNS},
+    "tab.calls": {"calls-table": CALL_COLUMNS},
+    "tab.label_quality": {"lq-suspects": SUSPECT_COLUMNS},
+    "tab.status": {"status-jobs": JOB_COLUMNS},
+}
+RAW = re.compile(
+    r"__i18n__|translation_metadata|"
+    + "|".join(rf"\b{re.escape(k)}\b" for k in sorted(EN, key=len, reverse=True) if "." in k)
+)
 
 
 def _tab(page: Any, name: str) -> None:
     page.get_by_role("tab", name=name).click()
+
+
+def test_every_tab_shows_translated_texts_before_any_action(open_ui: Any) -> None:
+    """Opened in English and in Chinese, every tab (clicked, nothing else) shows its table
+    headers in that language, and no translation metadata or raw key anywhere on the page."""
+    for locale, lang in (("en-US", "en"), ("zh-CN", "zh-CN")):
+        page = open_ui(locale)
+        for tab, tables in TABLES.items():
+            _tab(page, t(tab, lang))
+            for elem_id in tables:
+                page.locator(f"#{elem_id}").get_by_role("columnheader").first.wait_for()
+            text = page.locator("body").inner_text()
+            raw = sorted(set(RAW.findall(text)))
+            assert not raw, f"{locale}, tab {t(tab, lang)}: raw texts {raw} on the page"
+            for elem_id, columns in tables.items():
+                heads = page.locator(f"#{elem_id}").get_by_role("columnheader")
+                for column in columns:
+                    expect(heads.filter(has_text=t(column, lang)).first).to_be_visible()
 
 
 def test_ask_shows_cited_evidence_and_plays_the_cited_call(open_ui: Any) -> None:

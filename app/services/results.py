@@ -1,0 +1,96 @@
+"""Writing batch classification results as CSV, XLSX or JSONL (chosen by the extension)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+from app.services.classify import CallResult
+
+COLUMNS = [
+    "call_id",
+    "origin",
+    "label",
+    "labels",
+    "confidence",
+    "decided_by",
+    "flags",
+    "neighbours",
+    "embedding_model",
+    "label_model",
+    "llm_model",
+    "prompt_hash",
+    "timestamp",
+    "error",
+]
+
+
+def row(result: CallResult) -> dict[str, Any]:
+    """One flat row with the provenance of the answer."""
+    c = result.classification
+    if c is None:
+        return {"call_id": result.call_id, "origin": result.origin, "error": result.error}
+    return {
+        "call_id": result.call_id,
+        "origin": result.origin,
+        "label": c.label,
+        "labels": ";".join(c.labels),
+        "confidence": c.confidence,
+        "decided_by": c.decided_by,
+        "flags": ";".join(c.flags),
+        "neighbours": ";".join(
+            f"{n.call_id}:{'|'.join(n.labels)}:{n.score:.3f}:{n.via}" for n in c.neighbours
+        ),
+        "embedding_model": c.provenance.get("embedding_model"),
+        "label_model": c.provenance.get("label_model"),
+        "llm_model": c.provenance.get("llm_model"),
+        "prompt_hash": c.provenance.get("prompt_hash"),
+        "timestamp": c.provenance.get("timestamp"),
+        "error": None,
+    }
+
+
+def write_results(path: Path, results: list[CallResult]) -> None:
+    write_rows(path, [row(r) for r in results])
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write result rows (from :func:`row`) as CSV, XLSX or JSONL, chosen by the extension."""
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8-sig") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows({k: _no_formula(v) for k, v in r.items()} for r in rows)
+    elif suffix == ".jsonl":
+        with path.open("w", encoding="utf-8") as f:
+            for item in rows:
+                f.write(json.dumps({k: item.get(k) for k in COLUMNS}, ensure_ascii=False) + "\n")
+    elif suffix == ".xlsx":
+        import openpyxl
+
+        from eval.quality.report import put_cell
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "classifications"
+        sheet.append(COLUMNS)
+        for r, item in enumerate(rows, start=2):
+            for c, key in enumerate(COLUMNS, start=1):
+                # Call ids and file names come from users: never let one become a formula.
+                put_cell(sheet, r, c, item.get(key))
+        book.save(path)
+    else:
+        raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")
+
+
+def _no_formula(value: Any) -> Any:
+    """A client's file name such as ``=HYPERLINK(...)`` must stay text when the CSV is opened
+    in a spreadsheet: a leading apostrophe makes it so (the usual CSV-injection guard)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

@@ -1,0 +1,78 @@
+"""What is there: ledger states, the store and its collections, the models, the LLM, failures.
+``callscope status`` and the UI's Status tab show it; ``/ready`` checks the part it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.core.errors import CallScopeError
+from app.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class CollectionStatus:
+    name: str
+    chunks: int
+    calls: int
+    model_id: str
+    dim: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    call_id: str
+    origin: str
+    error: str | None
+
+
+@dataclass
+class Status:
+    ledger: dict[str, int]
+    #: "Qdrant server <url>" or "Qdrant Edge (embedded) at <dir>".
+    store: str
+    state_dir: str
+    speech_model: str
+    speech_device: str
+    embedding_model: str
+    #: "<model> at <url>", or None when no LLM is configured.
+    llm: str | None
+    #: None when nothing was ever ingested (status never opens an empty store) or it failed.
+    collection: CollectionStatus | None = None
+    #: Why the store could not be read, when it could not.
+    store_error: str | None = None
+    failures: list[Failure] = field(default_factory=list)
+
+
+def status(runtime: Runtime, *, failures: int = 10, open_store: bool | None = None) -> Status:
+    """The status of this runtime's state dir and store. The store is opened only when the
+    ledger has calls (``open_store`` forces either way)."""
+    s = runtime.settings
+    counts = runtime.ledger.counts()
+    report = Status(
+        ledger=counts,
+        store=(
+            f"Qdrant server {s.qdrant.url}"
+            if s.qdrant.url
+            else f"Qdrant Edge (embedded) at {s.paths.shards}"
+        ),
+        state_dir=str(s.paths.state_dir.resolve()),
+        speech_model=s.whisper.model,
+        speech_device=f"{s.whisper.device}, {s.whisper.compute_type}",
+        embedding_model=s.embedding.model,
+        llm=f"{s.llm.model} at {s.llm.base_url}" if s.llm.enabled else None,
+        failures=[
+            Failure(r.call_id, r.origin, r.error)
+            for r in list(runtime.ledger.rows("failed"))[:failures]
+        ],
+    )
+    if open_store is None:
+        open_store = any(counts.values())
+    if open_store:
+        try:
+            info = runtime.store.info
+            report.collection = CollectionStatus(
+                info.name, runtime.store.count(), runtime.calls.count(), info.model_id, info.dim
+            )
+        except CallScopeError as exc:
+            report.store_error = str(exc)
+    return report

@@ -1,0 +1,102 @@
+"""The LLM on top of the kNN answer: neighbours become few-shot examples, the LLM decides, and
+the kNN answer stays as the fallback.
+
+Final confidence mixes the LLM's own confidence with how much the neighbour vote supports the
+LLM's label, so an LLM answer that no neighbour supports is never reported as certain. Requests
+run concurrently (``llm.concurrency``); the response cache makes a re-run free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from app.core.config import Settings
+from retrieval.classify.knn import UNKNOWN, Classification
+from retrieval.classify.llm_prompt import Example, LLMVerdict, classify_with_llm
+from retrieval.llm.client import LLMClient
+
+#: Neighbours whose vote gives one label at least this share are unambiguous.
+UNAMBIGUOUS = 0.8
+#: An LLM label with less of the neighbours' vote than this is unsupported.
+NO_SUPPORT = 0.05
+
+
+class LLMRefiner:
+    """Refines kNN classifications with an OpenAI-compatible LLM. Callable on a batch."""
+
+    def __init__(
+        self,
+        client: LLMClient,
+        settings: Settings,
+        labels: Sequence[str],
+        descriptions: dict[str, str] | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.labels = sorted(labels)
+        self.descriptions = descriptions
+
+    def __call__(self, found: list[Classification], texts: list[str]) -> list[Classification]:
+        if not self.labels:
+            return found
+        with ThreadPoolExecutor(max_workers=self.settings.llm.concurrency) as pool:
+            verdicts = list(pool.map(self._ask, found, texts))
+        return [combine(c, v, self.client.model) for c, v in zip(found, verdicts, strict=True)]
+
+    def _ask(self, knn: Classification, text: str) -> LLMVerdict:
+        examples, seen = [], set()
+        for n in sorted(knn.neighbours, key=lambda n: -n.score):
+            if n.call_id not in seen and n.text:
+                seen.add(n.call_id)
+                examples.append(Example(n.call_id, n.labels, n.text, n.score))
+        return classify_with_llm(
+            self.client,
+            text,
+            self.labels,
+            examples,
+            descriptions=self.descriptions,
+            budget_tokens=self.settings.llm.max_prompt_tokens,
+            encoding_name=self.settings.chunking.encoding,
+        )
+
+
+def combine(knn: Classification, verdict: LLMVerdict, model: str) -> Classification:
+    """The LLM's label when it gave a valid one, else the kNN answer flagged."""
+    provenance = {
+        **knn.provenance,
+        "llm_model": model,
+        "prompt_hash": verdict.prompt_hash,
+        "llm_cached": verdict.cached,
+    }
+    if verdict.label is None:
+        return replace(
+            knn, flags=[*knn.flags, verdict.flag or "llm_no_answer"], provenance=provenance
+        )
+    support = knn.scores.get(verdict.label, 0.0)
+    top_vote = max(knn.vote.values(), default=0.0)
+    if top_vote >= UNAMBIGUOUS and knn.vote.get(verdict.label, 0.0) < NO_SUPPORT:
+        # Neighbours agree on one label and none supports the LLM's: the likeliest cause is
+        # text in the call steering the model ("ignore previous instructions..."), so the
+        # neighbours win.
+        return replace(
+            knn,
+            flags=[*knn.flags, "llm_overruled_by_neighbours"],
+            provenance={**provenance, "llm_label": verdict.label},
+        )
+    confidence = round(0.5 * verdict.confidence + 0.5 * support, 4)
+    flags = [f for f in knn.flags if f != "low_confidence"]
+    if knn.label not in (verdict.label, UNKNOWN):
+        flags.append("llm_overrode_knn")
+    labels = [verdict.label, *[s for s in verdict.secondary if s != verdict.label]]
+    provenance["llm_reason"] = verdict.reason
+    return replace(
+        knn,
+        label=verdict.label,
+        labels=labels,
+        confidence=confidence,
+        decided_by="llm",
+        flags=flags,
+        provenance=provenance,
+    )

@@ -1,0 +1,119 @@
+"""Dense text embeddings.
+
+:class:`Embedder` is the one-method interface (``embed``) every backend implements; the real
+default is :class:`FlagEmbedder` (FlagEmbedding), which loads the bundled all-MiniLM-L6-v2 offline
+or any bge model by name or path. ``model_id`` and ``dim`` are recorded in each collection so a
+collection is never filled with vectors from two different models.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from app.core import bundled
+from app.core.config import BUNDLED_EMBEDDING, EmbeddingSettings
+from app.core.errors import ConfigError, EmbeddingError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Maps texts to L2-normalized float32 vectors of ``dim`` dimensions."""
+
+    model_id: str
+    dim: int
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+        """Vectors of shape (len(texts), dim). ``query=True`` applies the model's query prefix."""
+
+
+class FlagEmbedder(Embedder):
+    """FlagEmbedding's FlagModel on the CPU (or wherever ``devices`` says)."""
+
+    def __init__(self, settings: EmbeddingSettings, *, devices: str = "cpu") -> None:
+        self.settings = settings
+        if settings.model == BUNDLED_EMBEDDING:
+            source = str(bundled.minilm_dir())
+            self.model_id = "sentence-transformers/all-MiniLM-L6-v2"
+            pooling = "mean"
+        else:
+            source = settings.model
+            self.model_id = settings.model
+            # bge models use the [CLS] vector; sentence-transformers models mean-pool.
+            pooling = "cls" if "bge" in settings.model.lower() else "mean"
+        if settings.pooling != "auto":
+            pooling = settings.pooling
+        if os.path.isdir(source):
+            # A local folder must never trigger a hub lookup (offline is a feature).
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self._pooling = pooling
+        self._source = source
+        self._devices = devices
+        self._flag: Any = None
+        # The dimension comes from the model's config alone, so opening a collection (status,
+        # a re-run over unchanged calls) never waits for FlagEmbedding and the weights to load.
+        try:
+            from transformers import AutoConfig
+
+            self.dim = int(AutoConfig.from_pretrained(source).hidden_size)
+        except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
+            raise ConfigError(f"cannot load embedding model {settings.model!r}: {exc}") from exc
+
+    @property
+    def _model(self) -> Any:
+        if self._flag is None:
+            s = self.settings
+            try:
+                from FlagEmbedding import FlagModel
+
+                _silence_flag_progress()
+                self._flag = FlagModel(
+                    self._source,
+                    pooling_method=self._pooling,
+                    use_fp16=False,
+                    devices=self._devices,
+                    normalize_embeddings=True,
+                    query_instruction_for_retrieval=s.query_instruction or None,
+                    batch_size=s.batch_size,
+                    query_max_length=s.max_length,
+                    passage_max_length=s.max_length,
+                )
+            except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
+                raise ConfigError(f"cannot load embedding model {s.model!r}: {exc}") from exc
+        return self._flag
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        try:
+            encode = self._model.encode_queries if query else self._model.encode
+            vectors = encode(list(texts), batch_size=self.settings.batch_size)
+        except Exception as exc:
+            raise EmbeddingError(f"embedding failed: {exc}") from exc
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        if vectors.shape[1] != self.dim:
+            raise EmbeddingError(f"model gave {vectors.shape[1]}-d vectors, expected {self.dim}")
+        return vectors
+
+
+def _silence_flag_progress() -> None:
+    """FlagEmbedding draws tqdm bars with an explicit ``disable=`` (so TQDM_DISABLE does not
+    reach them) whenever a call holds a full batch; they would scribble over our rich progress.
+    Splitting calls to stay under the threshold costs 3x throughput (each call re-runs a
+    batch-size probe and loses length sorting), so the bars are silenced where they are
+    looked up instead."""
+    from FlagEmbedding.inference.embedder.encoder_only import base
+    from tqdm import tqdm, trange
+
+    def quiet(bar: Any) -> Any:
+        return lambda *args, **kwargs: bar(*args, **{**kwargs, "disable": True})
+
+    base.tqdm = quiet(tqdm)  # type: ignore[attr-defined]
+    base.trange = quiet(trange)  # type: ignore[attr-defined]

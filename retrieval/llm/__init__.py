@@ -1,0 +1,1 @@
+"""The one chat-model client (retries, cache, usage, redaction) and PII redaction."""

@@ -1,0 +1,1 @@
+"""Questions about calls: the Q&A engine and its LlamaIndex adapter."""

@@ -1,0 +1,193 @@
+"""``/api/calls`` through the real app: real MiniLM, whisper, Qdrant Edge and SQLite ledger."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api.app import create_app
+from app.core.config import Settings
+from app.runtime import Runtime
+from tests.app.conftest import AUTH, KEY
+
+DATA = Path(__file__).parents[2] / "data"
+
+REFUND = (
+    "Agent: Billing department, good morning.\n"
+    "Customer: I returned the blender three weeks ago and the money never came back.\n"
+    "Agent: The refund of 89 dollars was issued today, it takes five days.\n"
+)
+
+
+@pytest.fixture
+def runtime(make_settings: Callable[..., Settings], embedder) -> Iterator[Runtime]:
+    settings = make_settings(api={"api_keys": [KEY], "max_upload_mb": 2})
+    with Runtime(settings, embedder=embedder) as rt:
+        yield rt
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime=runtime)) as c:
+        yield c
+
+
+def _uploads(runtime: Runtime) -> list[Path]:
+    folder = runtime.settings.paths.state_dir / "uploads"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def _nothing_written(runtime: Runtime) -> None:
+    assert list(runtime.ledger.rows()) == []
+    assert runtime.store.count() == 0
+    assert _uploads(runtime) == []
+    leftovers = [p for p in runtime.settings.paths.state_dir.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime) -> None:
+    r = client.post(
+        "/api/calls?wait=true",
+        files={"files": ("refund-42.txt", REFUND.encode(), "text/plain")},
+        data={"labels": "refund, billing", "date": "2026-10-20"},
+        headers=AUTH,
+    )
+    assert r.status_code == 200
+    [result] = r.json()["results"]
+    assert result["call_id"] == "refund-42" and result["status"] == "indexed"
+    assert result["chunks"] >= 1 and result["error"] is None
+    assert runtime.store.count({"call_id": "refund-42"}) == result["chunks"]
+
+    listed = client.get("/api/calls", params={"label": "refund"}, headers=AUTH).json()
+    assert listed["total"] == 1
+    call = listed["calls"][0]
+    assert call["labels"] == ["refund", "billing"] and call["state"] == "indexed"
+    assert call["kind"] == "transcript" and call["n_chunks"] == result["chunks"]
+    assert call["origin"].endswith("-refund-42.txt") and "/" not in call["origin"]
+    assert client.get("/api/calls", params={"label": "other"}, headers=AUTH).json()["total"] == 0
+    assert client.get("/api/calls", params={"state": "failed"}, headers=AUTH).json()["total"] == 0
+
+    detail = client.get("/api/calls/refund-42", headers=AUTH).json()
+    assert [t["speaker"] for t in detail["turns"]] == ["agent", "customer", "agent"]
+    assert "blender" in detail["turns"][1]["text"]
+    assert detail["label_history"] == [] and detail["error"] is None
+
+    r = client.delete("/api/calls/refund-42", headers=AUTH)
+    assert r.json() == {"deleted": "refund-42", "points": result["chunks"] + 1}
+    assert runtime.store.count() == 0 and runtime.calls.count() == 0
+    assert _uploads(runtime) == []
+    for r in (
+        client.get("/api/calls/refund-42", headers=AUTH),
+        client.delete("/api/calls/refund-42", headers=AUTH),
+    ):
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_upload_recording_and_a_corrupt_one_in_a_job(client: TestClient, runtime: Runtime) -> None:
+    files = [
+        ("files", ("jfk.flac", (DATA / "jfk.flac").read_bytes(), "audio/flac")),
+        ("files", ("x.mp3", os.urandom(4000), "audio/mpeg")),
+    ]
+    r = client.post("/api/calls", files=files, headers=AUTH)
+    assert r.status_code == 202
+    job = r.json()["job"]
+    assert job["kind"] == "ingest" and r.headers["location"] == f"/api/jobs/{job['id']}"
+    job = client.app.state.jobs.wait(job["id"], timeout=300).as_dict()
+    polled = client.get(f"/api/jobs/{job['id']}", headers=AUTH).json()
+    assert polled["state"] == "done" and polled["done"] == polled["total"] == 2
+    assert polled["result"]["counts"] == {"indexed": 1, "failed": 1}
+    results = {x["call_id"]: x for x in polled["result"]["results"]}
+    assert results["jfk"]["status"] == "indexed" and results["jfk"]["chunks"] >= 1
+    assert results["x"]["status"] == "failed" and results["x"]["error"]
+    assert str(runtime.settings.paths.state_dir) not in str(results)
+
+    detail = client.get("/api/calls/jfk", headers=AUTH).json()
+    assert "country" in " ".join(t["text"] for t in detail["turns"]).lower()
+    assert detail["duration"] == pytest.approx(11, abs=0.5)
+    assert client.get("/api/calls/x", headers=AUTH).json()["state"] == "failed"
+
+    cache = runtime.settings.paths.transcripts
+    assert len(list(cache.glob("*.json"))) == 1
+    r = client.delete("/api/calls/jfk", headers=AUTH)
+    assert r.status_code == 200 and r.json()["points"] >= 2
+    assert list(cache.glob("*.json")) == []
+    assert runtime.store.count({"call_id": "jfk"}) == 0
+    assert [p.name.endswith("-x.mp3") for p in _uploads(runtime)] == [True]
+
+
+def test_too_large_is_413_and_writes_nothing(client: TestClient, runtime: Runtime) -> None:
+    files = [
+        ("files", ("ok.txt", REFUND.encode(), "text/plain")),
+        ("files", ("big.wav", b"\0" * (2 * 2**20 + 1), "audio/wav")),
+    ]
+    r = client.post("/api/calls", files=files, headers=AUTH)
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "payload_too_large"
+    assert "big.wav" in r.json()["error"]["message"]
+    _nothing_written(runtime)
+
+
+def test_unsupported_type_is_415_and_writes_nothing(client: TestClient, runtime: Runtime) -> None:
+    files = [
+        ("files", ("ok.txt", REFUND.encode(), "text/plain")),
+        ("files", ("setup.exe", b"MZ\x90\x00", "application/octet-stream")),
+    ]
+    r = client.post("/api/calls", files=files, headers=AUTH)
+    assert r.status_code == 415
+    error = r.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert ".wav" in error["message"] and ".txt" in error["message"]
+    r = client.post(
+        "/api/calls", files={"files": ("a.wav", b"MZ", "application/x-msdownload")}, headers=AUTH
+    )
+    assert r.status_code == 415
+    _nothing_written(runtime)
+
+
+def test_empty_file_is_refused(client: TestClient, runtime: Runtime) -> None:
+    r = client.post("/api/calls", files={"files": ("a.txt", b"", "text/plain")}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "empty_file"
+    _nothing_written(runtime)
+
+
+def test_traversal_filename_is_stored_inside_uploads(client: TestClient, runtime: Runtime) -> None:
+    r = client.post(
+        "/api/calls?wait=true",
+        files={"files": ("../../etc/passwd.wav", os.urandom(2000), "audio/wav")},
+        headers=AUTH,
+    )
+    assert r.status_code == 200
+    [result] = r.json()["results"]
+    assert result["call_id"] == "passwd" and result["status"] == "failed"
+    [stored] = _uploads(runtime)
+    assert stored.name.endswith("-passwd.wav") and ".." not in stored.name
+    assert stored.resolve().parent == (runtime.settings.paths.state_dir / "uploads").resolve()
+    assert not (runtime.settings.paths.state_dir.parent / "etc").exists()
+
+
+def test_bad_transcript_is_a_failed_item(client: TestClient, runtime: Runtime) -> None:
+    files = [
+        ("files", ("bad.json", b"{not json", "application/json")),
+        ("files", ("good.txt", REFUND.encode(), "text/plain")),
+    ]
+    r = client.post("/api/calls?wait=true", files=files, headers=AUTH)
+    results = {x["call_id"]: x for x in r.json()["results"]}
+    assert results["good"]["status"] == "indexed"
+    assert results["bad"]["status"] == "failed" and "invalid JSON" in results["bad"]["error"]
+    assert "uploads" not in results["bad"]["error"]
+
+
+def test_calls_need_the_key(client: TestClient, runtime: Runtime) -> None:
+    for r in (
+        client.post("/api/calls", files={"files": ("a.txt", REFUND.encode(), "text/plain")}),
+        client.get("/api/calls"),
+        client.get("/api/calls/x"),
+        client.delete("/api/calls/x", headers={"X-API-Key": "wrong"}),
+    ):
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    _nothing_written(runtime)

@@ -1,0 +1,62 @@
+"""The scoring arithmetic on hand-made vectors and probabilities (no models needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import eval.quality.scores as scores
+from eval.quality.scores import (
+    Example,
+    near_duplicates,
+    nearest_same_label,
+    outliers,
+    score_examples,
+)
+
+
+def _examples(labels: list[str]) -> list[Example]:
+    return [Example(i, f"c{i}", lab, np.ones(2, np.float32), None) for i, lab in enumerate(labels)]
+
+
+def test_near_duplicates_are_symmetric_and_exclude_self() -> None:
+    dense = np.array([[1, 0], [0.999, 0.04], [0, 1], [0.7, 0.7]], dtype=np.float32)
+    assert near_duplicates(dense, 0.99) == [[1], [0], [], []]
+
+
+def test_nearest_same_label_in_blocks_matches_one_block(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(300, 8)).astype(np.float32)
+    labels = ["a"] * 200 + ["b"] * 99 + ["alone"]
+    whole = nearest_same_label(dense, labels)
+    monkeypatch.setattr(scores, "_BLOCK", 64)
+    assert np.allclose(whole, nearest_same_label(dense, labels))
+    assert whole[-1] == -1.0  # nothing of its own label to be near
+
+
+def test_outliers_use_each_labels_own_fence() -> None:
+    nearest = np.array([0.9, 0.91, 0.92, 0.9, 0.3, 0.5, 0.52, 0.5, 0.51, 0.49])
+    labels = ["a"] * 5 + ["b"] * 5
+    # 0.3 is far below label a's other calls; label b's 0.49-0.52 are all ordinary for b.
+    assert outliers(nearest, labels).tolist() == [False] * 4 + [True] + [False] * 5
+
+
+def test_flags_follow_per_label_thresholds_not_one_cut_off() -> None:
+    labels = ["a", "b"]
+    ex = _examples(["a", "a", "a", "b", "b", "b"])
+    probs = np.array(
+        [[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.45, 0.55], [0.4, 0.6], [0.5, 0.5]]
+    )  # label b is never confident: its calls average 0.55, so 0.55 still counts as b
+    issues = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(6, bool))
+    assert [i.flagged for i in issues] == [False, False, True, False, False, False]
+    assert issues[2].suggested_label == "b" and "other_label_confident" in issues[2].reasons
+    assert [i.score for i in issues] == [0.1, 0.2, 0.8, 0.45, 0.4, 0.5]
+
+
+def test_a_near_duplicate_with_another_label_flags_the_one_the_evidence_doubts() -> None:
+    labels = ["a", "b"]
+    ex = _examples(["a", "b"])
+    probs = np.array([[0.7, 0.3], [0.6, 0.4]])
+    issues = score_examples(ex, labels, probs, [[1], [0]], np.zeros(2, bool))
+    assert all("near_duplicate_conflict" in i.reasons for i in issues)
+    assert issues[0].conflicts == ["c1"] and not issues[0].flagged
+    assert issues[1].flagged and issues[1].suggested_label == "a"

@@ -1,0 +1,167 @@
+"""kNN + light-model classification with the real embedder and the real Qdrant Edge engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.models import CallSource, Transcript, Turn
+from app.runtime import Runtime
+from retrieval.classify.knn import UNKNOWN, KnnClassifier
+
+TRAIN = {
+    "refund": [
+        "I want my money back for the broken blender",
+        "Please refund the order, the item never worked",
+        "Can I get a refund on these shoes, they do not fit",
+        "I returned the parcel last week, where is my refund",
+    ],
+    "delivery_delay": [
+        "My package is late, it was due on Monday",
+        "The courier has not delivered my order yet",
+        "Tracking has not updated for five days, where is my parcel",
+        "Delivery was promised yesterday and nothing arrived",
+    ],
+    "account_access": [
+        "I cannot log in, my password does not work",
+        "I am locked out of my account after too many attempts",
+        "The reset password email never arrives",
+        "My login code is not accepted by the app",
+    ],
+}
+TRAIN_ZH = {
+    "refund": ["我要退款，商品坏了", "请把钱退给我，东西不能用", "退货以后退款什么时候到账"],
+    "delivery_delay": ["我的快递还没到", "快递员一直没有送货", "物流信息三天没更新了"],
+}
+
+
+def _source(call_id: str, text: str, labels: list[str], split: str | None = "train") -> CallSource:
+    return CallSource(
+        call_id=call_id,
+        kind="text",
+        origin="test",
+        transcript=Transcript([Turn("customer", text)]),
+        labels=labels,
+        split=split,
+    )
+
+
+@pytest.fixture
+def indexed(runtime: Runtime) -> KnnClassifier:
+    sources = [
+        _source(f"{label}-{i}", text, [label])
+        for data in (TRAIN, TRAIN_ZH)
+        for label, texts in data.items()
+        for i, text in enumerate(texts, start=10 if data is TRAIN_ZH else 0)
+    ]
+    results = runtime.pipeline().run(sources)
+    assert all(r.status == "indexed" for r in results)
+    return KnnClassifier(runtime.calls, runtime.embedder, runtime.sparse, runtime.settings.classify)
+
+
+def test_english_calls_get_the_right_label_with_neighbours(indexed: KnnClassifier) -> None:
+    results = indexed.classify_texts(
+        [
+            "Customer: hello, the refund for my returned jacket has not come through",
+            "Customer: my parcel still has not been delivered, the courier is very late",
+            "Customer: I forgot my password and now I can't sign in",
+        ]
+    )
+    assert [r.label for r in results] == ["refund", "delivery_delay", "account_access"]
+    for r in results:
+        assert 0 < r.confidence <= 1 and r.decided_by == "knn"
+        assert r.neighbours and {n.via for n in r.neighbours} == {"dense", "bm25"}
+        assert r.provenance["embedding_model"].endswith("all-MiniLM-L6-v2")
+        assert r.provenance["label_model"]  # the light model was fitted and used
+    assert results[0].neighbours[0].labels == ["refund"]
+
+
+def test_chinese_call_is_classified_offline_through_bm25(indexed: KnnClassifier) -> None:
+    [result] = indexed.classify_texts(["客户：快递到现在还没到，物流也不更新"])
+    assert result.label == "delivery_delay"
+    assert any(n.via == "bm25" and n.labels == ["delivery_delay"] for n in result.neighbours)
+
+
+def test_held_back_and_unlabeled_calls_never_vote(runtime: Runtime, indexed: KnnClassifier) -> None:
+    runtime.pipeline().run(
+        [
+            _source("held", "Where is my refund for the blender", ["delivery_delay"], split="test"),
+            _source("unlabeled", "Where is my refund for the blender", [], split=None),
+        ]
+    )
+    [result] = indexed.classify_texts(["Where is my refund for the blender"])
+    assert {n.call_id for n in result.neighbours}.isdisjoint({"held", "unlabeled"})
+    assert result.label == "refund"
+
+
+def test_leave_one_out_excludes_the_call_itself(indexed: KnnClassifier) -> None:
+    text = TRAIN["refund"][0]
+    dense = indexed.embedder.embed([text])
+    sparse = indexed.sparse.encode_documents([text])
+    [with_self] = indexed.classify_vectors(dense, sparse)
+    [without] = indexed.classify_vectors(dense, sparse, exclude=["refund-0"])
+    assert with_self.neighbours[0].call_id == "refund-0"
+    assert "refund-0" not in {n.call_id for n in without.neighbours}
+
+
+def test_low_confidence_abstains(indexed: KnnClassifier) -> None:
+    indexed.settings = indexed.settings.model_copy(update={"min_confidence": 0.99})
+    [result] = indexed.classify_texts(["The weather is nice today"])
+    assert result.label == UNKNOWN and result.decided_by == "abstain"
+    assert result.flags == ["low_confidence"] and result.labels == []
+
+
+def test_secondary_labels_above_threshold(indexed: KnnClassifier) -> None:
+    indexed.settings = indexed.settings.model_copy(update={"multi_label_threshold": 0.0})
+    [result] = indexed.classify_texts(["my parcel is late and I want a refund"])
+    assert result.label in {"refund", "delivery_delay"}
+    assert {"refund", "delivery_delay"} <= set(result.labels)
+
+
+def test_label_model_refits_when_labels_change(runtime: Runtime, indexed: KnnClassifier) -> None:
+    first = indexed.label_model()
+    assert indexed.label_model() is first  # unchanged labels: no refit
+    runtime.pipeline().run(
+        [_source("new", "I need to change my delivery address", ["address_change"])]
+    )
+    second = indexed.label_model()
+    assert second.fingerprint != first.fingerprint and "address_change" in second.labels
+
+
+def test_labels_are_rechecked_only_after_a_write(
+    runtime: Runtime, indexed: KnnClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = indexed.label_model()
+    scrolls = []
+    real_scroll = runtime.calls.scroll
+    monkeypatch.setattr(
+        runtime.calls, "scroll", lambda *a, **k: scrolls.append(1) or real_scroll(*a, **k)
+    )
+    for _ in range(3):  # request after request, nothing written: no payload scan
+        indexed.classify_texts(["my parcel never arrived"])
+    assert scrolls == [] and indexed.label_model() is model
+    runtime.calls.set_payload({"call_id": "refund-0"}, {"labels": ["delivery_delay"]})
+    relabeled = indexed.label_model()
+    assert scrolls and relabeled is not model and relabeled.fingerprint != model.fingerprint
+
+
+def test_the_label_set_is_read_again_only_after_a_write(
+    runtime: Runtime, indexed: KnnClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = runtime.labels()
+    assert "refund" in labels and "address_change" not in labels
+    real_scroll = runtime.calls.scroll
+    scrolls = []
+    monkeypatch.setattr(
+        runtime.calls, "scroll", lambda *a, **k: scrolls.append(1) or real_scroll(*a, **k)
+    )
+    assert runtime.labels() == labels and scrolls == []  # what the LLM refiner asks per call
+    runtime.pipeline().run([_source("new", "Please change my address", ["address_change"])])
+    assert "address_change" in runtime.labels() and scrolls
+
+
+def test_empty_index_abstains(runtime: Runtime) -> None:
+    classifier = KnnClassifier(
+        runtime.calls, runtime.embedder, runtime.sparse, runtime.settings.classify
+    )
+    [result] = classifier.classify_texts(["anything"])
+    assert result.label == UNKNOWN and result.flags == ["no_labeled_calls"]
