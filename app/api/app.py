@@ -32,7 +32,7 @@ from app.core.errors import (
     StoreError,
     TranscriptionError,
 )
-from app.jobs.queue import JobRunner, JobStore
+from app.jobs import job_runner
 from app.runtime import Runtime
 
 log = logging.getLogger("callscope.api")
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         except CallScopeError as exc:
             log.warning("not ready at startup: %s", exc)
         # The job queue lives beside the ledger; jobs a previous process left running resume.
-        jobs = JobRunner(rt, JobStore(rt.settings.paths.state_dir / "jobs.sqlite"))
+        jobs = job_runner(rt)
         app.state.jobs = jobs
         jobs.start()
         try:

@@ -69,13 +69,9 @@ class JobRunner:
         self,
         runtime: Runtime,
         store: JobStore,
-        handlers: dict[str, Handler] | None = None,
+        handlers: dict[str, Handler],
         cleanups: dict[str, Cleanup] | None = None,
     ) -> None:
-        if handlers is None:
-            from app.jobs.kinds import CLEANUPS, HANDLERS
-
-            handlers, cleanups = HANDLERS, CLEANUPS if cleanups is None else cleanups
         self.runtime = runtime
         self.store = store
         self.handlers = handlers

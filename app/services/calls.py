@@ -112,7 +112,7 @@ def ingest_stored(
     by_call = {s.call_id: s for s in sources}
     ledger = runtime.ledger
     previous = {s.call_id: ledger.get(s.call_id) for s in sources}
-    for r in runtime.pipeline().run(sources, on_result=on_result):
+    for r in ingest_sources(runtime, sources, on_result=on_result):
         source = by_call[r.call_id]
         assert source.path is not None
         name = names[source.path]
@@ -174,8 +174,8 @@ def import_table(
     report(0, len(usable), f"importing {len(usable)} rows")
     counts: Counter[str] = Counter()
     failures = []
-    for r in runtime.pipeline().run(
-        usable, on_result=ingest_counter(report, len(usable), "imported")
+    for r in ingest_sources(
+        runtime, usable, on_result=ingest_counter(report, len(usable), "imported")
     ):
         counts[r.status] += 1
         if r.error:

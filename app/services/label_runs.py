@@ -15,6 +15,7 @@ from typing import Any
 from app.core.config import Settings
 from app.core.errors import InputError
 from app.runtime import Runtime, temporary_runtime
+from app.services import calls
 from eval.quality.engine import (
     STAGES,
     Analysis,
@@ -146,7 +147,7 @@ def _analyse_file(
         t = time.perf_counter()
         if on_stage:
             on_stage(0, STAGES[0])
-        results = runtime.pipeline().run(sources)
+        results = calls.ingest_sources(runtime, sources)
         timings["index"] = time.perf_counter() - t
         unreadable += [
             unreadable_issue(row_of[r.call_id], r.origin, r.error or "not indexed", r.call_id)

@@ -237,8 +237,8 @@ def test_request_body_limit_refuses_before_reading(runtime: Runtime) -> None:
 def test_an_interrupted_batch_classification_resumes_after_the_last_written_call(
     runtime: Runtime, tmp_path: Path
 ) -> None:
-    from app.services.batch import classify_files
     from app.jobs.queue import JobInterrupted
+    from app.services.batch import classify_files
 
     stored = []
     # Named like two stored calls, so their classification histories show each result once.
