@@ -14,12 +14,12 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal
 
 import numpy as np
 
 from app.core.config import Settings
+from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError
 from app.core.models import CallSource, Chunk, Transcript
 from app.core.text import call_text
@@ -60,6 +60,9 @@ class _Ready:
     chunks: list[Chunk]
     had_row: bool
     warnings: list[str]
+    #: The call's date as ISO (read from any usual form), or None when it had none or was
+    #: unreadable (then a warning says so and the call is indexed without it).
+    date: str | None = None
 
 
 class IngestPipeline:
@@ -168,8 +171,14 @@ class IngestPipeline:
             transcript = source.transcript
         if not transcript.turns:
             raise AudioError("no speech found in the recording")
+        day = iso_date(source.date) if source.date else None
+        if source.date and day is None:
+            warnings = [
+                *warnings,
+                f"date {source.date!r} could not be read: indexed without a date",
+            ]
         chunks = chunk_turns(source.call_id, transcript.turns, self.settings.chunking)
-        return _Ready(source, content_hash, transcript, chunks, row is not None, warnings)
+        return _Ready(source, content_hash, transcript, chunks, row is not None, warnings, day)
 
     def _flush(self, batch: list[_Ready]) -> list[IngestResult]:
         if not batch:
@@ -304,8 +313,8 @@ def _call_payload(ready: _Ready) -> dict[str, Any]:
     }
     if source.split:
         payload["split"] = source.split
-    if source.date:
-        payload["date"] = _iso_date(source.date)
+    if ready.date:
+        payload["date"] = ready.date
     return payload
 
 
@@ -319,13 +328,6 @@ def _chunk_payload(chunk: Chunk) -> dict[str, Any]:
         "turn_ids": chunk.turn_ids,
         "n_tokens": chunk.n_tokens,
     }
-
-
-def _iso_date(value: str) -> str:
-    try:
-        return date.fromisoformat(value[:10]).isoformat()
-    except ValueError as exc:
-        raise InputError(f"date {value!r} is not an ISO date (YYYY-MM-DD)") from exc
 
 
 def _guess_language(transcript: Transcript) -> str:

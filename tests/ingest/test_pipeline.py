@@ -242,3 +242,44 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     [again] = runtime.pipeline().run([one])
     assert again.status == "unchanged"
     assert runtime.ledger.get(one.call_id).recording == one.path.resolve()
+
+
+def test_dates_in_export_forms_and_an_unreadable_one(runtime: Runtime) -> None:
+    """Each usual form becomes an ISO date payload that filters work on; an unreadable date is
+    a warning on that call, which is indexed without it."""
+    from app.core.models import CallSource, Transcript, Turn
+
+    forms = {
+        "iso": "2023-05-08",
+        "slashes": "2023/05/08 13:56",
+        "dots": "08.05.2023",
+        "words": "8 May 2023",
+        "locomo": "1:56 pm on 8 May, 2023",
+        "chinese": "2023年5月8日",
+        "epoch": "1683553000",
+        "bad": "the day after the storm",
+    }
+    sources = [
+        CallSource(
+            call_id=cid,
+            kind="text",
+            origin="test",
+            date=raw,
+            transcript=Transcript([Turn("customer", f"My parcel {cid} has not arrived.")]),
+        )
+        for cid, raw in forms.items()
+    ]
+    results = {r.call_id: r for r in runtime.pipeline().run(sources)}
+    assert {r.status for r in results.values()} == {"indexed"}
+    assert results["bad"].warnings == [
+        "date 'the day after the storm' could not be read: indexed without a date"
+    ]
+    assert all(not r.warnings for cid, r in results.items() if cid != "bad")
+    dated = {p.payload["call_id"]: p.payload.get("date") for p in runtime.calls.scroll()}
+    assert dated["bad"] is None
+    assert {cid for cid, d in dated.items() if d and d.startswith("2023-05-08")} == set(forms) - {
+        "bad"
+    }
+    may_8 = {"date": {"gte": "2023-05-08", "lte": "2023-05-08"}}
+    assert {p.payload["call_id"] for p in runtime.calls.scroll(may_8)} == set(forms) - {"bad"}
+    assert runtime.ledger.get("bad").warnings == results["bad"].warnings
