@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -88,7 +88,10 @@ class Runtime:
 
     @built_once
     def llm(self) -> LLMClient | None:
-        """The OpenAI-compatible client, or None when no LLM is configured."""
+        """The OpenAI-compatible client, or None when no LLM is configured. One per process,
+        shared by classification, label review and Q&A, so they share its retries, response
+        cache, PII redaction (prompts quote calls; redacted when the endpoint is external) and
+        one usage count."""
         if not self.settings.llm.enabled:
             return None
         from retrieval.llm.client import LLMClient
@@ -97,7 +100,6 @@ class Runtime:
         return LLMClient(
             self.settings.llm,
             cache_path=self.settings.paths.state_dir / "llm_cache.sqlite",
-            # Classification prompts quote whole calls: redact them like Q&A prompts.
             redactor=redactor_for(self.settings.pii, self.settings.llm.base_url),
         )
 
@@ -133,7 +135,8 @@ class Runtime:
         return sorted(found)
 
     def llm_usage(self) -> str | None:
-        """One line of LLM request/token/cost accounting, when an LLM was used."""
+        """One line of LLM request/token/cost accounting (classification, label review and
+        Q&A together), when an LLM was used."""
         if "llm" not in self.__dict__ or self.llm is None:
             return None
         return self.llm.usage_line()
@@ -143,32 +146,21 @@ class Runtime:
 
         return Searcher(self.store, self.embedder, self.sparse, self.settings.search)
 
-    def qa(self, *, k: int = 8, filters: CallFilter | dict | None = None) -> QAEngine:
-        """The Q&A engine: LlamaIndex retriever over our store, the LLM when configured, and
-        PII redaction of outgoing prompts when the endpoint is external."""
+    def qa(
+        self,
+        *,
+        k: int = 8,
+        filters: CallFilter | dict | None = None,
+        first: CallFilter | None = None,
+    ) -> QAEngine:
+        """The Q&A engine: LlamaIndex retriever over our store and, when an LLM is configured,
+        a LlamaIndex LLM over ``self.llm`` (which redacts, retries, caches and counts)."""
         from retrieval.qa.engine import QAEngine
-        from retrieval.qa.llama import CallRetriever, OpenAICompatibleLLM
+        from retrieval.qa.llama import CallRetriever, ClientLLM
 
-        retriever = CallRetriever(self.searcher(), k=k, filters=filters)
-        llm = OpenAICompatibleLLM(self.settings.llm) if self.settings.llm.enabled else None
-        return QAEngine(retriever, self.settings, llm=llm, redact=self._redactor())
-
-    def _redactor(self) -> Callable[[list[dict]], tuple[list[dict], dict[str, int]]] | None:
-        """``messages -> (messages, counts)`` when prompts leave the machine, else None."""
-        from retrieval.llm.pii import redactor_for
-
-        redactor = redactor_for(self.settings.pii, self.settings.llm.base_url)
-        if redactor is None or not self.settings.llm.enabled:
-            return None
-
-        def redact(messages: list[dict]) -> tuple[list[dict], dict[str, int]]:
-            counts: dict[str, int] = {}
-            for m in messages:
-                for kind, n in redactor.redact(m["content"]).found.items():
-                    counts[kind] = counts.get(kind, 0) + n
-            return redactor.redact_messages(messages), counts
-
-        return redact
+        retriever = CallRetriever(self.searcher(), k=k, filters=filters, first=first)
+        llm = ClientLLM(self.llm) if self.llm is not None else None
+        return QAEngine(retriever, self.settings, llm=llm)
 
     def transcriber(self) -> Transcriber:
         """The speech model, loaded on first use and then kept: a server transcribes upload

@@ -84,6 +84,8 @@ def run(
             summary_usage = runtime.llm_usage()
 
     summary = score([s.labels for s in test_rows], predictions)
+    if any(len(s.labels) > 1 for s in test_rows):
+        summary["multi_label"] = multi_label_score([s.labels for s in test_rows], predictions)
     summary["decided_by"] = dict(Counter(p.decided_by for p in predictions))
     if mode == "llm":
         summary["llm_usage"] = summary_usage
@@ -137,3 +139,39 @@ def score(gold: list[list[str]], predictions: list[Classification]) -> dict[str,
         "abstained": sum(p.label == UNKNOWN for p in predictions),
         "per_label": per_label,
     }
+
+
+def multi_label_score(gold: list[list[str]], predictions: list[Classification]) -> dict[str, Any]:
+    """Set metrics when rows carry several labels: ``exact_match`` (the predicted set is the gold
+    set), micro-F1 over every (row, label) decision, macro-F1 over gold labels, per-label P/R/F1.
+    The prediction of a row is every label it returned (``Classification.labels``)."""
+    predicted = [set(p.labels) for p in predictions]
+    truth = [set(g) for g in gold]
+    exact = sum(p == t for p, t in zip(predicted, truth, strict=True))
+    labels = sorted(set().union(*truth))
+    per_label: dict[str, dict[str, float]] = {}
+    tp_all = fp_all = fn_all = 0
+    for label in labels:
+        tp = sum(label in p and label in t for p, t in zip(predicted, truth, strict=True))
+        fp = sum(label in p and label not in t for p, t in zip(predicted, truth, strict=True))
+        fn = sum(label not in p and label in t for p, t in zip(predicted, truth, strict=True))
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+        per_label[label] = {**_prf(tp, fp, fn), "support": tp + fn}
+    # Labels predicted but never gold count as false positives in micro-F1.
+    fp_all += sum(len(p - set(labels)) for p in predicted)
+    n = len(gold)
+    return {
+        "exact_match": round(exact / n, 4) if n else 0.0,
+        "micro_f1": _prf(tp_all, fp_all, fn_all)["f1"],
+        "macro_f1": round(sum(v["f1"] for v in per_label.values()) / len(per_label), 4)
+        if per_label
+        else 0.0,
+        "per_label": per_label,
+    }
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}

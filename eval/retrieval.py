@@ -1,10 +1,11 @@
 """``callscope eval retrieval``: recall@k and MRR of call search on a gold set.
 
 CORPUS rows are turns of conversations (``id``, ``text``, ``call_id``, ``speaker``, ``date``);
-they are grouped into calls in file order and indexed through the production chunker, embedder
-and store into a temporary collection. Every chunk remembers which turns it covers, so a ranked
-list of chunks expands into corpus ids in rank order (deduplicated), which is what recall@k and
-MRR are computed on. A query with ``call_id`` searches only that call (payload filter).
+they are grouped into calls in file order (a row's ``date`` is its session's date, in any usual
+form) and indexed through the production ingest path into a temporary collection: one point per
+turn. The ranked turns of a search are corpus ids in rank order (deduplicated), which is what
+recall@k and MRR are computed on. A query with ``call_id`` searches only that call (payload
+filter).
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def corpus_calls(rows: list[dict[str, Any]]) -> tuple[list[CallSource], dict[str
     for row in rows:
         call = str(row["call_id"])
         turns.setdefault(call, []).append(
-            Turn(str(row.get("speaker") or "speaker"), normalize(str(row["text"])))
+            Turn(
+                str(row.get("speaker") or "speaker"),
+                normalize(str(row["text"])),
+                date=str(row["date"]) if row.get("date") else None,
+            )
         )
         ids.setdefault(call, []).append(str(row["id"]))
         dates.setdefault(call, row.get("date"))
@@ -85,8 +90,6 @@ def run(
         rr = 0.0
         for q in questions:
             filters = CallFilter(call_ids=(q["call_id"],)) if q.get("call_id") else None
-            # Chunks cover several turns: `depth` chunks always yield >= depth corpus ids
-            # when the collection has them.
             found = search(runtime, q["question"], filters=filters, k=depth)
             ranked: list[str] = []
             for p in found.passages:
@@ -109,6 +112,6 @@ def run(
         "n_turns": len(rows),
         "mode": settings.search.mode,
         "expand": settings.search.expand,
-        "focus_top": settings.search.focus_top,
+        "index": settings.index.model_dump(),
         "seconds": round(time.perf_counter() - started, 2),
     }

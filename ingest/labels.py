@@ -33,6 +33,9 @@ class Columns:
     audio: str | None = None
     label: str | None = None
     label_sep: str = ";"
+    #: Metadata columns kept as filterable payload when the file has them
+    #: (``ingest.metadata_fields``: agent, team, queue, direction, tags).
+    metadata: tuple[str, ...] = ()
 
 
 def read_rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
@@ -120,6 +123,7 @@ def _source(
         split=_text(row.get("split")),
         # The 0-based row in the file, so a report can point back at it.
         extra={"row": n},
+        metadata=metadata_of(row, columns.metadata),
     )
     audio = _text(row.get(audio_col)) if audio_col else None
     if audio:
@@ -137,6 +141,22 @@ def _source(
     else:
         raise InputError("no transcript text or audio path")
     return CallSource(kind="text", transcript=transcript, **common)  # type: ignore[arg-type]
+
+
+def metadata_of(row: dict[str, Any], fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The declared metadata fields of a row (or a JSON transcript's top level): text, or a
+    list of texts where ``;`` separates several (tags); empty values are left out."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = row.get(name)
+        if isinstance(value, list):
+            values = [v for v in (_text(x) for x in value) if v]
+        else:
+            text = _text(value)
+            values = [v.strip() for v in text.split(";") if v.strip()] if text else []
+        if values:
+            out[name] = values[0] if len(values) == 1 else values
+    return out
 
 
 def _pick(header: list[str], wanted: str | None, usual: tuple[str, ...], path: Path) -> str | None:

@@ -1,8 +1,10 @@
-"""The ingest pipeline: source -> transcript -> chunks -> vectors in the store, one ledger row
-per call.
+"""The ingest pipeline: source -> transcript -> turn units -> vectors in the store, one ledger
+row per call.
 
-Calls flow one at a time through hashing, the ledger check and transcription; their chunks are
-buffered and embedded and upserted in batches (``ingest.batch_chunks``), then the calls of the
+Calls flow one at a time through hashing, the ledger check and transcription; their turn units
+(``ingest/turns.py``: one point per turn, its dense vector from the turn in its context, its
+BM25 from its words) are buffered, embedded and upserted in batches (``ingest.batch_chunks``
+units), and each call gets a call-level point (``turns.call_vector``); then the calls of the
 batch are marked ``indexed``. Any error in one call marks that call ``failed`` and the batch goes
 on. Re-running skips calls whose content is unchanged, and resumes the rest.
 """
@@ -21,15 +23,22 @@ import numpy as np
 from app.core.config import Settings
 from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError
-from app.core.models import CallSource, Chunk, Transcript
+from app.core.models import CallSource, Transcript
 from app.core.text import call_text
 from ingest.audio import file_sha256
-from ingest.chunking import chunk_turns
 from ingest.ledger import Ledger
 from ingest.transcribe import Transcriber
+from ingest.turns import TurnUnit, call_vector, context_vectors, turn_units, unit_text
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
-from retrieval.index.store import StoredPoint, VectorStore, point_id
+from retrieval.index.store import (
+    DENSE_CONTEXT,
+    SPARSE_CONTEXT,
+    SPARSE_PREVIOUS,
+    StoredPoint,
+    VectorStore,
+    point_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,7 @@ class IngestResult:
     call_id: str
     origin: str
     status: Status
+    #: Points stored for the call (its turn units).
     chunks: int = 0
     seconds_audio: float | None = None
     error: str | None = None
@@ -57,7 +67,7 @@ class _Ready:
     source: CallSource
     content_hash: str
     transcript: Transcript
-    chunks: list[Chunk]
+    units: list[TurnUnit]
     had_row: bool
     warnings: list[str]
     #: The call's date as ISO (read from any usual form), or None when it had none or was
@@ -82,7 +92,8 @@ class IngestPipeline:
         self.settings = settings
         self.ledger = ledger
         self.store = store
-        # One point per call (mean of its chunk vectors, BM25 of its whole text): what
+        # One point per call (its turn vectors through turns.call_vector, BM25 of its whole
+        # text): what
         # classification and label-quality runs compare calls by.
         self.calls = calls
         self.embedder = embedder
@@ -123,7 +134,7 @@ class IngestPipeline:
                 report(ready)
                 continue
             buffer.append(ready)
-            if sum(len(r.chunks) for r in buffer) >= self.settings.ingest.batch_chunks:
+            if sum(len(r.units) for r in buffer) >= self.settings.ingest.batch_chunks:
                 for result in self._flush(buffer):
                     report(result)
                 buffer = []
@@ -156,7 +167,7 @@ class IngestPipeline:
             labels=source.labels,
         )
         warnings: list[str] = []
-        if source.kind == "audio":
+        if source.kind == "audio" and source.transcript is None:
             assert source.path is not None and audio_hash is not None
             transcript, warnings = self._transcriber_get().transcribe(source.path, audio_hash)
             self.ledger.upsert(
@@ -177,30 +188,41 @@ class IngestPipeline:
                 *warnings,
                 f"date {source.date!r} could not be read: indexed without a date",
             ]
-        chunks = chunk_turns(source.call_id, transcript.turns, self.settings.chunking)
-        return _Ready(source, content_hash, transcript, chunks, row is not None, warnings, day)
+        units = turn_units(transcript, self.settings.index, day)
+        if not units:
+            raise AudioError("no words in the call")
+        return _Ready(source, content_hash, transcript, units, row is not None, warnings, day)
 
     def _flush(self, batch: list[_Ready]) -> list[IngestResult]:
         if not batch:
             return []
         try:
-            texts = [c.text for r in batch for c in r.chunks]
-            dense = self.embedder.embed(texts)
-            sparse = self.sparse.encode_documents(texts)
+            units = [u for r in batch for u in r.units]
+            dense = self.embedder.embed([u.line for u in units])
+            sparse = self.sparse.encode_documents([u.line for u in units])
+            previous = self.sparse.encode_documents([u.previous for u in units])
+            around = self.sparse.encode_documents([u.around for u in units])
             points: list[StoredPoint] = []
             for ready in batch:
                 payload = _call_payload(ready)
-                for chunk in ready.chunks:
+                first = len(points)
+                pooled = context_vectors(ready.units, dense[first : first + len(ready.units)])
+                for j, unit in enumerate(ready.units):
                     n = len(points)
                     points.append(
                         StoredPoint(
-                            id=point_id(chunk.call_id, chunk.index, chunk.content_hash),
+                            id=unit_id(ready.source.call_id, unit),
                             dense=dense[n],
                             sparse=sparse[n],
-                            payload={**payload, **_chunk_payload(chunk)},
+                            payload={**payload, **_unit_payload(unit)},
+                            more={
+                                DENSE_CONTEXT: pooled[j],
+                                SPARSE_PREVIOUS: previous[n],
+                                SPARSE_CONTEXT: around[n],
+                            },
                         )
                     )
-                # Old chunks of a changed call would linger under other ids; a call that
+                # Old points of a changed call would linger under other ids; a call that
                 # never had a row cannot have points yet, so skip the delete then.
                 if ready.had_row:
                     self.store.delete({"call_id": ready.source.call_id})
@@ -215,7 +237,7 @@ class IngestPipeline:
             self.ledger.upsert(
                 ready.source.call_id,
                 state="indexed",
-                n_chunks=len(ready.chunks),
+                n_chunks=len(ready.units),
                 language=ready.transcript.language,
                 duration=ready.transcript.duration,
                 warnings=ready.warnings,
@@ -226,7 +248,7 @@ class IngestPipeline:
                     ready.source.call_id,
                     ready.source.origin,
                     "indexed",
-                    chunks=len(ready.chunks),
+                    chunks=len(ready.units),
                     seconds_audio=ready.transcript.duration
                     if ready.source.kind == "audio"
                     else None,
@@ -240,17 +262,17 @@ class IngestPipeline:
         sparse = self.sparse.encode_documents(texts)
         points, n = [], 0
         for ready, text, sv in zip(batch, texts, sparse, strict=True):
-            mean = dense[n : n + len(ready.chunks)].mean(axis=0)
-            n += len(ready.chunks)
+            vectors = dense[n : n + len(ready.units)]
+            n += len(ready.units)
             points.append(
                 StoredPoint(
                     id=point_id(ready.source.call_id, 0, "call"),
-                    dense=mean / (np.linalg.norm(mean) or 1.0),
+                    dense=call_vector(vectors, ready.units),
                     sparse=sv,
                     payload={
                         **_call_payload(ready),
                         "text": text[:_CALL_TEXT_CHARS],
-                        "n_chunks": len(ready.chunks),
+                        "n_turns": len(ready.units),
                     },
                 )
             )
@@ -268,6 +290,10 @@ class IngestPipeline:
         The transcript cache is keyed by the audio hash alone, so relabeling a recording
         re-indexes it without transcribing it again."""
         audio_hash = None
+        if source.transcript is not None and source.extra.get("content_hash"):
+            # Re-indexing a call from its ledger row: its transcript is known, the recording
+            # is not read (it may be gone), and the row keeps its hash.
+            return str(source.extra["content_hash"]), None
         if source.kind == "audio":
             assert source.path is not None
             if not source.path.is_file():
@@ -284,6 +310,8 @@ class IngestPipeline:
             assert source.transcript is not None
             body = source.transcript.to_dict()
         meta = {"labels": source.labels, "date": source.date, "split": source.split, "body": body}
+        if source.metadata:  # (absent from the hash of calls without it: their hash stays)
+            meta["metadata"] = source.metadata
         return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest(), audio_hash
 
     def _fail(self, source: CallSource, message: str) -> IngestResult:
@@ -313,21 +341,32 @@ def _call_payload(ready: _Ready) -> dict[str, Any]:
     }
     if source.split:
         payload["split"] = source.split
+    # Declared metadata only; never over a field of ours.
+    payload.update({k: v for k, v in source.metadata.items() if k not in payload})
     if ready.date:
         payload["date"] = ready.date
     return payload
 
 
-def _chunk_payload(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "chunk_index": chunk.index,
-        "text": chunk.text,
-        "start": chunk.start,
-        "end": chunk.end,
-        "speakers": chunk.speakers,
-        "turn_ids": chunk.turn_ids,
-        "n_tokens": chunk.n_tokens,
+def unit_id(call_id: str, unit: TurnUnit) -> str:
+    """The point id of a turn unit: its place in the call and its words."""
+    digest = hashlib.sha256(unit.around.encode("utf-8")).hexdigest()[:16]
+    return point_id(call_id, unit.turn, f"turn:{unit.part}:{digest}")
+
+
+def _unit_payload(unit: TurnUnit) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "turn": unit.turn,
+        "part": unit.part,
+        "session": unit.session,
+        "text": unit_text(unit),
+        "start": unit.start,
+        "end": unit.end,
+        "speakers": [unit.speaker],
     }
+    if unit.date:
+        payload["date"] = unit.date  # the session's date (sessions of one call differ)
+    return payload
 
 
 def _guess_language(transcript: Transcript) -> str:

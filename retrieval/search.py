@@ -1,10 +1,12 @@
-"""Searching call passages: dense, BM25, or both fused with reciprocal-rank fusion in Qdrant.
+"""Searching the turn index: dense, BM25, or both fused with reciprocal-rank fusion in Qdrant.
 
-Dense vectors find paraphrases ("money back" for "refund"); BM25 finds exact words, order
-numbers and, with the Multilingual tokenizer, Chinese words the English MiniLM cannot embed.
-Qdrant fuses the two candidate lists (RRF) on the engine side, with the same payload filter on
-both. Each hit can bring the chunks just before and after it, so an answer that starts in the
-previous exchange is not lost.
+Every turn of every call is a point whose vectors were computed once at ingest (the turn in its
+context for the dense vector, its words for BM25: ``ingest/turns.py``), so a search costs one
+embedding of the query and engine queries, whatever the length of the calls. Dense vectors find
+paraphrases ("money back" for "refund"); BM25 finds exact words, order numbers and, with the
+Multilingual tokenizer, Chinese words the English MiniLM cannot embed. Qdrant fuses the two
+candidate lists (RRF) on the engine side, with the same payload filter on both. A hit can bring
+the turns around it (expansion: a lookup by call and turn number, no embedding).
 """
 
 from __future__ import annotations
@@ -13,43 +15,59 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from app.core.config import SearchSettings
+from app.core.dates import DateSpan
 from app.core.text import has_cjk
 from retrieval.index.embedding import Embedder
 from retrieval.index.filters import CallFilter
 from retrieval.index.sparse import Bm25Encoder
-from retrieval.index.store import Hit, SparseVec, VectorStore
+from retrieval.index.store import (
+    DENSE,
+    DENSE_CONTEXT,
+    SPARSE,
+    SPARSE_CONTEXT,
+    SPARSE_PREVIOUS,
+    Hit,
+    VectorStore,
+)
 
 
 @dataclass
 class Passage:
-    """A retrieved chunk of a call, with what a citation needs."""
+    """A retrieved turn of a call (or a piece of a long turn), with what a citation needs."""
 
     call_id: str
-    chunk_index: int
+    #: The turn's position in the call's transcript.
+    turn: int
+    #: ``Speaker: words``.
     text: str
     start: float | None
     end: float | None
     speakers: list[str]
     labels: list[str]
-    turn_ids: list[int]
     score: float
     date: str | None = None
-    #: Neighbouring chunks brought by expansion (chunk_index -> text), not ranked themselves.
+    #: Piece of a long turn (0 for a whole turn).
+    part: int = 0
+    session: int = 0
+    #: The turns around it brought by expansion (turn -> ``Speaker: words``), not ranked.
     context: dict[int, str] = field(default_factory=dict)
-    context_turn_ids: list[int] = field(default_factory=list)
-    #: ``turn_ids`` most relevant to the query first (set for the top hits; else turn order).
-    focus: list[int] = field(default_factory=list)
+
+    @property
+    def turn_ids(self) -> list[int]:
+        return [self.turn]
 
     @property
     def ranked_turn_ids(self) -> list[int]:
-        return self.focus or self.turn_ids
+        return [self.turn]
+
+    @property
+    def context_turn_ids(self) -> list[int]:
+        return sorted(t for t in self.context if t != self.turn)
 
     @property
     def citation(self) -> str:
-        """``call 123 @ 01:02–01:30 (agent, customer)``"""
+        """``call 123 @ 01:02–01:30 (agent)``"""
         when = f" @ {clock(self.start)}–{clock(self.end)}" if self.start is not None else ""
         return f"call {self.call_id}{when} ({', '.join(self.speakers)})"
 
@@ -61,10 +79,13 @@ class SearchResult:
     best_dense: float | None
     best_bm25: float | None
     weak: bool
+    #: The date range the query itself named and that was applied as a filter, with the words
+    #: that named it (``services.search``), or None.
+    dates: DateSpan | None = None
 
 
 class Searcher:
-    """Hybrid search over the chunk collection."""
+    """Hybrid search over the turn index."""
 
     def __init__(
         self,
@@ -86,10 +107,16 @@ class Searcher:
         k: int = 10,
         mode: str | None = None,
         expand: bool | None = None,
+        first: CallFilter | Mapping[str, Any] | None = None,
     ) -> SearchResult:
+        """The ``k`` best turns matching ``filters``; those also matching ``first`` (the days a
+        question names) come first, the rest fill the list (nothing is lost to a date the
+        question meant as the time of an event rather than of the call)."""
         s = self.settings
         if isinstance(filters, CallFilter):
             filters = filters.spec()
+        if isinstance(first, CallFilter):
+            first = first.spec()
         mode = mode or s.mode
         expand = s.expand if expand is None else expand
         dense = self.embedder.embed([query], query=True)[0] if mode != "sparse" else None
@@ -98,27 +125,36 @@ class Searcher:
             sparse = None
         if dense is None and sparse is None:
             return SearchResult([], None, None, weak=True)
-        hits = self.store.query(
-            dense=dense,
-            sparse=sparse,
-            filter=filters or None,
-            limit=k,
-            prefetch_limit=max(s.prefetch_limit, k),
-            rrf_k=s.rrf_k,
-        )
+        searches: list[tuple[str, Any]] = []
+        if dense is not None:
+            searches += [(DENSE, dense), (DENSE_CONTEXT, dense)]
+        if sparse is not None:
+            searches += [(SPARSE, sparse), (SPARSE_PREVIOUS, sparse), (SPARSE_CONTEXT, sparse)]
+
+        def fused(spec: Mapping[str, Any] | None) -> list[Hit]:
+            return self.store.query_fused(
+                searches,
+                filter=spec or None,
+                limit=k,
+                prefetch_limit=max(s.prefetch_limit, k),
+                rrf_k=s.rrf_k,
+            )
+
+        hits = fused(filters)
+        if first:
+            preferred = fused({**(filters or {}), **first})
+            seen = {h.id for h in preferred}
+            hits = (preferred + [h for h in hits if h.id not in seen])[:k]
         # The fused scores are ranks, not relevance: probe each side's best raw score once
         # for the "is anything here at all" guard.
         best_dense = best_bm25 = None
         if dense is not None:
-            top = hits if sparse is None else self.store.query(dense=dense, filter=filters, limit=1)
+            top = self.store.query(dense=dense, filter=filters, limit=1)
             best_dense = top[0].score if top else None
         if sparse is not None:
-            top = (
-                hits if dense is None else self.store.query(sparse=sparse, filter=filters, limit=1)
-            )
+            top = self.store.query(sparse=sparse, filter=filters, limit=1)
             best_bm25 = top[0].score if top else None
         passages = [to_passage(h) for h in hits]
-        self._focus(query, dense, sparse, passages[: s.focus_top])
         if expand:
             self._expand(passages)
         # The bundled MiniLM puts any two Chinese texts close together, so for Chinese
@@ -128,72 +164,41 @@ class Searcher:
         weak = not passages or not (dense_ok or bm25_ok)
         return SearchResult(passages, best_dense, best_bm25, weak)
 
-    def _focus(
-        self, query: str, dense: Any, sparse: SparseVec | None, passages: list[Passage]
-    ) -> None:
-        """Order each top hit's turns by relevance, so the turn that answers comes first.
-
-        A chunk holds several turns; in turn order the greeting would come before the answer.
-        Each line (one turn) is scored by dense similarity to the query plus its BM25 term
-        overlap with the query, relative to the best line of the chunk."""
-        todo = [
-            p
-            for p in passages
-            if len(p.turn_ids) > 1 and len(p.text.splitlines()) == len(p.turn_ids)
-        ]
-        if not todo:
-            return
-        lines = [line for p in todo for line in p.text.splitlines()]
-        if dense is None:
-            dense = self.embedder.embed([query], query=True)[0]
-        vectors = self.embedder.embed(lines)
-        cos = vectors @ np.asarray(dense, dtype=np.float32)
-        lexical = np.zeros(len(lines), dtype=np.float32)
-        if sparse is not None:
-            weights = dict(zip(sparse.indices, sparse.values, strict=True))
-            for i, sv in enumerate(self.sparse.encode_documents(lines)):
-                lexical[i] = sum(
-                    weights.get(t, 0.0) * v for t, v in zip(sv.indices, sv.values, strict=True)
-                )
-        n = 0
-        for p in todo:
-            m = len(p.turn_ids)
-            lex = lexical[n : n + m]
-            score = cos[n : n + m] + (lex / lex.max() if lex.max() > 0 else 0.0) * 0.3
-            p.focus = [p.turn_ids[i] for i in np.argsort(-score, kind="stable")]
-            n += m
-
     def _expand(self, passages: list[Passage]) -> None:
-        """Attach each hit's neighbouring chunks (one before, one after) from the same call."""
+        """Attach the turns around each hit (``search.expand_turns`` before and after) from the
+        same call: a payload lookup in the engine, nothing embedded."""
+        around = self.settings.expand_turns
         wanted: dict[str, set[int]] = {}
         for p in passages:
-            wanted.setdefault(p.call_id, set()).update({p.chunk_index - 1, p.chunk_index + 1})
-        chunks: dict[tuple[str, int], Any] = {}
-        for call_id, indexes in wanted.items():
-            for point in self.store.scroll({"call_id": call_id}):
-                if point.payload.get("chunk_index") in indexes:
-                    chunks[(call_id, point.payload["chunk_index"])] = point.payload
+            near = range(p.turn - around, p.turn + around + 1)
+            wanted.setdefault(p.call_id, set()).update(t for t in near if t >= 0 and t != p.turn)
+        found: dict[tuple[str, int], list[tuple[int, str]]] = {}
+        for call_id, turns in wanted.items():
+            spec = {"call_id": call_id, "turn": sorted(turns)}
+            for point in self.store.scroll(spec):
+                key = (call_id, int(point.payload["turn"]))
+                found.setdefault(key, []).append(
+                    (int(point.payload.get("part", 0)), point.payload["text"])
+                )
         for p in passages:
-            for i in (p.chunk_index - 1, p.chunk_index + 1):
-                payload = chunks.get((p.call_id, i))
-                if payload:
-                    p.context[i] = payload["text"]
-                    p.context_turn_ids.extend(
-                        t for t in payload.get("turn_ids", []) if t not in p.turn_ids
-                    )
+            for t in range(p.turn - around, p.turn + around + 1):
+                pieces = found.get((p.call_id, t))
+                if pieces and t != p.turn:
+                    p.context[t] = " ".join(text for _, text in sorted(pieces))
 
 
 def to_passage(hit: Hit) -> Passage:
     p = hit.payload
     return Passage(
         call_id=p["call_id"],
-        chunk_index=int(p.get("chunk_index", 0)),
+        turn=int(p.get("turn", 0)),
+        part=int(p.get("part", 0)),
+        session=int(p.get("session", 0)),
         text=p.get("text", ""),
         start=p.get("start"),
         end=p.get("end"),
         speakers=list(p.get("speakers") or []),
         labels=list(p.get("labels") or []),
-        turn_ids=list(p.get("turn_ids") or []),
         score=hit.score,
         date=p.get("date"),
     )

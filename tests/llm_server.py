@@ -2,7 +2,8 @@
 
 Tests enqueue what the next requests get (an answer, an HTTP error with headers, or a delay
 that outlasts the client's timeout) and read back every request the server received. The
-answers are shaped like OpenAI's, so the real ``openai`` client parses them.
+answers are shaped like OpenAI's, so the real ``openai`` client parses them; a streamed answer
+ends with OpenAI's usage chunk when the request asks for it (``stream_options``).
 
     with FakeLLMServer() as server:
         server.enqueue(Reply.answer('{"label": "refund"}'), Reply.error(429, retry_after=3))
@@ -35,10 +36,17 @@ class Reply:
     #: The error body's ``code`` (OpenAI sends e.g. ``insufficient_quota`` with a 429).
     code: str | None = None
     finish_reason: str = "stop"
+    #: Whether a streamed answer honours ``stream_options.include_usage`` (some servers ignore it).
+    stream_usage: bool = True
+    #: A streamed answer that stops after its text, without a finish reason or ``[DONE]``
+    #: (a connection that dropped mid-answer).
+    truncated: bool = False
 
     @classmethod
-    def answer(cls, content: str, *, usage: tuple[int, int] = (50, 10)) -> Reply:
-        return cls(content=content, usage=usage)
+    def answer(
+        cls, content: str, *, usage: tuple[int, int] = (50, 10), stream_usage: bool = True
+    ) -> Reply:
+        return cls(content=content, usage=usage, stream_usage=stream_usage)
 
     @classmethod
     def json(cls, data: dict[str, Any], *, usage: tuple[int, int] = (50, 10)) -> Reply:
@@ -87,8 +95,9 @@ class FakeLLMServer:
 
     ``reject_json_schema`` / ``reject_json_object`` answer 400 to requests asking for that
     response_format (without using up a scripted reply), like servers without structured
-    output. With nothing enqueued the server answers ``default`` or, if none, 409 so a test
-    that sends more requests than it scripted fails loudly instead of retrying.
+    output; ``reject_stream_options`` answers 400 to a request with ``stream_options``, like
+    servers that predate it. With nothing enqueued the server answers ``default`` or, if none,
+    409 so a test that sends more requests than it scripted fails loudly instead of retrying.
     """
 
     def __init__(
@@ -96,11 +105,13 @@ class FakeLLMServer:
         *,
         reject_json_schema: bool = False,
         reject_json_object: bool = False,
+        reject_stream_options: bool = False,
         default: Reply | None = None,
         model: str = "fake-model",
     ) -> None:
         self.reject_json_schema = reject_json_schema
         self.reject_json_object = reject_json_object
+        self.reject_stream_options = reject_stream_options
         self.default = default
         self.model = model
         self.requests: list[Received] = []
@@ -147,6 +158,8 @@ class FakeLLMServer:
             kind == "json_object" and self.reject_json_object
         ):
             return Reply.error(400, message=f"response_format type {kind} is not supported")
+        if "stream_options" in body and self.reject_stream_options:
+            return Reply.error(400, message="unknown field stream_options")
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -223,7 +236,8 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-cache")
             self.send_header("Connection", "close")
             self.end_headers()
-            for i, piece in enumerate([*pieces, None]):
+            chunks = []
+            for i, piece in enumerate(pieces if reply.truncated else [*pieces, None]):
                 choice = {
                     "index": 0,
                     "delta": {"content": piece} if piece else {},
@@ -232,17 +246,24 @@ def _handler_for(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 }
                 if i == 0:
                     choice["delta"]["role"] = "assistant"
-                chunk = {
-                    "id": "chatcmpl-stream",
-                    "object": "chat.completion.chunk",
-                    "created": int(time.time()),
-                    "model": body.get("model", server.model),
-                    "choices": [choice],
-                }
+                chunks.append({"choices": [choice]})
+            asks_usage = (body.get("stream_options") or {}).get("include_usage")
+            if reply.stream_usage and asks_usage and not reply.truncated:
+                # OpenAI's last chunk: no choices, the usage of the whole answer.
+                usage = server._completion(reply, body)["usage"]
+                chunks.append({"choices": [], "usage": usage})
+            for chunk in chunks:
+                chunk.update(
+                    id="chatcmpl-stream",
+                    object="chat.completion.chunk",
+                    created=int(time.time()),
+                    model=body.get("model", server.model),
+                )
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            if not reply.truncated:
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
             self.close_connection = True
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:

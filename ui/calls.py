@@ -3,6 +3,7 @@ searcher), and read a call's transcript with speakers and times, playing its rec
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -117,6 +118,12 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         )
         dfrom = gr.Textbox(label=I18N("filter.date_from"), placeholder="2026-10-01", scale=1)
         dto = gr.Textbox(label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1)
+        meta = gr.Textbox(
+            label=I18N("filter.metadata"),
+            placeholder="agent=Li, team=north",
+            scale=1,
+            elem_id="calls-metadata",
+        )
         go = gr.Button(I18N("calls.search"), variant="primary", scale=1, elem_id="calls-search")
     table = dataframe(
         COLUMNS,
@@ -137,10 +144,16 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             )
     state = gr.State([])
 
-    def find(q: str, lab: str | None, spk: str | None, f: str, to: str, request: gr.Request):
+    def find(
+        q: str, lab: str | None, spk: str | None, f: str, to: str, m: str, request: gr.Request
+    ):
         lang = lang_of(request)
         try:
             filters = call_filter(lab or None, spk or None, *check_dates(f, to))
+            if (m or "").strip():
+                items = [item for item in m.split(",") if item.strip()]
+                fields = ctx.runtime.settings.ingest.metadata_fields
+                filters = replace(filters, metadata=CallFilter.parse(items, fields).metadata)
         except InputError as exc:
             raise gr.Error(str(exc)) from None
         rows = (
@@ -167,7 +180,7 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             return body + f"\n\n_{t('audio.none', lang)}_", gr.Audio(value=None)
         return body, gr.Audio(value=path, playback_position=position)
 
-    inputs = [query, label, speaker, dfrom, dto]
+    inputs = [query, label, speaker, dfrom, dto, meta]
     for trigger in (go.click, query.submit):
         trigger(find, inputs, [table, state], api_visibility="private")
     table.select(open_call, [state], [transcript, audio], api_visibility="private")

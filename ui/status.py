@@ -32,7 +32,7 @@ def status_markdown(ctx: UIContext, lang: str) -> str:
     if report.collection is not None:
         c = report.collection
         lines += [
-            f"- {t('status.collection', lang)} `{c.name}`: {c.chunks} {t('status.chunks', lang)}, "
+            f"- {t('status.collection', lang)} `{c.name}`: {c.points} {t('status.chunks', lang)}, "
             f"{c.calls} {t('status.calls', lang)} · {c.model_id} ({c.dim}-d)"
         ]
     if report.store_error:

@@ -79,7 +79,7 @@ def import_labels(
     columns = Columns(
         id=id_col, text=text_col, audio=audio_col, label=label_col, label_sep=label_sep
     )
-    sources, errors = calls.read_labeled(file, columns)
+    sources, errors = calls.read_labeled(settings, file, columns)
     _run(sources, errors, settings, "import")
 
 
@@ -107,7 +107,8 @@ def status(
     if report.collection is not None:
         c = report.collection
         console.print(
-            f"collection {c.name!r}: {c.chunks} chunks · model {c.model_id} ({c.dim}-d)",
+            f"collection {c.name!r}: {c.points} turn points, {c.calls} calls · "
+            f"model {c.model_id} ({c.dim}-d)",
             highlight=False,
         )
     for f in report.failures:
@@ -145,3 +146,26 @@ def relabel(
         f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}{unknown}",
         highlight=False,
     )
+
+
+def reindex(collection: CollectionOpt = None) -> None:
+    """Rebuild the index in this version's schema from the ledger (nothing is transcribed)."""
+    from app.services.reindex import reindex as rebuild
+
+    settings = settings_for(collection)
+    started = time.perf_counter()
+    with Runtime(settings) as runtime:
+        total = sum(runtime.ledger.counts().values())
+        with batch_progress(total, "reindex") as (_, on_result):
+            report = rebuild(runtime, on_result=on_result)
+    was = f"schema {report.old_schema}" if report.old_schema is not None else "no collections"
+    console.print(
+        f"re-indexed {report.calls} calls ({was} before): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+        + f" · {time.perf_counter() - started:.1f} s",
+        highlight=False,
+    )
+    for call_id in report.skipped:
+        console.print(f"[yellow]skipped[/] {call_id}: no transcript in the ledger", highlight=False)
+    for call_id, error in report.failed:
+        console.print(f"[red]failed[/] {call_id}: {error}", highlight=False)

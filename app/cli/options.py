@@ -16,7 +16,8 @@ FilterOpt = Annotated[
     typer.Option(
         "--filter",
         "-f",
-        help="label=refund, call=123, speaker=agent, split=train, "
-        "language=zh, date>=2026-10-01, date<=2026-10-31 (repeatable).",
+        help="label=refund, call=123, speaker=agent, split=train, language=zh, "
+        "date>=2026-10-01, date<=2026-10-31, and the metadata fields (agent=Li, team=..., "
+        "tags=vip; ingest.metadata_fields) (repeatable).",
     ),
 ]

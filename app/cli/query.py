@@ -26,8 +26,9 @@ def search(
     collection: CollectionOpt = None,
 ) -> None:
     """Hybrid (dense + BM25) search over call passages, with citations."""
-    filters = CallFilter.parse(filter_ or [])
-    with Runtime(settings_for(collection)) as runtime:
+    settings = settings_for(collection)
+    filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
+    with Runtime(settings) as runtime:
         result = service.search(runtime, query, filters=filters, k=k, mode=mode, expand=expand)
     table = Table(title=f"Search: {query}", show_lines=True)
     for col in ("#", "call", "time", "speakers", "labels", "passage"):
@@ -41,6 +42,12 @@ def search(
         when = f"{clock(p.start)}–{clock(p.end)}" if p.start is not None else ""
         table.add_row(str(i), p.call_id, when, ", ".join(p.speakers), ", ".join(p.labels), text)
     console.print(table)
+    if result.dates:
+        d = result.dates
+        console.print(
+            f"[dim]calls of {d.start}–{d.end} only (the query says {d.words!r})[/]",
+            highlight=False,
+        )
     if result.weak:
         console.print("[yellow]weak match: nothing here is close to the query[/]")
 
@@ -53,9 +60,10 @@ def ask(
     collection: CollectionOpt = None,
 ) -> None:
     """Answer a question from the calls, citing call, time and speaker."""
-    filters = CallFilter.parse(filter_ or [])
+    settings = settings_for(collection)
+    filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     answer: Answer | None = None
-    with Runtime(settings_for(collection)) as runtime:
+    with Runtime(settings) as runtime:
         for part in service.ask_stream(runtime, question, filters=filters, k=k):
             if isinstance(part, Answer):
                 answer = part

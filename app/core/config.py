@@ -133,6 +133,21 @@ class ChunkingSettings(BaseModel):
         return self
 
 
+class IndexSettings(BaseModel):
+    """The turn index: what each stored turn's vectors are made of (computed once at ingest).
+
+    Defaults chosen on long multi-session conversations (docs/benchmarks.md, "Turn index")."""
+
+    #: Turns before and after a turn (inside its session) whose vectors make its context
+    #: vectors (``dense_ctx``: their mean; ``bm25_ctx``: their words).
+    context_turns: int = Field(2, ge=0, le=8)
+    #: The session's date before each line ("[8 May 2023] Caroline: …"); measured: no gain on
+    #: questions that name no date, so off.
+    date_in_text: bool = False
+    #: A longer turn is cut into pieces of about this many tokens, one point each.
+    max_turn_tokens: int = Field(128, ge=16, le=2048)
+
+
 class IngestSettings(BaseModel):
     """Batching and limits of the ingest pipeline."""
 
@@ -140,6 +155,10 @@ class IngestSettings(BaseModel):
     batch_chunks: int = Field(64, ge=1)
     #: Files larger than this are refused before decoding.
     max_file_mb: float = Field(2048.0, gt=0)
+    #: Call metadata kept from the columns of an import (or the top level of a JSON
+    #: transcript) as filterable payload (keyword indexes): ``-f agent=Li``. Values are text;
+    #: ``;`` separates several (tags). A column not declared here is not kept.
+    metadata_fields: list[str] = ["agent", "team", "queue", "direction", "tags"]
 
 
 class ClassifySettings(BaseModel):
@@ -189,12 +208,17 @@ class SearchSettings(BaseModel):
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     #: Candidates each of dense and BM25 contributes to the fusion.
     prefetch_limit: int = Field(100, ge=1, le=10000)
-    #: The k of RRF: larger flattens the rank weights.
-    rrf_k: int = Field(60, ge=1)
-    #: Also return the chunks just before and after each hit (its surrounding turns).
+    #: The k of RRF over the turn index's five vectors: small, so the best rank of each list
+    #: counts (k=60 rewards turns that are merely present in many lists; measured).
+    rrf_k: int = Field(10, ge=1)
+    #: Also return the turns around each hit (``expand_turns`` before and after it).
     expand: bool = False
-    #: Order the turns inside this many top hits by relevance (0 = keep turn order).
-    focus_top: int = Field(3, ge=0, le=100)
+    expand_turns: int = Field(1, ge=1, le=10)
+    #: A question that names a time ("last week", "in May", "上周", "2023年5月"): ``first`` =
+    #: the turns of those days rank first and the rest follow (a date in a question is as often
+    #: the time of an event as of the call: measured on long conversations), ``filter`` = those
+    #: days only, ``off``. Dates given as filters always filter.
+    dates_from_question: Literal["first", "filter", "off"] = "first"
     #: Retrieval is "weak" (Q&A answers "not found in the calls") when the best dense similarity
     #: is below this and BM25 found nothing scoring at least ``min_bm25_score``.
     min_dense_score: float = Field(0.35, ge=-1, le=1)
@@ -336,6 +360,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
     chunking: ChunkingSettings = ChunkingSettings()
+    index: IndexSettings = IndexSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
     labels: LabelQualitySettings = LabelQualitySettings()

@@ -9,6 +9,7 @@
     ├── EmbeddingError             the embedding model failed or gave the wrong shape
     ├── StoreError                 the vector store failed (engine error, unreachable server)
     │   └── CollectionMismatchError  a collection built with another embedding model/dimension
+    │       └── StaleIndexError      ... or by another CallScope version: `callscope reindex`
     └── LLMError                   the OpenAI-compatible endpoint failed or answered badly
 
 Errors from the libraries below (PyAV, faster-whisper, FlagEmbedding, qdrant) are converted
@@ -49,6 +50,10 @@ class StoreError(CallScopeError):
 
 class CollectionMismatchError(StoreError):
     """The collection was built with a different embedding model or dimension."""
+
+
+class StaleIndexError(CollectionMismatchError):
+    """The collection was built by another CallScope version (index schema): re-index it."""
 
 
 class LLMError(CallScopeError):

@@ -19,9 +19,15 @@ class Turn:
     text: str
     start: float | None = None
     end: float | None = None
+    #: The date of the session this turn belongs to, as the source wrote it (a call that holds
+    #: several contacts over days); None = the call's own date.
+    date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["date"] is None:
+            del data["date"]  # transcripts without sessions stay as they were
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Turn:
@@ -30,6 +36,7 @@ class Turn:
             text=str(data.get("text") or ""),
             start=_opt_float(data.get("start")),
             end=_opt_float(data.get("end")),
+            date=str(data["date"]) if data.get("date") not in (None, "") else None,
         )
 
 
@@ -73,6 +80,9 @@ class CallSource:
     date: str | None = None
     split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Call metadata (agent, team, queue, direction, tags, as declared in
+    #: ``ingest.metadata_fields``): stored as filterable payload.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

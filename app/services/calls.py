@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from app.core.config import Settings
 from app.core.errors import InputError
 from app.core.models import CallSource
 from app.core.names import safe_basename
@@ -56,9 +57,12 @@ def ingest_sources(
     return runtime.pipeline().run(sources, on_result=on_result, on_start=on_start)
 
 
-def read_labeled(path: Path, columns: Columns) -> tuple[list[CallSource], list[tuple[str, str]]]:
-    """The labeled calls of a CSV/XLSX/JSONL table (``import-labels``)."""
-    return load_labeled(path, columns)
+def read_labeled(
+    settings: Settings, path: Path, columns: Columns = Columns()
+) -> tuple[list[CallSource], list[tuple[str, str]]]:
+    """The labeled calls of a CSV/XLSX/JSONL table (``import-labels``), with the metadata
+    columns declared in ``ingest.metadata_fields`` kept."""
+    return load_labeled(path, replace(columns, metadata=tuple(settings.ingest.metadata_fields)))
 
 
 def uploads_dir(runtime: Runtime) -> Path:
@@ -157,7 +161,9 @@ def import_table(
         return message.replace(str(table), client_name).replace(f"{folder}/", "")
 
     try:
-        sources, errors = load_labeled(table, Columns(**params.get("columns", {})))
+        sources, errors = read_labeled(
+            runtime.settings, table, Columns(**params.get("columns", {}))
+        )
     except InputError as exc:
         raise InputError(ours_hidden(str(exc))) from None
     usable = []

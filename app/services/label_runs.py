@@ -27,7 +27,7 @@ from eval.quality.engine import (
 )
 from eval.quality.issue import LabelIssue
 from eval.quality.runs import LabelRuns
-from ingest.labels import Columns, load_labeled
+from ingest.labels import Columns
 from retrieval.index.embedding import Embedder
 
 __all__ = ["STAGES", "analyse", "compare", "list_runs", "run", "run_on_store", "run_summary"]
@@ -131,7 +131,7 @@ def _analyse_file(
     on_stage: Stage | None,
 ) -> Analysis:
     """Index FILE through the production path into a temporary collection and analyse it."""
-    sources, errors = load_labeled(data, columns)
+    sources, errors = calls.read_labeled(settings, data, columns)
     n = len(sources) + len(errors)  # every row is either a source or an error, in order
     if not sources:
         first = f": {errors[0][0]}: {errors[0][1]}" if errors else ""

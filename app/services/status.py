@@ -12,7 +12,8 @@ from app.runtime import Runtime
 @dataclass(frozen=True)
 class CollectionStatus:
     name: str
-    chunks: int
+    #: Turn points (the turn index).
+    points: int
     calls: int
     model_id: str
     dim: int

@@ -1,7 +1,7 @@
 """Build the turn-level retrieval corpus for the demo gold set, and check the gold queries.
 
-    python eval/data/build_corpus.py           # writes eval/app/demo_corpus.jsonl
-    python eval/data/build_corpus.py --check   # also validates eval/app/demo_queries.jsonl
+    python eval/data/build_corpus.py           # writes eval/data/demo_corpus.jsonl
+    python eval/data/build_corpus.py --check   # also validates eval/data/demo_queries.jsonl
 
 One row per turn of ``app/demo/calls.jsonl``, in file (call) order, then turn order::
 

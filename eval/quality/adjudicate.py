@@ -16,8 +16,8 @@ from typing import Any
 from app.core.errors import LLMError
 from app.core.text import encoding
 from eval.quality.issue import LabelIssue
-from retrieval.classify.llm_prompt import neutralize, quote_attr
 from retrieval.llm.client import LLMClient
+from retrieval.llm.prompts import neutralize, quote_attr
 
 log = logging.getLogger(__name__)
 

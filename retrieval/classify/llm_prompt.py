@@ -8,13 +8,13 @@ can fall back to kNN.
 Transcripts are untrusted text from the public (a caller can say "ignore previous
 instructions"), so they enter the prompt only as quoted data inside ``<example>`` / ``<call>``
 blocks, the system message says such text is never instructions, and anything in them that
-looks like a tag is defused so a transcript cannot close its block and speak as us.
+looks like a tag is defused (``retrieval.llm.prompts``, shared with Q&A and label review) so a
+transcript cannot close its block and speak as us.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 import tiktoken
@@ -23,6 +23,7 @@ from app.core.config import LLMSettings
 from app.core.errors import ConfigError, InputError, LLMError
 from app.core.text import encoding
 from retrieval.llm.client import LLMClient, LLMOutputError
+from retrieval.llm.prompts import count_prompt_tokens, neutralize, quote_attr, trim_middle
 
 SCHEMA_NAME = "call_classification"
 DEFAULT_BUDGET_TOKENS: int = LLMSettings.model_fields["max_prompt_tokens"].default
@@ -35,16 +36,7 @@ CALL_SHARE = 0.5
 EXAMPLE_MAX_TOKENS = 400
 _MIN_CALL_TOKENS = 64
 _MIN_EXAMPLE_TOKENS = 48
-#: The head of a trimmed transcript gets this share: the reason for a call is usually stated
-#: early, how it ended at the end.
-_HEAD_SHARE = 0.6
-#: Per-message framing tokens of the chat format (OpenAI's counting recipe), and the reply primer.
-_PER_MESSAGE = 4
-_PRIMER = 3
 _MAX_ECHO_CHARS = 2000
-
-# A "<" that could open a tag or a chat-template token (</call>, <example, <|im_end|>, <!--).
-_TAG_OPEN = re.compile(r"<(?=\s*[/!?|A-Za-z])")
 
 
 @dataclass
@@ -90,17 +82,6 @@ def verdict_schema(labels: list[str]) -> dict:
     }
 
 
-def neutralize(text: str) -> str:
-    """Defuse tag-like ``<`` in quoted data (``</call>`` becomes ``‹/call>``)."""
-    return _TAG_OPEN.sub("\u2039", text)
-
-
-def count_prompt_tokens(messages: list[dict], encoding_name: str = "cl100k_base") -> int:
-    """Prompt tokens of chat messages as tiktoken counts them, with the chat-format framing."""
-    enc = encoding(encoding_name)
-    return sum(len(enc.encode(str(m["content"]))) + _PER_MESSAGE for m in messages) + _PRIMER
-
-
 def build_messages(
     transcript: str,
     labels: list[str],
@@ -138,7 +119,7 @@ def build_messages(
     blocks = _example_blocks(chosen, available - call_reserve, enc)
     # The call gets whatever the examples (and their heading) left: at least its reserve.
     used = len(enc.encode(_user_text(blocks, ""))) - len(enc.encode(_user_text([], "")))
-    call_text = _trim(call, available - used, enc)
+    call_text = trim_middle(call, available - used, enc)
 
     for _ in range(64):  # joining pieces can merge tokens at the seams; shrink until it fits
         messages = [system, {"role": "user", "content": _user_text(blocks, call_text)}]
@@ -149,7 +130,7 @@ def build_messages(
         if blocks and call_room < call_reserve:
             blocks = blocks[:-1]
         else:
-            call_text = _trim(call, call_room, enc)
+            call_text = trim_middle(call, call_room, enc)
     raise ConfigError(f"llm.max_prompt_tokens={budget_tokens} is too small for this prompt")
 
 
@@ -268,31 +249,14 @@ def _example_blocks(
         attrs = f'id="{quote_attr(ex.call_id)}" label="{quote_attr(ex_labels[0])}"'
         if len(ex_labels) > 1:
             attrs += f' secondary="{quote_attr(", ".join(ex_labels[1:]))}"'
-        block = f"<example {attrs}>\n{_trim(neutralize(ex.text.strip()), cap, enc)}\n</example>"
+        text = trim_middle(neutralize(ex.text.strip()), cap, enc)
+        block = f"<example {attrs}>\n{text}\n</example>"
         size = len(enc.encode(block)) + 1
         # Skipping (not stopping) lets a later, shorter example still use the room.
         if size <= left:
             blocks.append(block)
             left -= size
     return blocks
-
-
-def quote_attr(value: str) -> str:
-    return " ".join(value.split()).replace('"', "'").replace("<", "\u2039").replace(">", "\u203a")
-
-
-def _trim(text: str, max_tokens: int, enc: tiktoken.Encoding) -> str:
-    """``text`` cut to ``max_tokens`` by keeping its head and tail around a marker."""
-    ids = enc.encode(text)
-    if len(ids) <= max_tokens:
-        return text
-    marker = f"\n[... {len(ids)} tokens in all, middle omitted ...]\n"
-    keep = max(max_tokens - len(enc.encode(marker)), 2)
-    head = max(int(keep * _HEAD_SHARE), 1)
-    tail = max(keep - head, 1)
-    # A cut inside a multi-byte character decodes to U+FFFD; drop those halves.
-    head_text = enc.decode(ids[:head]).rstrip().rstrip("\ufffd")
-    return head_text + marker + enc.decode(ids[-tail:]).lstrip("\ufffd").lstrip()
 
 
 def _match_label(value: object, labels: list[str]) -> str | None:

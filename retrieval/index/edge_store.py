@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ from app.core.errors import CallScopeError, StoreError
 from retrieval.index.store import (
     DATETIME,
     DENSE,
-    INDEXED_FIELDS,
+    DENSE_NAMES,
     SPARSE,
+    SPARSE_NAMES,
     CollectionInfo,
     Condition,
     DateRange,
@@ -42,6 +44,7 @@ from retrieval.index.store import (
     StoredPoint,
     VectorStore,
     check_match,
+    indexed_fields,
     make_info,
 )
 
@@ -63,7 +66,15 @@ class EdgeStore(VectorStore):
 
     @classmethod
     def open(
-        cls, path: Path, *, name: str, model_id: str, dim: int, sparse_model: str
+        cls,
+        path: Path,
+        *,
+        name: str,
+        model_id: str,
+        dim: int,
+        sparse_model: str,
+        keyword_fields: Sequence[str] = (),
+        any_schema: bool = False,
     ) -> EdgeStore:
         """Open the collection at ``path``, creating it when it does not exist yet.
 
@@ -77,7 +88,10 @@ class EdgeStore(VectorStore):
             raise StoreError(f"collection path {path} exists and is not a directory")
         existing = path.is_dir() and any(path.iterdir())
         if existing:
-            check_match(_read_meta(path, name), wanted, f"at {path}")
+            stored = _read_meta(path, name)
+            if any_schema:  # opened to be read and re-indexed (``callscope reindex``)
+                wanted = replace(wanted, schema=stored.schema)
+            check_match(stored, wanted, f"at {path}")
         else:
             _write_meta(path, wanted)
         with _engine("open", name):
@@ -95,6 +109,7 @@ class EdgeStore(VectorStore):
                     ) from exc
                 raise
         store = cls(shard, path, wanted)
+        store.keyword_fields = tuple(keyword_fields)
         try:
             store._ensure_indexes()
         except BaseException:
@@ -127,7 +142,7 @@ class EdgeStore(VectorStore):
         # create() and the index operations only costs one retry.
         with _engine("create payload indexes", self.info.name):
             present = set(self._shard.info().payload_schema)
-            for field, kind in INDEXED_FIELDS.items():
+            for field, kind in indexed_fields(self.keyword_fields).items():
                 if field not in present:
                     schema = (
                         q.PayloadSchemaType.Datetime
@@ -145,6 +160,7 @@ class EdgeStore(VectorStore):
             vector: dict[str, Any] = {DENSE: p.dense}
             if p.sparse is not None and not p.sparse.is_empty:
                 vector[SPARSE] = q.SparseVector(p.sparse.indices, p.sparse.values)
+            vector.update({name: _edge_vector(v) for name, v in p.more.items()})
             edge_points.append(q.Point(id=p.id, vector=vector, payload=p.payload))
         self._write("upsert points", q.UpdateOperation.upsert_points(edge_points))
 
@@ -175,33 +191,23 @@ class EdgeStore(VectorStore):
                 self._shard.count(q.CountRequest(exact=True, filter=_edge_filter(conditions)))
             )
 
-    def _query(
+    def _query_fused(
         self,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
+        searches: list[tuple[str, Any]],
         conditions: list[Condition],
         limit: int,
         prefetch_limit: int,
         rrf_k: int,
+        fuse: bool,
     ) -> list[Hit]:
         flt = _edge_filter(conditions)
-        searches = []
-        if dense is not None:
-            searches.append(q.Query.Nearest(dense, using=DENSE))
-        if sparse is not None and not sparse.is_empty:
-            searches.append(
-                q.Query.Nearest(q.SparseVector(sparse.indices, sparse.values), using=SPARSE)
-            )
-        if dense is None or sparse is None:
-            request = q.QueryRequest(limit=limit, query=searches[0], filter=flt, with_payload=True)
+        queries = [q.Query.Nearest(_edge_vector(v), using=name) for name, v in searches]
+        if not fuse:
+            request = q.QueryRequest(limit=limit, query=queries[0], filter=flt, with_payload=True)
         else:
-            # The filter goes on each prefetch so candidates are drawn from matching points
-            # only (a filter applied after fusion could leave fewer than `limit` results).
             request = q.QueryRequest(
                 limit=limit,
-                prefetches=[
-                    q.Prefetch(limit=prefetch_limit, query=s, filter=flt) for s in searches
-                ],
+                prefetches=[q.Prefetch(limit=prefetch_limit, query=x, filter=flt) for x in queries],
                 query=q.Fusion.Rrf(k=rrf_k),
                 filter=flt,
                 with_payload=True,
@@ -247,9 +253,19 @@ def _engine(action: str, name: str) -> Iterator[None]:
 
 def _config(dim: int) -> q.EdgeConfig:
     return q.EdgeConfig(
-        vectors={DENSE: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine)},
-        sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        vectors={
+            name: q.EdgeVectorParams(size=dim, distance=q.Distance.Cosine) for name in DENSE_NAMES
+        },
+        sparse_vectors={
+            name: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf) for name in SPARSE_NAMES
+        },
     )
+
+
+def _edge_vector(vector: Any) -> Any:
+    if isinstance(vector, SparseVec):
+        return q.SparseVector(vector.indices, vector.values)
+    return list(map(float, vector))
 
 
 def _edge_filter(conditions: Sequence[Condition]) -> q.Filter | None:
@@ -291,6 +307,7 @@ def _read_meta(path: Path, name: str) -> CollectionInfo:
             model_id=str(raw["model_id"]),
             dim=int(raw["dim"]),
             sparse_model=str(raw["sparse_model"]),
+            schema=int(raw.get("schema", 1)),
         )
     except FileNotFoundError as exc:
         raise StoreError(
@@ -310,6 +327,7 @@ def _write_meta(path: Path, info: CollectionInfo) -> None:
         "model_id": info.model_id,
         "dim": info.dim,
         "sparse_model": info.sparse_model,
+        "schema": info.schema,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:

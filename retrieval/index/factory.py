@@ -5,6 +5,7 @@ know which."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import StoreError
@@ -18,15 +19,23 @@ def calls_collection(name: str) -> str:
 
 
 def open_store(
-    settings: Settings, embedder: Embedder, sparse: Bm25Encoder, *, collection: str | None = None
+    settings: Settings,
+    embedder: Embedder,
+    sparse: Bm25Encoder,
+    *,
+    collection: str | None = None,
+    any_schema: bool = False,
 ) -> VectorStore:
-    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set."""
+    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set.
+    ``any_schema`` opens a collection built by another CallScope version (to re-index it)."""
     name = collection or settings.qdrant.collection
-    meta = {
+    meta: dict[str, Any] = {
         "name": name,
         "model_id": embedder.model_id,
         "dim": embedder.dim,
         "sparse_model": sparse.model_id,
+        "keyword_fields": tuple(settings.ingest.metadata_fields),
+        "any_schema": any_schema,
     }
     if settings.qdrant.url:
         from qdrant_client import QdrantClient

@@ -15,7 +15,7 @@ a list of conditions; anything else raises ``InputError``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Union
@@ -181,6 +181,10 @@ _ALIASES = {
 }
 
 
+#: Payload keys the filter writes itself; metadata fields may not shadow them.
+_FIXED = frozenset({"labels", "call_id", "speakers", "split", "language", "date", "turn"})
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """The one filter every entry point speaks (CLI ``-f label=refund``, the API's query and
@@ -193,6 +197,8 @@ class CallFilter:
     language: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: Call metadata (``ingest.metadata_fields``): ``(("agent", ("Li",)), ("tags", ("vip",)))``.
+    metadata: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("labels", "call_ids", "speakers"):
@@ -201,6 +207,14 @@ class CallFilter:
         for name in ("split", "language"):
             value = (getattr(self, name) or "").strip() or None
             object.__setattr__(self, name, value)
+        kept = []
+        for name, values in self.metadata:
+            if name in _FIXED:
+                raise InputError(f"metadata field {name!r} is one of the built-in filters")
+            clean = tuple(v.strip() for v in values if v and v.strip())
+            if clean:
+                kept.append((name, clean))
+        object.__setattr__(self, "metadata", tuple(kept))
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InputError(
                 f"date from {self.date_from.isoformat()} is after date to "
@@ -208,10 +222,12 @@ class CallFilter:
             )
 
     @classmethod
-    def parse(cls, items: list[str]) -> CallFilter:
+    def parse(cls, items: list[str], metadata_fields: Sequence[str] = ()) -> CallFilter:
         """``label=refund``, ``call=123``, ``speaker=agent``, ``split=train``, ``language=zh``,
-        ``date>=2026-10-01``, ``date<=2026-10-31``, ``date=2026-10-05`` (command-line form)."""
+        ``date>=2026-10-01``, ``date<=2026-10-31``, ``date=2026-10-05`` (command-line form), and
+        ``agent=Li`` for each declared metadata field."""
         values: dict[str, Any] = {}
+        metadata: dict[str, tuple[str, ...]] = {}
         for item in items:
             for op, bound in ((">=", "date_from"), ("<=", "date_to")):
                 if op in item:
@@ -230,12 +246,17 @@ class CallFilter:
                 if key == "date":
                     values["date_from"] = values["date_to"] = _day(item, value)
                     continue
+                many = [v.strip() for v in value.split(",") if v.strip()]
+                if key in metadata_fields and key not in _ALIASES:
+                    if not many:
+                        raise InputError(f"filter {item!r}: give a value after '='")
+                    metadata[key] = (*metadata.get(key, ()), *many)
+                    continue
                 if key not in _ALIASES:
                     raise InputError(
                         f"filter {item!r}: unknown key {key!r}; use one of "
-                        + ", ".join(sorted(set(_ALIASES)))
+                        + ", ".join(sorted({*_ALIASES, *metadata_fields}))
                     )
-                many = [v.strip() for v in value.split(",") if v.strip()]
                 if not many:
                     raise InputError(f"filter {item!r}: give a value after '='")
                 field = _ALIASES[key]
@@ -243,7 +264,7 @@ class CallFilter:
                     values[field] = many[0]
                 else:
                     values[field] = (*values.get(field, ()), *many)
-        return cls(**values)
+        return cls(**values, metadata=tuple(metadata.items()))
 
     def spec(self) -> dict[str, Any]:
         """The store's filter spec (see the top of this module)."""
@@ -258,6 +279,8 @@ class CallFilter:
         for key, value in (("split", self.split), ("language", self.language)):
             if value:
                 spec[key] = value
+        for name, values in self.metadata:
+            spec[name] = values[0] if len(values) == 1 else list(values)
         if self.date_from or self.date_to:
             spec["date"] = {
                 op: day.isoformat()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +32,9 @@ from app.core.errors import CallScopeError, CollectionMismatchError, StoreError
 from retrieval.index.store import (
     DATETIME,
     DENSE,
-    INDEXED_FIELDS,
+    DENSE_NAMES,
     SPARSE,
+    SPARSE_NAMES,
     CollectionInfo,
     Condition,
     DateRange,
@@ -43,6 +45,7 @@ from retrieval.index.store import (
     StoredPoint,
     VectorStore,
     check_match,
+    indexed_fields,
     make_info,
 )
 
@@ -92,6 +95,8 @@ class ServerStore(VectorStore):
         dim: int,
         sparse_model: str,
         owns_client: bool = False,
+        keyword_fields: Sequence[str] = (),
+        any_schema: bool = False,
         shard_number: int = 1,
         replication_factor: int = 1,
         write_consistency_factor: int = 1,
@@ -110,10 +115,12 @@ class ServerStore(VectorStore):
                     client.create_collection(
                         name,
                         vectors_config={
-                            DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                            name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                            for name in DENSE_NAMES
                         },
                         sparse_vectors_config={
-                            SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                            name: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                            for name in SPARSE_NAMES
                         },
                         shard_number=shard_number,
                         replication_factor=replication_factor,
@@ -122,6 +129,7 @@ class ServerStore(VectorStore):
                             "model_id": model_id,
                             "dim": dim,
                             "sparse_model": sparse_model,
+                            "schema": wanted.schema,
                             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                         },
                     )
@@ -130,8 +138,12 @@ class ServerStore(VectorStore):
                     if exc.status_code != 409:
                         raise
             described = client.get_collection(name)
-        check_match(_stored_info(described, wanted), wanted, "on the Qdrant server")
+        stored = _stored_info(described, wanted)
+        if any_schema:  # opened to be read and re-indexed (``callscope reindex``)
+            wanted = replace(wanted, schema=stored.schema)
+        check_match(stored, wanted, "on the Qdrant server")
         store = cls(client, wanted, owns_client=owns_client)
+        store.keyword_fields = tuple(keyword_fields)
         store._ensure_indexes(described)
         return store
 
@@ -153,7 +165,7 @@ class ServerStore(VectorStore):
         # and reports none: it gets them re-requested on each open, which is harmless.)
         present = set(described.payload_schema or {})
         with _client_errors("create payload indexes", self.info.name):
-            for field, kind in INDEXED_FIELDS.items():
+            for field, kind in indexed_fields(self.keyword_fields).items():
                 if field not in present:
                     schema = (
                         models.PayloadSchemaType.DATETIME
@@ -172,6 +184,7 @@ class ServerStore(VectorStore):
                 vector[SPARSE] = models.SparseVector(
                     indices=p.sparse.indices, values=p.sparse.values
                 )
+            vector.update({name: _client_vector(v) for name, v in p.more.items()})
             structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
         with _client_errors("upsert points", self.info.name):
             for start in range(0, len(structs), _UPSERT_BATCH):
@@ -207,30 +220,23 @@ class ServerStore(VectorStore):
                 ).count
             )
 
-    def _query(
+    def _query_fused(
         self,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
+        searches: list[tuple[str, Any]],
         conditions: list[Condition],
         limit: int,
         prefetch_limit: int,
         rrf_k: int,
+        fuse: bool,
     ) -> list[Hit]:
         flt = _filter(conditions)
-        searches: list[tuple[Any, str]] = []
-        if dense is not None:
-            searches.append((dense, DENSE))
-        if sparse is not None and not sparse.is_empty:
-            searches.append(
-                (models.SparseVector(indices=sparse.indices, values=sparse.values), SPARSE)
-            )
         with _client_errors("query", self.info.name):
-            if dense is None or sparse is None:
-                vector, using = searches[0]
+            if not fuse:
+                name, vector = searches[0]
                 response = self._client.query_points(
                     self.info.name,
-                    query=vector,
-                    using=using,
+                    query=_client_vector(vector),
+                    using=name,
                     query_filter=flt,
                     limit=limit,
                     with_payload=True,
@@ -239,8 +245,10 @@ class ServerStore(VectorStore):
                 response = self._client.query_points(
                     self.info.name,
                     prefetch=[
-                        models.Prefetch(query=v, using=u, limit=prefetch_limit, filter=flt)
-                        for v, u in searches
+                        models.Prefetch(
+                            query=_client_vector(v), using=n, limit=prefetch_limit, filter=flt
+                        )
+                        for n, v in searches
                     ],
                     query=models.RrfQuery(rrf=models.Rrf(k=rrf_k)),
                     query_filter=flt,
@@ -310,13 +318,22 @@ def _stored_info(described: models.CollectionInfo, wanted: CollectionInfo) -> Co
         log.warning(
             "collection %r has no CallScope metadata; checking its dimension only", wanted.name
         )
-        return CollectionInfo(wanted.name, wanted.model_id, int(dense.size), wanted.sparse_model)
+        return CollectionInfo(
+            wanted.name, wanted.model_id, int(dense.size), wanted.sparse_model, wanted.schema
+        )
     return CollectionInfo(
         name=wanted.name,
         model_id=str(meta["model_id"]),
         dim=int(dense.size),  # the engine's own config is the truth for the dimension
         sparse_model=str(meta.get("sparse_model", wanted.sparse_model)),
+        schema=int(meta.get("schema", 1)),
     )
+
+
+def _client_vector(vector: Any) -> Any:
+    if isinstance(vector, SparseVec):
+        return models.SparseVector(indices=vector.indices, values=vector.values)
+    return list(map(float, vector))
 
 
 def _filter(conditions: Sequence[Condition]) -> models.Filter | None:

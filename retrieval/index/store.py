@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import CollectionMismatchError, ConfigError, InputError, StoreError
+from app.core.errors import (
+    CollectionMismatchError,
+    ConfigError,
+    InputError,
+    StaleIndexError,
+    StoreError,
+)
 from retrieval.index.filters import (
     DATETIME,
     INDEXED_FIELDS,
@@ -55,6 +61,14 @@ __all__ = [
 
 DENSE = "dense"
 SPARSE = "bm25"
+#: The turn index's context vectors (``ingest/turns.py``): the mean of the dense vectors of the
+#: turns around a turn, BM25 of the previous turn with this one, BM25 of the turns around it.
+DENSE_CONTEXT = "dense_ctx"
+SPARSE_PREVIOUS = "bm25_prev"
+SPARSE_CONTEXT = "bm25_ctx"
+#: Every collection has these named vectors; a point may leave the extra ones out.
+DENSE_NAMES = (DENSE, DENSE_CONTEXT)
+SPARSE_NAMES = (SPARSE, SPARSE_PREVIOUS, SPARSE_CONTEXT)
 
 # Fixed namespace of CallScope point ids: never change it, or every re-ingest duplicates.
 #: Points fetched per engine call while scrolling.
@@ -82,6 +96,13 @@ class SparseVec:
         return not self.indices
 
 
+#: What the points of a collection are. 1: chunks of ~200 tokens (CallScope before the turn
+#: index). 2: one point per turn (dense of the turn in its context, BM25 of the turn) and call
+#: points whose vector is built from the turn vectors. Bump it whenever stored vectors or
+#: payloads change meaning: an older collection then refuses to open and says how to re-index.
+INDEX_SCHEMA = 2
+
+
 @dataclass(frozen=True)
 class CollectionInfo:
     """What a collection was built with; compared on every open."""
@@ -90,6 +111,8 @@ class CollectionInfo:
     model_id: str
     dim: int
     sparse_model: str
+    #: :data:`INDEX_SCHEMA` of the CallScope that built it (collections from before it: 1).
+    schema: int = 1
 
 
 @dataclass
@@ -103,6 +126,9 @@ class StoredPoint:
     dense: Sequence[float] | np.ndarray | None
     sparse: SparseVec | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    #: Other named vectors (:data:`DENSE_CONTEXT`, :data:`SPARSE_PREVIOUS`, ...): written, not
+    #: read back by ``scroll``.
+    more: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -133,7 +159,9 @@ def point_id(call_id: str, chunk_index: int, content_hash: str) -> str:
 # ---------------------------------------------------------------------------- collections
 
 
-def make_info(name: str, model_id: str, dim: int, sparse_model: str) -> CollectionInfo:
+def make_info(
+    name: str, model_id: str, dim: int, sparse_model: str, schema: int = INDEX_SCHEMA
+) -> CollectionInfo:
     """Validated ``CollectionInfo`` from settings (``ConfigError`` on unusable values)."""
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"collection name must be a non-empty string, got {name!r}")
@@ -143,7 +171,15 @@ def make_info(name: str, model_id: str, dim: int, sparse_model: str) -> Collecti
         raise ConfigError(f"dim must be a positive integer, got {dim!r}")
     if not isinstance(sparse_model, str) or not sparse_model.strip():
         raise ConfigError(f"sparse_model must be a non-empty string, got {sparse_model!r}")
-    return CollectionInfo(name=name, model_id=model_id, dim=dim, sparse_model=sparse_model)
+    return CollectionInfo(
+        name=name, model_id=model_id, dim=dim, sparse_model=sparse_model, schema=schema
+    )
+
+
+def indexed_fields(keyword_fields: Sequence[str] = ()) -> dict[str, str]:
+    """The payload indexes of a collection: the fixed ones and the call metadata fields
+    declared in settings (``ingest.metadata_fields``, keyword indexes)."""
+    return {**INDEXED_FIELDS, **{f: KEYWORD for f in keyword_fields if f not in INDEXED_FIELDS}}
 
 
 def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> None:
@@ -153,6 +189,18 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
             f"collection {wanted.name!r} ({where}) was built with embedding model "
             f"{stored.model_id!r} ({stored.dim}-d) but the settings use {wanted.model_id!r} "
             f"({wanted.dim}-d): choose a new collection name or re-index (drop it and ingest again)"
+        )
+    if stored.schema != wanted.schema:
+        newer = stored.schema > wanted.schema
+        raise StaleIndexError(
+            f"collection {wanted.name!r} ({where}) was built by "
+            + (
+                f"a newer CallScope (index schema {stored.schema}); upgrade CallScope"
+                if newer
+                else f"an older CallScope (index schema {stored.schema}, this one reads "
+                f"{wanted.schema}): run `callscope reindex` (it re-uses the transcripts in the "
+                "ledger: nothing is transcribed again)"
+            )
         )
     if stored.sparse_model != wanted.sparse_model:
         # Token ids differ between BM25 configurations: old and new vectors cannot be mixed.
@@ -167,6 +215,9 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
 
 
 class VectorStore(ABC):
+    #: Call metadata fields (``ingest.metadata_fields``) with a keyword payload index.
+    keyword_fields: tuple[str, ...] = ()
+
     """One collection of call chunks with a dense and a BM25 sparse vector per point.
 
     Public methods validate their arguments here (raising ``InputError``) and hand
@@ -249,8 +300,61 @@ class VectorStore(ABC):
             raise InputError(f"sparse must be a SparseVec, got {type(sparse).__name__}")
         if sparse is not None and sparse.is_empty and vec is None:
             return []
-        return self._query(
-            vec, sparse, normalize_filter(filter), limit, max(prefetch_limit, limit), rrf_k
+        searches: list[tuple[str, Any]] = []
+        if vec is not None:
+            searches.append((DENSE, vec))
+        if sparse is not None:
+            searches.append((SPARSE, sparse))
+        return self._fused(searches, filter, limit, prefetch_limit, rrf_k, keep_rrf=True)
+
+    def query_fused(
+        self,
+        searches: Sequence[tuple[str, Any]],
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int = 10,
+        prefetch_limit: int = 100,
+        rrf_k: int = 60,
+    ) -> list[Hit]:
+        """Nearest points by several named vectors at once (``(name, dense vector or
+        SparseVec)``), fused with RRF(k=rrf_k) in the engine; one search alone gives its raw
+        scores. Empty sparse vectors add no candidates."""
+        self._check_open()
+        for name, value in (("limit", limit), ("prefetch_limit", prefetch_limit), ("rrf_k", rrf_k)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InputError(f"{name} must be a positive integer, got {value!r}")
+        clean: list[tuple[str, Any]] = []
+        for name, vector in searches:
+            if name in DENSE_NAMES:
+                clean.append((name, self._clean_dense(vector)))
+            elif name in SPARSE_NAMES:
+                if not isinstance(vector, SparseVec):
+                    raise InputError(f"{name} needs a SparseVec, got {type(vector).__name__}")
+                clean.append((name, vector))
+            else:
+                raise InputError(f"no vector named {name!r}")
+        if not clean:
+            raise InputError("query needs at least one vector")
+        return self._fused(clean, filter, limit, prefetch_limit, rrf_k, keep_rrf=False)
+
+    def _fused(
+        self,
+        searches: list[tuple[str, Any]],
+        filter: Mapping[str, Any] | None,
+        limit: int,
+        prefetch_limit: int,
+        rrf_k: int,
+        *,
+        keep_rrf: bool,
+    ) -> list[Hit]:
+        """``keep_rrf``: a dense + empty-sparse query still returns RRF-scaled scores, so a
+        caller of :meth:`query` always gets one scale per query kind."""
+        live = [(n, v) for n, v in searches if not (isinstance(v, SparseVec) and v.is_empty)]
+        if not live:
+            return []
+        fuse = len(live) > 1 or (keep_rrf and len(searches) > 1)
+        return self._query_fused(
+            live, normalize_filter(filter), limit, max(prefetch_limit, limit), rrf_k, fuse
         )
 
     def scroll(
@@ -299,15 +403,18 @@ class VectorStore(ABC):
     def _count(self, conditions: list[Condition]) -> int: ...
 
     @abstractmethod
-    def _query(
+    def _query_fused(
         self,
-        dense: list[float] | None,
-        sparse: SparseVec | None,
+        searches: list[tuple[str, Any]],
         conditions: list[Condition],
         limit: int,
         prefetch_limit: int,
         rrf_k: int,
-    ) -> list[Hit]: ...
+        fuse: bool,
+    ) -> list[Hit]:
+        """One nearest search (``fuse`` False: raw scores) or RRF over one prefetch per named
+        vector, each with the filter (a filter applied only after fusion could leave fewer than
+        ``limit`` results)."""
 
     def _scroll(
         self, conditions: list[Condition], limit: int | None, with_vectors: bool
@@ -370,6 +477,19 @@ class VectorStore(ABC):
             raise InputError(f"point {pid}: sparse vector contains NaN or infinity")
         if not isinstance(point.payload, Mapping):
             raise InputError(f"point {pid}: payload must be a dict")
+        more: dict[str, Any] = {}
+        for name, vector in point.more.items():
+            if name in DENSE_NAMES:
+                more[name] = self._clean_dense(vector)
+            elif name in SPARSE_NAMES and isinstance(vector, SparseVec):
+                if not vector.is_empty:
+                    more[name] = vector
+            else:
+                raise InputError(f"point {pid}: no vector named {name!r}")
         return StoredPoint(
-            id=pid, dense=self._clean_dense(point.dense), sparse=sparse, payload=dict(point.payload)
+            id=pid,
+            dense=self._clean_dense(point.dense),
+            sparse=sparse,
+            payload=dict(point.payload),
+            more=more,
         )

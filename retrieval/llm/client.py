@@ -1,35 +1,35 @@
-"""JSON answers from any OpenAI-compatible chat endpoint (OpenAI, DeepSeek, Qwen, vLLM, Ollama).
+"""The one client for chat models on any OpenAI-compatible endpoint (OpenAI, DeepSeek, Qwen,
+vLLM, Ollama): JSON answers for classification and label review, streamed text for Q&A.
 
-``LLMClient.complete_json`` sends one chat request and returns the answer as a dict. Around the
-``openai`` client it adds what a batch over thousands of calls needs:
+``LLMClient.complete_json`` sends one chat request and returns the answer as a dict;
+``LLMClient.stream_text`` streams a text answer. Around the ``openai`` client both add what a
+batch over thousands of calls, or a busy Q&A service, needs:
 
-* structured output negotiated per server: ``json_schema`` (strict) first, then
+* structured output negotiated per server (JSON path): ``json_schema`` (strict) first, then
   ``json_object``, then no ``response_format`` and a tolerant parse of the text; the first mode
   the server accepts is remembered so later requests do not probe again;
 * retries with tenacity (exponential backoff with jitter, ``Retry-After`` obeyed) on 429, 5xx,
-  timeouts and connection errors; the ``openai`` client's own retries are switched off so the
-  policy and its waits live in one place and tests can inject the sleep;
+  timeouts and connection errors (``retrieval.llm.retry``); a stream is retried only until its
+  first text reaches the caller, since a retry after that would repeat what was shown;
 * a SQLite response cache keyed by a hash of model, messages and schema, so re-running a
-  batch costs nothing;
-* thread-safe token and cost counters (``usage()``).
+  batch, or asking the same question over the same passages, costs nothing;
+* PII redaction of every outgoing prompt by the injected ``redactor`` (set when the endpoint
+  is external), before the cache key, so the cache never holds personal data either;
+* thread-safe request, token and cost counters (``usage()``) over both paths.
 
 Only ``LLMError`` (and its subclass ``LLMOutputError``) leaves this module.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
-import re
-import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import openai
 from tenacity import (
@@ -42,12 +42,27 @@ from tenacity import (
 
 from app.core.config import LLMSettings
 from app.core.errors import ConfigError, LLMError
+from retrieval.llm.cache import ResponseCache
+from retrieval.llm.parse import parse_json_object
+from retrieval.llm.prompts import count_prompt_tokens, count_text_tokens
+from retrieval.llm.retry import describe, is_rejection, is_transient, one_line, retry_after
+from retrieval.llm.stream import (
+    ChatStream,
+    chain_events,
+    event_text,
+    event_usage,
+    read_to_first_text,
+)
 
 if TYPE_CHECKING:  # only a type here; openai 3 itself runs on httpx2 and accepts either
     import httpx
 
 Mode = Literal["json_schema", "json_object", "text"]
 MODES: tuple[Mode, ...] = ("json_schema", "json_object", "text")
+#: The schema name a streamed text answer is hashed under: not a valid json_schema name, so no
+#: JSON request can share its cache key.
+TEXT_ANSWER = "<text answer>"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -98,105 +113,8 @@ def prompt_hash(model: str, messages: list[dict], schema: dict, schema_name: str
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-_FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
-# Reasoning models (DeepSeek-R1, Qwen3) think aloud before answering; braces in there are noise.
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_MAX_OBJECT_STARTS = 64
-
-
-def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in a model's text: whole text, a ``` fence, or embedded in prose."""
-    text = _THINK.sub("", text).strip()
-    for candidate in [text, *(m.group(1).strip() for m in _FENCE.finditer(text))]:
-        try:
-            value = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    decoder = json.JSONDecoder()
-    starts = [i for i, ch in enumerate(text) if ch == "{"][:_MAX_OBJECT_STARTS]
-    for start in starts:
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-class _ResponseCache:
-    """Parsed answers by prompt hash in SQLite; one connection shared under a lock."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # check_same_thread=False is safe because every use holds self._lock.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS llm_responses ("
-            " prompt_hash TEXT PRIMARY KEY, model TEXT NOT NULL, mode TEXT NOT NULL,"
-            " raw TEXT NOT NULL, data TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,"
-            " completion_tokens INTEGER NOT NULL, created REAL NOT NULL)"
-        )
-
-    def get(self, key: str) -> tuple[str, dict[str, Any], Mode] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT raw, data, mode FROM llm_responses WHERE prompt_hash = ?", (key,)
-            ).fetchone()
-        if row is None:
-            return None
-        return row[0], json.loads(row[1]), cast(Mode, row[2])
-
-    def put(self, key: str, model: str, reply: LLMReply) -> None:
-        data = json.dumps(reply.data, ensure_ascii=False)
-        row = (key, model, reply.mode, reply.raw, data, *reply.usage, time.time())
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO llm_responses VALUES (?,?,?,?,?,?,?,?)", row)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code == 429:
-            # OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
-            body = exc.body if isinstance(exc.body, dict) else {}
-            return body.get("code") != "insufficient_quota"
-        return exc.status_code >= 500
-    return False
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    """Seconds a 429/503 asks us to wait (``retry-after-ms`` or ``Retry-After``), if it says."""
-    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (429, 503):
-        return None
-    headers = exc.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        if (value := headers.get(name)) is None:
-            continue
-        try:
-            return max(float(value) * scale, 0.0)
-        except ValueError:
-            pass
-        try:  # Retry-After may also be an HTTP date.
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-    return None
-
-
 class LLMClient:
-    """A thread-safe JSON-answering client for one OpenAI-compatible endpoint and model.
+    """A thread-safe client for one OpenAI-compatible endpoint and model.
 
     ``cache_path=None`` turns the response cache off. ``http_client`` (``httpx.Client``) lets
     tests and proxies replace the transport; ``sleep`` is what waits between retries.
@@ -229,11 +147,13 @@ class LLMClient:
         )
         # openai's close() closes whatever client it holds; one passed in is the caller's.
         self._owns_http = http_client is None
-        self._cache = _ResponseCache(cache_path) if cache_path is not None else None
+        self._cache = ResponseCache(cache_path) if cache_path is not None else None
         self._lock = threading.Lock()
         self._mode: Mode | None = (
             None if settings.response_mode == "auto" else settings.response_mode
         )
+        #: Whether the server takes ``stream_options`` (None until a stream has been tried).
+        self._stream_usage: bool | None = None
         self._requests = self._failed = self._cache_hits = 0
         self._prompt_tokens = self._completion_tokens = 0
         self._backoff = wait_exponential_jitter(
@@ -262,22 +182,18 @@ class LLMClient:
         when it answers without a JSON object. The prompt itself must describe the JSON
         wanted: in the json_object and text modes the schema never reaches the server.
         """
-        if self.redactor is not None:
-            # Before the cache key, so the cache never holds personal data either.
-            messages = self.redactor.redact_messages(messages)
+        messages, _ = self._redacted(messages)
         key = self.prompt_hash(messages, schema=schema, schema_name=schema_name)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             with self._lock:
                 self._cache_hits += 1
             raw, data, mode = hit
-            return LLMReply(data, raw, key, cached=True, usage=(0, 0), mode=mode)
+            return LLMReply(data, raw, key, cached=True, usage=(0, 0), mode=cast(Mode, mode))
 
         completion, mode = self._negotiate(messages, schema, schema_name)
         usage = completion.usage
         tokens = (usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage else (0, 0)
-        with self._lock:
-            self._prompt_tokens += tokens[0]
-            self._completion_tokens += tokens[1]
+        self._count(tokens)
         if not completion.choices:
             raise LLMOutputError("the LLM answer has no choices", raw="", prompt_hash=key)
         choice = completion.choices[0]
@@ -285,13 +201,35 @@ class LLMClient:
         data = parse_json_object(raw)
         if data is None:
             cut = " (cut at llm.max_output_tokens)" if choice.finish_reason == "length" else ""
-            message = f"the LLM answer holds no JSON object{cut}: {_one_line(raw, 120)!r}"
+            message = f"the LLM answer holds no JSON object{cut}: {one_line(raw, 120)!r}"
             raise LLMOutputError(message, raw=raw, prompt_hash=key)
         reply = LLMReply(data, raw, key, cached=False, usage=tokens, mode=mode)
         # Only usable answers are cached: a garbled one is worth asking again next run.
         if self._cache is not None:
-            self._cache.put(key, self._model, reply)
+            self._cache.put(key, self._model, mode=mode, raw=raw, data=data, usage=tokens)
         return reply
+
+    def stream_text(self, messages: list[dict], *, max_tokens: int | None = None) -> ChatStream:
+        """Stream a plain-text answer (Q&A); from the cache when asked before.
+
+        The messages are redacted first (``ChatStream.redactions`` says what was replaced).
+        Nothing is sent until the stream is iterated. Failures before the first chunk are
+        retried like ``complete_json``'s; any failure that is left raises ``LLMError`` from
+        the iteration. Tokens count into ``usage()``: the server's own count when it sends
+        one (asked for with ``stream_options``), else a tiktoken estimate of prompt and text.
+        """
+        messages, redactions = self._redacted(messages)
+        key = prompt_hash(self._model, messages, {}, TEXT_ANSWER)
+        if self._cache is not None and (text := self._cache.get_text(key)) is not None:
+            with self._lock:
+                self._cache_hits += 1
+            return ChatStream.replay(text, key, redactions)
+        limit = max_tokens or self._settings.max_output_tokens
+
+        def source(out: ChatStream) -> Generator[str, None, None]:
+            return self._stream(out, messages, limit)
+
+        return ChatStream(key, redactions, cached=False, source=source)
 
     def usage(self) -> LLMUsage:
         """A snapshot of the counters since this client was made."""
@@ -325,20 +263,28 @@ class LLMClient:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _redacted(self, messages: list[dict]) -> tuple[list[dict], dict[str, int]]:
+        if self.redactor is None:
+            return messages, {}
+        return self.redactor.redact_messages_counted(messages)
+
+    def _count(self, tokens: tuple[int, int]) -> None:
+        with self._lock:
+            self._prompt_tokens += tokens[0]
+            self._completion_tokens += tokens[1]
+
     def _negotiate(self, messages: list[dict], schema: dict, schema_name: str) -> tuple[Any, Mode]:
         """Send in the known mode, or probe the modes in order until the server accepts one."""
         known = self._mode
         modes = (known,) if known is not None else MODES
         for i, mode in enumerate(modes):
+            extra = _response_format(mode, schema, schema_name)
             try:
-                completion = self._send(messages, _response_format(mode, schema, schema_name))
+                completion = self._call(lambda extra=extra: self._create(messages, **extra))
             except LLMError as exc:
                 # A 400/422 while probing means "this response_format is not supported" on
                 # every server we know; any other failure is not about the format.
-                rejected = isinstance(
-                    exc.__cause__, openai.BadRequestError | openai.UnprocessableEntityError
-                )
-                if rejected and i + 1 < len(modes):
+                if is_rejection(exc.__cause__) and i + 1 < len(modes):
                     continue
                 raise
             if known is None:
@@ -347,17 +293,27 @@ class LLMClient:
             return completion, mode
         raise AssertionError("unreachable: the last mode either returns or raises")
 
-    def _send(self, messages: list[dict], response_format: dict | None) -> Any:
-        """One chat completion with retries; openai errors become one-line LLMErrors."""
+    def _create(self, messages: list[dict], *, max_tokens: int | None = None, **extra: Any) -> Any:
         s = self._settings
+        return self._openai.chat.completions.create(
+            model=self._model,
+            messages=cast(Any, messages),
+            temperature=s.temperature,
+            # max_tokens, not max_completion_tokens: the one every OpenAI-compatible server
+            # understands.
+            max_tokens=max_tokens or s.max_output_tokens,
+            **extra,
+        )
+
+    def _call(self, request: Callable[[], _T]) -> _T:
+        """``request()`` with retries; counts each attempt; openai errors become LLMErrors."""
         retrying = Retrying(
-            stop=stop_after_attempt(s.max_retries + 1),
+            stop=stop_after_attempt(self._settings.max_retries + 1),
             wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             sleep=self._sleep,
             reraise=True,
         )
-        extra: dict[str, Any] = {"response_format": response_format} if response_format else {}
         attempts = 0
         try:
             for attempt in retrying:
@@ -366,15 +322,7 @@ class LLMClient:
                     with self._lock:
                         self._requests += 1
                     try:
-                        return self._openai.chat.completions.create(
-                            model=self._model,
-                            messages=cast(Any, messages),
-                            temperature=s.temperature,
-                            # max_tokens, not max_completion_tokens: the one every
-                            # OpenAI-compatible server understands.
-                            max_tokens=s.max_output_tokens,
-                            **extra,
-                        )
+                        return request()
                     except openai.OpenAIError:
                         with self._lock:
                             self._failed += 1
@@ -383,38 +331,77 @@ class LLMClient:
             raise LLMError(self._describe(exc, attempts)) from exc
         raise AssertionError("unreachable: tenacity returns or reraises")
 
+    def _open_stream(self, messages: list[dict], max_tokens: int) -> tuple[Any, list[Any]]:
+        """A streaming request read up to its first text (or its end), with retries: until
+        text reaches the caller a failed attempt can be repeated without anyone seeing it.
+
+        ``stream_options.include_usage`` asks for the token count in a last chunk; a server
+        that refuses the option (400/422) is asked again without it, and then never again.
+        """
+
+        def attempt(ask_usage: bool) -> tuple[Any, list[Any]]:
+            extra = {"stream_options": {"include_usage": True}} if ask_usage else {}
+            stream = self._create(messages, max_tokens=max_tokens, stream=True, **extra)
+            return stream, read_to_first_text(stream)
+
+        ask_usage = self._stream_usage is not False
+        try:
+            opened = self._call(lambda: attempt(ask_usage))
+        except LLMError as exc:
+            if not (ask_usage and self._stream_usage is None and is_rejection(exc.__cause__)):
+                raise
+            ask_usage = False
+            opened = self._call(lambda: attempt(False))
+        self._stream_usage = ask_usage
+        return opened
+
+    def _stream(
+        self, out: ChatStream, messages: list[dict], max_tokens: int
+    ) -> Generator[str, None, None]:
+        """The chunks of one live answer; fills in ``out`` and the counters as it ends."""
+        stream, head = self._open_stream(messages, max_tokens)
+        parts: list[str] = []
+        reported: tuple[int, int] | None = None
+        finished = False
+        try:
+            for event in chain_events(head, stream):
+                reported = event_usage(event) or reported
+                text, finish = event_text(event)
+                finished = finished or finish is not None
+                if text:
+                    parts.append(text)
+                    yield text
+        except openai.OpenAIError as exc:
+            with self._lock:
+                self._failed += 1
+            raise LLMError(f"{self._describe(exc, 1)}, after the answer had started") from exc
+        finally:
+            stream.close()
+            out.text = "".join(parts)
+            # Tokens were spent even when the caller stopped early or the stream broke.
+            out.usage = reported or (count_prompt_tokens(messages), count_text_tokens(out.text))
+            self._count(out.usage)
+        out.complete = finished
+        if finished and out.text.strip() and self._cache is not None:
+            self._cache.put_text(out.prompt_hash, self._model, out.text, out.usage)
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
-        asked = _retry_after(exc)
+        asked = retry_after(exc)
         if asked is not None:
             return min(asked, self._settings.retry_after_max)
         return float(self._backoff(state))
 
     def _describe(self, exc: openai.OpenAIError, attempts: int) -> str:
-        where = f"LLM endpoint {self._settings.base_url}"
-        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-        if isinstance(exc, openai.APITimeoutError):
-            return f"{where} timed out after {self._settings.timeout:g}s{tries}"
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            return f"cannot reach {where}: {_one_line(cause) or type(cause).__name__}{tries}"
-        if isinstance(exc, openai.APIStatusError):
-            body = exc.body if isinstance(exc.body, dict) else {}
-            detail = _one_line(body.get("message") or exc.message)
-            return f"{where} answered HTTP {exc.status_code}: {detail}{tries}"
-        return f"{where} failed: {_one_line(exc)}"
+        s = self._settings
+        return describe(exc, attempts, base_url=s.base_url, timeout=s.timeout)
 
 
-def _one_line(value: object, limit: int = 200) -> str:
-    return " ".join(str(value).split())[:limit]
-
-
-def _response_format(mode: Mode, schema: dict, schema_name: str) -> dict | None:
+def _response_format(mode: Mode, schema: dict, schema_name: str) -> dict[str, Any]:
+    """The ``response_format`` argument of a mode (none in text mode)."""
     if mode == "json_schema":
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": schema_name, "schema": schema, "strict": True},
-        }
+        strict = {"name": schema_name, "schema": schema, "strict": True}
+        return {"response_format": {"type": "json_schema", "json_schema": strict}}
     if mode == "json_object":
-        return {"type": "json_object"}
-    return None
+        return {"response_format": {"type": "json_object"}}
+    return {}

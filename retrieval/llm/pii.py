@@ -237,26 +237,35 @@ class Redactor:
         fields and parts (roles, images, tool calls) are copied as they are. With ``{n}`` in the
         placeholder, a value keeps its number across all the messages.
         """
+        return self.redact_messages_counted(messages)[0]
+
+    def redact_messages_counted(
+        self, messages: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """``redact_messages``, plus how many values of each kind were replaced in all.
+
+        The counts travel with an answer (``Answer.redactions``) so staff can see that a
+        prompt was redacted before it left, and for what.
+        """
         numbering: dict[str, dict[str, int]] = {}
+        found: dict[str, int] = {}
+
+        def redact(text: str) -> str:
+            result = self._redact(text, numbering)
+            for kind, n in result.found.items():
+                found[kind] = found.get(kind, 0) + n
+            return result.text
+
         out = []
         for message in messages:
             new = dict(message)
             content = message.get("content")
             if isinstance(content, str):
-                new["content"] = self._redact(content, numbering).text
+                new["content"] = redact(content)
             elif isinstance(content, list):
-                new["content"] = [self._redact_part(part, numbering) for part in content]
+                new["content"] = [_redact_part(part, redact) for part in content]
             out.append(new)
-        return out
-
-    def _redact_part(self, part: Any, numbering: dict[str, dict[str, int]]) -> Any:
-        if (
-            isinstance(part, dict)
-            and part.get("type") == "text"
-            and isinstance(part.get("text"), str)
-        ):
-            return {**part, "text": self._redact(part["text"], numbering).text}
-        return part
+        return out, found
 
     def _redact(self, text: str, numbering: dict[str, dict[str, int]]) -> Redaction:
         if not text or not self._detectors:
@@ -296,6 +305,12 @@ def _normalise(kind: str, value: str) -> str:
     if kind in ("id_number", "passport"):
         return value.replace(" ", "").replace("-", "").upper()
     return value.lower() if kind == "email" else value
+
+
+def _redact_part(part: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+        return {**part, "text": redact(part["text"])}
+    return part
 
 
 # Host names that never leave the machine or the private network.

@@ -3,15 +3,17 @@
 Retrieval goes through the LlamaIndex :class:`~retrieval.qa.llama.CallRetriever`. Without an LLM
 the answer is the best evidence passages grouped by call, each with its citation (call, time,
 speaker), and a note that generation is off. With an LLM the passages are numbered, quoted as
-data, trimmed to a token budget, PII-redacted when the endpoint is external, and the model must
-cite ``[n]`` for every claim; citations are mapped back to the real passages. Weak retrieval
-gives "not found in the calls" without asking the model at all.
+data, trimmed to a token budget, and the model must cite ``[n]`` for every claim; citations are
+mapped back to the real passages. The LLM is the shared client behind
+:class:`~retrieval.qa.llama.ClientLLM`, which PII-redacts the prompt when the endpoint is
+external (the counts come back in ``Answer.redactions``), retries, caches and counts usage.
+Weak retrieval gives "not found in the calls" without asking the model at all.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +23,8 @@ from llama_index.core.schema import QueryBundle
 
 from app.core.config import Settings
 from app.core.text import encoding, has_cjk
-from retrieval.classify.llm_prompt import neutralize
-from retrieval.qa.llama import CallRetriever
+from retrieval.llm.prompts import neutralize
+from retrieval.qa.llama import CallRetriever, is_weak, redactions_of
 from retrieval.search import Passage
 
 NOT_FOUND = "NOT_FOUND"
@@ -68,12 +70,10 @@ class QAEngine:
         settings: Settings,
         *,
         llm: LLM | None = None,
-        redact: Callable[[list[dict]], tuple[list[dict], dict[str, int]]] | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.llm = llm
-        self.redact = redact
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The whole answer at once."""
@@ -93,7 +93,7 @@ class QAEngine:
         query = question if not history else f"{history[-1][0]}\n{question}"
         nodes = self.retriever.retrieve(QueryBundle(query))
         passages: list[Passage] = [n.node.metadata["passage"] for n in nodes]
-        if self.retriever.last_weak or not passages:
+        if is_weak(nodes) or not passages:
             yield _not_found(question, passages)
             return
         if self.llm is None:
@@ -109,14 +109,9 @@ class QAEngine:
         used = self._within_budget(question, passages)
         messages = self._messages(question, used, history or [])
         redactions: dict[str, int] = {}
-        if self.redact is not None:
-            raw = [{"role": m.role.value, "content": m.content} for m in messages]
-            cleaned, redactions = self.redact(raw)
-            messages = [
-                ChatMessage(role=MessageRole(m["role"]), content=m["content"]) for m in cleaned
-            ]
         text = ""
         for part in self.llm.stream_chat(messages):
+            redactions = redactions_of(part)
             if part.delta:
                 text += part.delta
                 yield part.delta

@@ -1,11 +1,15 @@
-"""LlamaIndex on top of our store and our OpenAI-compatible settings.
+"""LlamaIndex on top of our store and our one LLM client.
 
 - :class:`CallRetriever` is a LlamaIndex retriever over :class:`~retrieval.search.Searcher`, so
   it works on the embedded Qdrant Edge engine and on a Qdrant server alike (the store interface
-  hides which), with our hybrid search and payload filters.
-- :class:`OpenAICompatibleLLM` is a LlamaIndex LLM over the ``openai`` client pointed at
-  ``LLM__BASE_URL``. (llama-index-llms-openai-like would pin ``openai`` below 3, which the rest
-  of CallScope uses, so this small adapter stands in; it streams real chat completions.)
+  hides which), with our hybrid search and payload filters. The search's "weak" verdict rides
+  on the nodes it returns (:func:`is_weak`), not on the retriever, so one retriever can serve
+  concurrent questions.
+- :class:`ClientLLM` is a LlamaIndex LLM over :class:`~retrieval.llm.client.LLMClient`, the
+  client classification uses: Q&A gets the same retries, response cache, PII redaction and
+  usage accounting. (llama-index-llms-openai-like would pin ``openai`` below 3, and would
+  bypass all of that.) What the client redacted travels with each streamed response
+  (:func:`redactions_of`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import openai
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -29,10 +32,15 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
-from app.core.config import LLMSettings
-from app.core.errors import LLMError
 from retrieval.index.filters import CallFilter
+from retrieval.llm.client import LLMClient
+from retrieval.llm.stream import ChatStream
 from retrieval.search import Passage, Searcher
+
+#: Node metadata key of the search's verdict that the evidence is too weak to answer from.
+WEAK = "retrieval_weak"
+#: ``ChatResponse.additional_kwargs`` key of the PII redaction counts of the prompt.
+REDACTIONS = "redactions"
 
 
 class CallRetriever(BaseRetriever):
@@ -45,25 +53,40 @@ class CallRetriever(BaseRetriever):
         k: int = 8,
         filters: CallFilter | dict[str, Any] | None = None,
         expand: bool | None = None,
+        first: CallFilter | None = None,
     ) -> None:
         super().__init__()
         self.searcher = searcher
         self.k = k
         self.filters = filters
         self.expand = expand
-        self.last_weak = False
+        #: Turns matching this (the days the question names) come first.
+        self.first = first
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.searcher.search(
-            query_bundle.query_str, filters=self.filters, k=self.k, expand=self.expand
+            query_bundle.query_str,
+            filters=self.filters,
+            k=self.k,
+            expand=self.expand,
+            first=self.first,
         )
-        self.last_weak = result.weak
-        return [NodeWithScore(node=to_node(p), score=p.score) for p in result.passages]
+        # Fused (RRF) scores tie exactly whenever two passages swap ranks between dense and
+        # BM25, and the store orders ties arbitrarily. A fixed order among ties keeps the
+        # prompt, and so the response-cache key, the same for the same question.
+        passages = sorted(result.passages, key=lambda p: (-p.score, p.call_id, p.turn, p.part))
+        return [NodeWithScore(node=to_node(p, weak=result.weak), score=p.score) for p in passages]
 
 
-def to_node(passage: Passage) -> TextNode:
+def is_weak(nodes: Sequence[NodeWithScore]) -> bool:
+    """Whether the search that found ``nodes`` judged them too weak to answer from."""
+    return any(n.node.metadata.get(WEAK) for n in nodes)
+
+
+def to_node(passage: Passage, *, weak: bool = False) -> TextNode:
+    hidden = ["passage", "labels", WEAK]  # ours, not text for the model or the embedder
     return TextNode(
-        id_=f"{passage.call_id}:{passage.chunk_index}",
+        id_=f"{passage.call_id}:{passage.turn}:{passage.part}",
         text=passage.text,
         metadata={
             "call_id": passage.call_id,
@@ -73,33 +96,34 @@ def to_node(passage: Passage) -> TextNode:
             "labels": passage.labels,
             "citation": passage.citation,
             "passage": passage,
+            WEAK: weak,
         },
-        excluded_llm_metadata_keys=["passage", "labels"],
-        excluded_embed_metadata_keys=["passage", "labels"],
+        excluded_llm_metadata_keys=hidden,
+        excluded_embed_metadata_keys=hidden,
     )
 
 
-class OpenAICompatibleLLM(CustomLLM):
-    """Chat completions from any OpenAI-compatible endpoint, as a LlamaIndex LLM."""
+def redactions_of(response: ChatResponse) -> dict[str, int]:
+    """The PII placeholders, by kind, put into the prompt that produced ``response``."""
+    return dict(response.additional_kwargs.get(REDACTIONS) or {})
+
+
+class ClientLLM(CustomLLM):
+    """A LlamaIndex chat LLM whose every request goes through one :class:`LLMClient`."""
 
     model: str = "unknown"
     context_window: int = 8192
+    #: Q&A answers cite passages in prose, so they get more room than a JSON verdict.
     max_tokens: int = 800
-    temperature: float = 0.0
-    _client: Any = PrivateAttr()
+    _client: LLMClient = PrivateAttr()
 
-    def __init__(self, settings: LLMSettings, *, http_client: Any = None, **kwargs: Any) -> None:
-        super().__init__(
-            model=settings.model or "unknown", temperature=settings.temperature, **kwargs
-        )
-        api_key = settings.api_key.get_secret_value() if settings.api_key else ""
-        self._client = openai.OpenAI(
-            base_url=settings.base_url,
-            api_key=api_key or "not-needed",
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            http_client=http_client,
-        )
+    def __init__(self, client: LLMClient, **kwargs: Any) -> None:
+        super().__init__(model=client.model, **kwargs)
+        self._client = client
+
+    @property
+    def client(self) -> LLMClient:
+        return self._client
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -110,43 +134,26 @@ class OpenAICompatibleLLM(CustomLLM):
             is_chat_model=True,
         )
 
-    def _create(self, messages: Sequence[ChatMessage], stream: bool) -> Any:
-        try:
-            return self._client.chat.completions.create(
-                model=self.model,
-                messages=[{"role": m.role.value, "content": m.content or ""} for m in messages],
-                temperature=self.temperature,
-                max_tokens=self.max_tokens,
-                stream=stream,
-            )
-        except openai.OpenAIError as exc:
-            raise LLMError(f"LLM request failed: {' '.join(str(exc).split())[:200]}") from exc
+    def _open(self, messages: Sequence[ChatMessage]) -> ChatStream:
+        plain = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        return self._client.stream_text(plain, max_tokens=self.max_tokens)
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        reply = self._create(messages, stream=False)
-        text = reply.choices[0].message.content or ""
-        return ChatResponse(
-            message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=reply
-        )
+        with self._open(messages) as stream:
+            text = "".join(stream)
+        return _response(text, None, stream)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        stream = self._create(messages, stream=True)
+        stream = self._open(messages)
 
         def gen() -> ChatResponseGen:
             text = ""
-            try:
-                for event in stream:
-                    delta = event.choices[0].delta.content if event.choices else None
-                    if delta:
-                        text += delta
-                        yield ChatResponse(
-                            message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
-                            delta=delta,
-                        )
-            except openai.OpenAIError as exc:
-                raise LLMError(f"LLM stream failed: {exc}") from exc
+            with stream:
+                for delta in stream:
+                    text += delta
+                    yield _response(text, delta, stream)
 
         return gen()
 
@@ -164,3 +171,14 @@ class OpenAICompatibleLLM(CustomLLM):
                 yield CompletionResponse(text=part.message.content or "", delta=part.delta)
 
         return gen()
+
+
+def _response(text: str, delta: str | None, stream: ChatStream) -> ChatResponse:
+    """The answer so far, with what the client knows about the request it came from."""
+    about = {REDACTIONS: stream.redactions, "prompt_hash": stream.prompt_hash}
+    about["cached"] = stream.cached
+    return ChatResponse(
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+        delta=delta,
+        additional_kwargs=about,
+    )

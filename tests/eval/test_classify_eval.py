@@ -120,3 +120,23 @@ def test_eval_llm_mode_against_a_local_openai_server(
     # Where the neighbours are unambiguous the scripted answer is overruled; elsewhere it wins.
     assert summary["decided_by"].get("llm", 0) + summary["decided_by"].get("knn", 0) == 4
     assert "4 requests" in summary["llm_usage"]
+
+
+def test_multi_label_metrics_on_a_hand_checked_example() -> None:
+    from eval.classify import multi_label_score
+    from retrieval.classify.knn import Classification
+
+    def predicted(*labels: str) -> Classification:
+        return Classification(labels[0], 0.9, list(labels), {}, [], "knn", [], {})
+
+    gold = [["hotel", "metro"], ["hotel"], ["taxi", "metro"]]
+    preds = [predicted("hotel", "metro"), predicted("hotel", "taxi"), predicted("taxi")]
+    m = multi_label_score(gold, preds)
+    # Row 1 exact; row 2 has an extra taxi; row 3 misses metro.
+    assert m["exact_match"] == round(1 / 3, 4)
+    # tp = hotel,metro,hotel,taxi = 4; fp = taxi(row 2) = 1; fn = metro(row 3) = 1.
+    assert m["micro_f1"] == 0.8
+    assert m["per_label"]["metro"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert m["per_label"]["taxi"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
+    assert m["per_label"]["hotel"]["f1"] == 1.0
+    assert m["macro_f1"] == round((1.0 + 0.6667 + 0.6667) / 3, 4)

@@ -68,11 +68,13 @@ def test_folder_with_a_corrupt_file_indexes_the_rest(runtime: Runtime, tmp_path:
     assert runtime.ledger.counts()["indexed"] == 5
 
     store = runtime.store
-    assert store.count() == 5
-    [stereo] = list(store.scroll({"call_id": "stereo"}))
-    assert stereo.payload["speakers"] == ["agent", "customer"]
-    assert stereo.payload["source_kind"] == "audio" and stereo.payload["end"] <= 5.0
-    assert "Agent: " in stereo.payload["text"] and "Customer: " in stereo.payload["text"]
+    # The turn index: one point per turn (two per text call here, one per stereo channel).
+    assert store.count() == sum(r.chunks for r in results) == runtime.calls.count() * 2
+    stereo = sorted(store.scroll({"call_id": "stereo"}), key=lambda p: p.payload["turn"])
+    assert [p.payload["speakers"] for p in stereo] == [["agent"], ["customer"]]
+    assert all(p.payload["source_kind"] == "audio" and p.payload["end"] <= 5.0 for p in stereo)
+    assert stereo[0].payload["text"].startswith("Agent: ")
+    assert stereo[1].payload["text"].startswith("Customer: ")
 
     # Chinese keyword search finds the Chinese call through the stored BM25 vectors.
     hits = store.query(sparse=runtime.sparse.encode_query("快递"), limit=1)
@@ -99,8 +101,8 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(
     changed = {r.call_id: r.status for r in pipeline.run(discover([inbox])[0])}
     assert changed["call-0001"] == "indexed" and changed["call-0000"] == "unchanged"
     points = list(runtime.store.scroll({"call_id": "call-0001"}))
-    assert len(points) == 1 and "address" in points[0].payload["text"]
-    assert runtime.store.count() == 4
+    assert len(points) == 1 and "address" in points[0].payload["text"]  # its one turn now
+    assert runtime.store.count() == 3 * 2 + 1  # the old turns of call-0001 are gone
 
 
 def test_relabel_reindexes_without_retranscribing(runtime: Runtime, tmp_path: Path) -> None:
@@ -112,8 +114,8 @@ def test_relabel_reindexes_without_retranscribing(runtime: Runtime, tmp_path: Pa
     [result] = pipeline.run([source])
     assert result.status == "indexed"
     assert pipeline._transcriber.cache_hits >= 1
-    [point] = list(runtime.store.scroll({"labels": "complaint_escalation"}))
-    assert point.payload["call_id"] == "c"
+    points = list(runtime.store.scroll({"labels": "complaint_escalation"}))
+    assert points and {p.payload["call_id"] for p in points} == {"c"}
 
 
 class _OtherModel(Embedder):
@@ -186,8 +188,10 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
         assert statuses.count("unchanged") >= indexed_at_kill
         assert "failed" not in statuses
         points = list(rt.store.scroll())
-        assert len(points) == total == rt.store.count()
+        # Two turns per call, each stored once: nothing lost, nothing doubled.
+        assert len(points) == 2 * total == rt.store.count()
         assert len({p.payload["call_id"] for p in points}) == total
+        assert len({(p.payload["call_id"], p.payload["turn"]) for p in points}) == 2 * total
         assert rt.ledger.counts()["indexed"] == total
 
 

@@ -3,13 +3,17 @@ OpenAI-compatible server (streamed over HTTP through the real ``openai`` client)
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from llama_index.core.schema import MetadataMode, QueryBundle
 
 from app.core.errors import InputError
 from app.core.models import CallSource
 from app.runtime import Runtime
-from retrieval.qa.engine import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
 from retrieval.index.filters import CallFilter
+from retrieval.qa.engine import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
+from retrieval.qa.llama import CallRetriever, is_weak
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
 from tests.textcalls import text_sources
@@ -55,8 +59,7 @@ def _sources() -> list[CallSource]:
 
 @pytest.fixture
 def indexed(make_settings, embedder):
-    # Small chunks so calls span several chunks (for expansion and citations).
-    settings = make_settings(chunking={"max_tokens": 40, "overlap_tokens": 0})
+    settings = make_settings()
     with Runtime(settings, embedder=embedder) as rt:
         assert {r.status for r in rt.pipeline().run(_sources())} == {"indexed"}
         yield rt
@@ -97,7 +100,7 @@ def test_bad_filters_are_clear() -> None:
         CallFilter.parse(["label>=x"])
 
 
-def test_expansion_brings_neighbouring_chunks(indexed: Runtime) -> None:
+def test_expansion_brings_neighbouring_turns(indexed: Runtime) -> None:
     result = indexed.searcher().search(
         "call you back tomorrow before noon", filters={"call_id": "c-courier"}, k=1, expand=True
     )
@@ -130,8 +133,8 @@ def test_llm_answer_streams_and_citations_map_to_chunks(
     assert answer.generated and [c.n for c in answer.citations] == [1]
     cited = answer.citations[0].passage
     assert cited is answer.passages[0] and cited.call_id == "c-courier"
-    stored = {(p.payload["call_id"], p.payload["chunk_index"]) for p in indexed.store.scroll()}
-    assert (cited.call_id, cited.chunk_index) in stored
+    stored = {(p.payload["call_id"], p.payload["turn"]) for p in indexed.store.scroll()}
+    assert (cited.call_id, cited.turn) in stored
     [request] = llm_server.requests
     assert request.body["stream"] is True
     system, user = request.messages[0]["content"], request.messages[-1]["content"]
@@ -171,3 +174,78 @@ def test_follow_up_question_uses_chat_history(indexed: Runtime, llm_server: Fake
     follow_up = llm_server.requests[-1].messages
     assert [m["role"] for m in follow_up] == ["system", "user", "assistant", "user"]
     assert follow_up[1]["content"] == "What happened to the customer's parcel?"
+
+
+def test_qa_goes_through_the_shared_client_and_counts_its_tokens(
+    indexed: Runtime, llm_server: FakeLLMServer
+) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.enqueue(Reply.answer("Tomorrow before noon [1].", usage=(812, 9)))
+    engine = indexed.qa(k=3)
+    assert engine.ask("When will the agent call the parcel customer back?").generated
+    assert engine.llm is not None and engine.llm.client is indexed.llm  # classification's client
+    usage = indexed.llm.usage()
+    assert (usage.requests, usage.prompt_tokens, usage.completion_tokens) == (1, 812, 9)
+    assert (
+        "1 requests" in indexed.llm_usage() and "812 prompt + 9 completion" in indexed.llm_usage()
+    )
+    assert llm_server.requests[0].body["stream_options"] == {"include_usage": True}
+
+
+def test_repeated_question_is_answered_from_the_cache(
+    indexed: Runtime, llm_server: FakeLLMServer
+) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.enqueue(Reply.answer("The agent promised to call back tomorrow before noon [1]."))
+    question = "What did the agent promise about the parcel?"
+    first = indexed.qa(k=3).ask(question)
+    # A new engine per request, as the API and the UI build them: the cache is the client's.
+    parts = list(indexed.qa(k=3).stream(question))
+    again = parts[-1]
+    assert len(llm_server.requests) == 1
+    assert again.generated and again.text == first.text
+    assert [(c.n, c.passage.call_id) for c in again.citations] == [(1, "c-courier")]
+    assert len(parts) > 3 and "".join(p for p in parts if isinstance(p, str)).strip() == again.text
+    usage = indexed.llm.usage()
+    assert (usage.requests, usage.cache_hits) == (1, 1)
+
+
+def test_transient_error_before_the_answer_streams_is_retried(
+    indexed: Runtime, llm_server: FakeLLMServer
+) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.enqueue(
+        Reply.error(429, retry_after="0.2"),
+        Reply.error(503),
+        Reply.answer("Tomorrow before noon [1]."),
+    )
+    answer = indexed.qa(k=3).ask("When will the agent call the parcel customer back?")
+    assert answer.generated and answer.text == "Tomorrow before noon [1]."
+    first, second, third = llm_server.requests
+    assert second.at - first.at >= 0.2  # Retry-After obeyed
+    usage = indexed.llm.usage()
+    assert (usage.requests, usage.failed_requests) == (3, 2)
+
+
+def test_external_llm_redaction_counts_come_back_for_cached_answers_too(
+    indexed: Runtime, llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.llm import pii
+
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    monkeypatch.setattr(pii, "is_external", lambda url: True)
+    llm_server.enqueue(Reply.answer("The customer gave a phone number [1]."))
+    question = "What phone number did the courier customer give?"
+    answers = [indexed.qa(k=4).ask(question) for _ in range(2)]
+    assert [a.redactions for a in answers] == [{"phone": 1}, {"phone": 1}]
+    assert all(a.generated for a in answers) and len(llm_server.requests) == 1
+    assert "138-0013-8000" not in json.dumps(llm_server.requests[0].body, ensure_ascii=False)
+
+
+def test_the_weak_verdict_travels_with_the_nodes_not_the_retriever(indexed: Runtime) -> None:
+    retriever = CallRetriever(indexed.searcher(), k=3)
+    weak = retriever.retrieve(QueryBundle("quantum chromodynamics lattice gauge"))
+    strong = retriever.retrieve(QueryBundle("courier left the parcel at the wrong house"))
+    assert is_weak(weak) and not is_weak(strong)
+    assert not hasattr(retriever, "last_weak")
+    assert "retrieval_weak" not in strong[0].node.get_content(metadata_mode=MetadataMode.LLM)

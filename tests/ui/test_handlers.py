@@ -112,7 +112,7 @@ def test_playing_a_recording_allows_that_file_only(tmp_path: Path) -> None:
 
 
 def _passage(call_id: str, start: float, text: str) -> Passage:
-    return Passage(call_id, 0, text, start, start + 8, ["customer"], ["refund"], [0], 1.0)
+    return Passage(call_id, 0, text, start, start + 8, ["customer"], ["refund"], 1.0)
 
 
 def test_offline_answer_lists_the_evidence_by_call_with_the_generation_off_note() -> None:
@@ -158,7 +158,7 @@ def test_transcript_shows_times_speakers_and_marks_the_cited_turn() -> None:
     # A call imported as plain text has no times: none are made up.
     untimed = [{"speaker": "agent", "text": "Hello", "start": None, "end": None}]
     assert transcript_markdown(untimed) == "**agent**: Hello"
-    passage = Passage("c9", 0, "Agent: Hello", None, None, ["agent"], ["refund"], [0], 0.9)
+    passage = Passage("c9", 0, "Agent: Hello", None, None, ["agent"], ["refund"], 0.9)
     md = answer_markdown(Answer("q", "", [passage], [Citation(1, passage)]), "en")
     assert "**[1]** (agent): Agent: Hello" in md and "--:--" not in md
 

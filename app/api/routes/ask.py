@@ -16,6 +16,7 @@ from app.api.deps import RuntimeDep
 from app.api.routes.search import SearchFilters
 from app.core.errors import CallScopeError
 from app.services import search as service
+from retrieval.index.filters import CallFilter
 from retrieval.qa.engine import Answer, answer_dict
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -56,7 +57,9 @@ class AskResponse(BaseModel):
 @router.post("/ask")
 def ask(body: AskRequest, runtime: RuntimeDep) -> AskResponse:
     """Answer a question from the calls, citing call, time and speaker."""
-    filters = body.filters.to_filter() if body.filters else None
+    filters = (
+        body.filters.to_filter(runtime.settings.ingest.metadata_fields) if body.filters else None
+    )
     answer = service.ask(runtime, body.question, filters=filters, k=body.k)
     return AskResponse.model_validate(answer_dict(answer))
 
@@ -69,7 +72,9 @@ def ask(body: AskRequest, runtime: RuntimeDep) -> AskResponse:
 def ask_stream(body: AskRequest, runtime: RuntimeDep) -> StreamingResponse:
     """The same answer as server-sent events: ``delta`` events with text as the LLM writes it,
     then one ``answer`` event (the /api/ask body), or an ``error`` event."""
-    filters = body.filters.to_filter() if body.filters else None
+    filters = (
+        body.filters.to_filter(runtime.settings.ingest.metadata_fields) if body.filters else None
+    )
 
     def events() -> Iterator[str]:
         try:
@@ -93,3 +98,8 @@ def ask_stream(body: AskRequest, runtime: RuntimeDep) -> StreamingResponse:
 
 def _event(name: str, data: dict) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _filters(body: AskRequest, runtime: RuntimeDep) -> CallFilter | None:
+    fields = runtime.settings.ingest.metadata_fields
+    return body.filters.to_filter(fields) if body.filters else None

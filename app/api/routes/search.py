@@ -6,9 +6,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import RuntimeDep
+from app.core.errors import InputError
 from app.services import search as service
 from retrieval.index.filters import CallFilter
 
@@ -27,9 +28,21 @@ class SearchFilters(BaseModel):
     language: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: Call metadata as ``field=value`` (``agent=Li``), fields from ``ingest.metadata_fields``.
+    meta: list[Annotated[str, StringConstraints(max_length=200)]] | None = None
 
-    def to_filter(self) -> CallFilter:
+    def to_filter(self, metadata_fields: list[str]) -> CallFilter:
         """The filter every entry point speaks (``callscope search -f`` parses into it too)."""
+        pairs: dict[str, tuple[str, ...]] = {}
+        for item in self.meta or []:
+            name, _, value = item.partition("=")
+            name = name.strip()
+            if name not in metadata_fields or not value.strip():
+                raise InputError(
+                    f"meta {item!r}: use field=value with a field of "
+                    f"{', '.join(metadata_fields) or '(none declared)'} (ingest.metadata_fields)"
+                )
+            pairs[name] = (*pairs.get(name, ()), value.strip())
         return CallFilter(
             labels=tuple(self.label or ()),
             call_ids=tuple(self.call_id or ()),
@@ -38,6 +51,7 @@ class SearchFilters(BaseModel):
             language=self.language,
             date_from=self.date_from,
             date_to=self.date_to,
+            metadata=tuple(pairs.items()),
         )
 
 
@@ -52,7 +66,8 @@ class Hit(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     call_id: str
-    chunk_index: int
+    #: The turn's position in the call (a citation's anchor; expansion counts in turns).
+    turn: int
     text: str
     start: float | None
     end: float | None
@@ -63,8 +78,17 @@ class Hit(BaseModel):
     context: dict[int, str] = {}
 
 
+class DatesOut(BaseModel):
+    start: date
+    end: date
+    #: The words of the query that named the range.
+    words: str
+
+
 class SearchResponse(BaseModel):
     query: str
+    #: The days the query named (applied as a filter), when it named any.
+    dates: DatesOut | None = None
     #: Nothing is close to the query (the same guard that makes Q&A say "not found").
     weak: bool
     hits: list[Hit]
@@ -76,10 +100,11 @@ def search(params: Annotated[SearchQuery, Query()], runtime: RuntimeDep) -> Sear
     result = service.search(
         runtime,
         params.q,
-        filters=params.to_filter(),
+        filters=params.to_filter(runtime.settings.ingest.metadata_fields),
         k=params.k,
         mode=params.mode,
         expand=params.expand,
     )
     hits = [Hit.model_validate(p, from_attributes=True) for p in result.passages]
-    return SearchResponse(query=params.q, weak=result.weak, hits=hits)
+    dates = DatesOut(**vars(result.dates)) if result.dates else None
+    return SearchResponse(query=params.q, weak=result.weak, hits=hits, dates=dates)

@@ -137,6 +137,8 @@ def test_callscope_errors_map_to_status(runtime: Runtime) -> None:
     from app.core.errors import InputError, StoreError
 
     class Failing:
+        settings = runtime.settings
+
         def __init__(self, exc: Exception) -> None:
             self.exc = exc
 

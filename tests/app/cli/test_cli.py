@@ -39,7 +39,7 @@ def test_ingest_folder_with_corrupt_file_reports_it_and_succeeds(env: Path, tmp_
 
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
-    assert "2 chunks" in status.output and "failed corrupt" in status.output
+    assert "4 turn points, 2 calls" in status.output and "failed corrupt" in status.output
 
 
 def test_nothing_processable_exits_non_zero(env: Path, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def test_status_counts_what_is_there(runtime: Runtime) -> None:
     report = status.status(runtime)
     assert report.ledger["indexed"] == 3
     assert report.collection is not None and report.collection.calls == 3
-    assert report.collection.chunks >= 3
+    assert report.collection.points >= 3
     assert report.llm is None and report.failures == []
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.core.config import LLMSettings
+from app.core.config import LLMSettings, PIISettings
 from app.core.errors import ConfigError, LLMError
 from retrieval.llm.client import LLMClient, LLMOutputError, parse_json_object
+from retrieval.llm.pii import redactor_for
+from retrieval.llm.prompts import count_prompt_tokens, count_text_tokens
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
 
@@ -325,3 +327,147 @@ def test_cost_and_concurrent_counters(llm_server: FakeLLMServer, tmp_path: Path)
 def test_unconfigured_llm_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="LLM__BASE_URL"):
         LLMClient(LLMSettings(), cache_path=None)
+
+
+# -- streamed text answers (Q&A) -------------------------------------------------------------
+
+QUESTION = [
+    {"role": "system", "content": "Answer from the evidence, citing [n]."},
+    {"role": "user", "content": "When will the agent call back? My number is 138-0013-8000."},
+]
+ANSWER = "The agent promised to call back tomorrow before noon [1]."
+
+
+def test_stream_text_streams_and_counts_the_servers_usage(llm_server: FakeLLMServer) -> None:
+    llm_server.enqueue(Reply.answer(ANSWER, usage=(321, 12)))
+    with make_client(llm_server, price_per_1k_input=1.0) as client:
+        stream = client.stream_text(QUESTION, max_tokens=800)
+        chunks = list(stream)
+        usage = client.usage()
+    assert len(chunks) > 3 and "".join(chunks) == ANSWER == stream.text
+    assert (stream.usage, stream.cached, stream.complete) == ((321, 12), False, True)
+    assert (usage.requests, usage.failed_requests, usage.cache_hits) == (1, 0, 0)
+    assert (usage.prompt_tokens, usage.completion_tokens) == (321, 12)
+    assert usage.cost == pytest.approx(0.321)
+    body = llm_server.requests[0].body
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+    assert body["max_tokens"] == 800 and body["messages"] == QUESTION
+    assert "response_format" not in body
+
+
+def test_stream_text_without_server_usage_counts_with_tiktoken(llm_server: FakeLLMServer) -> None:
+    llm_server.enqueue(Reply.answer(ANSWER, stream_usage=False))
+    with make_client(llm_server) as client:
+        stream = client.stream_text(QUESTION)
+        assert "".join(stream) == ANSWER
+        usage = client.usage()
+    expected = (count_prompt_tokens(QUESTION), count_text_tokens(ANSWER))
+    assert stream.usage == expected
+    assert (usage.prompt_tokens, usage.completion_tokens) == expected
+    assert llm_server.requests[0].body["max_tokens"] == 400  # llm.max_output_tokens
+
+
+def test_stream_options_refused_are_dropped_and_remembered(llm_server: FakeLLMServer) -> None:
+    llm_server.reject_stream_options = True
+    llm_server.enqueue(Reply.answer(ANSWER), Reply.answer("Noon [1]."))
+    with make_client(llm_server) as client:
+        assert "".join(client.stream_text(QUESTION)) == ANSWER
+        assert "".join(client.stream_text(QUESTION[:1])) == "Noon [1]."
+        usage = client.usage()
+    asked = ["stream_options" in r.body for r in llm_server.requests]
+    assert asked == [True, False, False]  # refused once, never asked again
+    assert (usage.requests, usage.failed_requests) == (3, 1)
+    assert usage.prompt_tokens > 0  # estimated, since the server cannot report it
+
+
+def test_stream_text_is_answered_from_the_cache_the_second_time(
+    llm_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "llm_cache.sqlite"
+    long_answer = ANSWER + " 客户的包裹被送错了地址，快递员明天会重新派送。" * 3
+    llm_server.enqueue(Reply.answer(long_answer, usage=(200, 40)))
+    with make_client(llm_server, cache=cache) as client:
+        first = client.stream_text(QUESTION)
+        assert "".join(first) == long_answer
+        again = client.stream_text(QUESTION)
+        replayed = list(again)
+        usage = client.usage()
+    assert len(llm_server.requests) == 1
+    assert (again.cached, again.complete, again.usage) == (True, True, (0, 0))
+    assert again.prompt_hash == first.prompt_hash and again.text == long_answer
+    assert len(replayed) > 3 and "".join(replayed) == long_answer
+    assert (usage.requests, usage.cache_hits, usage.prompt_tokens) == (1, 1, 200)
+
+    # Another process on the same state dir (a restarted server) reads the same file; a JSON
+    # request never collides with the text answer.
+    llm_server.enqueue(Reply.json({"answer": "yes"}))
+    with make_client(llm_server, cache=cache) as rerun:
+        assert "".join(rerun.stream_text(QUESTION)) == long_answer
+        assert ask(rerun, QUESTION).data == {"answer": "yes"}
+    assert len(llm_server.requests) == 2
+
+
+def test_unfinished_streams_are_counted_but_not_cached(
+    llm_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    llm_server.enqueue(
+        Reply(content=ANSWER, truncated=True),  # the connection dropped mid-answer
+        Reply.answer(ANSWER, usage=(70, 15)),
+        Reply.answer(ANSWER, usage=(70, 15)),
+    )
+    with make_client(llm_server, cache=tmp_path / "c.sqlite") as client:
+        cut = client.stream_text(QUESTION)
+        assert "".join(cut) == ANSWER and not cut.complete
+        with client.stream_text(QUESTION) as stream:  # the reader stops after one chunk
+            first = next(stream)
+        assert "".join(client.stream_text(QUESTION)) == ANSWER
+        usage = client.usage()
+    assert len(llm_server.requests) == 3 and usage.cache_hits == 0
+    # The first two never got to the server's usage chunk: their prompts are estimated.
+    assert usage.prompt_tokens == 2 * count_prompt_tokens(QUESTION) + 70
+    assert usage.completion_tokens == count_text_tokens(ANSWER) + count_text_tokens(first) + 15
+
+
+@pytest.mark.parametrize(("status", "wait"), [(429, "3"), (503, "0.5")])
+def test_stream_text_retries_a_transient_error_before_the_first_chunk(
+    llm_server: FakeLLMServer, status: int, wait: str
+) -> None:
+    llm_server.enqueue(Reply.error(status, retry_after=wait), Reply.answer(ANSWER))
+    sleeps: list[float] = []
+    with make_client(llm_server, sleeps) as client:
+        stream = client.stream_text(QUESTION)
+        assert not llm_server.requests  # nothing is sent before the stream is read
+        assert "".join(stream) == ANSWER
+        usage = client.usage()
+    assert sleeps == [float(wait)]
+    assert (usage.requests, usage.failed_requests) == (2, 1)
+    assert [r.body["stream"] for r in llm_server.requests] == [True, True]
+
+
+def test_stream_text_failing_for_good_is_one_llm_error(llm_server: FakeLLMServer) -> None:
+    llm_server.default = Reply.error(500, message="model crashed")
+    with make_client(llm_server, max_retries=2) as client:
+        with pytest.raises(LLMError, match=r"HTTP 500: model crashed \(after 3 attempts\)"):
+            list(client.stream_text(QUESTION))
+        usage = client.usage()
+    assert (usage.requests, usage.failed_requests, usage.prompt_tokens) == (3, 3, 0)
+
+
+def test_stream_text_redacts_for_an_external_endpoint_and_reports_it(
+    llm_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    # The server is on 127.0.0.1; the redactor is the one an external base URL gets.
+    redactor = redactor_for(PIISettings(), "https://api.example.com/v1")
+    assert redactor is not None
+    settings = fast_llm_settings(llm_server)
+    llm_server.enqueue(Reply.answer("They gave their number [1]."))
+    with LLMClient(settings, cache_path=tmp_path / "c.sqlite", redactor=redactor) as client:
+        stream = client.stream_text(QUESTION)
+        assert stream.redactions == {"phone": 1}  # known before anything is sent
+        "".join(stream)
+        cached = client.stream_text(QUESTION)
+        assert "".join(cached) == "They gave their number [1]." and cached.cached
+    assert cached.redactions == {"phone": 1}
+    sent = llm_server.requests[0].messages[-1]["content"]
+    assert "138-0013-8000" not in sent and "[PHONE]" in sent
+    assert len(llm_server.requests) == 1

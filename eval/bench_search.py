@@ -1,0 +1,271 @@
+"""Search latency on a large turn index, against a plain Qdrant query script in the same run.
+
+    python -m eval.bench_search [--turns 100000] [--queries 200] [--engine-points 1000000]
+
+Part 1, end to end (query embedding included, no LLM): a store of ``--turns`` turn points laid
+out twice, as long calls (500 turns each) and as short calls (10 turns each). Each point gets
+the BM25 vector of its own generated sentence and a dense vector from a pool of real MiniLM
+embeddings of such sentences (embedding 100k texts would take the whole run; the engine's work
+per query is the same). Half the questions are searched inside one call (``call_id`` filter),
+half over the whole store. ``ours`` = ``app.services.search.search`` (what the CLI, API and UI
+call: hybrid RRF, the weak-retrieval probes, passages); ``plain`` = the question embedded and
+one Qdrant Edge hybrid RRF query, nothing else. p50/p99 in ms.
+
+Part 2, engine only: ``--engine-points`` random 384-d points (synthetic vectors, 2,000 calls),
+one dense query each, inside one call and over everything; how long loading took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.core.config import load_settings
+from app.runtime import Runtime
+from app.services.search import search
+from retrieval.index.filters import CallFilter
+from retrieval.index.store import StoredPoint
+
+SUBJECTS = [
+    "my parcel",
+    "the refund",
+    "my card",
+    "the invoice",
+    "my password",
+    "the courier",
+    "my order",
+    "the subscription",
+    "the app",
+    "my account",
+    "the delivery",
+    "the bill",
+]
+VERBS = [
+    "has not arrived",
+    "was charged twice",
+    "is blocked",
+    "went to the wrong address",
+    "needs to be cancelled",
+    "does not work",
+    "was damaged",
+    "is late again",
+    "shows the wrong amount",
+    "was never received",
+]
+TAILS = [
+    "since last Monday",
+    "after the update",
+    "and I called twice",
+    "with order 4471",
+    "according to the tracking page",
+    "even after the reset",
+    "for the third time",
+    "",
+]
+QUESTIONS = [
+    "why was the customer charged twice",
+    "where did the courier leave the parcel",
+    "customer cannot log in to the app",
+    "refund has not arrived",
+    "cancel subscription",
+    "wrong amount on the invoice",
+    "damaged delivery",
+    "card blocked abroad",
+]
+
+
+def sentence(rng: random.Random) -> str:
+    return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(TAILS)}".strip()
+
+
+def percentiles(ms: list[float]) -> dict[str, float]:
+    ordered = sorted(ms)
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p99": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+        "n": len(ordered),
+    }
+
+
+def build(runtime: Runtime, turns: int, per_call: int, pool: np.ndarray, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = [sentence(rng) for _ in range(turns)]
+    sparse = runtime.sparse.encode_documents(texts)
+    calls = [f"call-{i:06d}" for i in range(turns // per_call)]
+    points = []
+    for i, (text, sv) in enumerate(zip(texts, sparse, strict=True)):
+        call = calls[i // per_call]
+        points.append(
+            StoredPoint(
+                id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{call}:{i}")),
+                dense=pool[rng.randrange(len(pool))],
+                sparse=sv,
+                payload={
+                    "call_id": call,
+                    "turn": i % per_call,
+                    "text": f"Customer: {text}",
+                    "speakers": ["customer" if i % 2 else "agent"],
+                    "labels": ["demo"],
+                    "start": float(i % per_call) * 5,
+                    "end": float(i % per_call) * 5 + 4,
+                },
+            )
+        )
+    for start in range(0, len(points), 2048):
+        runtime.store.upsert(points[start : start + 2048])
+    return calls
+
+
+def time_queries(runtime: Runtime, calls: list[str], n: int, seed: int) -> dict[str, Any]:
+    import qdrant_edge as q
+
+    rng = random.Random(seed)
+    shard = runtime.store._shard  # type: ignore[attr-defined] - Edge is the default engine
+    s = runtime.settings.search
+    ours, plain = {"one call": [], "all calls": []}, {"one call": [], "all calls": []}
+    for i in range(n):
+        question = f"{rng.choice(QUESTIONS)} {rng.choice(TAILS)}".strip()
+        scope = "one call" if i % 2 else "all calls"
+        call = rng.choice(calls)
+        flt = CallFilter(call_ids=(call,)) if scope == "one call" else None
+        t = time.perf_counter()
+        search(runtime, question, filters=flt, k=10)
+        ours[scope].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        dense = runtime.embedder.embed([question], query=True)[0]
+        sv = runtime.sparse.encode_query(question)
+        edge_filter = (
+            q.Filter(must=[q.FieldCondition(key="call_id", match=q.MatchValue(call))])
+            if scope == "one call"
+            else None
+        )
+        shard.query(
+            q.QueryRequest(
+                limit=10,
+                prefetches=[
+                    q.Prefetch(
+                        limit=s.prefetch_limit,
+                        query=q.Query.Nearest(list(map(float, dense)), using="dense"),
+                        filter=edge_filter,
+                    ),
+                    q.Prefetch(
+                        limit=s.prefetch_limit,
+                        query=q.Query.Nearest(q.SparseVector(sv.indices, sv.values), using="bm25"),
+                        filter=edge_filter,
+                    ),
+                ],
+                query=q.Fusion.Rrf(k=s.rrf_k),
+                filter=edge_filter,
+                with_payload=True,
+            )
+        )
+        plain[scope].append((time.perf_counter() - t) * 1000)
+    return {
+        scope: {
+            "ours": percentiles(ours[scope]),
+            "plain": percentiles(plain[scope]),
+            "ratio_p50": round(statistics.median(plain[scope]) / statistics.median(ours[scope]), 2),
+        }
+        for scope in ours
+    }
+
+
+def engine_only(points: int, n: int, seed: int, tmp: Path) -> dict[str, Any]:
+    import qdrant_edge as q
+
+    rng = np.random.default_rng(seed)
+    path = tmp / "engine"
+    cfg = q.EdgeConfig(vectors={"dense": q.EdgeVectorParams(size=384, distance=q.Distance.Cosine)})
+    shard = q.EdgeShard.create(str(path), cfg)
+    shard.update(q.UpdateOperation.create_field_index("call_id", q.PayloadSchemaType.Keyword))
+    t = time.perf_counter()
+    for start in range(0, points, 10_000):
+        block = rng.standard_normal((min(10_000, points - start), 384), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        shard.update(
+            q.UpdateOperation.upsert_points(
+                [
+                    q.Point(
+                        id=start + j,
+                        vector={"dense": v.tolist()},
+                        payload={"call_id": f"call-{(start + j) % 2000:04d}"},
+                    )
+                    for j, v in enumerate(block)
+                ]
+            )
+        )
+    shard.flush()
+    loading = time.perf_counter() - t
+    timings: dict[str, list[float]] = {"one call": [], "all calls": []}
+    for i in range(n):
+        vec = rng.standard_normal(384).astype(np.float32)
+        vec /= np.linalg.norm(vec)
+        scope = "one call" if i % 2 else "all calls"
+        flt = (
+            q.Filter(
+                must=[q.FieldCondition(key="call_id", match=q.MatchValue(f"call-{i % 2000:04d}"))]
+            )
+            if scope == "one call"
+            else None
+        )
+        t = time.perf_counter()
+        shard.query(
+            q.QueryRequest(limit=10, query=q.Query.Nearest(vec.tolist(), using="dense"), filter=flt)
+        )
+        timings[scope].append((time.perf_counter() - t) * 1000)
+    shard.close()
+    return {
+        "points": points,
+        "loading_seconds": round(loading, 1),
+        "optimized": False,
+        **{scope: percentiles(ms) for scope, ms in timings.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--engine-points", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="Write the results here too.")
+    args = parser.parse_args()
+    results: dict[str, Any] = {"turns": args.turns, "queries": args.queries}
+    with tempfile.TemporaryDirectory(prefix="callscope-bench-search-") as tmp:
+        base = load_settings(paths={"state_dir": Path(tmp) / "state"})
+        pool_rng = random.Random(args.seed)
+        for layout, per_call in (("long calls (500 turns)", 500), ("short calls (10 turns)", 10)):
+            settings = base.with_changes(qdrant={"collection": f"bench_{per_call}"})
+            with Runtime(settings) as runtime:
+                pool = runtime.embedder.embed([sentence(pool_rng) for _ in range(2000)])
+                t = time.perf_counter()
+                calls = build(runtime, args.turns, per_call, pool, args.seed)
+                loaded = time.perf_counter() - t
+                search(runtime, "warm up", k=10)
+                results[layout] = {
+                    "calls": len(calls),
+                    "loading_seconds": round(loaded, 1),
+                    **time_queries(runtime, calls, args.queries, args.seed),
+                }
+                print(json.dumps({layout: results[layout]}), flush=True)
+        if args.engine_points:
+            results["engine only"] = engine_only(
+                args.engine_points, args.queries, args.seed, Path(tmp)
+            )
+            print(json.dumps({"engine only": results["engine only"]}), flush=True)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

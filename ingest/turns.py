@@ -1,0 +1,178 @@
+"""The turn index's units: what one stored point of a call is, and what its vectors are made of.
+
+A unit is one turn of a call (a speaker's uninterrupted stretch), or a piece of a turn longer
+than ``index.max_turn_tokens`` (a mono recording or a monologue would otherwise be one point,
+and the embedder would read only its first 256 word pieces). A turn alone is often "yes, that
+one", so each point carries five vectors, all computed once at ingest (a query embeds only the
+question):
+
+- ``dense``: the turn as ``Speaker: words`` (questions name people and roles);
+- ``dense_ctx``: the mean of the ``dense`` vectors of the turns around it (``index.context_turns``
+  before and after, inside its session): context without a second embedding;
+- ``bm25``: the turn's line; ``bm25_prev``: the previous line and this one (an answer often
+  replies to the other speaker's question); ``bm25_ctx``: the lines around it.
+
+Search fuses the five with RRF (``search.rrf_k``). Chosen on long multi-session conversations:
+docs/benchmarks.md "Turn index" and ``python -m eval.tune_turns``.
+
+Sessions: a call may hold several contacts over days. Turns carry their own date when the
+source gives one (a session's date); a change of date starts a new session, and context never
+crosses a session boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.core.config import IndexSettings
+from app.core.dates import iso_date
+from app.core.models import Transcript
+from app.core.text import encoding
+
+
+@dataclass(frozen=True)
+class TurnUnit:
+    """One point of the turn index (a turn, or a piece of a long one)."""
+
+    #: Position of the turn in the transcript (what citations and expansion count in).
+    turn: int
+    #: Piece of the turn (0 for a turn that fits).
+    part: int
+    #: As the transcript names it (``agent``, ``customer``, ``Caroline``).
+    speaker: str
+    #: The turn's (piece's) own words, as shown and quoted.
+    text: str
+    start: float | None
+    end: float | None
+    session: int
+    #: The session's date (ISO), or the call's when the turn carries none.
+    date: str | None
+    #: ``Speaker: words`` (with the session's date first when ``index.date_in_text``): what the
+    #: ``dense`` and ``bm25`` vectors are computed from.
+    line: str
+    #: The previous line of the session and this one (``bm25_prev``).
+    previous: str
+    #: The lines around it in its session (``bm25_ctx``).
+    around: str
+    #: Indexes (in the call's units) of the units whose dense vectors make ``dense_ctx``.
+    window: tuple[int, int]
+
+
+def turn_units(
+    transcript: Transcript, settings: IndexSettings, call_date: str | None = None
+) -> list[TurnUnit]:
+    """The units of a call, in order; turns without words are left out."""
+    pieces = _pieces(transcript, settings)
+    lines = []
+    for _, _, speaker, text, _, _, _, day in pieces:
+        day = day or call_date
+        dated = f"[{_day(day)}] " if settings.date_in_text and day else ""
+        lines.append(f"{dated}{_name(speaker)}: {text}")
+    units: list[TurnUnit] = []
+    n = settings.context_turns
+    for i, (turn_index, part, speaker, text, start, end, session, day) in enumerate(pieces):
+        lo = i
+        while lo > 0 and i - lo < n and pieces[lo - 1][6] == session:
+            lo -= 1
+        hi = i
+        while hi < len(pieces) - 1 and hi - i < n and pieces[hi + 1][6] == session:
+            hi += 1
+        previous = (
+            lines[i - 1] + "\n" + lines[i] if i > 0 and pieces[i - 1][6] == session else lines[i]
+        )
+        units.append(
+            TurnUnit(
+                turn=turn_index,
+                part=part,
+                speaker=speaker,
+                text=text,
+                start=start,
+                end=end,
+                session=session,
+                date=day or call_date,
+                line=lines[i],
+                previous=previous,
+                around="\n".join(lines[lo : hi + 1]),
+                window=(lo, hi + 1),
+            )
+        )
+    return units
+
+
+def context_vectors(units: list[TurnUnit], vectors: np.ndarray) -> np.ndarray:
+    """``dense_ctx`` of every unit: the normalised mean of its window's ``dense`` vectors."""
+    out = np.empty_like(vectors)
+    for i, unit in enumerate(units):
+        mean = vectors[unit.window[0] : unit.window[1]].mean(axis=0)
+        out[i] = mean / (float(np.linalg.norm(mean)) or 1.0)
+    return out
+
+
+def unit_text(unit: TurnUnit) -> str:
+    """``Customer: words`` — how a unit is shown, quoted and cited."""
+    return f"{_name(unit.speaker)}: {unit.text}"
+
+
+def call_vector(vectors: np.ndarray, units: list[TurnUnit]) -> np.ndarray:
+    """A call's dense vector from its units' vectors: the one function both stored calls
+    (at ingest) and new calls (at classification) go through, so the two are comparable."""
+    if len(vectors) == 0:
+        raise ValueError("a call without turns has no vector")
+    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    return mean / (float(np.linalg.norm(mean)) or 1.0)
+
+
+def _name(speaker: str) -> str:
+    return speaker[:1].upper() + speaker[1:]
+
+
+def _day(iso: str) -> str:
+    """``8 May 2023``: how questions name days (``When did …?`` answers are dates)."""
+    from datetime import date
+
+    d = date.fromisoformat(iso[:10])
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+Piece = tuple[int, int, str, str, float | None, float | None, int, str | None]
+
+
+def _pieces(transcript: Transcript, settings: IndexSettings) -> list[Piece]:
+    enc = encoding("cl100k_base")
+    out: list[Piece] = []
+    session, last_date = 0, None
+    for index, turn in enumerate(transcript.turns):
+        text = " ".join(turn.text.split())
+        if not text:
+            continue
+        day = iso_date(turn.date) if turn.date else None
+        # A new session wherever the date the source wrote changes (two contacts on one day
+        # are two sessions too).
+        if turn.date and last_date is not None and turn.date != last_date:
+            session += 1
+        last_date = turn.date or last_date
+        speaker = turn.speaker
+        tokens = enc.encode(text)
+        if len(tokens) <= settings.max_turn_tokens:
+            out.append((index, 0, speaker, text, turn.start, turn.end, session, day))
+            continue
+        # A long turn is cut into pieces of about equal size at token boundaries; each piece's
+        # time span is the turn's, shared out by its share of the tokens.
+        n = -(-len(tokens) // settings.max_turn_tokens)
+        size = -(-len(tokens) // n)
+        for part in range(n):
+            piece = enc.decode(tokens[part * size : (part + 1) * size]).strip()
+            start, end = _share(turn.start, turn.end, part / n, (part + 1) / n)
+            out.append((index, part, speaker, piece, start, end, session, day))
+    return out
+
+
+def _share(
+    start: float | None, end: float | None, lo: float, hi: float
+) -> tuple[float | None, float | None]:
+    if start is None or end is None:
+        return start, end
+    span = end - start
+    return round(start + span * lo, 3), round(start + span * hi, 3)
