@@ -109,7 +109,9 @@ class Runtime:
         only when the labeled calls change."""
         from retrieval.classify.knn import KnnClassifier
 
-        return KnnClassifier(self.calls, self.embedder, self.sparse, self.settings.classify)
+        return KnnClassifier(
+            self.calls, self.embedder, self.sparse, self.settings.classify, self.settings.chunking
+        )
 
     def llm_refiner(self) -> LLMRefiner | None:
         """Refines kNN answers with the LLM over the labels in the index; None without an LLM."""

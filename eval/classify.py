@@ -69,7 +69,11 @@ def run(
         results = calls.ingest_sources(runtime, train_rows)
         indexed = sum(r.status == "indexed" for r in results)
         classifier = KnnClassifier(
-            runtime.calls, runtime.embedder, runtime.sparse, run_settings.classify
+            runtime.calls,
+            runtime.embedder,
+            runtime.sparse,
+            run_settings.classify,
+            run_settings.chunking,
         )
         texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
         if len(texts) != len(test_rows):

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
-
 from app.core.config import Settings
 from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError
@@ -28,7 +26,14 @@ from app.core.text import call_text
 from ingest.audio import file_sha256
 from ingest.ledger import Ledger
 from ingest.transcribe import Transcriber
-from ingest.turns import TurnUnit, call_vector, context_vectors, turn_units, unit_text
+from ingest.turns import (
+    TurnUnit,
+    call_vector,
+    call_windows,
+    context_vectors,
+    turn_units,
+    unit_text,
+)
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
@@ -228,7 +233,7 @@ class IngestPipeline:
                     self.store.delete({"call_id": ready.source.call_id})
             self.store.upsert(points)
             if self.calls is not None:
-                self.calls.upsert(self._call_points(batch, dense))
+                self.calls.upsert(self._call_points(batch))
         except CallScopeError as exc:
             return [self._fail(r.source, str(exc)) for r in batch]
 
@@ -257,17 +262,19 @@ class IngestPipeline:
             )
         return results
 
-    def _call_points(self, batch: list[_Ready], dense: np.ndarray) -> list[StoredPoint]:
+    def _call_points(self, batch: list[_Ready]) -> list[StoredPoint]:
         texts = [call_text(r.transcript) for r in batch]
         sparse = self.sparse.encode_documents(texts)
+        windows = [call_windows(r.transcript, self.settings.chunking) for r in batch]
+        dense = self.embedder.embed([w for ws in windows for w in ws])
         points, n = [], 0
-        for ready, text, sv in zip(batch, texts, sparse, strict=True):
-            vectors = dense[n : n + len(ready.units)]
-            n += len(ready.units)
+        for ready, text, sv, ws in zip(batch, texts, sparse, windows, strict=True):
+            vectors = dense[n : n + len(ws)]
+            n += len(ws)
             points.append(
                 StoredPoint(
                     id=point_id(ready.source.call_id, 0, "call"),
-                    dense=call_vector(vectors, ready.units),
+                    dense=call_vector(vectors),
                     sparse=sv,
                     payload={
                         **_call_payload(ready),

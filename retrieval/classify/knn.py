@@ -22,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import ClassifySettings
+from app.core.config import ChunkingSettings, ClassifySettings
+from app.core.models import Transcript
 from app.core.text import has_cjk
+from ingest.sources import parse_text_turns
+from ingest.turns import call_vector, call_windows
 from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
@@ -77,11 +80,14 @@ class KnnClassifier:
         embedder: Embedder,
         sparse: Bm25Encoder,
         settings: ClassifySettings,
+        chunking: ChunkingSettings | None = None,
     ) -> None:
         self.calls = calls
         self.embedder = embedder
         self.sparse = sparse
         self.settings = settings
+        #: How stored calls' vectors were made (``ingest.turns.call_windows``): new calls the same.
+        self.chunking = chunking or ChunkingSettings()
         self._model: LabelModel | None = None
         # When the labels were last checked: the store's write count and the clock.
         self._checked: tuple[int, float] | None = None
@@ -92,11 +98,25 @@ class KnnClassifier:
         self, texts: Sequence[str], *, exclude: Sequence[str | None] | None = None
     ) -> list[Classification]:
         """Classify call transcripts (``Speaker: text`` lines or plain text); ``exclude[i]``
-        is a call id that must not vote for text i (a stored call classified again)."""
-        dense = self.embedder.embed(list(texts), query=False)
+        is a call id that must not vote for text i (a stored call classified again).
+
+        A new call's vector is built exactly as a stored call's was at ingest: its windows
+        embedded and combined by ``ingest.turns.call_vector`` (a whole long call embedded as one
+        text would be cut at the model's length and compare unlike with unlike)."""
+        dense = self.call_vectors(list(texts))
         sparse = self.sparse.encode_documents(list(texts))
         chinese = [has_cjk(t) for t in texts]
         return self.classify_vectors(dense, sparse, exclude=exclude, chinese=chinese)
+
+    def call_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense call vectors of call texts, through the same units and function as ingest."""
+        windows = [call_windows(Transcript(parse_text_turns(t)), self.chunking) for t in texts]
+        vectors = self.embedder.embed([w for ws in windows for w in ws])
+        out, n = [], 0
+        for ws in windows:
+            out.append(call_vector(vectors[n : n + len(ws)]))
+            n += len(ws)
+        return np.vstack(out).astype(np.float32)
 
     def classify_vectors(
         self,
