@@ -174,7 +174,7 @@ def test_status_shows_models_sizes_and_how_to_configure_an_llm(open_ui: Any) -> 
     text = status.inner_text()
     assert "all-MiniLM-L6-v2" in text and "bundled:base" in text
     assert re.search(r"indexed\s+17", text), text
-    assert re.search(r"\d+ chunks, 17 calls", text), text
+    assert re.search(r"\d+ turn points, 17 calls", text), text
     assert "No LLM configured" in text
     # Runs after the label-quality test, so its job is listed.
     page.locator("#status-jobs").get_by_role("gridcell", name="label_run").first.wait_for()
