@@ -1,4 +1,6 @@
-"""Speaker-turn-aware chunks sized in tokens.
+"""Speaker-turn-aware windows of a call sized in tokens: what a call's *call-level* vector is
+made of (``ingest.turns.call_windows``, for classification and label-quality runs). Search does
+not use them: the turn index stores one point per turn (``ingest/turns.py``).
 
 A chunk is a run of whole consecutive turns rendered as ``Speaker: text`` lines, at most
 ``max_tokens`` long; the next chunk starts with the last turns of the previous one (up to

@@ -120,7 +120,8 @@ class QdrantSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    """Speaker-turn-aware chunks sized in tiktoken tokens."""
+    """The windows a call-level vector is averaged over (``ingest.turns.call_windows``),
+    sized in tiktoken tokens. Search uses the turn index (``IndexSettings``), not these."""
 
     encoding: str = "cl100k_base"
     max_tokens: int = Field(200, ge=16, le=8192)

@@ -87,7 +87,8 @@ class CallSource:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A window of consecutive turns of one call, the unit that is embedded and stored."""
+    """A window of consecutive turns of one call (the call vector is the mean of their vectors;
+    ``ingest.turns.call_windows``)."""
 
     call_id: str
     index: int
