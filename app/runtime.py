@@ -110,7 +110,7 @@ class Runtime:
         from retrieval.classify.knn import KnnClassifier
 
         return KnnClassifier(
-            self.calls, self.embedder, self.sparse, self.settings.classify, self.settings.chunking
+            self.calls, self.embedder, self.sparse, self.settings.classify, self.settings.index
         )
 
     def llm_refiner(self) -> LLMRefiner | None:

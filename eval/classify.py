@@ -73,7 +73,7 @@ def run(
             runtime.embedder,
             runtime.sparse,
             run_settings.classify,
-            run_settings.chunking,
+            run_settings.index,
         )
         texts = [call_text(s.transcript) for s in test_rows if s.transcript is not None]
         if len(texts) != len(test_rows):
@@ -102,8 +102,8 @@ def run(
         shots=shots,
         seed=seed,
         seconds=round(time.perf_counter() - started, 2),
-        # kNN path end to end per call: embed + BM25-encode + 2 queries + vote + light model
-        # (its one-off fit included).
+        # kNN path end to end per new call: its turns embedded + BM25-encoded + 2 queries +
+        # vote + light model (its one-off fit included).
         knn_calls_per_s=round(len(texts) / knn_seconds, 1),
     )
     return summary

@@ -59,10 +59,9 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse as sp
 
-from app.core.config import ChunkingSettings, EmbeddingSettings, load_settings
+from app.core.config import EmbeddingSettings, load_settings
 from app.core.models import Transcript, Turn
-from app.core.text import call_text, has_cjk
-from ingest.chunking import chunk_turns
+from app.core.text import call_text, encoding, has_cjk
 from ingest.sources import parse_text_turns, transcript_from_json
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import SparseVec
@@ -252,6 +251,41 @@ def view_text(turns: Sequence[Turn], view: str) -> str:
     return call_text(Transcript(turns=[turns[i] for i in keep]))
 
 
+def old_windows(turns: Sequence[Turn], max_tokens: int = 200, overlap: int = 40) -> list[str]:
+    """The ~200-token windows (40 overlapping) whose mean vector was a stored call's vector
+    before this study (the removed ``ingest/chunking.py``), kept to reproduce "today"."""
+    enc = encoding("cl100k_base")
+    pieces: list[tuple[str, int]] = []
+    for t in turns:
+        if not t.text.strip():
+            continue
+        label = f"{t.speaker.capitalize()}: "
+        ids = enc.encode(label + t.text.strip())
+        if len(ids) <= max_tokens:
+            pieces.append((label + t.text.strip(), len(ids)))
+            continue
+        body, width = enc.encode(t.text.strip()), max_tokens - len(enc.encode(label))
+        for off in range(0, len(body), max(width - overlap, 1)):
+            pieces.append((label + enc.decode(body[off : off + width]).strip(), width))
+            if off + width >= len(body):
+                break
+    out, i = [], 0
+    while i < len(pieces):
+        j, size = i, 0
+        while j < len(pieces) and (j == i or size + pieces[j][1] <= max_tokens):
+            size += pieces[j][1]
+            j += 1
+        out.append("\n".join(p for p, _ in pieces[i:j]))
+        if j >= len(pieces):
+            break
+        back, k = 0, j
+        while k - 1 > i and back + pieces[k - 1][1] <= overlap:
+            k -= 1
+            back += pieces[k][1]
+        i = k
+    return out or [" "]
+
+
 # ------------------------------------------------------------------------------------------
 # per-data-set feature store
 # ------------------------------------------------------------------------------------------
@@ -293,8 +327,7 @@ class Dataset:
             # mean of its chunk vectors.
             whole = [call_text(Transcript(turns=c.turns)) for c in calls]
             self._dense["today_whole"] = emb(whole)
-            chunking = ChunkingSettings()
-            per = [[ch.text for ch in chunk_turns(c.id, c.turns, chunking)] for c in calls]
+            per = [old_windows(c.turns) for c in calls]
             flat = emb([t for p in per for t in p])
             out, n = [], 0
             for p in per:

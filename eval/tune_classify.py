@@ -62,10 +62,12 @@ def main() -> None:
         with Runtime(settings) as rt:
             calls.ingest_sources(rt, train)
             texts = [call_text(s.transcript) for s in test]
-            dense = rt.embedder.embed(texts)
-            sparse = rt.sparse.encode_documents(texts)
+            clf0 = KnnClassifier(
+                rt.calls, rt.embedder, rt.sparse, settings.classify, settings.index
+            )
+            views = clf0.call_views(texts)
             gold = [s.labels for s in test]
-            clf = KnnClassifier(rt.calls, rt.embedder, rt.sparse, settings.classify)
+            clf = clf0
             items = clf._labeled_vectors()  # noqa: SLF001 - tuning reaches inside on purpose
             for mname, mparams in MODELS.items():
                 clf._model = LabelModel(**mparams).fit(items)  # noqa: SLF001
@@ -74,7 +76,7 @@ def main() -> None:
                         continue  # model params do not matter without the model
                     clf.settings = settings.classify.model_copy(update=vparams)
                     started = time.perf_counter()
-                    found = clf.classify_vectors(dense, sparse)
+                    found = clf.classify_views(views)
                     took = time.perf_counter() - started
                     result = score(gold, found)
                     print(

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from app.core.config import Settings
 from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError
@@ -27,10 +29,11 @@ from ingest.audio import file_sha256
 from ingest.ledger import Ledger
 from ingest.transcribe import Transcriber
 from ingest.turns import (
+    CALL_TEXT_CHARS,
     TurnUnit,
     call_vector,
-    call_windows,
     context_vectors,
+    opening_line,
     turn_units,
     unit_text,
 )
@@ -39,6 +42,7 @@ from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
     DENSE_CONTEXT,
     SPARSE_CONTEXT,
+    SPARSE_OPENING,
     SPARSE_PREVIOUS,
     StoredPoint,
     VectorStore,
@@ -48,9 +52,6 @@ from retrieval.index.store import (
 log = logging.getLogger(__name__)
 
 Status = Literal["indexed", "unchanged", "failed"]
-
-#: Call text kept in the call-level payload (LLM few-shot examples quote from it).
-_CALL_TEXT_CHARS = 6000
 
 
 @dataclass
@@ -233,7 +234,7 @@ class IngestPipeline:
                     self.store.delete({"call_id": ready.source.call_id})
             self.store.upsert(points)
             if self.calls is not None:
-                self.calls.upsert(self._call_points(batch))
+                self.calls.upsert(self._call_points(batch, dense))
         except CallScopeError as exc:
             return [self._fail(r.source, str(exc)) for r in batch]
 
@@ -262,25 +263,22 @@ class IngestPipeline:
             )
         return results
 
-    def _call_points(self, batch: list[_Ready]) -> list[StoredPoint]:
-        texts = [call_text(r.transcript) for r in batch]
+    def _call_points(self, batch: list[_Ready], dense: np.ndarray) -> list[StoredPoint]:
+        """One point per call, from the turn vectors just computed (no second embedding)."""
+        texts = [call_text(r.transcript)[:CALL_TEXT_CHARS] for r in batch]
         sparse = self.sparse.encode_documents(texts)
-        windows = [call_windows(r.transcript, self.settings.chunking) for r in batch]
-        dense = self.embedder.embed([w for ws in windows for w in ws])
+        openings = self.sparse.encode_documents([opening_line(r.units) for r in batch])
         points, n = [], 0
-        for ready, text, sv, ws in zip(batch, texts, sparse, windows, strict=True):
-            vectors = dense[n : n + len(ws)]
-            n += len(ws)
+        for ready, text, sv, opening in zip(batch, texts, sparse, openings, strict=True):
+            vectors = dense[n : n + len(ready.units)]
+            n += len(ready.units)
             points.append(
                 StoredPoint(
                     id=point_id(ready.source.call_id, 0, "call"),
-                    dense=call_vector(vectors),
+                    dense=call_vector(ready.units, vectors),
                     sparse=sv,
-                    payload={
-                        **_call_payload(ready),
-                        "text": text[:_CALL_TEXT_CHARS],
-                        "n_turns": len(ready.units),
-                    },
+                    payload={**_call_payload(ready), "text": text, "n_turns": len(ready.units)},
+                    more={SPARSE_OPENING: opening},
                 )
             )
         return points

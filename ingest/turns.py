@@ -22,15 +22,15 @@ crosses a session boundary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from app.core.config import ChunkingSettings, IndexSettings
+from app.core.config import IndexSettings
 from app.core.dates import iso_date
 from app.core.models import Transcript
 from app.core.text import encoding
-from ingest.chunking import chunk_turns
 
 
 @dataclass(frozen=True)
@@ -116,22 +116,39 @@ def unit_text(unit: TurnUnit) -> str:
     return f"{_name(unit.speaker)}: {unit.text}"
 
 
-def call_windows(transcript: Transcript, settings: ChunkingSettings) -> list[str]:
-    """The texts a call's vector is made of: its ``Speaker: text`` lines in windows of about
-    ``chunking.max_tokens`` tokens. Stored calls (at ingest) and new calls (at classification)
-    both go through this and :func:`call_vector`, so the two are comparable. (Measured: the mean
-    of single-turn vectors blurs a call with its greetings and fillers — demo held-back accuracy
-    0.70 against 0.80 for windows.)"""
-    windows = [c.text for c in chunk_turns("call", transcript.turns, settings)]
-    return windows or [" "]
+#: The longest call text a call point keeps (payload ``text``): what neighbours show and what
+#: the light model's word features read, on stored and new calls alike (``classify_text``).
+CALL_TEXT_CHARS = 6000
+
+#: Who the classification's opening and customer views are about; a call without such a
+#: speaker (a mono recording, a single utterance) uses all its turns.
+CUSTOMER = "customer"
 
 
-def call_vector(vectors: np.ndarray) -> np.ndarray:
-    """A call's dense vector: the normalised mean of its windows' vectors."""
-    if len(vectors) == 0:
+def call_vector(units: Sequence[TurnUnit], vectors: np.ndarray) -> np.ndarray:
+    """A call's dense vector from its units' ``dense`` vectors: their sum weighted by each
+    unit's length in characters, normalised. Stored calls (at ingest, from the vectors the turn
+    index already holds) and new calls (at classification) both go through this, so the two are
+    comparable and a stored call costs no extra embedding. Measured against the plain mean,
+    customer turns only, the opening turns and ~200-token windows (``python -m
+    eval.tune_calls``, docs/benchmarks.md "Call vectors"): weighting by length keeps greetings
+    and fillers ("ok", "嗯") from blurring the call."""
+    if len(units) == 0:
         raise ValueError("a call without text has no vector")
-    mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    return mean / (float(np.linalg.norm(mean)) or 1.0)
+    sizes = np.array([max(len(u.text), 1) for u in units], dtype=np.float32)
+    total = (np.asarray(vectors, dtype=np.float32) * sizes[:, None]).sum(axis=0)
+    return total / (float(np.linalg.norm(total)) or 1.0)
+
+
+def opening_line(units: Sequence[TurnUnit]) -> str:
+    """``Customer: words`` of the call's first customer turn (all its pieces), or of its first
+    turn when no speaker is the customer: the reason a caller gives first, what the BM25 side
+    of the classification vote matches on."""
+    if not units:
+        return ""
+    first = next((u for u in units if u.speaker == CUSTOMER), units[0])
+    words = " ".join(u.text for u in units if u.turn == first.turn)
+    return f"{_name(first.speaker)}: {words}"
 
 
 def _name(speaker: str) -> str:

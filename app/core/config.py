@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.errors import ConfigError
@@ -120,18 +120,9 @@ class QdrantSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    """The windows a call-level vector is averaged over (``ingest.turns.call_windows``),
-    sized in tiktoken tokens. Search uses the turn index (``IndexSettings``), not these."""
+    """How text is counted in tokens where prompts are cut to size (the LLM paths)."""
 
     encoding: str = "cl100k_base"
-    max_tokens: int = Field(200, ge=16, le=8192)
-    overlap_tokens: int = Field(40, ge=0)
-
-    @model_validator(mode="after")
-    def _overlap_smaller(self) -> ChunkingSettings:
-        if self.overlap_tokens >= self.max_tokens:
-            raise ValueError("chunking.overlap_tokens must be smaller than chunking.max_tokens")
-        return self
 
 
 class IndexSettings(BaseModel):
@@ -180,8 +171,6 @@ class ClassifySettings(BaseModel):
     model_weight: float = Field(0.7, ge=0, le=1)
     #: Below this confidence the answer is "unknown".
     min_confidence: float = Field(0.0, ge=0, le=1)
-    #: Secondary labels of multi-label calls need at least this score.
-    multi_label_threshold: float = Field(0.3, ge=0, le=1)
 
 
 class LabelQualitySettings(BaseModel):

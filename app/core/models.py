@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -83,25 +82,6 @@ class CallSource:
     #: Call metadata (agent, team, queue, direction, tags, as declared in
     #: ``ingest.metadata_fields``): stored as filterable payload.
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A window of consecutive turns of one call (the call vector is the mean of their vectors;
-    ``ingest.turns.call_windows``)."""
-
-    call_id: str
-    index: int
-    text: str
-    start: float | None
-    end: float | None
-    speakers: list[str]
-    turn_ids: list[int]
-    n_tokens: int
-
-    @property
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
 
 
 def _opt_float(value: Any) -> float | None:

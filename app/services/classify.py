@@ -116,11 +116,22 @@ def classify_text(
 
 
 def classify_stored(runtime: Runtime, call_id: str, *, source: str = "api") -> Classification:
-    """Classify a call already in the store; its own point never votes for it."""
+    """Classify a call already in the store from the vectors the index holds (nothing is
+    embedded again); its own point never votes for it. A call whose point is missing (an
+    interrupted ingest) is classified from its transcript."""
     row = runtime.ledger.get(call_id)
     if row is None or row.transcript is None:
         raise InputError(f"no transcribed call {call_id!r}")
-    return _classify_one(runtime, call_text(row.transcript), call_id, source, skip=call_id)
+    text = call_text(row.transcript)
+    try:
+        result = runtime.classifier.classify_stored([call_id])
+    except InputError:
+        return _classify_one(runtime, text, call_id, source, skip=call_id)
+    refine = runtime.llm_refiner()
+    if refine is not None:
+        result = refine(result, [text])
+    runtime.ledger.add_classification(call_id, result[0], source)
+    return result[0]
 
 
 def classify_batch(

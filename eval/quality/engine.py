@@ -34,7 +34,7 @@ from eval.quality.scores import (
     outliers,
     score_examples,
 )
-from retrieval.index.store import VectorStore
+from retrieval.index.store import SPARSE_OPENING, VectorStore
 
 if TYPE_CHECKING:
     from retrieval.llm.client import LLMClient
@@ -176,6 +176,7 @@ def _examples(calls: VectorStore, row_of: dict[str, int] | None) -> list[Example
                 label=labels[0],
                 dense=np.asarray(point.dense, dtype=np.float32),
                 sparse=point.sparse,
+                opening=point.more.get(SPARSE_OPENING),
                 text=text,
                 chinese=has_cjk(text),
             )

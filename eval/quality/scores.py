@@ -29,7 +29,7 @@ from app.core.config import ClassifySettings
 from eval.quality.issue import LabelIssue
 from retrieval.classify.knn import Neighbour, neighbour_vote
 from retrieval.classify.label_model import LabeledVector, LabelModel
-from retrieval.index.store import SparseVec, VectorStore
+from retrieval.index.store import SPARSE_OPENING, SparseVec, VectorStore
 
 #: Outliers are only judged within labels with at least this many examples.
 _OUTLIER_MIN_EXAMPLES = 5
@@ -45,6 +45,8 @@ class Example:
     label: str
     dense: np.ndarray
     sparse: SparseVec | None
+    #: BM25 of the call's opening (what the production vote finds BM25 neighbours by).
+    opening: SparseVec | None = None
     text: str = ""
     chinese: bool = False
 
@@ -117,8 +119,9 @@ def loo_knn_probs(
         skip = {ex.call_id, *(examples[j].call_id for j in duplicates[i])}
         fetch = settings.k + len(skip) + 2
         found = [("dense", h) for h in calls.query(dense=ex.dense, limit=fetch)]
-        if ex.sparse is not None and not ex.sparse.is_empty:
-            found += [("bm25", h) for h in calls.query(sparse=ex.sparse, limit=fetch)]
+        if ex.opening is not None and not ex.opening.is_empty:
+            hits = calls.query_fused([(SPARSE_OPENING, ex.opening)], limit=fetch)
+            found += [("bm25", h) for h in hits]
         taken: Counter[str] = Counter()
         neighbours = []
         for via, hit in found:
@@ -157,14 +160,22 @@ def cv_model_probs(
     for train, held in splits:
         items = [
             LabeledVector(
-                examples[i].call_id, examples[i].label, examples[i].dense, examples[i].sparse
+                examples[i].call_id,
+                examples[i].label,
+                examples[i].dense,
+                examples[i].sparse,
+                text=examples[i].text,
             )
             for i in train
         ]
         model = LabelModel().fit(items)
         if not model.fitted:
             continue  # one label in the training folds: no evidence either way (left uniform)
-        fold = model.predict([examples[i].dense for i in held], [examples[i].sparse for i in held])
+        fold = model.predict(
+            [examples[i].dense for i in held],
+            [examples[i].sparse for i in held],
+            [examples[i].text for i in held],
+        )
         cols = [column[label] for label in model.labels]
         probs[np.ix_(held, cols)] = fold
     return _normalized(probs)

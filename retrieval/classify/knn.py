@@ -1,13 +1,19 @@
 """Few-shot classification of calls from their nearest labeled calls (no LLM needed).
 
-A new call is embedded (dense) and BM25-encoded, its k nearest labeled calls are fetched from
-the call-level collection by each, and every neighbour votes for its labels with a weight that
-falls off with distance (softmax over similarity). The dense and BM25 votes are mixed
-(``classify.dense_weight``): dense carries English meaning, BM25 carries exact words and all of
-Chinese offline. A logistic-regression
-:class:`~retrieval.classify.label_model.LabelModel` fitted on every labeled call is blended in
-(``classify.model_weight``). Below ``classify.min_confidence`` the answer is ``unknown``. The
-neighbours used are returned, so a person (or the LLM path) can see why.
+A call is seen the same way whether it is stored or new (``ingest.turns``): its turns'
+``Speaker: text`` vectors summed by length into one call vector (``call_vector``), BM25 of its
+opening (``opening_line``: the first thing the customer says) and BM25 of the whole call. Its k
+nearest labeled calls by the call vector and by the opening each vote for their primary label
+with a weight that falls off with distance (softmax over similarity); the two votes are mixed
+(``classify.dense_weight``: dense carries English meaning, BM25 exact words and, offline, all
+of Chinese). A logistic-regression :class:`~retrieval.classify.label_model.LabelModel` fitted
+on every labeled call (call vector, BM25, Chinese characters) is blended in
+(``classify.model_weight``); its per-label models add secondary labels when the labeled calls
+have several. Below ``classify.min_confidence`` the answer is ``unknown``. The neighbours used
+are returned, so a person (or the LLM path) can see why.
+
+A stored call is classified from the vectors the index already holds (nothing embedded again);
+a new call's turns are embedded once.
 """
 
 from __future__ import annotations
@@ -22,15 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from app.core.config import ChunkingSettings, ClassifySettings
+from app.core.config import ClassifySettings, IndexSettings
+from app.core.errors import InputError
 from app.core.models import Transcript
-from app.core.text import has_cjk
+from app.core.text import call_text, has_cjk
 from ingest.sources import parse_text_turns
-from ingest.turns import call_vector, call_windows
-from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint
+from ingest.turns import CALL_TEXT_CHARS, call_vector, opening_line, turn_units
+from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint, item_key
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
-from retrieval.index.store import Hit, SparseVec, VectorStore
+from retrieval.index.store import SPARSE_OPENING, Hit, SparseVec, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,18 @@ class Neighbour:
     score: float
     via: str  # "dense" or "bm25"
     text: str = ""
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A call as the classifier sees it: what a stored call point holds."""
+
+    dense: np.ndarray
+    sparse: SparseVec
+    opening: SparseVec
+    #: ``Speaker: text`` lines (cut at ``ingest.turns.CALL_TEXT_CHARS``).
+    text: str
+    chinese: bool
 
 
 @dataclass
@@ -80,14 +99,14 @@ class KnnClassifier:
         embedder: Embedder,
         sparse: Bm25Encoder,
         settings: ClassifySettings,
-        chunking: ChunkingSettings | None = None,
+        index: IndexSettings | None = None,
     ) -> None:
         self.calls = calls
         self.embedder = embedder
         self.sparse = sparse
         self.settings = settings
-        #: How stored calls' vectors were made (``ingest.turns.call_windows``): new calls the same.
-        self.chunking = chunking or ChunkingSettings()
+        #: How stored calls were cut into turn units at ingest: new calls the same.
+        self.index = index or IndexSettings()
         self._model: LabelModel | None = None
         # When the labels were last checked: the store's write count and the clock.
         self._checked: tuple[int, float] | None = None
@@ -100,56 +119,97 @@ class KnnClassifier:
         """Classify call transcripts (``Speaker: text`` lines or plain text); ``exclude[i]``
         is a call id that must not vote for text i (a stored call classified again).
 
-        A new call's vector is built exactly as a stored call's was at ingest: its windows
-        embedded and combined by ``ingest.turns.call_vector`` (a whole long call embedded as one
-        text would be cut at the model's length and compare unlike with unlike)."""
-        dense = self.call_vectors(list(texts))
-        sparse = self.sparse.encode_documents(list(texts))
-        chinese = [has_cjk(t) for t in texts]
-        return self.classify_vectors(dense, sparse, exclude=exclude, chinese=chinese)
+        A new call goes through the same functions as a stored call at ingest (its turn units
+        embedded once, ``call_vector``, ``opening_line``), so the two are comparable."""
+        calls = [self.call_view(t) for t in texts]
+        return self.classify_views(calls, exclude=exclude)
 
-    def call_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Dense call vectors of call texts, through the same units and function as ingest."""
-        windows = [call_windows(Transcript(parse_text_turns(t)), self.chunking) for t in texts]
-        vectors = self.embedder.embed([w for ws in windows for w in ws])
+    def classify_stored(self, call_ids: Sequence[str]) -> list[Classification]:
+        """Classify calls already in the store from the vectors it holds (nothing is embedded);
+        a call never votes for itself. Unknown ids are an ``InputError``."""
+        found: dict[str, CallView] = {}
+        for point in self.calls.scroll({"call_id": list(call_ids)}, with_vectors=True):
+            if point.dense is None:
+                continue
+            text = str(point.payload.get("text", ""))
+            found[point.payload["call_id"]] = CallView(
+                dense=np.asarray(point.dense, dtype=np.float32),
+                sparse=point.sparse or SparseVec([], []),
+                opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
+                text=text,
+                chinese=has_cjk(text),
+            )
+        missing = [c for c in call_ids if c not in found]
+        if missing:
+            raise InputError(f"no call point for {', '.join(map(repr, missing[:5]))}")
+        return self.classify_views([found[c] for c in call_ids], exclude=list(call_ids))
+
+    def call_view(self, text: str) -> CallView:
+        """A new call as the classifier sees it (one embedding pass over its turns)."""
+        return self.call_views([text])[0]
+
+    def call_views(self, texts: Sequence[str]) -> list[CallView]:
+        """New calls as the classifier sees them; all their turns embedded in one pass."""
+        transcripts = [Transcript(parse_text_turns(t)) for t in texts]
+        units = [turn_units(tr, self.index) for tr in transcripts]
+        lines = [u.line for us in units for u in us]
+        vectors = self.embedder.embed(lines) if lines else np.zeros((0, self.embedder.dim))
+        calls = [call_text(tr)[:CALL_TEXT_CHARS] for tr in transcripts]
+        sparse = self.sparse.encode_documents(calls)
+        openings = self.sparse.encode_documents([opening_line(us) for us in units])
         out, n = [], 0
-        for ws in windows:
-            out.append(call_vector(vectors[n : n + len(ws)]))
-            n += len(ws)
-        return np.vstack(out).astype(np.float32)
+        for us, text, sv, opening in zip(units, calls, sparse, openings, strict=True):
+            if us:
+                dense = call_vector(us, vectors[n : n + len(us)])
+            else:  # no words at all: a zero vector matches nothing and votes for nothing
+                dense = np.zeros(self.embedder.dim, dtype=np.float32)
+            n += len(us)
+            out.append(CallView(dense, sv, opening, text, has_cjk(text)))
+        return out
 
-    def classify_vectors(
-        self,
-        dense: np.ndarray,
-        sparse: Sequence[SparseVec],
-        *,
-        exclude: Sequence[str | None] | None = None,
-        chinese: Sequence[bool] | None = None,
+    def classify_views(
+        self, calls: Sequence[CallView], *, exclude: Sequence[str | None] | None = None
     ) -> list[Classification]:
         """Classify calls given their vectors; ``exclude[i]`` is a call id that must not vote
-        for item i (leave-one-out); ``chinese[i]`` switches item i to the Chinese dense weight."""
+        for item i (leave-one-out)."""
         model = self.label_model() if self.settings.model_weight > 0 else None
-        probs = model.predict(list(dense), list(sparse)) if model and model.fitted else None
-        results = []
-        for i in range(len(dense)):
-            skip = exclude[i] if exclude else None
-            neighbours = self.neighbours(dense[i], sparse[i], skip=skip)
-            zh = bool(chinese[i]) if chinese else False
-            results.append(
-                self._decide(neighbours, model, probs[i] if probs is not None else None, zh)
+        probs = None
+        x = None
+        if model is not None and model.fitted and calls:
+            x = model.features(
+                [c.dense for c in calls], [c.sparse for c in calls], [c.text for c in calls]
             )
+            probs = model.probabilities(x)
+        results = []
+        for i, call in enumerate(calls):
+            skip = exclude[i] if exclude else None
+            neighbours = self.neighbours(call.dense, call.opening, skip=skip)
+            results.append(
+                self._decide(
+                    neighbours, model, probs[i] if probs is not None else None, call.chinese
+                )
+            )
+        if model is not None and model.multi_label and probs is not None:
+            extra = model.secondary(x, [r.label for r in results])
+            for result, more in zip(results, extra, strict=True):
+                if result.label != UNKNOWN:
+                    result.labels = [result.label, *more]
         return results
 
     def neighbours(
-        self, dense: np.ndarray, sparse: SparseVec, *, skip: str | None = None
+        self, dense: np.ndarray, opening: SparseVec, *, skip: str | None = None
     ) -> list[Neighbour]:
-        """The k nearest labeled calls by dense similarity and by BM25, each list best first."""
+        """The k nearest labeled calls by the call vector and by BM25 of the opening, each list
+        best first."""
         k = self.settings.k
         # Over-fetch: unlabeled, held-back and skipped calls are dropped after the query.
         fetch = k * 2 + 2
-        found = [("dense", h) for h in self.calls.query(dense=dense, limit=fetch)]
-        if not sparse.is_empty:
-            found += [("bm25", h) for h in self.calls.query(sparse=sparse, limit=fetch)]
+        found = []
+        if float(np.abs(dense).sum()) > 0:
+            found += [("dense", h) for h in self.calls.query(dense=dense, limit=fetch)]
+        if not opening.is_empty:
+            hits = self.calls.query_fused([(SPARSE_OPENING, opening)], limit=fetch)
+            found += [("bm25", h) for h in hits]
         out: list[Neighbour] = []
         taken: dict[str, int] = defaultdict(int)
         for via, hit in found:
@@ -185,7 +245,7 @@ class KnnClassifier:
             if seen == writes and (not self.calls.shared or now - at < RECHECK_SECONDS):
                 return self._model
         current = fingerprint(
-            (p.payload["call_id"], p.payload["labels"][0])
+            (p.payload["call_id"], item_key(p.payload["labels"], str(p.payload.get("text", ""))))
             for p in self.calls.scroll()
             if _trainable(p.payload)
         )
@@ -211,6 +271,8 @@ class KnnClassifier:
                         label=point.payload["labels"][0],
                         dense=np.asarray(point.dense, dtype=np.float32),
                         sparse=point.sparse,
+                        text=str(point.payload.get("text", "")),
+                        labels=tuple(point.payload["labels"]),
                     )
                 )
         return items
@@ -235,7 +297,6 @@ class KnnClassifier:
         if not ranked:
             return Classification(UNKNOWN, 0.0, [], {}, neighbours, "abstain", ["no_labeled_calls"])
         label, confidence = ranked[0]
-        secondary = [lab for lab, v in ranked[1:] if v >= s.multi_label_threshold]
         decided_by = "knn"
         flags: list[str] = []
         if confidence < s.min_confidence:
@@ -243,7 +304,7 @@ class KnnClassifier:
         return Classification(
             label=label,
             confidence=round(float(confidence), 4),
-            labels=[label, *secondary] if label != UNKNOWN else [],
+            labels=[label] if label != UNKNOWN else [],
             scores={lab: round(float(v), 4) for lab, v in ranked[:10]},
             neighbours=neighbours,
             decided_by=decided_by,
@@ -271,7 +332,8 @@ def _usable(hit: Hit, skip: str | None) -> bool:
 def neighbour_vote(
     neighbours: list[Neighbour], temperature: float, dense_weight: float
 ) -> dict[str, float]:
-    """Label distribution: a softmax-weighted vote per source, mixed by ``dense_weight``."""
+    """Primary-label distribution: a softmax-weighted vote per source, mixed by
+    ``dense_weight``."""
     mixed: dict[str, float] = defaultdict(float)
     for via, share in (("dense", dense_weight), ("bm25", 1 - dense_weight)):
         group = [n for n in neighbours if n.via == via]
@@ -284,8 +346,10 @@ def neighbour_vote(
         weights = np.exp((scores - scores.max()) / temperature)
         weights /= weights.sum()
         for n, w in zip(group, weights, strict=True):
-            for label in n.labels:
-                mixed[label] += share * float(w) / len(n.labels)
+            # A neighbour votes for its primary label only (measured: splitting its vote over
+            # all its labels blurs the first reason; secondary labels have their own models).
+            if n.labels:
+                mixed[n.labels[0]] += share * float(w)
     present = {n.via for n in neighbours}
     total = sum(mixed.values())
     if total and present != {"dense", "bm25"}:

@@ -290,12 +290,21 @@ def _edge_filter(conditions: Sequence[Condition]) -> q.Filter | None:
 
 def _to_stored(rec: Any, with_vectors: bool) -> StoredPoint:
     dense = sparse = None
+    more: dict[str, Any] = {}
     if with_vectors and rec.vector:
         dense = rec.vector.get(DENSE)
         sv = rec.vector.get(SPARSE)
         if sv is not None:
             sparse = SparseVec(list(sv.indices), list(sv.values))
-    return StoredPoint(id=str(rec.id), dense=dense, sparse=sparse, payload=dict(rec.payload or {}))
+        for name in (*DENSE_NAMES, *SPARSE_NAMES):
+            v = rec.vector.get(name) if name not in (DENSE, SPARSE) else None
+            if v is not None:
+                more[name] = (
+                    SparseVec(list(v.indices), list(v.values)) if name in SPARSE_NAMES else v
+                )
+    return StoredPoint(
+        id=str(rec.id), dense=dense, sparse=sparse, payload=dict(rec.payload or {}), more=more
+    )
 
 
 def _read_meta(path: Path, name: str) -> CollectionInfo:

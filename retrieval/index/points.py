@@ -20,9 +20,12 @@ SPARSE = "bm25"
 DENSE_CONTEXT = "dense_ctx"
 SPARSE_PREVIOUS = "bm25_prev"
 SPARSE_CONTEXT = "bm25_ctx"
+#: Call points only: BM25 of the call's opening (its first customer turn), what a new call's
+#: nearest labeled calls are found by (``ingest/turns.py`` ``opening_line``).
+SPARSE_OPENING = "bm25_open"
 #: Every collection has these named vectors; a point may leave the extra ones out.
 DENSE_NAMES = (DENSE, DENSE_CONTEXT)
-SPARSE_NAMES = (SPARSE, SPARSE_PREVIOUS, SPARSE_CONTEXT)
+SPARSE_NAMES = (SPARSE, SPARSE_PREVIOUS, SPARSE_CONTEXT, SPARSE_OPENING)
 
 # Fixed namespace of CallScope point ids: never change it, or every re-ingest duplicates.
 POINT_NAMESPACE = uuid.UUID("5d0c6f8e-3b7a-4c1e-9a52-7f1e2c9b8a34")
@@ -49,9 +52,11 @@ class SparseVec:
 
 #: What the points of a collection are. 1: chunks of ~200 tokens (CallScope before the turn
 #: index). 2: one point per turn (dense of the turn in its context, BM25 of the turn) and call
-#: points whose vector is built from the turn vectors. Bump it whenever stored vectors or
+#: points whose vector is built from the turn vectors. 3: call points' vector is the
+#: length-weighted sum of their turn vectors, and they carry BM25 of their opening
+#: (:data:`SPARSE_OPENING`). Bump it whenever stored vectors or
 #: payloads change meaning: an older collection then refuses to open and says how to re-index.
-INDEX_SCHEMA = 2
+INDEX_SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,8 @@ class StoredPoint:
     dense: Sequence[float] | np.ndarray | None
     sparse: SparseVec | None = None
     payload: dict[str, Any] = field(default_factory=dict)
-    #: Other named vectors (:data:`DENSE_CONTEXT`, :data:`SPARSE_PREVIOUS`, ...): written, not
-    #: read back by ``scroll``.
+    #: Other named vectors (:data:`DENSE_CONTEXT`, :data:`SPARSE_PREVIOUS`, ...), written and
+    #: read back by ``scroll(with_vectors=True)``.
     more: dict[str, Any] = field(default_factory=dict)
 
 

@@ -358,9 +358,20 @@ def _filter(conditions: Sequence[Condition]) -> models.Filter | None:
 
 def _to_stored(rec: models.Record, with_vectors: bool) -> StoredPoint:
     dense = sparse = None
+    more: dict[str, Any] = {}
     if with_vectors and isinstance(rec.vector, dict):
         dense = rec.vector.get(DENSE)
         sv = rec.vector.get(SPARSE)
         if isinstance(sv, models.SparseVector):
             sparse = SparseVec(list(sv.indices), list(sv.values))
-    return StoredPoint(id=str(rec.id), dense=dense, sparse=sparse, payload=dict(rec.payload or {}))
+        for name, v in rec.vector.items():
+            if name in (DENSE, SPARSE):
+                continue
+            more[name] = (
+                SparseVec(list(v.indices), list(v.values))
+                if isinstance(v, models.SparseVector)
+                else v
+            )
+    return StoredPoint(
+        id=str(rec.id), dense=dense, sparse=sparse, payload=dict(rec.payload or {}), more=more
+    )

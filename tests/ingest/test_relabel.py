@@ -44,8 +44,8 @@ def _sources() -> list[CallSource]:
 
 @pytest.fixture
 def rt(make_settings: Callable[..., Settings], embedder: Embedder) -> Iterator[Runtime]:
-    # Small chunks, so every call has several chunk points to relabel.
-    settings = make_settings(chunking={"max_tokens": 40, "overlap_tokens": 0})
+    # Small turn pieces, so every call has several turn points to relabel.
+    settings = make_settings(index={"max_turn_tokens": 16})
     with Runtime(settings, embedder=embedder) as runtime:
         assert {r.status for r in runtime.pipeline().run(_sources())} == {"indexed"}
         yield runtime

@@ -20,6 +20,7 @@ from app.services import search as search_service
 from app.services.reindex import reindex
 from retrieval.index.embedding import Embedder
 from retrieval.index.filters import CallFilter
+from retrieval.index.points import INDEX_SCHEMA
 from tests.conftest import DATA
 
 FILLER = [
@@ -134,8 +135,14 @@ def test_metadata_columns_become_filters(runtime: Runtime, tmp_path: Path) -> No
     assert point.payload["agent"] == "Wang" and "colour" not in point.payload  # undeclared
 
 
+@pytest.mark.parametrize("old", [1, 2])
 def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_transcribing(
-    make_settings, embedder, transcriber, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    old: int,
+    make_settings,
+    embedder,
+    transcriber,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     settings = make_settings()
     inbox = tmp_path / "inbox"
@@ -147,10 +154,13 @@ def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_trans
         sources, _ = calls_service.discover_inputs([inbox], ["billing"])
         sources[1].date = "2026-10-02"
         assert {r.status for r in calls_service.ingest_sources(rt, sources)} == {"indexed"}
-    # What an older CallScope left: the same shards, their metadata without a schema.
+    # What an older CallScope left: the same shards, their metadata with its schema (none in 1).
     for meta in settings.paths.shards.glob("*.json"):
         data = json.loads(meta.read_text())
-        del data["schema"]
+        if old == 1:
+            del data["schema"]
+        else:
+            data["schema"] = old
         meta.write_text(json.dumps(data))
     with Runtime(settings, embedder=embedder) as rt, pytest.raises(StaleIndexError) as refused:
         rt.store  # noqa: B018 - opening is what refuses
@@ -162,8 +172,8 @@ def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_trans
     monkeypatch.setattr("ingest.transcribe.Transcriber.transcribe", no_transcribing)
     with Runtime(settings, embedder=embedder) as rt:
         report = reindex(rt)
-        assert report.old_schema == 1 and report.counts == {"indexed": 2}
-        assert rt.store.info.schema == 2
+        assert report.old_schema == old and report.counts == {"indexed": 2}
+        assert rt.store.info.schema == INDEX_SCHEMA
         found = search_service.search(rt, "charged twice", filters=CallFilter(labels=("billing",)))
         assert found.passages[0].call_id == "text"
         [text_call] = rt.calls.scroll({"call_id": "text"})

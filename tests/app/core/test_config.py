@@ -37,7 +37,7 @@ def test_dotenv_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("overrides", "needle"),
     [
-        ({"chunking": {"max_tokens": 64, "overlap_tokens": 64}}, "overlap_tokens"),
+        ({"index": {"max_turn_tokens": 8}}, "index.max_turn_tokens"),
         ({"whisper": {"beam_size": 0}}, "whisper.beam_size"),
         ({"qdrant": {"collection": "bad name/.."}}, "qdrant.collection"),
         ({"embedding": {"pooling": "max"}}, "embedding.pooling"),

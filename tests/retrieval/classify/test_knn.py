@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from app.core.errors import InputError
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
 from retrieval.classify.knn import UNKNOWN, KnnClassifier
+from retrieval.index.store import SPARSE_OPENING
 
 TRAIN = {
     "refund": [
@@ -94,13 +97,34 @@ def test_held_back_and_unlabeled_calls_never_vote(runtime: Runtime, indexed: Knn
 
 
 def test_leave_one_out_excludes_the_call_itself(indexed: KnnClassifier) -> None:
-    text = TRAIN["refund"][0]
-    dense = indexed.embedder.embed([text])
-    sparse = indexed.sparse.encode_documents([text])
-    [with_self] = indexed.classify_vectors(dense, sparse)
-    [without] = indexed.classify_vectors(dense, sparse, exclude=["refund-0"])
+    view = indexed.call_view("Customer: " + TRAIN["refund"][0])
+    [with_self] = indexed.classify_views([view])
+    [without] = indexed.classify_views([view], exclude=["refund-0"])
     assert with_self.neighbours[0].call_id == "refund-0"
     assert "refund-0" not in {n.call_id for n in without.neighbours}
+
+
+def test_a_new_call_is_seen_exactly_as_the_stored_one(indexed: KnnClassifier) -> None:
+    """One function on both sides: the same words give the stored point's vectors."""
+    [stored] = list(indexed.calls.scroll({"call_id": "refund-1"}, with_vectors=True))
+    view = indexed.call_view(stored.payload["text"])
+    assert np.allclose(view.dense, np.asarray(stored.dense), atol=1e-5)
+    assert view.opening == stored.more[SPARSE_OPENING] and view.sparse == stored.sparse
+
+
+def test_stored_calls_are_classified_without_embedding(
+    indexed: KnnClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexed.embedder, "embed", _no_embedding)
+    [result] = indexed.classify_stored(["refund-2"])
+    assert result.label == "refund"
+    assert "refund-2" not in {n.call_id for n in result.neighbours}
+    with pytest.raises(InputError):
+        indexed.classify_stored(["no-such-call"])
+
+
+def _no_embedding(*_a: object, **_k: object) -> None:
+    raise AssertionError("a stored call was embedded again")
 
 
 def test_low_confidence_abstains(indexed: KnnClassifier) -> None:
@@ -110,11 +134,48 @@ def test_low_confidence_abstains(indexed: KnnClassifier) -> None:
     assert result.flags == ["low_confidence"] and result.labels == []
 
 
-def test_secondary_labels_above_threshold(indexed: KnnClassifier) -> None:
-    indexed.settings = indexed.settings.model_copy(update={"multi_label_threshold": 0.0})
+def test_single_label_training_gives_one_label(indexed: KnnClassifier) -> None:
     [result] = indexed.classify_texts(["my parcel is late and I want a refund"])
-    assert result.label in {"refund", "delivery_delay"}
-    assert {"refund", "delivery_delay"} <= set(result.labels)
+    assert result.labels == [result.label]
+
+
+def test_secondary_labels_are_learned_from_multi_label_calls(runtime: Runtime) -> None:
+    """Calls about a late parcel that also ask for the money back carry both labels; a new
+    such call gets both, a plain late-parcel call only one."""
+    late = [
+        "my parcel is late",
+        "the courier never came",
+        "delivery is a week overdue",
+        "the package has not arrived",
+        "tracking shows no movement for days",
+        "the order was due on Monday and is still not here",
+    ]
+    money = [
+        "and I want my money back",
+        "please refund me",
+        "I would like a refund for it",
+        "return the payment to my card",
+    ]
+    sources = []
+    for i, text in enumerate(late):
+        sources.append(_source(f"late-{i}", text, ["delivery_delay"]))
+        for j, extra in enumerate(money):
+            sources.append(
+                _source(f"both-{i}-{j}", f"{text}, {extra}", ["delivery_delay", "refund"])
+            )
+    for i, text in enumerate(TRAIN["account_access"]):
+        sources.append(_source(f"acc-{i}", text, ["account_access"]))
+    assert all(r.status == "indexed" for r in runtime.pipeline().run(sources))
+    clf = KnnClassifier(runtime.calls, runtime.embedder, runtime.sparse, runtime.settings.classify)
+    both, late_only = clf.classify_texts(
+        [
+            "Customer: my parcel has not arrived and I want a refund",
+            "Customer: where is my parcel, the courier is late",
+        ]
+    )
+    assert clf.label_model().multi_label
+    assert both.labels == ["delivery_delay", "refund"]
+    assert late_only.labels == ["delivery_delay"]
 
 
 def test_label_model_refits_when_labels_change(runtime: Runtime, indexed: KnnClassifier) -> None:
