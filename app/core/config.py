@@ -94,7 +94,9 @@ class EmbeddingSettings(BaseModel):
     model: str = BUNDLED_EMBEDDING
     #: ``auto`` = mean for sentence-transformers models such as MiniLM, cls for bge.
     pooling: Literal["auto", "cls", "mean"] = "auto"
-    batch_size: int = Field(64, ge=1, le=1024)
+    #: Texts per forward pass (sorted by length first, so a batch is padded little; 32 was
+    #: fastest on 2 CPU cores, 16-64 within 6%).
+    batch_size: int = Field(32, ge=1, le=1024)
     max_length: int = Field(512, ge=16, le=8192)
     #: Prefix for queries (bge v1.5 models want one for retrieval); empty = none.
     query_instruction: str = ""
