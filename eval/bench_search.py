@@ -1,6 +1,7 @@
 """Search latency on a large turn index, against a plain Qdrant query script in the same run.
 
     python -m eval.bench_search [--turns 100000] [--queries 200] [--engine-points 1000000]
+        [--optimize] [--skip-search]
 
 Part 1, end to end (query embedding included, no LLM): a store of ``--turns`` turn points laid
 out twice, as long calls (500 turns each) and as short calls (10 turns each). Each point gets
@@ -12,7 +13,8 @@ call: hybrid RRF, the weak-retrieval probes, passages); ``plain`` = the question
 one Qdrant Edge hybrid RRF query, nothing else. p50/p99 in ms.
 
 Part 2, engine only: ``--engine-points`` random 384-d points (synthetic vectors, 2,000 calls),
-one dense query each, inside one call and over everything; how long loading took.
+one dense query each, inside one call and over everything; how long loading took and, with
+``--optimize``, how long building the HNSW index (``EdgeShard.optimize()``) took.
 """
 
 from __future__ import annotations
@@ -179,12 +181,19 @@ def time_queries(runtime: Runtime, calls: list[str], n: int, seed: int) -> dict[
     }
 
 
-def engine_only(points: int, n: int, seed: int, tmp: Path) -> dict[str, Any]:
+def engine_only(points: int, n: int, seed: int, tmp: Path, optimize: bool) -> dict[str, Any]:
     import qdrant_edge as q
 
     rng = np.random.default_rng(seed)
     path = tmp / "engine"
-    cfg = q.EdgeConfig(vectors={"dense": q.EdgeVectorParams(size=384, distance=q.Distance.Cosine)})
+    # payload_m=0: no extra per-call HNSW links (a query inside one call, a few hundred points,
+    # is served by the call_id payload index; the extra graphs multiply the build time).
+    cfg = q.EdgeConfig(
+        vectors={"dense": q.EdgeVectorParams(size=384, distance=q.Distance.Cosine)},
+        hnsw_config=q.HnswIndexConfig(
+            m=16, ef_construct=100, full_scan_threshold=10_000, payload_m=0
+        ),
+    )
     shard = q.EdgeShard.create(str(path), cfg)
     shard.update(q.UpdateOperation.create_field_index("call_id", q.PayloadSchemaType.Keyword))
     t = time.perf_counter()
@@ -205,6 +214,11 @@ def engine_only(points: int, n: int, seed: int, tmp: Path) -> dict[str, Any]:
         )
     shard.flush()
     loading = time.perf_counter() - t
+    optimizing = None
+    if optimize:
+        t = time.perf_counter()
+        shard.optimize()
+        optimizing = round(time.perf_counter() - t, 1)
     timings: dict[str, list[float]] = {"one call": [], "all calls": []}
     for i in range(n):
         vec = rng.standard_normal(384).astype(np.float32)
@@ -226,7 +240,8 @@ def engine_only(points: int, n: int, seed: int, tmp: Path) -> dict[str, Any]:
     return {
         "points": points,
         "loading_seconds": round(loading, 1),
-        "optimized": False,
+        "optimized": optimize,
+        "optimize_seconds": optimizing,
         **{scope: percentiles(ms) for scope, ms in timings.items()},
     }
 
@@ -237,13 +252,22 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--engine-points", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--optimize", action="store_true", help="Build the HNSW index before the engine queries."
+    )
+    parser.add_argument("--skip-search", action="store_true", help="Engine-only part alone.")
     parser.add_argument("--json", type=Path, help="Write the results here too.")
     args = parser.parse_args()
     results: dict[str, Any] = {"turns": args.turns, "queries": args.queries}
     with tempfile.TemporaryDirectory(prefix="callscope-bench-search-") as tmp:
         base = load_settings(paths={"state_dir": Path(tmp) / "state"})
         pool_rng = random.Random(args.seed)
-        for layout, per_call in (("long calls (500 turns)", 500), ("short calls (10 turns)", 10)):
+        layouts = (
+            []
+            if args.skip_search
+            else [("long calls (500 turns)", 500), ("short calls (10 turns)", 10)]
+        )
+        for layout, per_call in layouts:
             settings = base.with_changes(qdrant={"collection": f"bench_{per_call}"})
             with Runtime(settings) as runtime:
                 pool = runtime.embedder.embed([sentence(pool_rng) for _ in range(2000)])
@@ -259,7 +283,7 @@ def main() -> None:
                 print(json.dumps({layout: results[layout]}), flush=True)
         if args.engine_points:
             results["engine only"] = engine_only(
-                args.engine_points, args.queries, args.seed, Path(tmp)
+                args.engine_points, args.queries, args.seed, Path(tmp), args.optimize
             )
             print(json.dumps({"engine only": results["engine only"]}), flush=True)
     print(json.dumps(results, indent=2))

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.core.models import CallSource, Transcript
+from app.core.names import clean_id, safe_call_id
 from ingest.sources import labels_from, parse_text_turns, transcript_from_json
 
 LABEL_FILE_TYPES = (".csv", ".xlsx", ".jsonl")
@@ -110,8 +111,8 @@ def _source(
     label_col: str,
     columns: Columns,
 ) -> CallSource:
-    call_id = str(row.get(id_col) or "").strip() if id_col else ""
-    call_id = call_id or f"{path.stem}-{n}"
+    call_id = clean_id(str(row.get(id_col) or "")) if id_col else ""
+    call_id = call_id or f"{safe_call_id(path.stem)}-{n}"
     labels = labels_from(row.get(label_col), columns.label_sep)
     if not labels:
         raise InputError("no label")

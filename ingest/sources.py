@@ -17,6 +17,7 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.core.models import CallSource, Transcript, Turn
+from app.core.names import safe_call_id
 from app.core.text import normalize
 from ingest.audio import AUDIO_EXTENSIONS
 
@@ -104,9 +105,10 @@ def discover(paths: Iterable[Path]) -> tuple[list[CallSource], list[tuple[str, s
 
 
 def call_id_for(path: Path, seen: dict[str, Path]) -> str:
-    """The file name without extension, which is how staff refer to a call; made unique with
-    a short path hash when two folders hold the same name."""
-    call_id = path.stem
+    """The file name without extension, which is how staff refer to a call (made safe:
+    ``app.core.names.safe_call_id``); made unique with a short path hash when two folders hold
+    the same name."""
+    call_id = safe_call_id(path.stem)
     if call_id in seen and seen[call_id] != path:
         call_id = f"{call_id}-{hashlib.sha1(str(path).encode()).hexdigest()[:6]}"
     seen[call_id] = path

@@ -31,3 +31,7 @@ def get_jobs(request: Request) -> JobRunner:
 
 
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+
+#: Upper bound of every paging offset: SQLite integers are 64-bit, and a bigger number from a
+#: URL must be a 422, not an OverflowError deep in a query.
+MAX_OFFSET = 1_000_000_000

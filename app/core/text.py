@@ -55,3 +55,17 @@ def encoding(name: str) -> tiktoken.Encoding:
     if "TIKTOKEN_CACHE_DIR" not in os.environ and (cache := bundled.tiktoken_cache_dir()):
         os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
     return tiktoken.get_encoding(name)
+
+
+#: What makes a spreadsheet cell a formula (OWASP "CSV injection"): these first characters,
+#: also after leading spaces, which Excel and LibreOffice skip.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet will show as text, never evaluate: a string that would
+    start a formula (``=HYPERLINK(...)``, ``@SUM``, ``+1``, ``-1``) gets a leading apostrophe,
+    the usual guard; anything else is returned unchanged."""
+    if isinstance(value, str) and value.lstrip(" ")[:1] in _FORMULA_START and value:
+        return "'" + value
+    return value

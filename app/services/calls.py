@@ -8,6 +8,7 @@ where it lies.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from typing import Any
 from app.core.config import Settings
 from app.core.errors import InputError
 from app.core.models import CallSource
-from app.core.names import safe_basename
+from app.core.names import safe_basename, safe_call_id, unique_id
 from app.runtime import Runtime
 from ingest.audio import file_sha256
 from ingest.labels import Columns, load_labeled
@@ -49,12 +50,56 @@ def ingest_sources(
     *,
     on_result: Callable[[IngestResult], None] | None = None,
     on_start: Callable[[CallSource], None] | None = None,
+    by: str = "cli",
 ) -> list[IngestResult]:
     """Transcribe, chunk, embed and index calls (resumable: indexed calls come back
-    ``unchanged``); one result per source, a bad one ``failed`` while the rest go on."""
+    ``unchanged``); one result per source, a bad one ``failed`` while the rest go on.
+
+    A source named like a stored call replaces its content but never silently drops what the
+    call had: labels, date, split and metadata it does not give are kept from the stored call,
+    and the replacement is recorded in the call's label history (``content replaced (<by>)``)."""
     if not sources:
         return []
-    return runtime.pipeline().run(sources, on_result=on_result, on_start=on_start)
+    sources, before = _keep_what_calls_had(runtime, sources)
+    results = runtime.pipeline().run(sources, on_result=on_result, on_start=on_start)
+    for result in results:
+        old = before.get(result.call_id)
+        if old is not None and result.status == "indexed":
+            row = runtime.ledger.get(result.call_id)
+            new = row.labels if row else []
+            runtime.ledger.add_history(result.call_id, old, new, f"content replaced ({by})")
+    return results
+
+
+def _keep_what_calls_had(
+    runtime: Runtime, sources: list[CallSource]
+) -> tuple[list[CallSource], dict[str, list[str]]]:
+    """Sources with the stored calls' labels, date, split and metadata filled in where they
+    give none, and {call id: labels before} of the calls that already existed."""
+    before: dict[str, list[str]] = {}
+    out = []
+    fields = runtime.settings.ingest.metadata_fields
+    for source in sources:
+        row = runtime.ledger.get(source.call_id)
+        if row is None or row.state != "indexed":
+            out.append(source)
+            continue
+        before[source.call_id] = list(row.labels)
+        payload: dict[str, Any] = {}
+        for point in runtime.calls.scroll({"call_id": source.call_id}, limit=1):
+            payload = point.payload
+        changes: dict[str, Any] = {}
+        if not source.labels and row.labels:
+            changes["labels"] = list(row.labels)
+        if source.date is None and payload.get("date"):
+            changes["date"] = str(payload["date"])
+        if source.split is None and payload.get("split"):
+            changes["split"] = payload["split"]
+        kept = {f: payload[f] for f in fields if f in payload and f not in source.metadata}
+        if kept:
+            changes["metadata"] = {**kept, **source.metadata}
+        out.append(replace(source, **changes) if changes else source)
+    return out, before
 
 
 def read_labeled(
@@ -75,6 +120,7 @@ def ingest_stored(
     labels: list[str] | None = None,
     date: str | None = None,
     on_result: Callable[[IngestResult], None] | None = None,
+    by: str = "upload",
 ) -> list[dict[str, Any]]:
     """Index uploads already stored under ``uploads/``: ``stored`` = (client name, path).
 
@@ -86,7 +132,7 @@ def ingest_stored(
     results = [
         {
             "filename": names[Path(origin)],
-            "call_id": Path(names[Path(origin)]).stem,
+            "call_id": safe_call_id(_stem(names[Path(origin)])),
             "status": "failed",
             "chunks": 0,
             "error": message.replace(origin, names[Path(origin)]),
@@ -101,11 +147,10 @@ def ingest_stored(
         assert source.path is not None
         changes: dict[str, Any] = {}
         # discover() names calls after the stored file; use the client's name (without our
-        # hash prefix) like `callscope ingest` does, unless a transcript carries its own id.
-        if source.call_id == source.path.stem:
-            plain = Path(names[source.path]).stem
-            if plain and plain not in used:
-                changes["call_id"] = plain
+        # hash prefix, made safe) like `callscope ingest` does, unless a transcript carries its
+        # own id. Two files of one upload with the same name: `name`, `name-2`, ...
+        if source.call_id == safe_call_id(source.path.stem):
+            changes["call_id"] = unique_id(safe_call_id(_stem(names[source.path])), used)
         if labels is not None:
             changes["labels"] = list(labels)
         if date is not None:
@@ -116,7 +161,7 @@ def ingest_stored(
     by_call = {s.call_id: s for s in sources}
     ledger = runtime.ledger
     previous = {s.call_id: ledger.get(s.call_id) for s in sources}
-    for r in ingest_sources(runtime, sources, on_result=on_result):
+    for r in ingest_sources(runtime, sources, on_result=on_result, by=by):
         source = by_call[r.call_id]
         assert source.path is not None
         name = names[source.path]
@@ -134,6 +179,12 @@ def ingest_stored(
         if r.status == "indexed" and old is not None and Path(old.origin) != source.path:
             remove_upload(runtime, Path(old.origin))  # a re-upload replaced it
     return results
+
+
+def _stem(client_name: str) -> str:
+    """A client's file name without folders (``/`` or ``\\``, as the stored copy's name) and
+    without its extension."""
+    return re.sub(r"\.[A-Za-z0-9]{1,5}$", "", re.split(r"[\\/]", client_name)[-1])
 
 
 def remove_upload(runtime: Runtime, path: Path) -> None:
@@ -181,7 +232,7 @@ def import_table(
     counts: Counter[str] = Counter()
     failures = []
     for r in ingest_sources(
-        runtime, usable, on_result=ingest_counter(report, len(usable), "imported")
+        runtime, usable, on_result=ingest_counter(report, len(usable), "imported"), by="import"
     ):
         counts[r.status] += 1
         if r.error:
@@ -251,8 +302,13 @@ def delete_call(runtime: Runtime, call_id: str) -> int | None:
     if recording is not None:
         _drop_cached_transcript(runtime, ledger, call_id, recording)
     ledger.delete(call_id)
-    # The uploaded recording or transcript file (only ever a file a client sent us).
-    remove_upload(runtime, recording or Path(row.origin))
+    # The uploaded recording or transcript file (only ever a file a client sent us), unless
+    # another call was made from the same stored copy (identical files share one).
+    upload = (recording or Path(row.origin)).resolve()
+    if not any(
+        (other.recording or Path(other.origin)).resolve() == upload for other in ledger.rows()
+    ):
+        remove_upload(runtime, upload)
     return points
 
 

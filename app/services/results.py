@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.text import spreadsheet_safe
 from app.services.classify import CallResult
 
 COLUMNS = [
@@ -65,7 +66,7 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         with path.open("w", newline="", encoding="utf-8-sig") as f:
             writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows({k: _no_formula(v) for k, v in r.items()} for r in rows)
+            writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
     elif suffix == ".jsonl":
         with path.open("w", encoding="utf-8") as f:
             for item in rows:
@@ -86,11 +87,3 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         book.save(path)
     else:
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")
-
-
-def _no_formula(value: Any) -> Any:
-    """A client's file name such as ``=HYPERLINK(...)`` must stay text when the CSV is opened
-    in a spreadsheet: a leading apostrophe makes it so (the usual CSV-injection guard)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

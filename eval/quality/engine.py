@@ -214,7 +214,7 @@ def _analyse(
     model = cv_model_probs(examples, labels, folds=lq.folds)
     timings["model"] = time.perf_counter() - t
     combined = lq.knn_weight * knn + (1 - lq.knn_weight) * model
-    issues = score_examples(examples, labels, combined, dups, far)
+    issues = score_examples(examples, labels, combined, dups, far, lq.min_examples)
     return issues, {"knn": knn, "model": model, "combined": combined}, labels
 
 

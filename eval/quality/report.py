@@ -28,6 +28,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
+from app.core.text import spreadsheet_safe
 from eval.quality.issue import LabelIssue
 
 COLUMNS = (
@@ -87,7 +88,8 @@ def _write_csv(ranked: list[LabelIssue], path: Path) -> None:
         for issue in ranked:
             cells = _values(issue)
             cells[6] = "true" if issue.flagged else "false"
-            writer.writerow(["" if v is None else v for v in cells])
+            # Call ids, labels and suggestions come from users' files: never a formula.
+            writer.writerow(["" if v is None else spreadsheet_safe(v) for v in cells])
 
 
 def put_cell(ws: Any, row: int, col: int, value: Any) -> Any:

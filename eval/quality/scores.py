@@ -187,11 +187,22 @@ def score_examples(
     probs: np.ndarray,
     duplicates: Sequence[Sequence[int]],
     outlier: np.ndarray,
+    min_examples: int = 1,
 ) -> list[LabelIssue]:
-    """One :class:`LabelIssue` per example from its out-of-sample probabilities."""
+    """One :class:`LabelIssue` per example from its out-of-sample probabilities.
+
+    A label with fewer than ``min_examples`` calls (and under half the median label's size) is
+    never suggested for another call: its
+    threshold (the mean probability on its own calls, each scored by a model that never saw
+    it) is near zero, so one stray row such as ``refund_typo`` would otherwise claim every
+    call. Its own calls are flagged for review (``small_label``) with the best other label."""
     column = {label: j for j, label in enumerate(labels)}
     given = np.array([column[ex.label] for ex in examples])
     counts = Counter(ex.label for ex in examples)
+    # Small = under min_examples and under half the typical label's size, so a set with few
+    # examples of every label (all "small") is still checked as a whole.
+    cut = min(min_examples, float(np.median(list(counts.values()))) / 2)
+    small = np.array([counts[label] < cut for label in labels])
     # Per-label threshold: the mean probability the label gets on the calls that carry it.
     thresholds = np.array(
         [probs[given == j, j].mean() if (given == j).any() else np.inf for j in range(len(labels))]
@@ -200,6 +211,8 @@ def score_examples(
     for i, ex in enumerate(examples):
         p, g = probs[i], given[i]
         self_conf = float(p[g])
+        # Small labels take no part in suggestions for other calls.
+        p = np.where(small & (np.arange(len(labels)) != g), -1.0, p)
         others = p.copy()
         others[g] = -1.0
         best_other = int(others.argmax()) if len(labels) > 1 else g
@@ -227,6 +240,11 @@ def score_examples(
             reasons.append("outlier")
         if counts[ex.label] == 1:
             reasons.append("singleton_label")
+        if small[g]:
+            # Too few calls to learn or check the label: always put in front of a person
+            # (a typo such as refund_typo is the usual cause), with the best other label.
+            reasons.append("small_label")
+            flagged = flagged or len(labels) > 1
         if flagged:
             suggested = labels[assigned] if assigned != g else labels[best_other]
         else:

@@ -121,7 +121,7 @@ class KnnClassifier:
 
         A new call goes through the same functions as a stored call at ingest (its turn units
         embedded once, ``call_vector``, ``opening_line``), so the two are comparable."""
-        calls = [self.call_view(t) for t in texts]
+        calls = self.call_views(texts)
         return self.classify_views(calls, exclude=exclude)
 
     def classify_stored(self, call_ids: Sequence[str]) -> list[Classification]:

@@ -185,6 +185,13 @@ _ALIASES = {
 _FIXED = frozenset({"labels", "call_id", "speakers", "split", "language", "date", "turn"})
 
 
+def _value(name: str, value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise InputError(f"filter {name}: empty value {value!r} (drop the key to not filter on it)")
+    return text
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """The one filter every entry point speaks (CLI ``-f label=refund``, the API's query and
@@ -201,19 +208,18 @@ class CallFilter:
     metadata: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
+        # An empty value ("label=" from a form or a URL) is refused, never dropped: dropping it
+        # would silently widen the search to every call.
         for name in ("labels", "call_ids", "speakers"):
-            values = tuple(v.strip() for v in getattr(self, name) if v and v.strip())
-            object.__setattr__(self, name, values)
+            object.__setattr__(self, name, tuple(_value(name, v) for v in getattr(self, name)))
         for name in ("split", "language"):
-            value = (getattr(self, name) or "").strip() or None
-            object.__setattr__(self, name, value)
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else _value(name, value))
         kept = []
         for name, values in self.metadata:
             if name in _FIXED:
                 raise InputError(f"metadata field {name!r} is one of the built-in filters")
-            clean = tuple(v.strip() for v in values if v and v.strip())
-            if clean:
-                kept.append((name, clean))
+            kept.append((name, tuple(_value(name, v) for v in values)))
         object.__setattr__(self, "metadata", tuple(kept))
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InputError(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.api.deps import JobsDep, RuntimeDep, SettingsDep
+from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep, SettingsDep
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import parse_labels, store_uploads
 from app.services import calls
@@ -139,7 +139,7 @@ def list_calls(
     label: str | None = None,
     state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CallList:
     """List calls from the ledger, newest first, filtered by label and state."""
     ledger = runtime.ledger

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import FileResponse, JSONResponse
 
-from app.api.deps import JobsDep, RuntimeDep
+from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep
+from app.api.public import without_paths
 from app.jobs.queue import STATES, Job, jobs_dir
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -25,9 +26,14 @@ def job_accepted(job: Job) -> JSONResponse:
     """202 Accepted with the job and where to poll it."""
     return JSONResponse(
         status_code=202,
-        content={"job": job.as_dict()},
+        content={"job": public(job)},
         headers={"Location": f"/api/jobs/{job.id}"},
     )
+
+
+def public(job: Job) -> dict[str, Any]:
+    """A job as clients see it: no server paths (``app.api.public``)."""
+    return without_paths(job.as_dict())
 
 
 def _get(jobs: JobsDep, job_id: str) -> Job:
@@ -43,17 +49,17 @@ def list_jobs(
     kind: str | None = None,
     state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Jobs, newest first, with state and progress."""
     total, found = jobs.store.list(kind=kind, state=state, limit=limit, offset=offset)
-    return {"total": total, "jobs": [j.as_dict() for j in found]}
+    return {"total": total, "jobs": [public(j) for j in found]}
 
 
 @router.get("/{job_id}")
 def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """One job: state, progress (done/total, message), result or error."""
-    return _get(jobs, job_id).as_dict()
+    return public(_get(jobs, job_id))
 
 
 @router.delete("/{job_id}")
@@ -65,7 +71,7 @@ def cancel_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
             409,
             detail={"code": "finished", "message": f"job {job_id} is already {job.state}"},
         )
-    return jobs.cancel(job_id).as_dict()
+    return public(jobs.cancel(job_id))
 
 
 @router.get("/{job_id}/results")

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import JobsDep, RuntimeDep
+from app.api.public import without_paths
 from app.api.routes.jobs import job_accepted
 from app.services import label_runs
 
@@ -49,13 +50,13 @@ def start_run(
     """Start a label-quality run on the labeled calls in the store (a job; or now with wait)."""
     if not wait:
         return job_accepted(jobs.submit("label_run", {"adjudicate": body.adjudicate}))
-    return JSONResponse(label_runs.run_on_store(runtime, body.adjudicate))
+    return JSONResponse(without_paths(label_runs.run_on_store(runtime, body.adjudicate)))
 
 
 @router.get("")
 def list_runs(runtime: RuntimeDep) -> list[dict[str, Any]]:
     """The stored runs, newest first, with their headline numbers."""
-    return label_runs.list_runs(runtime.settings)
+    return without_paths(label_runs.list_runs(runtime.settings))
 
 
 @router.get("/compare")
@@ -67,7 +68,7 @@ def compare(a: int, b: int, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/{run_id}")
 def get_run(run_id: int, runtime: RuntimeDep) -> dict[str, Any]:
     """One run's summary."""
-    return _summary(runtime, run_id)
+    return without_paths(_summary(runtime, run_id))
 
 
 @router.get("/{run_id}/{kind}")

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import app
+from app.core.config import load_settings
+from ingest.ledger import Ledger
 from tests.conftest import DATA
 
 runner = CliRunner()
@@ -102,3 +104,23 @@ def test_search_and_ask_commands(env: Path, tmp_path: Path) -> None:
     data = __import__("json").loads(answer.output.strip().splitlines()[-1])
     assert data["generated"] is False and data["citations"][0]["call_id"] == "c1"
     assert "Generation is off" in data["note"]
+
+
+def test_ingest_of_a_file_named_like_a_labeled_call_keeps_its_labels(
+    env: Path, tmp_path: Path
+) -> None:
+    table = tmp_path / "train.csv"
+    with table.open("w", newline="") as f:
+        csv.writer(f).writerows(
+            [["id", "text", "category"], ["call-7", "I want my money back", "refund"]]
+        )
+    assert runner.invoke(app, ["import-labels", str(table)]).exit_code == 0
+    (tmp_path / "call-7.txt").write_text("Customer: I want a refund for the blender.\n")
+    result = runner.invoke(app, ["ingest", str(tmp_path / "call-7.txt")])
+    assert result.exit_code == 0 and "indexed" in result.output, result.output
+    ledger = Ledger(load_settings().paths.ledger)
+    try:
+        assert ledger.get("call-7").labels == ["refund"]
+        assert ledger.history("call-7")[-1]["source"] == "content replaced (cli)"
+    finally:
+        ledger.close()

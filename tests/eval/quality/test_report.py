@@ -60,6 +60,8 @@ def _issues() -> list[LabelIssue]:
     issues[3].text = CHINESE
     issues[4].text = SCRIPT
     issues[5].call_id = FORMULA_ID
+    issues[10].given_label = "@SUM(1+1)"
+    issues[10].suggested_label = "-2+3"
     issues[6].score = 0.5  # ties with row 7: must keep row order
     issues[8].reasons = ["near_duplicate_conflict"]
     issues[8].conflicts = ["call-1", "call-2"]
@@ -130,7 +132,10 @@ def test_csv(written) -> None:
     ties = [int(r[0]) for r in body if r[4] == "0.5"]
     assert ties == [6, 7]
     by_row = {int(r[0]): dict(zip(COLUMNS, r, strict=True)) for r in body}
-    assert by_row[5]["id"] == FORMULA_ID
+    # Never a formula when opened in a spreadsheet (the text keeps a leading apostrophe).
+    assert by_row[5]["id"] == "'" + FORMULA_ID
+    assert by_row[10]["given_label"] == "'@SUM(1+1)" and by_row[10]["suggested_label"] == "'-2+3"
+    assert not [c for r in body for c in r if c.lstrip(" ")[:1] in ("=", "+", "-", "@")]
     assert by_row[8]["reasons"] == "near_duplicate_conflict (call-1, call-2)"
     assert by_row[9]["llm_verdict"] == "relabel" and by_row[9]["llm_reason"] == "asks"
     assert by_row[0]["llm_verdict"] == ""

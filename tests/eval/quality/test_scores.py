@@ -60,3 +60,38 @@ def test_a_near_duplicate_with_another_label_flags_the_one_the_evidence_doubts()
     assert all("near_duplicate_conflict" in i.reasons for i in issues)
     assert issues[0].conflicts == ["c1"] and not issues[0].flagged
     assert issues[1].flagged and issues[1].suggested_label == "a"
+
+
+def test_a_stray_label_with_one_example_never_claims_other_calls() -> None:
+    """One row labelled ``refund_typo``: its own (held-out) probability is ~0, so its
+    threshold is ~0 and, unguarded, every call would 'confidently' be a refund_typo."""
+    labels = ["a", "b", "refund_typo"]
+    ex = _examples(["a", "a", "a", "b", "b", "b", "refund_typo"])
+    probs = np.array(
+        [
+            [0.8, 0.1, 0.1],
+            [0.7, 0.2, 0.1],
+            [0.75, 0.15, 0.1],
+            [0.1, 0.8, 0.1],
+            [0.2, 0.7, 0.1],
+            [0.15, 0.75, 0.1],
+            [0.6, 0.38, 0.02],
+        ]
+    )
+    unguarded = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(7, bool))
+    # The defect: every call below its own label's mean goes to the typo.
+    assert [i.suggested_label for i in unguarded if i.flagged][:2] == ["refund_typo"] * 2
+    issues = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(7, bool), 2)
+    assert [i.flagged for i in issues[:6]] == [False] * 6
+    assert all(i.suggested_label != "refund_typo" for i in issues[:6])
+    assert issues[6].flagged and issues[6].suggested_label == "a"
+    assert "small_label" in issues[6].reasons
+
+
+def test_few_examples_of_every_label_are_still_checked_as_a_whole() -> None:
+    labels = ["a", "b"]
+    ex = _examples(["a", "a", "a", "b", "b", "b"])
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.45, 0.55], [0.4, 0.6], [0.5, 0.5]])
+    issues = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(6, bool), 5)
+    assert [i.flagged for i in issues] == [False, False, True, False, False, False]
+    assert not any("small_label" in i.reasons for i in issues)

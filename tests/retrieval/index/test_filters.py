@@ -36,10 +36,21 @@ def test_one_day_and_repeated_keys() -> None:
     assert f.spec() == {"labels": ["a", "b"], "date": {"gte": "2026-10-05", "lte": "2026-10-05"}}
 
 
-def test_empty_filter_is_falsy_and_blank_values_are_dropped() -> None:
+def test_empty_filter_is_falsy_and_blank_values_are_refused() -> None:
     assert not CallFilter()
-    assert not CallFilter(labels=("", "  "), split=" ")
     assert CallFilter(labels=(" refund ",)).spec() == {"labels": "refund"}
+    # A blank value would silently widen a search to every call: refused, never dropped.
+    for bad in (
+        {"labels": ("",)},
+        {"labels": ("refund", "  ")},
+        {"call_ids": ("",)},
+        {"speakers": (" ",)},
+        {"split": " "},
+        {"language": ""},
+        {"metadata": (("agent", ("",)),)},
+    ):
+        with pytest.raises(InputError, match="empty value"):
+            CallFilter(**bad)
 
 
 @pytest.mark.parametrize(
