@@ -18,7 +18,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from app.core.config import Settings
-from ingest.ledger import Ledger
+from app.core.errors import CollectionMismatchError, StateError, StoreError
+from ingest.ledger import REPAIR, Ledger
 from ingest.pipeline import IngestPipeline
 from ingest.transcribe import Transcriber
 from retrieval.index.embedding import Embedder, FlagEmbedder
@@ -70,7 +71,23 @@ class Runtime:
 
     @built_once
     def ledger(self) -> Ledger:
-        return Ledger(self.settings.paths.ledger)
+        """The ledger of calls, checked on open: a damaged file, or an empty ledger beside a
+        store that holds calls (a ledger deleted or replaced by an empty file), is a
+        ``StateError`` that names ``callscope doctor``; ingesting on top of it would leave the
+        old points of every call beside the new ones."""
+        ledger = Ledger(self.settings.paths.ledger)
+        if not sum(ledger.counts().values()):
+            try:
+                stored = self.calls.count()
+            except (CollectionMismatchError, StoreError):
+                stored = 0  # an older or unreachable store: reindex / status say so
+            if stored:
+                ledger.close()
+                raise StateError(
+                    f"the ledger {self.settings.paths.ledger} lists no calls but the store holds "
+                    f"{stored}: it was emptied or replaced; {REPAIR}"
+                )
+        return ledger
 
     @built_once
     def store(self) -> VectorStore:

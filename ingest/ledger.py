@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.core.errors import StateError
 from app.core.models import Transcript
 
 T = TypeVar("T")
@@ -277,13 +278,31 @@ class Ledger:
 
 def connect(path: Path, schema: str) -> sqlite3.Connection:
     """A connection for state that must survive a crash (the ledger, the job table): WAL,
-    fully synchronous commits, shareable between threads (callers serialize with a lock)."""
+    fully synchronous commits, shareable between threads (callers serialize with a lock).
+
+    The file is checked first (``PRAGMA quick_check``): a database cut short, overwritten or
+    not SQLite at all is a :class:`StateError` naming the file and the repair, never a
+    traceback later, and never silently taken as empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.executescript(schema)
+    try:
+        db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        found = db.execute("PRAGMA quick_check").fetchall()
+        if found != [("ok",)]:
+            db.close()
+            detail = "; ".join(str(r[0]) for r in found[:3])
+            raise StateError(f"{path} is damaged ({detail}): {REPAIR}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(schema)
+    except sqlite3.DatabaseError as exc:
+        raise StateError(
+            f"{path} is damaged or not a CallScope database ({exc}): {REPAIR}"
+        ) from exc
     return db
+
+
+#: What to do about a damaged state database.
+REPAIR = "run `callscope doctor` to repair it (the damaged file is kept beside it)"
 
 
 def _json(value: list[str]) -> str:

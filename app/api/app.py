@@ -29,6 +29,7 @@ from app.core.errors import (
     EmbeddingError,
     InputError,
     LLMError,
+    StateError,
     StoreError,
     TranscriptionError,
 )
@@ -43,6 +44,7 @@ ERROR_STATUS: list[tuple[type[CallScopeError], int, str]] = [
     (AudioError, 422, "audio_error"),
     (CollectionMismatchError, 409, "collection_mismatch"),
     (StoreError, 503, "store_unavailable"),
+    (StateError, 503, "state_damaged"),
     (LLMError, 502, "llm_error"),
     (ConfigError, 500, "config_error"),
     (EmbeddingError, 500, "embedding_error"),

@@ -169,3 +169,33 @@ def reindex(collection: CollectionOpt = None) -> None:
         console.print(f"[yellow]skipped[/] {call_id}: no transcript in the ledger", highlight=False)
     for call_id, error in report.failed:
         console.print(f"[red]failed[/] {call_id}: {error}", highlight=False)
+
+
+def doctor(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report; change nothing (exit 1 if unhealthy).")
+    ] = False,
+    collection: CollectionOpt = None,
+) -> None:
+    """Check the ledger and the job table against the store and repair them: a damaged or
+    emptied ledger is rebuilt from the store's payloads, orphan points are removed; damaged
+    files are kept beside the new ones."""
+    from app.services.doctor import doctor as run_doctor
+
+    report = run_doctor(settings_for(collection), repair=not check)
+    for problem in report.problems:
+        console.print(f"[yellow]found[/] {problem}", highlight=False)
+    if report.ledger == "rebuilt":
+        console.print(
+            f"ledger rebuilt from the store: {report.rebuilt_calls} calls", highlight=False
+        )
+    if report.jobs == "reset":
+        console.print("job table was damaged: set aside, started afresh", highlight=False)
+    if report.orphan_points:
+        console.print(f"removed {report.orphan_points} orphan points", highlight=False)
+    for name in report.kept:
+        console.print(f"kept the damaged file as {name}", highlight=False)
+    if not report.problems:
+        console.print("ledger, job table and store agree: nothing to repair", highlight=False)
+    if check and report.problems:
+        raise typer.Exit(code=1)

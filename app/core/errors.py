@@ -56,5 +56,10 @@ class StaleIndexError(CollectionMismatchError):
     """The collection was built by another CallScope version (index schema): re-index it."""
 
 
+class StateError(CallScopeError):
+    """The state dir's own records (the ledger of calls, the job table) are damaged or disagree
+    with the vector store; ``callscope doctor`` repairs them."""
+
+
 class LLMError(CallScopeError):
     """The OpenAI-compatible endpoint failed or answered outside the contract."""

@@ -33,10 +33,11 @@ def health() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "Not ready; the error says why"}})
 def ready(runtime: RuntimeDep) -> JSONResponse:
-    """The embedder is loaded and the store opens: the API can answer searches."""
+    """The embedder is loaded, the store opens and the ledger is sound: the API can answer."""
     try:
         warm_up(runtime)
         calls = runtime.calls.count()
+        runtime.ledger  # noqa: B018 - opening checks it: a damaged ledger is not ready
     except CallScopeError as exc:
         return JSONResponse(
             status_code=503, content={"error": {"code": "not_ready", "message": str(exc)}}
