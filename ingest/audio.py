@@ -30,6 +30,9 @@ AUDIO_EXTENSIONS = frozenset(
 #: splits a word.
 _CUT_SEARCH_SECONDS = 5.0
 _CUT_FRAME = SAMPLE_RATE // 10
+#: Peak level under which audio counts as digital silence (-60 dBFS: below telephone line
+#: noise, so a quiet but real call is never taken for silence).
+SILENCE_PEAK = 1e-3
 
 
 @dataclass
@@ -55,13 +58,15 @@ def decode_windows(
     *,
     window_seconds: float = 600.0,
     max_seconds: float | None = None,
+    max_leading_silence: float | None = None,
     report: DecodeReport | None = None,
 ) -> Iterator[AudioWindow]:
     """Yield consecutive windows of a recording at 16 kHz, float32, mono or stereo.
 
     More than two channels are downmixed to mono (we only know how to map two channels to
-    agent and customer). Raises :class:`AudioError` for an empty or undecodable file and for one
-    longer than ``max_seconds``.
+    agent and customer). Raises :class:`AudioError` for an empty or undecodable file, for one
+    longer than ``max_seconds``, and for one whose first ``max_leading_silence`` seconds are
+    digital silence (checked while decoding, before any of it is transcribed).
     """
     report = report if report is not None else DecodeReport()
     if not path.is_file():
@@ -94,11 +99,19 @@ def decode_windows(
         pending: list[np.ndarray] = []
         pending_len = 0
         emitted = 0
+        heard = max_leading_silence is None
 
         for block in _decoded_blocks(container, stream, resampler, report, path):
             pending.append(block)
             pending_len += block.shape[1]
             total = (emitted + pending_len) / SAMPLE_RATE
+            if not heard:
+                heard = block.size > 0 and float(np.abs(block).max()) >= SILENCE_PEAK
+                if not heard and max_leading_silence is not None and total > max_leading_silence:
+                    raise AudioError(
+                        f"{path}: the first {_span(max_leading_silence)} are silent "
+                        "(whisper.max_leading_silence_s): nothing to transcribe"
+                    )
             if max_seconds is not None and total > max_seconds:
                 raise AudioError(
                     f"{path}: recording runs past the limit of {max_seconds / 60:.0f} min "
@@ -151,6 +164,10 @@ def _decoded_blocks(
                 yield out.to_ndarray().astype(np.float32, copy=False)
     for out in resampler.resample(None):
         yield out.to_ndarray().astype(np.float32, copy=False)
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _quiet_cut(buffer: np.ndarray, window: int, search: int) -> int:

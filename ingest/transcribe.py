@@ -127,6 +127,7 @@ class Transcriber:
             path,
             window_seconds=s.window_seconds,
             max_seconds=s.max_audio_seconds,
+            max_leading_silence=s.max_leading_silence_s,
             report=report,
         ):
             streams = self._streams(window.samples)

@@ -16,8 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.limits import BodySizeLimit
+from app.api.limits import AuthFailureLimit, BodySizeLimit
+from app.api.responses import errors
 from app.api.routes import ask, calls, classify, health, imports, jobs, label_runs, search
 from app.api.security import require_api_key
 from app.core.config import Settings, load_settings
@@ -108,16 +110,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Refuse an oversized body from its Content-Length (or as it streams in), before any of
     # it is parsed or written; the per-file limit is checked again while files are copied.
     app.add_middleware(BodySizeLimit, max_bytes=int(settings.api.max_request_mb * 2**20))
+    app.add_middleware(
+        AuthFailureLimit,
+        max_failures=settings.api.max_auth_failures,
+        window=settings.api.auth_failure_window_s,
+    )
     _add_error_handlers(app)
+    # Innermost of our middleware: any exception no handler took becomes the one 500 answer,
+    # logged here once (an exception handler for Exception would log it and then re-raise it
+    # to the server, which logs it a second time).
+    app.add_middleware(CatchAll)
     app.include_router(health.router)
     protected = [Depends(require_api_key)]
-    app.include_router(search.router, dependencies=protected)
-    app.include_router(ask.router, dependencies=protected)
-    app.include_router(classify.router, dependencies=protected)
-    app.include_router(calls.router, dependencies=protected)
-    app.include_router(label_runs.router, dependencies=protected)
-    app.include_router(imports.router, dependencies=protected)
-    app.include_router(jobs.router, dependencies=protected)
+    # Every protected route can answer these; routes declare their own 404/409/413/415.
+    common = errors(400, 401, 409, 413, 422, 429, 503)
+    for router in (search, ask, classify, calls, label_runs, imports, jobs):
+        app.include_router(router.router, dependencies=protected, responses=common)
     if settings.api.ui:
         from ui import mount_ui  # the web UI at /ui, over the same Runtime and job queue
 
@@ -156,8 +164,32 @@ def _add_error_handlers(app: FastAPI) -> None:
             response.headers[name] = value
         return response
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        # The traceback goes to the server log only: it can hold paths, settings and call text.
-        log.error("%s %s crashed", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "internal_error", "internal server error (see the server log)")
+
+class CatchAll:
+    """Unexpected exceptions: logged once with the traceback (server log only: it can hold
+    paths, settings and call text), answered 500 in the error shape, never re-raised."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            log.error("%s %s crashed", scope.get("method"), scope.get("path"), exc_info=exc)
+            if not started:  # else the client sees the stream end; nothing more can be sent
+                response = error_response(
+                    500, "internal_error", "internal server error (see the server log)"
+                )
+                await response(scope, receive, send)

@@ -41,7 +41,16 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     console.print(f"CallScope API on {base}  (docs: {base}/docs)", highlight=False)
     if settings.api.ui:
         console.print(f"CallScope web UI on {base}/ui", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        # Bounded: slow or half-open clients get 503 beyond max_connections instead of holding
+        # every worker, and idle keep-alive connections are closed (README "Serving").
+        limit_concurrency=settings.api.max_connections,
+        timeout_keep_alive=int(settings.api.keep_alive_s),
+    )
 
 
 def is_loopback(host: str) -> bool:

@@ -73,6 +73,10 @@ class WhisperSettings(BaseModel):
     window_seconds: float = Field(600.0, ge=10)
     #: Recordings longer than this are refused (a per-file error, the batch goes on).
     max_audio_seconds: float = Field(4 * 3600.0, gt=0)
+    #: A recording whose first this-many seconds are digital silence (peak below -60 dBFS) is
+    #: refused there: nothing to transcribe, and a silent file whose header hides its length
+    #: would otherwise be decoded up to ``max_audio_seconds`` (minutes of CPU, hundreds of MB).
+    max_leading_silence_s: float = Field(600.0, gt=0)
     #: Speaker names for the left and right channel of stereo recordings.
     channel_speakers: tuple[str, str] = ("agent", "customer")
     #: Speaker name for mono recordings.
@@ -323,6 +327,16 @@ class ApiSettings(BaseModel):
     cors_origins: Annotated[list[str], NoDecode] = []
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    #: Failed API-key checks or UI logins from one client address within
+    #: ``auth_failure_window_s`` before that client gets 429 for the rest of the window
+    #: (guessing keys at full speed stops). Behind a proxy, start uvicorn with
+    #: ``--proxy-headers`` so the client address is the real one.
+    max_auth_failures: int = Field(10, ge=1, le=10_000)
+    auth_failure_window_s: float = Field(300.0, gt=0)
+    #: Connections served at once; more get 503 at once (half-open or slow clients cannot
+    #: hold every worker). Idle keep-alive connections are closed after ``keep_alive_s``.
+    max_connections: int = Field(64, ge=1, le=100_000)
+    keep_alive_s: float = Field(5.0, gt=0, le=600)
     #: Mount the web UI at /ui in the same process (``callscope serve --no-ui`` turns it off).
     ui: bool = True
 

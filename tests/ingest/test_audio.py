@@ -72,6 +72,29 @@ def test_over_long_recording_is_refused(tmp_path: Path) -> None:
         _decode(path, max_seconds=10)
 
 
+def test_a_silent_recording_is_refused_early_not_decoded_to_the_cap(tmp_path: Path) -> None:
+    """A silent FLAC (its header may hide the length) stops at the leading-silence limit,
+    long before the length cap: decoding it whole cost minutes of CPU and hundreds of MB."""
+    silent = write_audio(tmp_path / "silent.flac", np.zeros(120 * SAMPLE_RATE, np.float32))
+    windows = []
+    with pytest.raises(AudioError, match="the first 20 s are silent"):
+        for window in decode_windows(
+            silent, window_seconds=10, max_seconds=3600, max_leading_silence=20
+        ):
+            windows.append(window)
+    assert len(windows) <= 2  # refused after ~20 s of the 120 s, not at the end
+    # Silence first and speech (here a tone) before the limit: decoded as usual.
+    late = np.concatenate([np.zeros(15 * SAMPLE_RATE, np.float32), tone(10)])
+    path = write_audio(tmp_path / "late.flac", late)
+    found, report = _decode(path, max_leading_silence=20)
+    assert report.seconds == pytest.approx(25, abs=0.1)
+    # Quiet line noise (about -50 dBFS) is not silence.
+    rng = np.random.default_rng(0)
+    hiss = (0.003 * rng.standard_normal(40 * SAMPLE_RATE)).astype(np.float32)
+    _, report = _decode(write_audio(tmp_path / "hiss.flac", hiss), max_leading_silence=20)
+    assert report.seconds == pytest.approx(40, abs=0.1)
+
+
 def test_long_file_is_decoded_in_bounded_windows(tmp_path: Path) -> None:
     minutes = 12
     rng = np.random.default_rng(1)

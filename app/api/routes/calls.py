@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep, SettingsDep
+from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import parse_labels, store_uploads
 from app.services import calls
@@ -95,7 +96,10 @@ def _summary(row: LedgerRow) -> dict[str, Any]:
 @router.post(
     "/calls",
     status_code=202,
-    responses={200: {"model": UploadResponse, "description": "Indexed now (``wait=true``)"}},
+    responses={
+        200: {"model": UploadResponse, "description": "Indexed now (``wait=true``)"},
+        **errors(413, 415),
+    },
 )
 def upload_calls(
     files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],
@@ -149,7 +153,7 @@ def list_calls(
     return CallList(total=len(rows), calls=[CallSummary(**_summary(r)) for r in page])
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id}", responses=errors(404))
 def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
     """One call: transcript turns, labels, label and classification history, state, error."""
     ledger = runtime.ledger
@@ -168,7 +172,7 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
     )
 
 
-@router.delete("/calls/{call_id}")
+@router.delete("/calls/{call_id}", responses=errors(404))
 def delete_call(call_id: str, runtime: RuntimeDep) -> Deleted:
     """Delete a call: its points, ledger row, uploaded recording, unshared transcript cache."""
     points = calls.delete_call(runtime, call_id)

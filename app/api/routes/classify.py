@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import JobsDep, RuntimeDep, SettingsDep
+from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import store_uploads
 from app.core.errors import InputError
@@ -66,7 +67,7 @@ def classify(body: ClassifyRequest, runtime: RuntimeDep) -> ClassifyResponse:
     return _response(classify_text(runtime, body.transcript, call_id=body.call_id, source="api"))
 
 
-@router.post("/calls/{call_id}/classify")
+@router.post("/calls/{call_id}/classify", responses=errors(404))
 def classify_call(call_id: str, runtime: RuntimeDep) -> ClassifyResponse:
     """Classify a call already in the store (its own label never votes for it)."""
     try:
@@ -78,7 +79,7 @@ def classify_call(call_id: str, runtime: RuntimeDep) -> ClassifyResponse:
 @router.post(
     "/classify/batch",
     status_code=202,
-    responses={200: {"description": "The results (wait=true)"}},
+    responses={200: {"description": "The results (wait=true)"}, **errors(413, 415)},
 )
 def classify_batch(
     files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],

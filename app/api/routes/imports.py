@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from app.api.deps import JobsDep, RuntimeDep, SettingsDep
+from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import TABLE_TYPES, TABLES, store_uploads
 from app.services import calls
@@ -19,7 +20,11 @@ from ingest.audio import AUDIO_EXTENSIONS
 router = APIRouter(prefix="/api", tags=["import"])
 
 
-@router.post("/imports", status_code=202, responses={200: {"description": "Done (wait=true)"}})
+@router.post(
+    "/imports",
+    status_code=202,
+    responses={200: {"description": "Done (wait=true)"}, **errors(413, 415)},
+)
 def import_labeled(
     table: Annotated[UploadFile, File(description="CSV, XLSX or JSONL of labeled calls.")],
     runtime: RuntimeDep,

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep
 from app.api.public import without_paths
+from app.api.responses import errors
 from app.jobs.queue import STATES, Job, jobs_dir
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
@@ -56,13 +57,13 @@ def list_jobs(
     return {"total": total, "jobs": [public(j) for j in found]}
 
 
-@router.get("/{job_id}")
+@router.get("/{job_id}", responses=errors(404))
 def get_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """One job: state, progress (done/total, message), result or error."""
     return public(_get(jobs, job_id))
 
 
-@router.delete("/{job_id}")
+@router.delete("/{job_id}", responses=errors(404, 409))
 def cancel_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     """Cancel a job: a queued one at once, a running one at its next step."""
     job = _get(jobs, job_id)
@@ -74,7 +75,7 @@ def cancel_job(job_id: str, jobs: JobsDep) -> dict[str, Any]:
     return public(jobs.cancel(job_id))
 
 
-@router.get("/{job_id}/results")
+@router.get("/{job_id}/results", responses=errors(404, 409))
 def job_results(
     job_id: str,
     jobs: JobsDep,

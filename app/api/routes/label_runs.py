@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import JobsDep, RuntimeDep
 from app.api.public import without_paths
+from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.services import label_runs
 
@@ -65,13 +66,13 @@ def compare(a: int, b: int, runtime: RuntimeDep) -> dict[str, Any]:
     return label_runs.compare(runtime.settings, a, b)
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", responses=errors(404))
 def get_run(run_id: int, runtime: RuntimeDep) -> dict[str, Any]:
     """One run's summary."""
     return without_paths(_summary(runtime, run_id))
 
 
-@router.get("/{run_id}/{kind}")
+@router.get("/{run_id}/{kind}", responses=errors(404))
 def get_file(run_id: int, kind: str, runtime: RuntimeDep) -> FileResponse:
     """A run's ``report`` (HTML), ``csv`` / ``xlsx`` issue table or ``summary`` JSON."""
     if kind not in _FILES:

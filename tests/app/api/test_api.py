@@ -118,14 +118,21 @@ def test_validation_errors_use_the_one_error_shape(client: TestClient) -> None:
     }
 
 
-def test_unexpected_error_is_500_without_traceback(runtime: Runtime) -> None:
+def test_unexpected_error_is_500_without_traceback_and_logged_once(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken:
         def searcher(self) -> None:
             raise RuntimeError("secret-internal-detail at /srv/callscope")
 
-    with _client(runtime) as c:
+    settings = runtime.settings.model_copy(update={"api": runtime.settings.api})
+    # raise_server_exceptions=True: an exception re-raised to the server (which logs it a
+    # second time) would fail the request here.
+    with TestClient(create_app(settings, runtime=runtime)) as c, caplog.at_level("ERROR"):
         c.app.dependency_overrides[get_runtime] = lambda: Broken()
         r = c.get("/api/search", params={"q": "refund"}, headers=AUTH)
+    crashes = [rec for rec in caplog.records if "crashed" in rec.getMessage()]
+    assert len(crashes) == 1 and crashes[0].exc_info is not None
     assert r.status_code == 500
     assert r.json() == {
         "error": {"code": "internal_error", "message": "internal server error (see the server log)"}

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.app import create_app
+from app.runtime import Runtime
 from tests.app.conftest import AUTH
 
 
@@ -130,3 +132,41 @@ def test_an_upload_named_like_a_labeled_call_keeps_its_labels_and_date(
     assert len(client.get("/api/calls/c-refund", headers=AUTH).json()["label_history"]) == len(
         history
     )
+
+
+def _limited(runtime: Runtime, failures: int = 3) -> TestClient:
+    settings = runtime.settings.with_changes(
+        api={"max_auth_failures": failures, "auth_failure_window_s": 60.0}
+    )
+    return TestClient(create_app(settings, runtime=runtime), raise_server_exceptions=False)
+
+
+def test_repeated_wrong_api_keys_get_429_until_the_window_passes(runtime: Runtime) -> None:
+    with _limited(runtime) as client:
+        for _ in range(3):
+            r = client.get("/api/calls", headers={"X-API-Key": "guess"})
+            assert r.status_code == 401
+        blocked = client.get("/api/calls", headers=AUTH)  # even the right key, for now
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "too_many_failures"
+        assert 0 < int(blocked.headers["retry-after"]) <= 60
+        assert client.get("/health").status_code == 200  # not an auth route
+
+
+def test_repeated_failed_ui_logins_get_429(runtime: Runtime) -> None:
+    with _limited(runtime) as client:
+        for _ in range(3):
+            r = client.post("/ui/login", data={"username": "x", "password": "guess"})
+            assert r.status_code == 400
+        again = client.post("/ui/login", data={"username": "x", "password": "guess"})
+        assert again.status_code == 429
+
+
+def test_openapi_declares_the_error_statuses_routes_give(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"401", "422", "429", "503"} <= paths["/api/search"]["get"]["responses"].keys()
+    assert {"413", "415"} <= paths["/api/calls"]["post"]["responses"].keys()
+    assert "404" in paths["/api/calls/{call_id}"]["get"]["responses"]
+    assert "409" in paths["/api/jobs/{job_id}"]["delete"]["responses"]
+    error = paths["/api/search"]["get"]["responses"]["401"]["content"]["application/json"]
+    assert error["schema"]["$ref"].endswith("/ErrorBody")
