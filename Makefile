@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench bench-labels clean screenshots
+.PHONY: demo test stress install lint bench bench-labels clean screenshots
 
 install: $(STAMP)
 
@@ -27,6 +27,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+# The long suites (docs/benchmarks.md "Stress"): schema fuzzing with many examples per API
+# operation, kill -9 during a 200-call import, then the load benchmark on a real server.
+stress: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	FUZZ_EXAMPLES=300 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q tests/app/api/test_fuzz.py
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m stress tests
+	HF_HUB_OFFLINE=1 $(BIN)/python -m eval.bench_load --json docs/bench_load.json
 
 # The UI's browser tests, saving a screenshot of each tab (installs Debian chromium if missing).
 screenshots: $(STAMP)
