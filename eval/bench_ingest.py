@@ -27,6 +27,7 @@ import numpy as np
 
 from app.core import bundled
 from app.core.config import Settings
+from eval.asr import edit_distance
 from ingest.audio import SAMPLE_RATE
 from ingest.transcribe import Transcriber
 from retrieval.index.embedding import FlagEmbedder
@@ -40,14 +41,8 @@ def words(text: str) -> list[str]:
 
 
 def wer(ref: list[str], hyp: list[str]) -> float:
-    """Word error rate by edit distance."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / max(len(ref), 1)
+    """Word error rate by edit distance (``callscope eval asr``'s)."""
+    return edit_distance(ref, hyp) / max(len(ref), 1)
 
 
 def demo_audio() -> list[tuple[Path, str]]:

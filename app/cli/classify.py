@@ -13,33 +13,53 @@ from rich.table import Table
 
 from app.cli.console import batch_progress, console, err_console, settings_for
 from app.cli.options import CollectionOpt
-from app.core.errors import InputError
+from app.core.errors import CallScopeError, InputError
 from app.runtime import Runtime
 from app.services.calls import discover_inputs
-from app.services.classify import CallResult, classify_batch
+from app.services.classify import CallResult, classify_batch, classify_stored
 from app.services.results import write_results
 
 
 def classify(
-    paths: Annotated[list[Path], typer.Argument(help="Recordings, transcripts or folders.")],
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Recordings, transcripts or folders.")
+    ] = None,
+    call: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--call",
+            help="A stored call's id (repeatable): classified from the vectors the index "
+            "already holds, nothing transcribed or embedded again.",
+        ),
+    ] = None,
     out: Annotated[
         Optional[Path], typer.Option("--out", "-o", help="Write results (.csv, .xlsx, .jsonl).")
     ] = None,
     collection: CollectionOpt = None,
 ) -> None:
-    """Classify new calls against the labeled calls in the index (LLM-refined when configured)."""
+    """Classify new calls, or stored ones (--call), against the labeled calls in the index
+    (LLM-refined when configured)."""
     settings = settings_for(collection)
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {out.suffix!r}")
-    sources, errors = discover_inputs(paths)
+    if not paths and not call:
+        raise InputError("give recordings, transcripts or folders to classify, or --call ID")
+    sources, errors = discover_inputs(paths) if paths else ([], [])
     started = time.perf_counter()
     with Runtime(settings) as runtime:
-        with batch_progress(len(sources), "classify") as (_, on_result):
+        with batch_progress(len(sources) + len(call or []), "classify") as (_, on_result):
 
             def advance(result: CallResult) -> None:
                 on_result(None)  # type: ignore[arg-type] - the bar only counts
 
             results = classify_batch(runtime, sources, source="cli", on_result=advance)
+            for call_id in call or []:
+                try:
+                    found = classify_stored(runtime, call_id, source="cli")
+                    results.append(CallResult(call_id, "stored", classification=found))
+                except CallScopeError as exc:
+                    results.append(CallResult(call_id, "stored", error=str(exc)))
+                advance(results[-1])
         usage = runtime.llm_usage()
 
     done = [r for r in results if r.classification is not None]

@@ -1,4 +1,5 @@
-"""``callscope eval ...``: measuring classification and retrieval on labeled data."""
+"""``callscope eval ...``: measuring classification, retrieval and transcription (ASR) on labeled
+data."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from app.core.config import load_settings
 from app.core.errors import InputError
 from ingest.labels import Columns
 
-eval_app = App(help="Measure classification, retrieval and label quality.", no_args_is_help=True)
+eval_app = App(
+    help="Measure classification, retrieval, label and transcription quality.", no_args_is_help=True
+)
 
 
 @eval_app.command("classify")
@@ -90,6 +93,82 @@ def eval_retrieval(
             table.add_row(key, str(summary[key]))
         console.print(table)
     print(json.dumps(summary, ensure_ascii=False))
+
+
+@eval_app.command("asr")
+def eval_asr(
+    manifest: Annotated[
+        Path,
+        typer.Option(
+            "--manifest", help="JSONL: audio, text, optional language (en/zh) and channel (0/1)."
+        ),
+    ],
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also run plain faster-whisper (default options)."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+) -> None:
+    """Transcribe MANIFEST's recordings as ingest does; print WER (en), CER (zh) and RTF."""
+    from eval.asr import run as run_asr_eval
+
+    summary = run_asr_eval(load_settings(), manifest, baseline)
+    if not as_json:
+        _print_asr(summary)
+    print(json.dumps(summary, ensure_ascii=False))
+    if not summary["n_scored"]:
+        err_console.print("[red]error:[/] no row could be scored")
+        raise typer.Exit(code=1)
+
+
+def _print_asr(summary: dict) -> None:
+    sides = ("ours", "plain") if "plain" in summary else ("ours",)
+    table = Table(title="ASR eval")
+    for key in ("line", "audio", "ch", "lang", "ref", "audio s"):
+        table.add_column(key, justify="left" if key in ("audio", "lang") else "right")
+    for side in sides:
+        table.add_column(f"{side} WER/CER", justify="right")
+        table.add_column(f"{side} RTF", justify="right")
+    table.add_column("error")
+    for row in summary["rows"]:
+        channel = "" if row.get("channel") is None else str(row["channel"])
+        if row.get("error"):
+            blank = [""] * (3 + 2 * len(sides))
+            audio = "-" if row.get("audio") is None else str(row["audio"])
+            table.add_row(str(row["line"]), audio, channel, *blank, row["error"])
+            continue
+        cells = []
+        for side in sides:
+            result = row[side]
+            score = result.get(row["metric"])
+            cells += [str(score) if score is not None else "-", str(result.get("rtf", "-"))]
+        errors = "; ".join(row[s]["error"] for s in sides if "error" in row[s])
+        table.add_row(
+            str(row["line"]),
+            row["audio"],
+            channel,
+            row["language"],
+            str(row["ref_tokens"]),
+            str(row["audio_seconds"]),
+            *cells,
+            errors,
+        )
+    console.print(table)
+    totals = Table(title="ASR eval totals")
+    totals.add_column("")
+    for side in sides:
+        totals.add_column(side, justify="right")
+    for key in ("rows", "wer", "cer", "seconds", "audio_seconds", "rtf", "load_seconds"):
+        totals.add_row(key, *(str(summary[side][key]) for side in sides))
+    console.print(totals)
+    ratio = summary.get("rtf_ours_over_plain")
+    console.print(
+        f"{summary['n_scored']} of {summary['n_rows']} rows scored ({summary['n_errors']} errors), "
+        f"{summary['n_files']} files, {summary['audio_seconds'] / 60:.1f} audio min, "
+        f"wall {summary['wall_seconds']} s, model {summary['model']} {summary['compute_type']}"
+        + (f"; RTF ours/plain {ratio}" if ratio is not None else ""),
+        highlight=False,
+    )
 
 
 @eval_app.command("labels")

@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import JobsDep, RuntimeDep
+from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep
 from app.api.public import without_paths
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.services import label_runs
+
+#: Run ids are SQLite integers: a bigger number from a URL is a 422, not an OverflowError.
+RunId = Annotated[int, Query(ge=1, le=MAX_OFFSET)]
+RunPath = Annotated[int, PathParam(ge=1, le=MAX_OFFSET)]
 
 router = APIRouter(prefix="/api/label-runs", tags=["label quality"])
 
@@ -61,19 +66,19 @@ def list_runs(runtime: RuntimeDep) -> list[dict[str, Any]]:
 
 
 @router.get("/compare")
-def compare(a: int, b: int, runtime: RuntimeDep) -> dict[str, Any]:
+def compare(a: RunId, b: RunId, runtime: RuntimeDep) -> dict[str, Any]:
     """What changed from run ``a`` to run ``b`` (health, flags, per-label F1, relabeled calls)."""
     return label_runs.compare(runtime.settings, a, b)
 
 
 @router.get("/{run_id}", responses=errors(404))
-def get_run(run_id: int, runtime: RuntimeDep) -> dict[str, Any]:
+def get_run(run_id: RunPath, runtime: RuntimeDep) -> dict[str, Any]:
     """One run's summary."""
     return without_paths(_summary(runtime, run_id))
 
 
 @router.get("/{run_id}/{kind}", responses=errors(404))
-def get_file(run_id: int, kind: str, runtime: RuntimeDep) -> FileResponse:
+def get_file(run_id: RunPath, kind: str, runtime: RuntimeDep) -> FileResponse:
     """A run's ``report`` (HTML), ``csv`` / ``xlsx`` issue table or ``summary`` JSON."""
     if kind not in _FILES:
         raise HTTPException(404, detail=f"no {kind!r}; one of: {', '.join(_FILES)}")

@@ -170,3 +170,15 @@ def test_openapi_declares_the_error_statuses_routes_give(client: TestClient) -> 
     assert "409" in paths["/api/jobs/{job_id}"]["delete"]["responses"]
     error = paths["/api/search"]["get"]["responses"]["401"]["content"]["application/json"]
     assert error["schema"]["$ref"].endswith("/ErrorBody")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/label-runs/compare?a=19535280473108805555585024&b=1",
+        "/api/label-runs/19535280473108805555585024",
+        "/api/label-runs/0/csv",
+    ],
+)
+def test_huge_run_ids_are_422(client: TestClient, url: str) -> None:
+    assert client.get(url, headers=AUTH).status_code == 422

@@ -64,6 +64,19 @@ def test_classify_without_llm_writes_results(trained: Path, tmp_path: Path) -> N
     assert "failed n4" in result.output
 
 
+def test_classify_stored_calls_by_id(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stored.jsonl"
+    result = runner.invoke(
+        app, ["classify", "--call", "train-0", "--call", "no-such", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["call_id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["train-0"]["label"] == "refund"  # its own point never votes for it
+    assert "no transcribed call 'no-such'" in rows["no-such"]["error"]
+    nothing = runner.invoke(app, ["classify"])
+    assert nothing.exit_code == 1 and "--call" in nothing.output
+
+
 def test_classify_xlsx_output(trained: Path, tmp_path: Path) -> None:
     import openpyxl
 
