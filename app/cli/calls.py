@@ -165,6 +165,8 @@ def reindex(collection: CollectionOpt = None) -> None:
         + f" · {time.perf_counter() - started:.1f} s",
         highlight=False,
     )
+    for name in report.set_aside:
+        console.print(f"kept the unreadable collection as {name}", highlight=False)
     for call_id in report.skipped:
         console.print(f"[yellow]skipped[/] {call_id}: no transcript in the ledger", highlight=False)
     for call_id, error in report.failed:
@@ -189,6 +191,8 @@ def doctor(
         console.print(
             f"ledger rebuilt from the store: {report.rebuilt_calls} calls", highlight=False
         )
+    if report.store == "rebuilt":
+        console.print("vector store rebuilt from the ledger (nothing transcribed)", highlight=False)
     if report.jobs == "reset":
         console.print("job table was damaged: set aside, started afresh", highlight=False)
     if report.orphan_points:

@@ -48,6 +48,10 @@ class StoreError(CallScopeError):
     """The vector store failed."""
 
 
+class StoreBusyError(StoreError):
+    """The embedded collection is open in another process (one writer per state dir)."""
+
+
 class CollectionMismatchError(StoreError):
     """The collection was built with a different embedding model or dimension."""
 

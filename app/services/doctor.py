@@ -1,6 +1,6 @@
 """Repair, the use case (``callscope doctor``): a damaged or emptied ledger of calls is rebuilt
-from the vector store's payloads, a damaged job table is set aside, and points no call owns are
-removed.
+from the vector store's payloads, a vector store that cannot be opened is rebuilt from the ledger
+(``callscope reindex``), a damaged job table is set aside, and points no call owns are removed.
 
 The store holds everything a ledger row needs except the content hash: each call point carries
 its labels, origin, kind and language; its turn points carry speaker, words, times and session
@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
-from app.core.errors import StateError
+from app.core.errors import StateError, StoreBusyError, StoreError
 from app.core.models import Transcript, Turn
 from app.runtime import Runtime
+from app.services.reindex import reindex
 from ingest.ledger import Ledger, connect
 
 
@@ -32,6 +33,8 @@ class DoctorReport:
     ledger: str = "ok"
     #: ``ok``, ``reset`` (damaged, set aside) or ``damaged`` (check only).
     jobs: str = "ok"
+    #: ``ok``, ``rebuilt`` (from the ledger, as ``callscope reindex``) or ``damaged``.
+    store: str = "ok"
     problems: list[str] = field(default_factory=list)
     #: Calls written into a rebuilt ledger.
     rebuilt_calls: int = 0
@@ -50,7 +53,21 @@ def doctor(settings: Settings, *, repair: bool = True) -> DoctorReport:
     _check_jobs(paths.state_dir / "jobs.sqlite", report, repair)
     ledger_problem = _ledger_problem(paths.ledger)
     with Runtime(settings) as runtime:
-        stored = _calls_in_store(runtime)
+        try:
+            runtime.store  # noqa: B018 - both collections must open
+            stored = _calls_in_store(runtime)
+        except StoreBusyError:
+            raise  # in use by another process: not damaged, and not ours to touch now
+        except StoreError as exc:
+            # Unreadable vector store: rebuilt from the ledger, which keeps every transcript.
+            report.problems.append(f"the vector store cannot be opened: {exc}")
+            report.store = "damaged"
+            if not repair or ledger_problem is not None:
+                return report
+            rebuilt = reindex(runtime)
+            report.kept += rebuilt.set_aside
+            report.store = "rebuilt"
+            stored = _calls_in_store(runtime)
         if ledger_problem is None:
             ledger = Ledger(paths.ledger)
             if not sum(ledger.counts().values()) and stored:

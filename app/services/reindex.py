@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import CallScopeError
+from app.core.errors import CollectionMismatchError, StoreBusyError, StoreError
 from app.core.models import CallSource
 from app.runtime import Runtime
 from ingest.pipeline import IngestResult
-from retrieval.index.factory import calls_collection, open_store
+from retrieval.index.factory import calls_collection, open_store, set_aside
 
 #: Payload of the old call points worth carrying over (the ledger does not hold them).
 _CARRIED = ("date", "split")
@@ -34,6 +34,8 @@ class ReindexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     #: The index schema the collections had before (None = there were none).
     old_schema: int | None = None
+    #: Damaged embedded collections renamed aside (``<name>.damaged-<time>``).
+    set_aside: list[str] = field(default_factory=list)
 
 
 def reindex(
@@ -48,8 +50,14 @@ def reindex(
             old = open_store(
                 settings, runtime.embedder, runtime.sparse, collection=name, any_schema=True
             )
-        except CallScopeError:
-            continue  # never created (or unreadable): nothing to carry over
+        except StoreBusyError:
+            raise  # open in another process: nothing here may touch it
+        except CollectionMismatchError:
+            continue  # another model's collection: opening it below says so
+        except StoreError:
+            # Unreadable (damaged files): kept aside, rebuilt from the ledger below.
+            report.set_aside += set_aside(settings, name)
+            continue
         report.old_schema = old.info.schema
         if name != settings.qdrant.collection:
             for point in old.scroll():

@@ -27,7 +27,7 @@ from typing import Any
 
 import qdrant_edge as q
 
-from app.core.errors import CallScopeError, StoreError
+from app.core.errors import CallScopeError, StoreBusyError, StoreError
 from retrieval.index.store import (
     DATETIME,
     DENSE,
@@ -103,7 +103,7 @@ class EdgeStore(VectorStore):
                 )
             except Exception as exc:
                 if "WouldBlock" in str(exc):
-                    raise StoreError(
+                    raise StoreBusyError(
                         f"collection {name!r} at {path} is already open (in this or another "
                         "process); close it there first"
                     ) from exc

@@ -63,3 +63,24 @@ def open_store(
 
     os.makedirs(settings.paths.shards, exist_ok=True)
     return EdgeStore.open(settings.paths.shards / name, **meta)
+
+
+def set_aside(settings: Settings, collection: str) -> list[str]:
+    """Rename an embedded collection that cannot be opened (its folder and metadata file) to
+    ``<name>.damaged-<time>``, so a fresh one can be built in its place; nothing is deleted.
+    Returns the new names (none for a Qdrant server, whose collections are its own to repair)."""
+    import time
+
+    from retrieval.index.edge_store import meta_path
+
+    if settings.qdrant.url:
+        return []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = settings.paths.shards / collection
+    kept = []
+    for part in (path, meta_path(path)):
+        if part.exists():
+            target = part.with_name(f"{part.name}.damaged-{stamp}")
+            part.rename(target)
+            kept.append(target.name)
+    return kept

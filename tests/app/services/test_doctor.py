@@ -3,6 +3,7 @@ store (real MiniLM, real Qdrant Edge, real SQLite files)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.api.app import create_app
 from app.core.config import Settings
-from app.core.errors import StateError
+from app.core.errors import StateError, StoreError
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
 from app.services import calls as calls_service
@@ -121,3 +122,21 @@ def _checkpoint(settings: Settings, embedder: Embedder) -> None:
     """Fold the WAL into the main file, so damaging the file damages the data."""
     with Runtime(settings, embedder=embedder) as rt:
         rt.ledger._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # noqa: SLF001
+
+
+def test_a_damaged_store_is_rebuilt_from_the_ledger(settings: Settings, embedder: Embedder) -> None:
+    shard = settings.paths.shards / settings.qdrant.collection
+    (shard / "edge_config.json").write_text("garbage")
+    for segment in (shard / "segments").iterdir():
+        shutil.rmtree(segment)
+    with Runtime(settings, embedder=embedder) as rt:
+        with pytest.raises(StoreError, match="could not open"):
+            rt.store  # noqa: B018 - a clear one-line error, never a traceback
+    assert doctor(settings, repair=False).store == "damaged"
+    report = doctor(settings)
+    assert report.store == "rebuilt" and any(".damaged-" in k for k in report.kept)
+    with Runtime(settings, embedder=embedder) as rt:
+        found = search_service.search(rt, "charged twice for one order")
+        assert found.passages[0].call_id == "c0"
+        assert rt.ledger.get("c0").labels == ["billing"]
+    assert doctor(settings).problems == []
