@@ -111,6 +111,8 @@ def status(
             f"model {c.model_id} ({c.dim}-d)",
             highlight=False,
         )
+    if report.store_error:
+        console.print(f"[yellow]store unavailable:[/] {report.store_error}", highlight=False)
     for f in report.failures:
         console.print(f"[red]failed[/] {f.call_id} ({f.origin}): {f.error}", highlight=False)
 

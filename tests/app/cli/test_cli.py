@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from app.cli.main import app
 from app.core.config import load_settings
+from app.runtime import Runtime
 from ingest.ledger import Ledger
 from tests.conftest import DATA
 
@@ -124,3 +125,13 @@ def test_ingest_of_a_file_named_like_a_labeled_call_keeps_its_labels(
         assert ledger.history("call-7")[-1]["source"] == "content replaced (cli)"
     finally:
         ledger.close()
+
+
+def test_status_says_when_the_store_is_held_elsewhere(env: Path, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Customer: my bill is wrong this month.\n")
+    assert runner.invoke(app, ["ingest", str(tmp_path / "a.txt")]).exit_code == 0
+    with Runtime(load_settings()) as holder:
+        holder.store  # noqa: B018 - held open, like a running server
+        result = runner.invoke(app, ["status"])
+    assert result.exit_code == 0, result.output
+    assert "store unavailable" in result.output and "already open" in result.output
