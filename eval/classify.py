@@ -47,8 +47,13 @@ def run(
     k: int | None,
     mode: str,
     embedder: Embedder | None = None,
+    unknown_label: str | None = None,
 ) -> dict[str, Any]:
-    """Run the evaluation; returns the summary the CLI prints as JSON."""
+    """Run the evaluation; returns the summary the CLI prints as JSON.
+
+    ``unknown_label``: rows with that gold (first) label stand for calls whose reason no label
+    covers: never trained on, and right only when classified ``unknown``; the summary adds
+    ``in_scope_accuracy``, ``unknown_recall`` and ``unknown_precision``."""
     if mode not in ("knn", "llm"):
         raise InputError(f"--mode must be knn or llm, not {mode!r}")
     if mode == "llm" and not settings.llm.enabled:
@@ -58,6 +63,8 @@ def run(
     test_rows, _ = load_labeled(test, columns)
     if not train_rows or not test_rows:
         raise InputError("TRAIN and TEST each need at least one labeled row")
+    if unknown_label is not None:
+        train_rows = [s for s in train_rows if unknown_label not in s.labels]
     train_rows = sample_shots(train_rows, shots, seed)
     for source in train_rows:
         source.split = "train"
@@ -91,6 +98,9 @@ def run(
     if any(len(s.labels) > 1 for s in test_rows):
         summary["multi_label"] = multi_label_score([s.labels for s in test_rows], predictions)
     summary["decided_by"] = dict(Counter(p.decided_by for p in predictions))
+    if unknown_label is not None:
+        gold = [s.labels for s in test_rows]
+        summary.update(out_of_scope_score(gold, predictions, unknown_label))
     if mode == "llm":
         summary["llm_usage"] = summary_usage
     summary.update(
@@ -107,6 +117,25 @@ def run(
         knn_calls_per_s=round(len(texts) / knn_seconds, 1),
     )
     return summary
+
+
+def out_of_scope_score(
+    gold: list[list[str]], predictions: list[Classification], unknown_label: str
+) -> dict[str, Any]:
+    """How well ``unknown`` separates calls of no known reason (gold ``unknown_label``) from the
+    rest: accuracy on the in-scope rows, and recall/precision of the ``unknown`` answer."""
+    outside = [bool(g) and g[0] == unknown_label for g in gold]
+    said_unknown = [p.label == UNKNOWN for p in predictions]
+    inside = [(g, p) for g, p, o in zip(gold, predictions, outside, strict=True) if not o]
+    caught = sum(o and u for o, u in zip(outside, said_unknown, strict=True))
+    return {
+        "n_out_of_scope": sum(outside),
+        "in_scope_accuracy": round(sum(g[0] == p.label for g, p in inside) / len(inside), 4)
+        if inside
+        else None,
+        "unknown_recall": round(caught / sum(outside), 4) if any(outside) else None,
+        "unknown_precision": round(caught / sum(said_unknown), 4) if any(said_unknown) else None,
+    }
 
 
 def score(gold: list[list[str]], predictions: list[Classification]) -> dict[str, Any]:

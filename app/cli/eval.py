@@ -34,6 +34,14 @@ def eval_classify(
         Optional[int], typer.Option(help="Neighbours per index (default classify.k).")
     ] = None,
     mode: Annotated[str, typer.Option(help="knn (no LLM) or llm.")] = "knn",
+    unknown_label: Annotated[
+        Optional[str],
+        typer.Option(
+            "--unknown-label",
+            help="Rows with this label are calls of no known reason: never trained on, right "
+            "only when classified unknown (adds in_scope_accuracy, unknown_recall/precision).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
 ) -> None:
     """Index TRAIN in a temporary collection, classify TEST, print accuracy and F1 as JSON."""
@@ -49,6 +57,7 @@ def eval_classify(
         seed=seed,
         k=k,
         mode=mode,
+        unknown_label=unknown_label,
     )
     if not as_json:
         table = Table(title="Classification eval")
@@ -62,8 +71,12 @@ def eval_classify(
             "k",
             "mode",
             "seconds",
+            "in_scope_accuracy",
+            "unknown_recall",
+            "unknown_precision",
         ):
-            table.add_row(key, str(summary[key]))
+            if key in summary:
+                table.add_row(key, str(summary[key]))
         console.print(table)
     print(json.dumps(summary, ensure_ascii=False))
 

@@ -140,3 +140,27 @@ def test_multi_label_metrics_on_a_hand_checked_example() -> None:
     assert m["per_label"]["taxi"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
     assert m["per_label"]["hotel"]["f1"] == 1.0
     assert m["macro_f1"] == round((1.0 + 0.6667 + 0.6667) / 3, 4)
+
+
+def test_unknown_label_rows_are_out_of_scope(files: tuple[Path, Path], tmp_path: Path) -> None:
+    """Rows of the unknown label are never trained on and are right only as ``unknown``."""
+    train, _ = files
+    rows = list(csv.reader(train.open(encoding="utf-8")))[1:]
+    rows.append(("what is the weather like in Paris tomorrow", "weather"))
+    train_oos = _write(tmp_path / "train_oos.csv", [tuple(r) for r in rows])
+    test = _write(
+        tmp_path / "test_oos.csv",
+        [
+            ("where is the money for my returned shoes", "refund"),
+            ("the delivery is two days late", "delivery_delay"),
+            ("will it rain in Paris tomorrow", "weather"),
+            ("is it sunny in Rome this weekend", "weather"),
+        ],
+    )
+    args = ["eval", "classify", "--train", str(train_oos), "--test", str(test)]
+    args += ["--text-col", "utterance", "--label-col", "intent", "--json"]
+    plain = json.loads(runner.invoke(app, [*args, "--unknown-label", "weather"]).stdout)
+    assert plain["n_out_of_scope"] == 2 and plain["in_scope_accuracy"] == 1.0
+    assert plain["unknown_recall"] == 0.0  # abstain is off by default: nothing says unknown
+    assert plain["unknown_precision"] is None
+    assert "weather" not in plain["per_label"] or plain["per_label"]["weather"]["recall"] == 0.0
