@@ -16,9 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.limits import AuthFailureLimit, BodySizeLimit
+from app.api.limits import AuthFailureLimit, BodySizeLimit, WatchedSend
 from app.api.responses import errors
 from app.api.routes import ask, calls, classify, health, imports, jobs, label_runs, search
 from app.api.security import require_api_key
@@ -176,19 +176,13 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, watched)
         except Exception as exc:
             log.error("%s %s crashed", scope.get("method"), scope.get("path"), exc_info=exc)
-            if not started:  # else the client sees the stream end; nothing more can be sent
+            # Once the response has started the client sees the stream end; nothing more can go.
+            if watched.status is None:
                 response = error_response(
                     500, "internal_error", "internal server error (see the server log)"
                 )

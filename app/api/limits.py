@@ -10,7 +10,6 @@ limit.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +30,20 @@ class _TooLarge(HTTPException):
         )
 
 
+class WatchedSend:
+    """A ``send`` that passes every message on and remembers the response's status (None until
+    the response has started: an error can then still be answered in full)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status: int | None = None
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class BodySizeLimit:
     """413 for request bodies over ``max_bytes``, in the API's error shape."""
 
@@ -48,7 +61,7 @@ class BodySizeLimit:
             return
 
         received = 0
-        started = False
+        watched = WatchedSend(send)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -59,28 +72,15 @@ class BodySizeLimit:
                     raise _TooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, watched)
         except _TooLarge:
-            if not started:
+            if watched.status is None:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"error": _TooLarge(self.max_bytes).detail}).encode()
-        headers: list[Any] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            # The rest of the body is not read: the client must not reuse the connection.
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        # The rest of the body is not read: the client must not reuse the connection.
+        await _send_json(send, 413, _TooLarge(self.max_bytes).detail, {"connection": "close"})
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -133,15 +133,9 @@ class AuthFailureLimit:
                 {"retry-after": str(wait)},
             )
             return
-        status: dict[str, int] = {}
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, watch)
-        code = status.get("code")
+        watched = WatchedSend(send)
+        await self.app(scope, receive, watched)
+        code = watched.status
         if code == 401 or (login and code in (400, 401)):
             self._fail(client)
 

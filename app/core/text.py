@@ -62,10 +62,12 @@ def encoding(name: str) -> tiktoken.Encoding:
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def starts_formula(value: object) -> bool:
+    """Whether a spreadsheet would evaluate this cell (``=HYPERLINK(...)``, ``@SUM``, ``+1``)."""
+    return isinstance(value, str) and bool(value) and value.lstrip(" ")[:1] in _FORMULA_START
+
+
 def spreadsheet_safe(value: object) -> object:
     """A CSV cell that a spreadsheet will show as text, never evaluate: a string that would
-    start a formula (``=HYPERLINK(...)``, ``@SUM``, ``+1``, ``-1``) gets a leading apostrophe,
-    the usual guard; anything else is returned unchanged."""
-    if isinstance(value, str) and value.lstrip(" ")[:1] in _FORMULA_START and value:
-        return "'" + value
-    return value
+    start a formula gets a leading apostrophe, the usual guard; anything else is unchanged."""
+    return "'" + value if starts_formula(value) else value  # type: ignore[operator]

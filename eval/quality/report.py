@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
-from app.core.text import spreadsheet_safe
+from app.core.text import spreadsheet_safe, starts_formula
 from eval.quality.issue import LabelIssue
 
 COLUMNS = (
@@ -97,7 +97,7 @@ def put_cell(ws: Any, row: int, col: int, value: Any) -> Any:
         # openpyxl rejects control characters, which do turn up in pasted transcripts.
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if starts_formula(value):
         # Stored as a plain string, Excel shows it verbatim and never evaluates it.
         cell.data_type = "s"
     return cell

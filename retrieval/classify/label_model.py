@@ -32,6 +32,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse as sp
@@ -182,11 +183,9 @@ class LabelModel:
         self._tfidf = {}
         if self.text_weight == 0:
             return
-        corpora = {
-            "opening": [v.customer for v in views],
-            "customer": [v.customer for v in views],
-            "call": [v.call for v in views],
-        }
+        # The opening and customer blocks weigh the same words (the customer's), so they share
+        # one vectorizer; the whole call has its own.
+        corpora = {"customer": [v.customer for v in views], "call": [v.call for v in views]}
         for name, texts in corpora.items():
             vec = TfidfVectorizer(
                 analyzer=cjk_chars, sublinear_tf=True, lowercase=False, dtype=np.float32
@@ -266,14 +265,13 @@ class LabelModel:
         views: Sequence[_Views],
     ) -> sp.csr_matrix:
         blocks = [sp.csr_matrix(np.vstack(dense)), self._lexical(sparse)]
-        for name, vec in self._tfidf.items():
-            if name == "opening":
-                block = self._opening(vec, views)
-            else:
-                block = vec.transform(  # type: ignore[attr-defined]
-                    [v.customer if name == "customer" else v.call for v in views]
-                )
-            blocks.append(self.text_weight * block)
+        customer: Any = self._tfidf.get("customer")
+        if customer is not None:  # the opening, then all customer turns
+            blocks.append(self.text_weight * self._opening(customer, views))
+            blocks.append(self.text_weight * customer.transform([v.customer for v in views]))
+        whole: Any = self._tfidf.get("call")
+        if whole is not None:
+            blocks.append(self.text_weight * whole.transform([v.call for v in views]))
         return sp.hstack(blocks, format="csr")
 
     def _lexical(self, sparse: Sequence[SparseVec | None]) -> sp.csr_matrix:

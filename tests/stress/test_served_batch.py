@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +14,15 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from tests.app.cli.test_serve import KEY, _free_port, _serve, _table, _wait_up
+from tests.app.cli.test_serve import (
+    KEY,
+    _free_port,
+    _poll_job,
+    _running,
+    _serve,
+    _table,
+    _wait_up,
+)
 
 pytestmark = pytest.mark.stress
 
@@ -48,11 +55,8 @@ def test_kill_9_mid_batch_job_resumes_without_loss_or_duplicates(
         r = httpx.post(f"{base}/api/classify/batch", files=files, headers=KEY, timeout=120)
         assert r.status_code == 202, r.text
         job_id = r.json()["job"]["id"]
-        for _ in range(6000):  # until part of the batch is done
-            job = httpx.get(f"{base}/api/jobs/{job_id}", headers=KEY, timeout=10).json()
-            if job["done"] >= 20 or job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.02)
+        # until part of the batch is done
+        job = _poll_job(base, job_id, lambda j: j["done"] >= 20 or not _running(j), 6000, 0.02)
         assert job["state"] == "running" and 0 < job["done"] < N, job
     finally:
         first.send_signal(signal.SIGKILL)
@@ -61,11 +65,7 @@ def test_kill_9_mid_batch_job_resumes_without_loss_or_duplicates(
     second = _serve(settings, port, log)
     try:
         _wait_up(base)
-        for _ in range(2400):
-            job = httpx.get(f"{base}/api/jobs/{job_id}", headers=KEY, timeout=10).json()
-            if job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.25)
+        job = _poll_job(base, job_id, lambda j: not _running(j), 2400, 0.25)
         assert job["state"] == "done" and job["attempts"] == 2, job
         got = httpx.get(
             f"{base}/api/jobs/{job_id}/results", params={"format": "csv"}, headers=KEY, timeout=60

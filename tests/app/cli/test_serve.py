@@ -57,6 +57,23 @@ def _wait_up(base: str) -> None:
     raise AssertionError("the server did not come up")
 
 
+def _poll_job(
+    base: str, job_id: str, stop: Callable[[dict], bool], tries: int, pause: float
+) -> dict:
+    """The job as ``GET /api/jobs/{id}`` shows it, once ``stop(job)`` holds (or after
+    ``tries`` polls ``pause`` seconds apart)."""
+    for _ in range(tries):
+        job = httpx.get(f"{base}/api/jobs/{job_id}", headers=KEY, timeout=10).json()
+        if stop(job):
+            break
+        time.sleep(pause)
+    return job
+
+
+def _running(job: dict) -> bool:
+    return job["state"] in ("queued", "running")
+
+
 def _table(copies: int) -> tuple[bytes, int]:
     rows = list(csv.DictReader((DATA / "banking77_small.csv").open(encoding="utf-8")))
     out = io.StringIO()
@@ -94,11 +111,8 @@ def test_serve_then_kill_9_mid_job_and_the_next_server_resumes_it(
         )
         assert r.status_code == 202
         job_id = r.json()["job"]["id"]
-        for _ in range(3000):  # until some calls are indexed, not all
-            job = httpx.get(f"{base}/api/jobs/{job_id}", headers=KEY, timeout=10).json()
-            if job["done"] > 0 or job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.02)
+        # until some calls are indexed, not all
+        job = _poll_job(base, job_id, lambda j: j["done"] > 0 or not _running(j), 3000, 0.02)
         assert job["state"] == "running" and 0 < job["done"] < n, job
     finally:
         first.send_signal(signal.SIGKILL)
@@ -107,11 +121,7 @@ def test_serve_then_kill_9_mid_job_and_the_next_server_resumes_it(
     second = _serve(settings, port, log)
     try:
         _wait_up(base)
-        for _ in range(1200):
-            job = httpx.get(f"{base}/api/jobs/{job_id}", headers=KEY, timeout=10).json()
-            if job["state"] not in ("queued", "running"):
-                break
-            time.sleep(0.25)
+        job = _poll_job(base, job_id, lambda j: not _running(j), 1200, 0.25)
         calls = httpx.get(f"{base}/api/calls", params={"limit": 1}, headers=KEY).json()
         ready = httpx.get(f"{base}/ready", timeout=30).json()
     finally:
