@@ -104,9 +104,14 @@ def summary_markdown(r: CallResult | None, lang: str, text: str = "") -> str:
     if c is None:
         return f"**{r.call_id}**: {t('classify.failed', lang)} {r.error}" + heard
     path = t(f"decided.{c.decided_by}", lang)
+    closest = ""
+    if c.label == "unknown" and c.candidates:
+        closest = f"\n\n{t('classify.candidates', lang)} " + ", ".join(
+            f"`{label}` ({conf:.2f})" for label, conf in c.candidates
+        )
     return (
         f"### {r.call_id}: `{c.label}`\n{t('col.confidence', lang)} **{c.confidence:.2f}** · "
-        f"{t('col.decided_by', lang)} **{c.decided_by}** ({path})" + heard
+        f"{t('col.decided_by', lang)} **{c.decided_by}** ({path})" + closest + heard
     )
 
 

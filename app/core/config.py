@@ -175,8 +175,12 @@ class ClassifySettings(BaseModel):
     #: Share of the final score from the light model fitted on all labeled calls (logistic
     #: regression on dense + BM25 features); 0 = neighbour vote only.
     model_weight: float = Field(0.7, ge=0, le=1)
-    #: Below this confidence the answer is "unknown".
-    min_confidence: float = Field(0.0, ge=0, le=1)
+    #: Share of the calls that do have a label the classifier may answer "unknown" (out of the
+    #: calls it would have got right): sets the abstain threshold, learned from the labeled
+    #: calls (retrieval.classify.unknown). 0 = never answer "unknown".
+    false_unknown_rate: float = Field(0.01, ge=0, le=0.5)
+    #: A fixed threshold on the (calibrated) confidence instead of the learned one.
+    min_confidence: float | None = Field(None, ge=0, le=1)
 
 
 class LabelQualitySettings(BaseModel):

@@ -17,6 +17,7 @@ COLUMNS = [
     "label",
     "labels",
     "confidence",
+    "candidates",
     "decided_by",
     "flags",
     "neighbours",
@@ -40,6 +41,8 @@ def row(result: CallResult) -> dict[str, Any]:
         "label": c.label,
         "labels": ";".join(c.labels),
         "confidence": c.confidence,
+        # The best labels with their confidence: what an ``unknown`` answer was closest to.
+        "candidates": ";".join(f"{label}:{conf:.3f}" for label, conf in c.candidates),
         "decided_by": c.decided_by,
         "flags": ";".join(c.flags),
         "neighbours": ";".join(

@@ -9,8 +9,9 @@ with a weight that falls off with distance (softmax over similarity); the two vo
 of Chinese). A logistic-regression :class:`~retrieval.classify.label_model.LabelModel` fitted
 on every labeled call (call vector, BM25, Chinese characters) is blended in
 (``classify.model_weight``); its per-label models add secondary labels when the labeled calls
-have several. Below ``classify.min_confidence`` the answer is ``unknown``. The neighbours used
-are returned, so a person (or the LLM path) can see why.
+have several. The answer's confidence is calibrated on the labeled calls themselves, and below a
+threshold learned with it the answer is ``unknown`` (``retrieval.classify.unknown``). The
+neighbours used are returned, so a person (or the LLM path) can see why.
 
 A stored call is classified from the vectors the index already holds (nothing embedded again);
 a new call's turns are embedded once.
@@ -35,13 +36,15 @@ from app.core.text import call_text, has_cjk
 from ingest.sources import parse_text_turns
 from ingest.turns import CALL_TEXT_CHARS, call_vector, opening_line, turn_units
 from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint, item_key
+from retrieval.classify.unknown import UNKNOWN, Calibration, evidence, fit_calibration
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import SPARSE_OPENING, Hit, SparseVec, VectorStore
 
 log = logging.getLogger(__name__)
 
-UNKNOWN = "unknown"
+__all__ = ["UNKNOWN", "CallView", "Classification", "KnnClassifier", "Neighbour"]
+
 #: Calls held back for evaluation never serve as neighbours or training examples.
 _HELD_BACK = "test"
 
@@ -83,11 +86,25 @@ class Classification:
     #: The neighbours' vote alone (before the light model is blended in).
     vote: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: Best labels with their calibrated confidence (also when the answer is ``unknown``).
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    #: The evidence the confidence was computed from (``unknown.EVIDENCE``).
+    evidence: np.ndarray | None = field(default=None, repr=False)
 
 
 #: How often the labels of a shared (server) collection are checked for changes made by other
 #: processes; writes through this process are seen at once.
 RECHECK_SECONDS = 30.0
+#: Calibration folds (over each label's calls, and over the labels).
+CALIBRATION_FOLDS = 5
+#: With fewer labels than this no label is held out (a fold needs two to train on); the
+#: threshold then rests on right and wrong answers alone.
+CALIBRATION_HOLD_LABELS = 4
+#: Per label, at most this many calls train each calibration fold, and at most
+#: ``CALIBRATION_SCORED`` held-out calls are classified (bounds the refit cost on large label
+#: sets; confidences from a smaller model are, if anything, more cautious).
+CALIBRATION_PER_LABEL = 50
+CALIBRATION_SCORED = 8
 
 
 class KnnClassifier:
@@ -108,6 +125,8 @@ class KnnClassifier:
         #: How stored calls were cut into turn units at ingest: new calls the same.
         self.index = index or IndexSettings()
         self._model: LabelModel | None = None
+        self._calibration: Calibration | None = None
+        self._vote_only = False  # the cached calibration is of the vote alone (no model fitted)
         # When the labels were last checked: the store's write count and the clock.
         self._checked: tuple[int, float] | None = None
         self._lock = threading.Lock()
@@ -172,7 +191,21 @@ class KnnClassifier:
     ) -> list[Classification]:
         """Classify calls given their vectors; ``exclude[i]`` is a call id that must not vote
         for item i (leave-one-out)."""
-        model = self.label_model() if self.settings.model_weight > 0 else None
+        model, calibration = self._fitted() if self.settings.model_weight > 0 else (None, None)
+        if model is None:
+            calibration = self._calibration_only()
+        return self._classify(calls, model, calibration, exclude=exclude)
+
+    def _classify(
+        self,
+        calls: Sequence[CallView],
+        model: LabelModel | None,
+        calibration: Calibration | None,
+        *,
+        exclude: Sequence[str | None] | None = None,
+        only: frozenset[str] | None = None,
+    ) -> list[Classification]:
+        """``only``: the calls that may vote (calibration folds); None = every labeled call."""
         probs = None
         x = None
         if model is not None and model.fitted and calls:
@@ -183,10 +216,14 @@ class KnnClassifier:
         results = []
         for i, call in enumerate(calls):
             skip = exclude[i] if exclude else None
-            neighbours = self.neighbours(call.dense, call.opening, skip=skip)
+            neighbours = self.neighbours(call.dense, call.opening, skip=skip, only=only)
             results.append(
                 self._decide(
-                    neighbours, model, probs[i] if probs is not None else None, call.chinese
+                    neighbours,
+                    model,
+                    probs[i] if probs is not None else None,
+                    call.chinese,
+                    calibration,
                 )
             )
         if model is not None and model.multi_label and probs is not None:
@@ -197,13 +234,20 @@ class KnnClassifier:
         return results
 
     def neighbours(
-        self, dense: np.ndarray, opening: SparseVec, *, skip: str | None = None
+        self,
+        dense: np.ndarray,
+        opening: SparseVec,
+        *,
+        skip: str | None = None,
+        only: frozenset[str] | None = None,
     ) -> list[Neighbour]:
         """The k nearest labeled calls by the call vector and by BM25 of the opening, each list
-        best first."""
+        best first (``only``: among these calls)."""
         k = self.settings.k
-        # Over-fetch: unlabeled, held-back and skipped calls are dropped after the query.
-        fetch = k * 2 + 2
+        # Over-fetch: unlabeled, held-back and skipped calls are dropped after the query (and,
+        # in calibration folds, calls outside ``only``: a filter on thousands of ids would make
+        # each query several times slower than reading a few more hits).
+        fetch = k * 2 + 2 if only is None else k * 4 + 2
         found = []
         if float(np.abs(dense).sum()) > 0:
             found += [("dense", h) for h in self.calls.query(dense=dense, limit=fetch)]
@@ -214,6 +258,8 @@ class KnnClassifier:
         taken: dict[str, int] = defaultdict(int)
         for via, hit in found:
             if taken[via] >= k or not _usable(hit, skip):
+                continue
+            if only is not None and hit.payload["call_id"] not in only:
                 continue
             taken[via] += 1
             out.append(
@@ -228,16 +274,33 @@ class KnnClassifier:
         return out
 
     def label_model(self) -> LabelModel:
-        """The light model, refitted only when the labeled calls changed.
+        """The light model, refitted only when the labeled calls changed (see ``_fitted``)."""
+        return self._fitted()[0]
+
+    def calibration(self) -> Calibration | None:
+        """How confidence is calibrated and where ``unknown`` starts (None: too few labels)."""
+        if self.settings.model_weight > 0:
+            return self._fitted()[1]
+        return self._calibration_only()
+
+    def _fitted(self) -> tuple[LabelModel, Calibration | None]:
+        """The light model and the calibration, refitted only when the labeled calls changed.
 
         The labels are checked again only after a write through the store (or, on a store other
         processes share, every ``RECHECK_SECONDS``), so an API answering one classify request
         after another does not scroll every payload each time. The check reads payloads only;
         vectors are read just when a refit is due."""
         with self._lock:  # threads of one server share this classifier: one refit at a time
-            return self._current_model()
+            model = self._current_model()
+            return model, self._calibration
 
-    def _current_model(self) -> LabelModel:
+    def _calibration_only(self) -> Calibration | None:
+        """With the light model off (``model_weight`` 0): the calibration of the vote alone."""
+        with self._lock:
+            self._current_model(fit_model=False)
+            return self._calibration
+
+    def _current_model(self, *, fit_model: bool = True) -> LabelModel:
         now = time.monotonic()
         writes = self.calls.writes
         if self._model is not None and self._checked is not None:
@@ -249,33 +312,128 @@ class KnnClassifier:
             for p in self.calls.scroll()
             if _trainable(p.payload)
         )
-        if self._model is None or self._model.fingerprint != current:
-            items = self._labeled_vectors()
+        if (
+            self._model is None
+            or self._model.fingerprint != current
+            or self._vote_only != (not fit_model)
+        ):
+            items, views = self._labeled_vectors()
             started = time.perf_counter()
-            self._model = LabelModel().fit(items)
+            model = LabelModel().fit(items) if fit_model else LabelModel()
+            model.fingerprint = current
+            self._model, self._vote_only = model, not fit_model
+            self._calibration = self._calibrate(items, views, fit_model=fit_model)
             log.info(
-                "fitted label model on %d calls in %.1fs", len(items), time.perf_counter() - started
+                "fitted label model and calibration on %d calls in %.1fs",
+                len(items),
+                time.perf_counter() - started,
             )
         # Only after a successful check: a failed scroll is retried at the next call.
         self._checked = (writes, now)
         return self._model
 
     # -- internals ---------------------------------------------------------------------
-    def _labeled_vectors(self) -> list[LabeledVector]:
-        items = []
+    def _labeled_vectors(self) -> tuple[list[LabeledVector], list[CallView]]:
+        """Every trainable call, as the light model and as the classifier see it."""
+        items, views = [], []
         for point in self.calls.scroll(with_vectors=True):
             if _trainable(point.payload) and point.dense is not None:
+                text = str(point.payload.get("text", ""))
+                dense = np.asarray(point.dense, dtype=np.float32)
                 items.append(
                     LabeledVector(
                         call_id=point.payload["call_id"],
                         label=point.payload["labels"][0],
-                        dense=np.asarray(point.dense, dtype=np.float32),
+                        dense=dense,
                         sparse=point.sparse,
-                        text=str(point.payload.get("text", "")),
+                        text=text,
                         labels=tuple(point.payload["labels"]),
                     )
                 )
-        return items
+                views.append(
+                    CallView(
+                        dense=dense,
+                        sparse=point.sparse or SparseVec([], []),
+                        opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
+                        text=text,
+                        chinese=has_cjk(text),
+                    )
+                )
+        return items, views
+
+    def _calibrate(
+        self, items: Sequence[LabeledVector], views: Sequence[CallView], *, fit_model: bool
+    ) -> Calibration | None:
+        """Classify every labeled call out of sample and learn P(right) from the answers.
+
+        Folds hold out a fifth of each label's calls *and* a fifth of the labels outright: a
+        held-out label's calls are classified by a model (and neighbours) that never saw the
+        label, so they stand in for calls of a new reason. Each fold trains on at most
+        ``CALIBRATION_PER_LABEL`` calls per label."""
+        labels = sorted({i.label for i in items})
+        if len(labels) < 2:
+            return None
+        rng = np.random.default_rng(0)
+        folds = CALIBRATION_FOLDS
+        group = {lab: g % folds for g, lab in enumerate(rng.permutation(labels))}
+        if len(labels) < CALIBRATION_HOLD_LABELS:
+            group = dict.fromkeys(labels, -1)
+        row_fold = np.zeros(len(items), dtype=int)
+        by_label: dict[str, list[int]] = defaultdict(list)
+        for idx, item in enumerate(items):
+            by_label[item.label].append(idx)
+        for idxs in by_label.values():
+            order = rng.permutation(idxs)
+            row_fold[order] = (np.arange(len(order)) + rng.integers(folds)) % folds
+        rows, right, outside = [], [], []
+        for f in range(folds):
+            held = [i for i, it in enumerate(items) if group[it.label] == f or row_fold[i] == f]
+            held_set = set(held)
+            held_by_label: dict[str, list[int]] = defaultdict(list)
+            for i in held:
+                held_by_label[items[i].label].append(i)
+            held = sorted(
+                i
+                for idxs in held_by_label.values()
+                for i in (
+                    idxs
+                    if len(idxs) <= CALIBRATION_SCORED
+                    else rng.choice(idxs, CALIBRATION_SCORED, replace=False)
+                )
+            )
+            train_by_label: dict[str, list[int]] = defaultdict(list)
+            for i, it in enumerate(items):
+                if i not in held_set:
+                    train_by_label[it.label].append(i)
+            train = [
+                i
+                for idxs in train_by_label.values()
+                for i in (
+                    idxs
+                    if len(idxs) <= CALIBRATION_PER_LABEL
+                    else rng.choice(idxs, CALIBRATION_PER_LABEL, replace=False)
+                )
+            ]
+            if len(train_by_label) < 2 or not held:
+                continue
+            model = LabelModel().fit([items[i] for i in train]) if fit_model else None
+            found = self._classify(
+                [views[i] for i in held],
+                model,
+                None,
+                only=frozenset(items[i].call_id for i in train),
+            )
+            for i, answer in zip(held, found, strict=True):
+                if answer.evidence is None:
+                    continue
+                rows.append(answer.evidence)
+                right.append(answer.label == items[i].label)
+                outside.append(group[items[i].label] == f)
+        if not rows:
+            return None
+        return fit_calibration(
+            np.vstack(rows), np.array(right), np.array(outside), self.settings.false_unknown_rate
+        )
 
     def _decide(
         self,
@@ -283,6 +441,7 @@ class KnnClassifier:
         model: LabelModel | None,
         probs: np.ndarray | None,
         chinese: bool = False,
+        calibration: Calibration | None = None,
     ) -> Classification:
         s = self.settings
         dense_weight = s.dense_weight_chinese if chinese else s.dense_weight
@@ -296,14 +455,25 @@ class KnnClassifier:
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if not ranked:
             return Classification(UNKNOWN, 0.0, [], {}, neighbours, "abstain", ["no_labeled_calls"])
-        label, confidence = ranked[0]
-        decided_by = "knn"
-        flags: list[str] = []
-        if confidence < s.min_confidence:
+        found = evidence(ranked, probs, vote, neighbours)
+        best, top = ranked[0]
+        if calibration is not None:
+            confidence = float(calibration.confidence(found)[0])
+            threshold = calibration.threshold if s.min_confidence is None else s.min_confidence
+        else:  # too few labels to calibrate: the blended score, and only a fixed threshold
+            confidence, threshold = float(top), s.min_confidence or 0.0
+        if s.false_unknown_rate == 0 and s.min_confidence is None:
+            threshold = 0.0  # abstaining switched off
+        label, decided_by, flags = best, "knn", []
+        if confidence < threshold:
             label, decided_by, flags = UNKNOWN, "abstain", ["low_confidence"]
+        # Other labels' confidences: the best one's, scaled by their blended score.
+        candidates = [
+            (lab, round(confidence * v / top, 4) if top else 0.0) for lab, v in ranked[:3]
+        ]
         return Classification(
             label=label,
-            confidence=round(float(confidence), 4),
+            confidence=round(confidence, 4),
             labels=[label] if label != UNKNOWN else [],
             scores={lab: round(float(v), 4) for lab, v in ranked[:10]},
             neighbours=neighbours,
@@ -315,8 +485,12 @@ class KnnClassifier:
                 "sparse_model": self.sparse.model_id,
                 "label_model": model.fingerprint if model and model.fitted else None,
                 "k": s.k,
+                "calibrated": calibration is not None,
+                "unknown_below": round(float(threshold), 4),
                 "timestamp": time.time(),
             },
+            candidates=candidates,
+            evidence=found,
         )
 
 

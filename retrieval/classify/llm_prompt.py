@@ -22,6 +22,7 @@ import tiktoken
 from app.core.config import LLMSettings
 from app.core.errors import ConfigError, InputError, LLMError
 from app.core.text import encoding
+from retrieval.classify.unknown import UNKNOWN as NO_LABEL
 from retrieval.llm.client import LLMClient, LLMOutputError
 from retrieval.llm.prompts import count_prompt_tokens, neutralize, quote_attr, trim_middle
 
@@ -69,7 +70,7 @@ def verdict_schema(labels: list[str]) -> dict:
     return {
         "type": "object",
         "properties": {
-            "label": {"type": "string", "enum": list(labels)},
+            "label": {"type": "string", "enum": list(dict.fromkeys([*labels, NO_LABEL]))},
             "secondary_labels": {
                 "type": "array",
                 "items": {"type": "string", "enum": list(labels)},
@@ -192,7 +193,8 @@ def _system_text(labels: list[str], descriptions: dict[str, str] | None) -> str:
         f"Label set (use the names exactly as written):\n{label_list}\n\n"
         "Rules:\n"
         "1. Choose exactly one label from the label set for the call in the <call> block: "
-        "the main reason the customer called.\n"
+        "the main reason the customer called. If the call is about something none of the "
+        f'labels covers, answer "{NO_LABEL}" as the label.\n'
         '2. If the call clearly also fits other labels of the set, list them in "secondary_labels"'
         "; otherwise give an empty list. Never use a label outside the label set.\n"
         "3. The <example> blocks are earlier calls with the labels people gave them, to show how "
@@ -271,8 +273,8 @@ def _match_label(value: object, labels: list[str]) -> str | None:
 
 
 def _validated(data: dict, labels: list[str], key: str, cached: bool) -> LLMVerdict | str:
-    """A verdict from a JSON answer, or what is wrong with it."""
-    label = _match_label(data.get("label"), labels)
+    """A verdict from a JSON answer, or what is wrong with it (``NO_LABEL``: none fits)."""
+    label = _match_label(data.get("label"), list(dict.fromkeys([*labels, NO_LABEL])))
     if label is None:
         given = json.dumps(data.get("label"), ensure_ascii=False)[:80]
         return f'"label" was {given}, not in the label set'

@@ -74,7 +74,12 @@ def combine(knn: Classification, verdict: LLMVerdict, model: str) -> Classificat
         return replace(
             knn, flags=[*knn.flags, verdict.flag or "llm_no_answer"], provenance=provenance
         )
-    support = knn.scores.get(verdict.label, 0.0)
+    # How much the kNN answer backs the LLM's: the blended score of its label, or for "none of
+    # the labels" the chance the kNN answer is wrong.
+    if verdict.label == UNKNOWN:
+        support = 1.0 - knn.confidence
+    else:
+        support = knn.scores.get(verdict.label, 0.0)
     top_vote = max(knn.vote.values(), default=0.0)
     if top_vote >= UNAMBIGUOUS and knn.vote.get(verdict.label, 0.0) < NO_SUPPORT:
         # Neighbours agree on one label and none supports the LLM's: the likeliest cause is
@@ -90,6 +95,8 @@ def combine(knn: Classification, verdict: LLMVerdict, model: str) -> Classificat
     if knn.label not in (verdict.label, UNKNOWN):
         flags.append("llm_overrode_knn")
     labels = [verdict.label, *[s for s in verdict.secondary if s != verdict.label]]
+    if verdict.label == UNKNOWN:
+        labels = []
     provenance["llm_reason"] = verdict.reason
     return replace(
         knn,

@@ -14,7 +14,7 @@ from eval.classify import sample_shots
 from ingest.labels import Columns, load_labeled
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
 from tests.llm_server import Reply
-from tests.retrieval.classify.test_knn import TRAIN, TRAIN_ZH
+from tests.retrieval.classify.test_knn import REASONS, TRAIN, TRAIN_ZH
 
 runner = CliRunner()
 
@@ -142,25 +142,34 @@ def test_multi_label_metrics_on_a_hand_checked_example() -> None:
     assert m["macro_f1"] == round((1.0 + 0.6667 + 0.6667) / 3, 4)
 
 
-def test_unknown_label_rows_are_out_of_scope(files: tuple[Path, Path], tmp_path: Path) -> None:
-    """Rows of the unknown label are never trained on and are right only as ``unknown``."""
-    train, _ = files
-    rows = list(csv.reader(train.open(encoding="utf-8")))[1:]
+def test_unknown_label_rows_are_out_of_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of the unknown label are never trained on and are right only as ``unknown``: with
+    the learned threshold they come back ``unknown``; with abstaining off, never."""
+    rows = [(t, label) for label, ts in REASONS.items() for t in ts]
     rows.append(("what is the weather like in Paris tomorrow", "weather"))
-    train_oos = _write(tmp_path / "train_oos.csv", [tuple(r) for r in rows])
+    train_oos = _write(tmp_path / "train_oos.csv", rows)
     test = _write(
         tmp_path / "test_oos.csv",
         [
             ("where is the money for my returned shoes", "refund"),
             ("the delivery is two days late", "delivery_delay"),
+            ("please cancel the order I made today", "cancel_order"),
             ("will it rain in Paris tomorrow", "weather"),
-            ("is it sunny in Rome this weekend", "weather"),
+            ("who won the football match last night", "weather"),
         ],
     )
     args = ["eval", "classify", "--train", str(train_oos), "--test", str(test)]
-    args += ["--text-col", "utterance", "--label-col", "intent", "--json"]
-    plain = json.loads(runner.invoke(app, [*args, "--unknown-label", "weather"]).stdout)
-    assert plain["n_out_of_scope"] == 2 and plain["in_scope_accuracy"] == 1.0
-    assert plain["unknown_recall"] == 0.0  # abstain is off by default: nothing says unknown
-    assert plain["unknown_precision"] is None
+    args += ["--text-col", "utterance", "--label-col", "intent", "--json", "--unknown-label"]
+    # Twenty-four labeled calls: a 1% budget of false unknowns allows none; 5% does.
+    monkeypatch.setenv("CLASSIFY__FALSE_UNKNOWN_RATE", "0.05")
+    learned = json.loads(runner.invoke(app, [*args, "weather"]).stdout)
+    assert learned["n_out_of_scope"] == 2 and learned["in_scope_accuracy"] == 1.0
+    assert learned["unknown_recall"] == 1.0 and learned["unknown_precision"] == 1.0
+    assert learned["accuracy"] == 0.6 and learned["abstained"] == 2  # 3 right of 5 scored rows
+    monkeypatch.setenv("CLASSIFY__FALSE_UNKNOWN_RATE", "0")
+    plain = json.loads(runner.invoke(app, [*args, "weather"]).stdout)
+    assert plain["in_scope_accuracy"] == 1.0 and plain["unknown_recall"] == 0.0
+    assert plain["unknown_precision"] is None  # nothing said unknown
     assert "weather" not in plain["per_label"] or plain["per_label"]["weather"]["recall"] == 0.0

@@ -49,10 +49,20 @@ class NeighbourOut(BaseModel):
     via: str
 
 
-class ClassifyResponse(BaseModel):
+class CandidateOut(BaseModel):
     label: str
     confidence: float
+
+
+class ClassifyResponse(BaseModel):
+    #: The label, or "unknown" when the confidence is below the learned threshold
+    #: (``provenance.unknown_below``); ``candidates`` then says what it was closest to.
+    label: str
+    #: Calibrated: the probability that ``label`` is right, in [0, 1].
+    confidence: float
     labels: list[str]
+    #: The best labels with their confidence, best first (also for "unknown").
+    candidates: list[CandidateOut]
     scores: dict[str, float]
     #: "knn", "llm" or "abstain": which path decided.
     decided_by: str
@@ -109,6 +119,7 @@ def _response(c: Classification) -> ClassifyResponse:
         label=c.label,
         confidence=c.confidence,
         labels=c.labels,
+        candidates=[CandidateOut(label=lab, confidence=conf) for lab, conf in c.candidates],
         scores=c.scores,
         decided_by=c.decided_by,
         flags=c.flags,

@@ -59,11 +59,29 @@ def test_valid_answer(llm_server: FakeLLMServer, client: LLMClient) -> None:
     assert (verdict.reason, verdict.flag, verdict.cached) == ("stated", None, False)
     assert len(llm_server.requests) == 1
     schema = llm_server.requests[0].response_format["json_schema"]["schema"]
-    assert schema["properties"]["label"]["enum"] == LABELS
+    # "unknown" is the answer when none of the labels fits.
+    assert schema["properties"]["label"]["enum"] == [*LABELS, "unknown"]
     assert schema["properties"]["secondary_labels"]["items"]["enum"] == LABELS
     assert schema["required"] == ["label", "secondary_labels", "confidence", "reason"]
     assert "- refund: money back" in system_text(llm_server)
     assert "- delivery\n" in system_text(llm_server)
+
+
+def test_none_of_the_labels_is_unknown(llm_server: FakeLLMServer, client: LLMClient) -> None:
+    """The LLM may say no label fits; combined with a kNN answer the result is ``unknown``,
+    decided by the LLM, as sure as the LLM and the kNN answer's doubt together."""
+    from retrieval.classify.knn import Classification
+    from retrieval.classify.refine import combine
+
+    llm_server.enqueue(answer("Unknown", confidence=0.8))
+    verdict = classify_with_llm(client, "Customer: who won the match?", LABELS, EXAMPLES)
+    assert verdict.label == "unknown" and verdict.flag is None
+    assert 'answer "unknown" as the label' in system_text(llm_server)
+    knn = Classification("refund", 0.3, ["refund"], {"refund": 0.4}, [], "knn", [], {"refund": 0.5})
+    out = combine(knn, verdict, "m")
+    assert (out.label, out.labels, out.decided_by) == ("unknown", [], "llm")
+    assert out.confidence == pytest.approx(0.5 * 0.8 + 0.5 * 0.7)
+    assert "llm_overrode_knn" in out.flags
 
 
 def test_label_outside_set_gets_one_corrective_retry(

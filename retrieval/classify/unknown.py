@@ -1,0 +1,170 @@
+"""Knowing when a call is about something no label covers: calibrated confidence and a
+threshold learned from the labeled calls themselves.
+
+The blended score of the best label (neighbour vote + light model) is not a probability: ten
+calls per label spread it thin, a hundred make it sharp, and a call whose reason has no label
+still gets a best label. So the answer's confidence is learned. Each answer carries a few
+numbers of evidence (:data:`EVIDENCE`: how high and how clear the best score is, how sure the
+light model is, how close the nearest labeled calls are); a logistic regression turns them into
+P(the answer is right), fitted on labeled calls classified out of sample by
+``KnnClassifier.calibrate``: folds that hold out rows *and whole labels*, so the held-out labels'
+calls play the calls of a new reason. That is Platt scaling of a small stacked score: monotone
+in it and inside [0, 1].
+
+The abstain threshold is then the highest confidence below which, on those out-of-sample calls,
+the expected share of calls that have a label, would have been answered right and are answered
+``unknown`` instead stays within ``classify.false_unknown_rate``: the accuracy given up on calls
+that do have a label. Everything under it is ``unknown``, with the best labels kept as
+candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from retrieval.classify.knn import Neighbour
+
+#: The answer when no label fits.
+UNKNOWN = "unknown"
+
+#: The evidence read from one answer, in this order.
+EVIDENCE = (
+    "top_score",  # the best label's blended score
+    "margin",  # best minus second-best blended score
+    "model_top",  # the light model's probability of its own best label
+    "vote_top",  # the neighbour vote's share for the best label
+    "dense_top",  # cosine of the nearest labeled call
+    "dense_label",  # cosine of the nearest labeled call carrying the best label (0: none)
+    "dense_mean3",  # mean cosine of the three nearest labeled calls
+    "lexical_label",  # best opening-BM25 match carrying the best label, relative to the best
+)
+
+
+def evidence(
+    ranked: Sequence[tuple[str, float]],
+    model_probs: np.ndarray | None,
+    vote: dict[str, float],
+    neighbours: Sequence[Neighbour],
+) -> np.ndarray:
+    """The :data:`EVIDENCE` row of one answer (``ranked``: blended scores, best first)."""
+    label, top = ranked[0] if ranked else ("", 0.0)
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    dense = [n for n in neighbours if n.via == "dense"]
+    lexical = [n for n in neighbours if n.via == "bm25"]
+    cos = sorted((n.score for n in dense), reverse=True)
+    own = [n.score for n in dense if n.labels and n.labels[0] == label]
+    best_lexical = max((n.score for n in lexical), default=0.0)
+    own_lexical = max((n.score for n in lexical if n.labels and n.labels[0] == label), default=0.0)
+    return np.array(
+        [
+            top,
+            top - second,
+            float(model_probs.max()) if model_probs is not None and model_probs.size else top,
+            vote.get(label, 0.0),
+            cos[0] if cos else 0.0,
+            max(own, default=0.0),
+            float(np.mean(cos[:3])) if cos else 0.0,
+            own_lexical / best_lexical if best_lexical > 0 else 0.0,
+        ],
+        dtype=np.float64,
+    )
+
+
+#: The share of calls of a new reason that the confidences are calibrated for.
+UNKNOWN_PRIOR = 0.1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(right) from an answer's evidence, and the abstain threshold on it."""
+
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    #: Confidence below which the answer is ``unknown``.
+    threshold: float
+    #: What the out-of-sample calls said about this threshold (reported in provenance).
+    stats: dict[str, float]
+
+    def confidence(self, rows: np.ndarray) -> np.ndarray:
+        """Calibrated P(right) per evidence row; in [0, 1] and monotone in the stacked score."""
+        z = ((np.atleast_2d(rows) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def fit_calibration(
+    rows: np.ndarray, right: np.ndarray, outside: np.ndarray, false_unknown_rate: float
+) -> Calibration | None:
+    """Fit on out-of-sample answers: ``rows`` their evidence, ``right`` whether the best label
+    was the call's own, ``outside`` whether the call's label was held out (a stand-in for a new
+    reason). None when there is too little to learn from (no right or no wrong answers)."""
+    from sklearn.linear_model import LogisticRegression
+
+    right = np.asarray(right, dtype=bool)
+    outside = np.asarray(outside, dtype=bool)
+    if right.all() or not right.any():
+        return None
+    mean = rows.mean(axis=0)
+    scale = rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    # The folds hold out a fifth of the labels, so about half the answers are stand-ins for new
+    # reasons; weigh them down to UNKNOWN_PRIOR of the total, or every confidence would be
+    # calibrated for a stream where half the calls have no label.
+    weight = np.ones(len(rows))
+    if outside.any() and (~outside).any():
+        weight[outside] = UNKNOWN_PRIOR / (1 - UNKNOWN_PRIOR) * (~outside).sum() / outside.sum()
+    clf = LogisticRegression(C=1.0, max_iter=1000)
+    clf.fit((rows - mean) / scale, right, sample_weight=weight)
+    cal = Calibration(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0, {})
+    conf = cal.confidence(rows)
+    # P(right) among calls that do have a label, for the expected false unknowns: the weighed
+    # confidence above counts on a tenth of the calls having none, which these calls all have.
+    inside = ~outside
+    if right[inside].all() or not right[inside].any():
+        p_right = right[inside].astype(float)
+    else:
+        z = (rows[inside] - mean) / scale
+        p_right = (
+            LogisticRegression(C=1.0, max_iter=1000).fit(z, right[inside]).predict_proba(z)[:, 1]
+        )
+    threshold = pick_threshold(conf[inside], p_right, false_unknown_rate)
+    abstain = conf < threshold
+    stats = {
+        "calls": int(len(rows)),
+        "stand_in_unknown": int(outside.sum()),
+        "false_unknown_rate": round(
+            float((abstain & right & ~outside).sum() / max((~outside).sum(), 1)), 4
+        ),
+        "unknown_recall": round(float((abstain & outside).sum() / max(outside.sum(), 1)), 4),
+    }
+    return Calibration(cal.coef, cal.intercept, mean, scale, threshold, stats)
+
+
+def pick_threshold(conf: np.ndarray, p_right: np.ndarray, rate: float) -> float:
+    """The highest threshold on ``conf`` whose *expected* false-unknown rate stays in ``rate``.
+
+    ``conf``: the confidences of out-of-sample calls that do have a label; ``p_right``: the
+    probability each was answered right. Answering ``unknown`` below t gives up, in
+    expectation, the sum of ``p_right`` under t, out of every such call. An expectation rather
+    than a count of right answers under t: with a few dozen labeled calls, 1% of them is less
+    than one call and a count would never allow any threshold at all."""
+    if rate <= 0 or conf.size == 0:
+        return 0.0
+    order = np.argsort(conf, kind="stable")
+    ordered = conf[order]
+    expected = np.cumsum(p_right[order]) / conf.size
+    k = int(np.searchsorted(expected, rate, side="right"))  # the k lowest fit in the budget
+    while 0 < k < ordered.size and ordered[k] == ordered[k - 1]:
+        k -= 1  # a tie cannot be split: stay below it
+    if k == 0:
+        return 0.0
+    if k >= ordered.size:
+        return 1.0
+    # Strictly below the (k+1)-th lowest: the k lowest are answered unknown.
+    return float(ordered[k])
