@@ -18,6 +18,7 @@ from app.runtime import temporary_runtime
 from app.services import calls
 from ingest.labels import Columns, load_labeled
 from retrieval.classify.knn import UNKNOWN, Classification, KnnClassifier
+from retrieval.classify.unknown import Calibration
 from retrieval.index.embedding import Embedder
 
 
@@ -48,12 +49,17 @@ def run(
     mode: str,
     embedder: Embedder | None = None,
     unknown_label: str | None = None,
+    unknown_rates: list[float] | None = None,
 ) -> dict[str, Any]:
     """Run the evaluation; returns the summary the CLI prints as JSON.
 
     ``unknown_label``: rows with that gold (first) label stand for calls whose reason no label
     covers: never trained on, and right only when classified ``unknown``; the summary adds
-    ``in_scope_accuracy``, ``unknown_recall`` and ``unknown_precision``."""
+    ``in_scope_accuracy``, ``unknown_recall`` and ``unknown_precision``.
+
+    ``unknown_rates``: the summary adds ``unknown_sweep``, the same answers scored at the
+    threshold each false-unknown rate would set (kNN mode; the answers' confidences do not
+    depend on the rate, so nothing is classified again)."""
     if mode not in ("knn", "llm"):
         raise InputError(f"--mode must be knn or llm, not {mode!r}")
     if mode == "llm" and not settings.llm.enabled:
@@ -88,6 +94,15 @@ def run(
         classify_started = time.perf_counter()
         predictions = classifier.classify_texts(texts)
         knn_seconds = time.perf_counter() - classify_started
+        sweep = None
+        if unknown_rates and mode == "knn":
+            sweep = unknown_sweep(
+                [s.labels for s in test_rows],
+                predictions,
+                classifier.calibration(),
+                unknown_rates,
+                unknown_label,
+            )
         if mode == "llm":
             refine = runtime.llm_refiner()
             assert refine is not None  # checked above: the LLM is configured
@@ -101,6 +116,8 @@ def run(
     if unknown_label is not None:
         gold = [s.labels for s in test_rows]
         summary.update(out_of_scope_score(gold, predictions, unknown_label))
+    if sweep is not None:
+        summary["unknown_sweep"] = sweep
     if mode == "llm":
         summary["llm_usage"] = summary_usage
     summary.update(
@@ -119,18 +136,53 @@ def run(
     return summary
 
 
+def unknown_sweep(
+    gold: list[list[str]],
+    predictions: list[Classification],
+    calibration: Calibration | None,
+    rates: list[float],
+    unknown_label: str | None,
+) -> list[dict[str, Any]] | str:
+    """Per false-unknown rate: its threshold and the scores the answers would get with it."""
+    if calibration is None:
+        return "no calibration (fewer than 2 labels, or no wrong answer to learn from)"
+    rows = []
+    for rate in rates:
+        threshold = calibration.threshold_for(rate)
+        said = [
+            UNKNOWN if p.confidence < threshold or not p.candidates else p.candidates[0][0]
+            for p in predictions
+        ]
+        row: dict[str, Any] = {
+            "false_unknown_rate": rate,
+            "threshold": round(threshold, 4),
+            "accuracy": round(
+                sum(g[0] == s for g, s in zip(gold, said, strict=True)) / len(gold), 4
+            ),
+            "abstained": said.count(UNKNOWN),
+        }
+        if unknown_label is not None:
+            row.update(_out_of_scope(gold, said, unknown_label))
+        rows.append(row)
+    return rows
+
+
 def out_of_scope_score(
     gold: list[list[str]], predictions: list[Classification], unknown_label: str
 ) -> dict[str, Any]:
     """How well ``unknown`` separates calls of no known reason (gold ``unknown_label``) from the
     rest: accuracy on the in-scope rows, and recall/precision of the ``unknown`` answer."""
+    return _out_of_scope(gold, [p.label for p in predictions], unknown_label)
+
+
+def _out_of_scope(gold: list[list[str]], said: list[str], unknown_label: str) -> dict[str, Any]:
     outside = [bool(g) and g[0] == unknown_label for g in gold]
-    said_unknown = [p.label == UNKNOWN for p in predictions]
-    inside = [(g, p) for g, p, o in zip(gold, predictions, outside, strict=True) if not o]
+    said_unknown = [s == UNKNOWN for s in said]
+    inside = [(g, s) for g, s, o in zip(gold, said, outside, strict=True) if not o]
     caught = sum(o and u for o, u in zip(outside, said_unknown, strict=True))
     return {
         "n_out_of_scope": sum(outside),
-        "in_scope_accuracy": round(sum(g[0] == p.label for g, p in inside) / len(inside), 4)
+        "in_scope_accuracy": round(sum(g[0] == s for g, s in inside) / len(inside), 4)
         if inside
         else None,
         "unknown_recall": round(caught / sum(outside), 4) if any(outside) else None,

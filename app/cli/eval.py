@@ -42,11 +42,29 @@ def eval_classify(
             "only when classified unknown (adds in_scope_accuracy, unknown_recall/precision).",
         ),
     ] = None,
+    unknown_rates: Annotated[
+        Optional[str],
+        typer.Option(
+            "--unknown-rates",
+            help="Comma-separated false-unknown rates (e.g. 0,0.01,0.02,0.05): score the same "
+            "answers at each rate's threshold, to choose CLASSIFY__FALSE_UNKNOWN_RATE.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
 ) -> None:
     """Index TRAIN in a temporary collection, classify TEST, print accuracy and F1 as JSON."""
     from eval.classify import run as run_classify_eval
 
+    rates = None
+    if unknown_rates is not None:
+        try:
+            rates = [float(x) for x in unknown_rates.split(",") if x.strip()]
+        except ValueError:
+            raise InputError(
+                f"--unknown-rates takes comma-separated numbers, not {unknown_rates!r}"
+            ) from None
+        if not rates or any(not 0 <= r <= 0.5 for r in rates):
+            raise InputError("--unknown-rates needs rates between 0 and 0.5")
     columns = Columns(text=text_col, label=label_col)
     summary = run_classify_eval(
         load_settings(),
@@ -58,6 +76,7 @@ def eval_classify(
         k=k,
         mode=mode,
         unknown_label=unknown_label,
+        unknown_rates=rates,
     )
     if not as_json:
         table = Table(title="Classification eval")
@@ -78,6 +97,14 @@ def eval_classify(
             if key in summary:
                 table.add_row(key, str(summary[key]))
         console.print(table)
+        if isinstance(summary.get("unknown_sweep"), list):
+            sweep = Table(title="False-unknown rate sweep (same answers, each rate's threshold)")
+            keys = list(summary["unknown_sweep"][0])
+            for key in keys:
+                sweep.add_column(key, justify="right")
+            for row in summary["unknown_sweep"]:
+                sweep.add_row(*(str(row[key]) for key in keys))
+            console.print(sweep)
     print(json.dumps(summary, ensure_ascii=False))
 
 

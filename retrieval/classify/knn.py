@@ -431,9 +431,7 @@ class KnnClassifier:
                 outside.append(group[items[i].label] == f)
         if not rows:
             return None
-        return fit_calibration(
-            np.vstack(rows), np.array(right), np.array(outside), self.settings.false_unknown_rate
-        )
+        return fit_calibration(np.vstack(rows), np.array(right), np.array(outside))
 
     def _decide(
         self,
@@ -459,7 +457,11 @@ class KnnClassifier:
         best, top = ranked[0]
         if calibration is not None:
             confidence = float(calibration.confidence(found)[0])
-            threshold = calibration.threshold if s.min_confidence is None else s.min_confidence
+            threshold = (
+                calibration.threshold_for(s.false_unknown_rate)
+                if s.min_confidence is None
+                else s.min_confidence
+            )
         else:  # too few labels to calibrate: the blended score, and only a fixed threshold
             confidence, threshold = float(top), s.min_confidence or 0.0
         if s.false_unknown_rate == 0 and s.min_confidence is None:

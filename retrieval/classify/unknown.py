@@ -21,7 +21,7 @@ candidates.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,28 +79,50 @@ def evidence(
 UNKNOWN_PRIOR = 0.1
 
 
-@dataclass(frozen=True)
+@dataclass
 class Calibration:
-    """P(right) from an answer's evidence, and the abstain threshold on it."""
+    """P(right) from an answer's evidence, and the out-of-sample answers it was fitted on (what
+    the abstain threshold for any false-unknown rate is read from)."""
 
     coef: np.ndarray
     intercept: float
     mean: np.ndarray
     scale: np.ndarray
-    #: Confidence below which the answer is ``unknown``.
-    threshold: float
-    #: What the out-of-sample calls said about this threshold (reported in provenance).
-    stats: dict[str, float]
+    #: The out-of-sample answers: calibrated confidence, right or not, stand-in for a new reason.
+    conf: np.ndarray
+    right: np.ndarray
+    outside: np.ndarray
+    #: P(right) of each answer whose label was known (``~outside``), for expected false unknowns.
+    p_right: np.ndarray
+    _thresholds: dict[float, float] = field(default_factory=dict, repr=False)
 
     def confidence(self, rows: np.ndarray) -> np.ndarray:
         """Calibrated P(right) per evidence row; in [0, 1] and monotone in the stacked score."""
         z = ((np.atleast_2d(rows) - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
+    def threshold_for(self, rate: float) -> float:
+        """Confidence below which the answer is ``unknown`` at this false-unknown rate."""
+        if rate not in self._thresholds:
+            self._thresholds[rate] = pick_threshold(self.conf[~self.outside], self.p_right, rate)
+        return self._thresholds[rate]
 
-def fit_calibration(
-    rows: np.ndarray, right: np.ndarray, outside: np.ndarray, false_unknown_rate: float
-) -> Calibration | None:
+    def stats(self, rate: float) -> dict[str, float]:
+        """What the out-of-sample answers say about that rate's threshold."""
+        abstain = self.conf < self.threshold_for(rate)
+        inside, outside = ~self.outside, self.outside
+        return {
+            "calls": int(len(self.conf)),
+            "stand_in_unknown": int(outside.sum()),
+            "threshold": round(self.threshold_for(rate), 4),
+            "false_unknown_rate": round(
+                float((abstain & self.right & inside).sum() / max(inside.sum(), 1)), 4
+            ),
+            "unknown_recall": round(float((abstain & outside).sum() / max(outside.sum(), 1)), 4),
+        }
+
+
+def fit_calibration(rows: np.ndarray, right: np.ndarray, outside: np.ndarray) -> Calibration | None:
     """Fit on out-of-sample answers: ``rows`` their evidence, ``right`` whether the best label
     was the call's own, ``outside`` whether the call's label was held out (a stand-in for a new
     reason). None when there is too little to learn from (no right or no wrong answers)."""
@@ -113,37 +135,25 @@ def fit_calibration(
     mean = rows.mean(axis=0)
     scale = rows.std(axis=0)
     scale[scale == 0] = 1.0
+    z = (rows - mean) / scale
     # The folds hold out a fifth of the labels, so about half the answers are stand-ins for new
     # reasons; weigh them down to UNKNOWN_PRIOR of the total, or every confidence would be
     # calibrated for a stream where half the calls have no label.
     weight = np.ones(len(rows))
     if outside.any() and (~outside).any():
         weight[outside] = UNKNOWN_PRIOR / (1 - UNKNOWN_PRIOR) * (~outside).sum() / outside.sum()
-    clf = LogisticRegression(C=1.0, max_iter=1000)
-    clf.fit((rows - mean) / scale, right, sample_weight=weight)
-    cal = Calibration(clf.coef_[0], float(clf.intercept_[0]), mean, scale, 0.0, {})
-    conf = cal.confidence(rows)
+    clf = LogisticRegression(C=1.0, max_iter=1000).fit(z, right, sample_weight=weight)
+    coef, intercept = clf.coef_[0], float(clf.intercept_[0])
+    conf = 1.0 / (1.0 + np.exp(-np.clip(z @ coef + intercept, -50, 50)))
     # P(right) among calls that do have a label, for the expected false unknowns: the weighed
     # confidence above counts on a tenth of the calls having none, which these calls all have.
     inside = ~outside
     if right[inside].all() or not right[inside].any():
         p_right = right[inside].astype(float)
     else:
-        z = (rows[inside] - mean) / scale
-        p_right = (
-            LogisticRegression(C=1.0, max_iter=1000).fit(z, right[inside]).predict_proba(z)[:, 1]
-        )
-    threshold = pick_threshold(conf[inside], p_right, false_unknown_rate)
-    abstain = conf < threshold
-    stats = {
-        "calls": int(len(rows)),
-        "stand_in_unknown": int(outside.sum()),
-        "false_unknown_rate": round(
-            float((abstain & right & ~outside).sum() / max((~outside).sum(), 1)), 4
-        ),
-        "unknown_recall": round(float((abstain & outside).sum() / max(outside.sum(), 1)), 4),
-    }
-    return Calibration(cal.coef, cal.intercept, mean, scale, threshold, stats)
+        inside_model = LogisticRegression(C=1.0, max_iter=1000).fit(z[inside], right[inside])
+        p_right = inside_model.predict_proba(z[inside])[:, 1]
+    return Calibration(coef, intercept, mean, scale, conf, right, outside, p_right)
 
 
 def pick_threshold(conf: np.ndarray, p_right: np.ndarray, rate: float) -> float:

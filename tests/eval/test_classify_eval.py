@@ -164,10 +164,18 @@ def test_unknown_label_rows_are_out_of_scope(
     args += ["--text-col", "utterance", "--label-col", "intent", "--json", "--unknown-label"]
     # Twenty-four labeled calls: a 1% budget of false unknowns allows none; 5% does.
     monkeypatch.setenv("CLASSIFY__FALSE_UNKNOWN_RATE", "0.05")
-    learned = json.loads(runner.invoke(app, [*args, "weather"]).stdout)
+    learned = json.loads(runner.invoke(app, [*args, "weather", "--unknown-rates", "0,0.05"]).stdout)
     assert learned["n_out_of_scope"] == 2 and learned["in_scope_accuracy"] == 1.0
     assert learned["unknown_recall"] == 1.0 and learned["unknown_precision"] == 1.0
     assert learned["accuracy"] == 0.6 and learned["abstained"] == 2  # 3 right of 5 scored rows
+    # The sweep scores the same answers at each rate's threshold: 0.05 is the run's own.
+    off, same = learned["unknown_sweep"]
+    assert (off["false_unknown_rate"], off["threshold"], off["abstained"]) == (0.0, 0.0, 0)
+    assert off["unknown_recall"] == 0.0 and off["accuracy"] == 0.6  # 3 right, 2 wrong labels
+    assert same["abstained"] == 2 and same["unknown_recall"] == 1.0
+    assert same["in_scope_accuracy"] == 1.0
+    bad = runner.invoke(app, [*args, "weather", "--unknown-rates", "0.01,lots"])
+    assert bad.exit_code != 0 and "--unknown-rates" in bad.output
     monkeypatch.setenv("CLASSIFY__FALSE_UNKNOWN_RATE", "0")
     plain = json.loads(runner.invoke(app, [*args, "weather"]).stdout)
     assert plain["in_scope_accuracy"] == 1.0 and plain["unknown_recall"] == 0.0

@@ -19,7 +19,7 @@ from retrieval.search import Passage
 from ui.ask import _pairs, answer_markdown
 from ui.auth import access_mode, login_check
 from ui.calls import call_filter, check_dates, transcript_markdown
-from ui.classify import PASTED_ID, sources_for
+from ui.classify import PASTED_ID, sources_for, summary_markdown
 from ui.context import audio_source
 from ui.i18n import EN, LANGUAGES, ZH, language, t
 from ui.label_quality import read_issues, suspects
@@ -181,6 +181,22 @@ def test_suspects_are_the_flagged_rows_most_suspicious_first(tmp_path: Path) -> 
         "reasons": "outlier",
     }
     assert read_issues(tmp_path / "gone") == []
+
+
+def test_an_unknown_answer_shows_the_closest_labels_in_both_languages() -> None:
+    from app.services.classify import CallResult
+    from retrieval.classify.knn import Classification
+
+    unknown = Classification(
+        "unknown", 0.12, [], {}, [], "abstain", ["low_confidence"],
+        candidates=[("refund", 0.12), ("delivery", 0.05)],
+    )  # fmt: skip
+    en = summary_markdown(CallResult("c1", "pasted", classification=unknown), "en")
+    assert "`unknown`" in en and "Closest labels: `refund` (0.12), `delivery` (0.05)" in en
+    zh = summary_markdown(CallResult("c1", "pasted", classification=unknown), "zh-CN")
+    assert "最接近的标签" in zh and "`refund` (0.12)" in zh
+    known = replace(unknown, label="refund", labels=["refund"], decided_by="knn", flags=[])
+    assert "Closest" not in summary_markdown(CallResult("c1", "x", classification=known), "en")
 
 
 def test_classify_inputs_pasted_text_and_refused_files(tmp_path: Path) -> None:

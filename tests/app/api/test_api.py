@@ -192,6 +192,9 @@ def test_classify_a_transcript_with_the_knn_path(client: TestClient) -> None:
     assert body["label"] == "delivery_delay" and body["decided_by"] == "knn"
     assert body["neighbours"] and 0 < body["confidence"] <= 1
     assert body["provenance"]["embedding_model"]
+    # The best labels with their confidence; the threshold for "unknown" that applied.
+    assert body["candidates"][0] == {"label": "delivery_delay", "confidence": body["confidence"]}
+    assert "unknown_below" in body["provenance"]
     empty = client.post("/api/classify", json={"transcript": "  "}, headers=AUTH)
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "validation_error"
 

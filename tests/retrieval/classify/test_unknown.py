@@ -37,7 +37,7 @@ def test_pick_threshold_keeps_the_expected_false_unknown_rate() -> None:
 
 def test_confidence_is_a_probability_and_monotone() -> None:
     rows, right, outside = _answers()
-    cal = fit_calibration(rows, right, outside, 0.02)
+    cal = fit_calibration(rows, right, outside)
     assert cal is not None
     conf = cal.confidence(rows)
     assert ((conf >= 0) & (conf <= 1)).all()
@@ -52,24 +52,24 @@ def test_confidence_is_a_probability_and_monotone() -> None:
 
 def test_threshold_keeps_the_false_unknown_rate_and_catches_new_reasons() -> None:
     rows, right, outside = _answers()
-    cal = fit_calibration(rows, right, outside, 0.05)
+    cal = fit_calibration(rows, right, outside)
     assert cal is not None
-    abstain = cal.confidence(rows) < cal.threshold
+    abstain = cal.confidence(rows) < cal.threshold_for(0.05)
     inside = (~outside).sum()
     # Calibrated, so the count of right answers given up is near the expected 5%.
     assert (abstain & right & ~outside).sum() <= 0.08 * inside
-    assert cal.stats["false_unknown_rate"] <= 0.08
+    assert cal.stats(0.05)["false_unknown_rate"] <= 0.08
     assert (abstain & outside).mean() / outside.mean() > 0.5  # most stand-ins are caught
     # A stricter rate never abstains more.
-    strict = fit_calibration(rows, right, outside, 0.01)
-    assert strict is not None and strict.threshold <= cal.threshold
+    assert cal.threshold_for(0.01) <= cal.threshold_for(0.05)
+    assert cal.threshold_for(0.0) == 0.0
 
 
 def test_calibrated_for_a_stream_with_few_new_reasons() -> None:
     """Stand-ins are ~40% of the fitting rows; confidences are weighed for 10% new reasons,
     so on in-scope answers the mean confidence is close to the share that is right."""
     rows, right, outside = _answers()
-    cal = fit_calibration(rows, right, outside, 0.02)
+    cal = fit_calibration(rows, right, outside)
     assert cal is not None
     conf = cal.confidence(rows[~outside])
     assert abs(conf.mean() - right[~outside].mean()) < 0.1
@@ -78,7 +78,7 @@ def test_calibrated_for_a_stream_with_few_new_reasons() -> None:
 def test_nothing_to_learn_without_wrong_answers() -> None:
     rows, _, _ = _answers()
     ones = np.ones(len(rows), dtype=bool)
-    assert fit_calibration(rows, ones, ~ones, 0.01) is None
+    assert fit_calibration(rows, ones, ~ones) is None
 
 
 def test_evidence_reads_the_answer() -> None:
