@@ -63,15 +63,18 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
 
 
 def load_labeled(
-    path: Path, columns: Columns = Columns()
+    path: Path, columns: Columns = Columns(), *, need_labels: bool = True
 ) -> tuple[list[CallSource], list[tuple[str, str]]]:
-    """Call sources for every usable row, and (origin, message) for every unusable one."""
+    """Call sources for every usable row, and (origin, message) for every unusable one.
+
+    ``need_labels=False`` reads a manifest of calls to process (a batch): the label column and
+    a label on each row are optional."""
     header, rows = read_rows(path)
     label_col = _pick(header, columns.label, ("label", "labels", "category", "intent"), path)
     text_col = _pick(header, columns.text, ("text", "turns", "transcript"), path)
     audio_col = _pick(header, columns.audio, ("audio",), path)
     id_col = _pick(header, columns.id, ("id",), path)
-    if label_col is None:
+    if label_col is None and need_labels:
         raise InputError(
             f"{path}: no label column (looked for label, labels, category, intent; set one "
             f"with --label-col); the file has: {', '.join(header)}"
@@ -88,7 +91,9 @@ def load_labeled(
     for n, row in enumerate(rows):
         origin = f"{path.name}:{n + 2 if path.suffix.lower() != '.jsonl' else n + 1}"
         try:
-            source = _source(row, n, path, origin, id_col, text_col, audio_col, label_col, columns)
+            source = _source(
+                row, n, path, origin, id_col, text_col, audio_col, label_col, columns, need_labels
+            )
         except InputError as exc:
             errors.append((origin, str(exc)))
             continue
@@ -108,13 +113,14 @@ def _source(
     id_col: str | None,
     text_col: str | None,
     audio_col: str | None,
-    label_col: str,
+    label_col: str | None,
     columns: Columns,
+    need_labels: bool = True,
 ) -> CallSource:
     call_id = clean_id(str(row.get(id_col) or "")) if id_col else ""
     call_id = call_id or f"{safe_call_id(path.stem)}-{n}"
-    labels = labels_from(row.get(label_col), columns.label_sep)
-    if not labels:
+    labels = labels_from(row.get(label_col), columns.label_sep) if label_col else []
+    if not labels and need_labels:
         raise InputError("no label")
     common = dict(
         call_id=call_id,

@@ -1,14 +1,20 @@
 """Classify tab: upload recordings or transcripts (recordings are really transcribed) or paste a
-transcript; shows the label, confidence, which path decided and the neighbours that voted."""
+transcript; shows the label, confidence, which path decided and the neighbours that voted. The
+uploads can also go in as a batch job (``callscope batch``'s service): indexed and classified,
+with the run's summary."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from app.core.models import CallSource, Transcript
+from app.jobs.queue import jobs_dir
+from app.services.calls import store_files
 from app.services.classify import CallResult, classify_batch
 from ingest.sources import SUPPORTED, discover, parse_text_turns
 from ui.context import UIContext
@@ -24,6 +30,8 @@ RESULT_COLUMNS = (
     "col.error",
 )
 NEIGHBOUR_COLUMNS = ("col.call", "col.labels", "col.score", "col.via")
+#: Seconds between looks at a running batch job.
+POLL_SECONDS = 1.0
 PASTED_ID = "pasted-transcript"
 
 
@@ -132,6 +140,7 @@ def build(ctx: UIContext) -> None:
                 elem_id="classify-text",
             )
             run = gr.Button(I18N("classify.run"), variant="primary", elem_id="classify-run")
+            as_batch = gr.Button(I18N("classify.as_batch"), elem_id="classify-batch")
             gr.Markdown(I18N("classify.batch_hint"), elem_id="classify-hint")
         with gr.Column(scale=3):
             summary = gr.Markdown(elem_id="classify-summary")
@@ -201,10 +210,63 @@ def build(ctx: UIContext) -> None:
         result, text = done[row]
         return summary_markdown(result, lang, text), _neighbours(result, lang)
 
+    def batch(paths: list[str] | None, request: gr.Request) -> Iterator[tuple]:
+        lang = lang_of(request)
+        jobs = ctx.jobs
+        if jobs is None:
+            raise gr.Error(t("jobs.unavailable", lang))
+        if not paths:
+            raise gr.Error(t("classify.batch_nothing", lang))
+        stored = store_files(ctx.runtime, [Path(p) for p in paths])
+        job = jobs.submit(
+            "batch", {"files": [{"name": n, "path": str(p)} for n, p in stored], "date": None}
+        )
+        while not job.finished:
+            total = f"/{job.total}" if job.total else ""
+            note = t("lq.progress", lang).format(
+                id=job.id, state=job.state, done=job.done, total=total, message=job.message
+            )
+            yield note, gr.skip(), gr.skip(), gr.skip()
+            job = jobs.wait(job.id, timeout=POLL_SECONDS)
+        if job.state != "done" or not job.result:
+            failed = t("lq.failed", lang).format(state=job.state, error=job.error or job.message)
+            yield failed, gr.skip(), gr.skip(), gr.skip()
+            return
+        done_file = jobs_dir(ctx.runtime, job.id) / "results.jsonl"
+        rows = [json.loads(line) for line in done_file.read_text(encoding="utf-8").splitlines()]
+        table = gr.Dataframe(value=batch_rows(rows), headers=[t(c, lang) for c in RESULT_COLUMNS])
+        yield batch_markdown(job.result, lang), table, _neighbours(None, lang), []
+
     run.click(
         classify, [files, text], [summary, results, neighbours, state], api_visibility="private"
     )
+    as_batch.click(batch, [files], [summary, results, neighbours, state], api_visibility="private")
     results.select(pick, [state], [summary, neighbours], api_visibility="private")
+
+
+def batch_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """A batch run's result rows as the results table shows them."""
+    return [
+        [
+            r.get("call_id"),
+            r.get("label") or "",
+            r.get("confidence"),
+            r.get("decided_by") or "",
+            (r.get("labels") or "").replace(";", ", "),
+            (r.get("flags") or "").replace(";", ", "),
+            r.get("error") or "",
+        ]
+        for r in rows
+    ]
+
+
+def batch_markdown(summary: dict[str, Any], lang: str) -> str:
+    """The run's summary: counts, what was not answered, failures with reasons, pace."""
+    labels = ", ".join(f"`{label}` {n}" for label, n in summary["labels"].items()) or "—"
+    text = t("classify.batch_done", lang).format(**summary, label_counts=labels)
+    for e in summary["errors"]:
+        text += f"\n- {e['origin']}: {e['error']}"
+    return text
 
 
 def _neighbours(r: CallResult | None, lang: str) -> Any:

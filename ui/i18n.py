@@ -76,9 +76,15 @@ EN: dict[str, str] = {
     "classify.failed": "could not be classified:",
     "classify.transcript": "What was classified (the transcript; recordings as whisper heard them)",
     "classify.nothing": "Upload a recording or transcript, or paste a transcript.",
-    "classify.batch_hint": "Thousands of recordings? Send them as a background job: "
-    "`POST /api/classify/batch` (results as CSV/XLSX), or `callscope classify FOLDER --out "
-    "results.xlsx`.",
+    "classify.batch_hint": "**Index and classify** runs the uploads as a batch job: every call is "
+    "transcribed, stored with the others (searchable, in the call list) and classified, with a "
+    "summary of the run; **Classify** only classifies. Thousands of recordings? `callscope batch "
+    "FOLDER --out results.xlsx` (resumable) or `POST /api/batch`.",
+    "classify.as_batch": "Index and classify (batch job)",
+    "classify.batch_nothing": "Upload recordings or transcripts to run as a batch.",
+    "classify.batch_done": "### Batch: {n} calls\n{classified} classified ({unknown} unknown, "
+    "{low_confidence} below {low_confidence_below} confidence), {failed} failed · "
+    "{audio_hours} h of audio · {seconds} s\n\nLabels: {label_counts}",
     "decided.knn": "nearest labeled calls + light model, no LLM",
     "decided.llm": "the LLM, with the neighbours as examples",
     "decided.abstain": "too uncertain: unknown",
@@ -190,8 +196,15 @@ ZH: dict[str, str] = {
     "classify.failed": "无法分类：",
     "classify.transcript": "分类所用的文本（录音为 whisper 的转写结果）",
     "classify.nothing": "请上传录音或转写文本，或粘贴转写文本。",
-    "classify.batch_hint": "成千上万条录音？请作为后台任务提交：`POST /api/classify/batch`"
-    "（结果为 CSV/XLSX），或运行 `callscope classify 文件夹 --out results.xlsx`。",
+    "classify.as_batch": "入库并分类（批量任务）",
+    "classify.batch_nothing": "请上传录音或转写文本后再批量运行。",
+    "classify.batch_done": "### 批量：{n} 通通话\n已分类 {classified}（未知 {unknown}，置信度低于 "
+    "{low_confidence_below} 的 {low_confidence}），失败 {failed} · 音频 {audio_hours} 小时 · "
+    "{seconds} 秒\n\n标签：{label_counts}",
+    "classify.batch_hint": "**入库并分类** 把上传的文件作为批量任务运行："
+    "每通通话都会转写、与其他通话一起入库（可检索，出现在通话列表中）并分类，"
+    "最后给出本次运行的汇总；**分类** 只分类不入库。成千上万条录音？运行 "
+    "`callscope batch 文件夹 --out results.xlsx`（可断点续跑）或 `POST /api/batch`。",
     "decided.knn": "最近的已标注通话 + 轻量模型，未使用大模型",
     "decided.llm": "大模型（以近邻通话为示例）",
     "decided.abstain": "把握不足：未知",

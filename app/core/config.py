@@ -159,6 +159,16 @@ class IngestSettings(BaseModel):
     metadata_fields: list[str] = ["agent", "team", "queue", "direction", "tags"]
 
 
+class BatchSettings(BaseModel):
+    """The weekly batch (``callscope batch``): recordings in, calls indexed and classified."""
+
+    #: Calls ingested and classified per step; each step's results are written before the next
+    #: starts, so an interrupted run redoes at most one step.
+    chunk: int = Field(32, ge=1, le=10_000)
+    #: Below this confidence an answered call counts as low-confidence in the run summary.
+    low_confidence: float = Field(0.5, ge=0, le=1)
+
+
 class ClassifySettings(BaseModel):
     """Few-shot classification from the nearest labeled calls (no LLM needed)."""
 
@@ -373,6 +383,7 @@ class Settings(BaseSettings):
     index: IndexSettings = IndexSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
+    batch: BatchSettings = BatchSettings()
     labels: LabelQualitySettings = LabelQualitySettings()
     search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()

@@ -11,6 +11,8 @@ run again from the start after an interruption: that is how a job resumes after 
 - ``classify``: uploaded recordings/transcripts -> one classification each, appended to the
   job's ``progress.jsonl`` as they come (a resumed job skips what is there), then the results
   as CSV, XLSX and JSONL.
+- ``batch``: uploaded recordings/transcripts -> indexed, classified calls and the run's
+  results and summary (``app.services.batch_run``, what ``callscope batch`` runs).
 - ``label_run``: a label-quality run over the labeled calls in the store.
 """
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.jobs.queue import Cleanup, Handler, Job, Progress, jobs_dir
-from app.services import calls, label_runs
+from app.services import batch_run, calls, label_runs
 from app.services.batch import classify_files, discard_uploads
 
 if TYPE_CHECKING:
@@ -56,6 +58,24 @@ def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, An
     )
 
 
+def run_batch(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    stored = _stored(job)
+    sources, errors = calls.upload_sources(stored, job.params.get("labels"), job.params.get("date"))
+    summary = batch_run.run_batch(
+        runtime,
+        sources,
+        errors,
+        folder=jobs_dir(runtime, job.id),
+        source=f"job:{job.id}",
+        progress=progress,
+        # Results name the client's files, never our server paths.
+        names={str(path): name for name, path in stored},
+    )
+    # Names inside the job's folder: clients download them from /api/jobs/{id}/results.
+    summary["files"] = {fmt: f"results.{fmt}" for fmt in ("csv", "xlsx", "jsonl")}
+    return summary
+
+
 def _end_classify(runtime: Runtime, job: Job) -> None:
     discard_uploads(_stored(job))
 
@@ -81,6 +101,7 @@ def run_label_quality(runtime: Runtime, job: Job, progress: Progress) -> dict[st
 #: interrupted: the next start resumes from its inputs).
 CLEANUPS: dict[str, Cleanup] = {
     "ingest": _end_ingest,
+    "batch": _end_ingest,
     "import": _end_import,
     "classify": _end_classify,
 }
@@ -89,5 +110,6 @@ HANDLERS: dict[str, Handler] = {
     "ingest": run_ingest,
     "import": run_import,
     "classify": run_classify,
+    "batch": run_batch,
     "label_run": run_label_quality,
 }

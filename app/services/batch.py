@@ -34,7 +34,7 @@ def classify_files(
     returned in ``results``."""
     names = {str(path): name for name, path in stored}
     done_file = folder / "progress.jsonl" if folder else None
-    rows = _read_rows(done_file) if done_file else []
+    rows = read_progress(done_file) if done_file else []
     finished = {r["stored"] for r in rows}
     sources, errors = discover([path for _, path in stored if str(path) not in finished])
     new_rows: list[dict[str, Any]] = []
@@ -117,7 +117,7 @@ def discard_uploads(stored: list[tuple[str, Path]]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
+def read_progress(path: Path) -> list[dict[str, Any]]:
     """The rows a previous attempt of this job wrote (a torn last line is dropped)."""
     rows = []
     if path.is_file():

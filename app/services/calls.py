@@ -9,6 +9,7 @@ where it lies.
 from __future__ import annotations
 
 import re
+import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from typing import Any
 from app.core.config import Settings
 from app.core.errors import InputError
 from app.core.models import CallSource
-from app.core.names import safe_basename, safe_call_id, unique_id
+from app.core.names import safe_basename, safe_call_id, stored_name, unique_id
 from app.runtime import Runtime
 from ingest.audio import file_sha256
 from ingest.labels import Columns, load_labeled
@@ -110,38 +111,44 @@ def read_labeled(
     return load_labeled(path, replace(columns, metadata=tuple(settings.ingest.metadata_fields)))
 
 
+def read_manifest(
+    settings: Settings, path: Path, columns: Columns = Columns()
+) -> tuple[list[CallSource], list[tuple[str, str]]]:
+    """The calls a batch manifest (CSV/XLSX/JSONL) lists: an ``audio`` path (relative to the
+    manifest) or transcript text per row, with id, date and metadata columns when present;
+    labels are optional."""
+    return load_labeled(
+        path,
+        replace(columns, metadata=tuple(settings.ingest.metadata_fields)),
+        need_labels=False,
+    )
+
+
 def uploads_dir(runtime: Runtime) -> Path:
     return runtime.settings.paths.state_dir / "uploads"
 
 
-def ingest_stored(
-    runtime: Runtime,
-    stored: list[tuple[str, Path]],
-    labels: list[str] | None = None,
-    date: str | None = None,
-    on_result: Callable[[IngestResult], None] | None = None,
-    by: str = "upload",
-) -> list[dict[str, Any]]:
-    """Index uploads already stored under ``uploads/``: ``stored`` = (client name, path).
+def store_files(runtime: Runtime, paths: list[Path]) -> list[tuple[str, Path]]:
+    """Copy local files (a UI's uploads) under ``uploads/`` as ``<hash>-<safe name>``, like the
+    API's uploads; returns (file name, stored path) for a job to work on."""
+    target = uploads_dir(runtime)
+    target.mkdir(parents=True, exist_ok=True)
+    stored = []
+    for path in paths:
+        dest = target / stored_name(file_sha256(path), path.name)
+        if not dest.exists():
+            shutil.copyfile(path, dest)
+        stored.append((path.name, dest))
+    return stored
 
-    Returns one ``{filename, call_id, status, chunks, error}`` per file, errors naming the
-    client's file name, never our server path. Safe to run again on the same files (an
-    interrupted job): indexed calls come back ``unchanged``."""
+
+def upload_sources(
+    stored: list[tuple[str, Path]], labels: list[str] | None = None, date: str | None = None
+) -> tuple[list[CallSource], list[tuple[str, str]]]:
+    """Call sources for uploads stored under ``uploads/`` (client name, path), named after the
+    client's file, and (stored path, message) for every unusable one."""
     names = {path: name for name, path in stored}
     sources, errors = discover([path for _, path in stored])
-    results = [
-        {
-            "filename": names[Path(origin)],
-            "call_id": safe_call_id(_stem(names[Path(origin)])),
-            "status": "failed",
-            "chunks": 0,
-            "error": message.replace(origin, names[Path(origin)]),
-        }
-        for origin, message in errors
-    ]
-    for origin, _ in errors:  # never in the ledger: nothing else refers to the file
-        remove_upload(runtime, Path(origin))
-
     used: set[str] = set()
     for i, source in enumerate(sources):
         assert source.path is not None
@@ -157,6 +164,36 @@ def ingest_stored(
             changes["date"] = date
         sources[i] = replace(source, **changes)
         used.add(sources[i].call_id)
+    return sources, errors
+
+
+def ingest_stored(
+    runtime: Runtime,
+    stored: list[tuple[str, Path]],
+    labels: list[str] | None = None,
+    date: str | None = None,
+    on_result: Callable[[IngestResult], None] | None = None,
+    by: str = "upload",
+) -> list[dict[str, Any]]:
+    """Index uploads already stored under ``uploads/``: ``stored`` = (client name, path).
+
+    Returns one ``{filename, call_id, status, chunks, error}`` per file, errors naming the
+    client's file name, never our server path. Safe to run again on the same files (an
+    interrupted job): indexed calls come back ``unchanged``."""
+    sources, errors = upload_sources(stored, labels, date)
+    names = {path: name for name, path in stored}
+    results = [
+        {
+            "filename": names[Path(origin)],
+            "call_id": safe_call_id(_stem(names[Path(origin)])),
+            "status": "failed",
+            "chunks": 0,
+            "error": message.replace(origin, names[Path(origin)]),
+        }
+        for origin, message in errors
+    ]
+    for origin, _ in errors:  # never in the ledger: nothing else refers to the file
+        remove_upload(runtime, Path(origin))
 
     by_call = {s.call_id: s for s in sources}
     ledger = runtime.ledger

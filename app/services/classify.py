@@ -134,6 +134,38 @@ def classify_stored(runtime: Runtime, call_id: str, *, source: str = "api") -> C
     return result[0]
 
 
+def classify_calls(runtime: Runtime, call_ids: list[str], *, source: str) -> list[CallResult]:
+    """Classify stored calls from the vectors the index holds, all in one pass (LLM-refined when
+    configured); each result joins its call's history. A call that cannot be classified this way
+    (no point: an interrupted ingest) goes through :func:`classify_stored` alone."""
+    if not call_ids:
+        return []
+    rows = {c: runtime.ledger.get(c) for c in call_ids}
+    try:
+        found = runtime.classifier.classify_stored(call_ids)
+    except InputError:
+        return [_one_stored(runtime, c, source) for c in call_ids]
+    refine = runtime.llm_refiner()
+    if refine is not None:
+        texts = [call_text(r.transcript) if r and r.transcript else "" for r in rows.values()]
+        found = refine(found, texts)
+    out = []
+    for call_id, classification in zip(call_ids, found, strict=True):
+        runtime.ledger.add_classification(call_id, classification, source)
+        row = rows[call_id]
+        out.append(CallResult(call_id, row.origin if row else call_id, classification))
+    return out
+
+
+def _one_stored(runtime: Runtime, call_id: str, source: str) -> CallResult:
+    row = runtime.ledger.get(call_id)
+    origin = row.origin if row else call_id
+    try:
+        return CallResult(call_id, origin, classify_stored(runtime, call_id, source=source))
+    except CallScopeError as exc:
+        return CallResult(call_id, origin, error=str(exc))
+
+
 def classify_batch(
     runtime: Runtime,
     sources: Iterable[CallSource],

@@ -26,6 +26,9 @@ COLUMNS = [
     "llm_model",
     "prompt_hash",
     "timestamp",
+    # Batch runs (``callscope batch``): how the call was stored and how long it was.
+    "ingest",
+    "audio_seconds",
     "error",
 ]
 

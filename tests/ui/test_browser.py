@@ -7,11 +7,13 @@ With ``CALLSCOPE_SCREENSHOTS=<dir>`` each test also saves screenshots of its tab
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
-from tests.ui.conftest import DATA, Served, screenshot
+from tests.ui.conftest import DATA, KEY, Served, screenshot
 from tests.ui.corpus import MISLABELED
 from ui.ask import CITE_COLUMNS
 from ui.calls import COLUMNS as CALL_COLUMNS
@@ -96,6 +98,32 @@ def test_classify_transcribes_an_uploaded_recording_and_shows_the_decision(open_
     neighbours = page.locator("#classify-neighbours").inner_text()
     assert "dense" in neighbours or "bm25" in neighbours
     screenshot(page, "classify")
+
+
+def test_classify_tab_runs_uploads_as_a_batch_job(
+    open_ui: Any, served: Served, tmp_path: Path
+) -> None:
+    """The "Index and classify" button: the uploads go through the batch job (indexed and
+    classified) and the run's summary and table come back."""
+    upload = tmp_path / "ui-batch-parcel.txt"
+    upload.write_text(
+        "Agent: Hello, how can I help?\nCustomer: My parcel is a week late, the courier never "
+        "came.\n",
+        encoding="utf-8",
+    )
+    page = open_ui()
+    _tab(page, "Classify")
+    page.locator("#classify-files input[type=file]").set_input_files(str(upload))
+    page.locator("#classify-files").get_by_text("ui-batch-parcel.txt").wait_for()
+    page.locator("#classify-batch").click()
+    summary = page.locator("#classify-summary")
+    summary.get_by_text("Batch: 1 calls").wait_for(timeout=120_000)
+    assert "1 classified" in summary.inner_text()
+    results = page.locator("#classify-results").inner_text()
+    assert "ui-batch-parcel" in results and "delivery_delay" in results
+    # Indexed with the others; removed again so the other tests see the corpus they expect.
+    r = httpx.delete(f"{served.base}/api/calls/ui-batch-parcel", headers={"X-API-Key": KEY})
+    assert r.status_code == 200, r.text
 
 
 def test_calls_filter_by_date_read_transcript_and_search_plays_audio(open_ui: Any) -> None:

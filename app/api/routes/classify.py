@@ -4,16 +4,19 @@ refined by the LLM when one is configured):
 - ``POST /api/classify``: one call given as transcript text;
 - ``POST /api/classify/batch``: uploaded recordings/transcripts, as a background job whose
   results are a CSV/XLSX/JSONL table (or inside the request with ``wait=true``);
-- ``POST /api/calls/{id}/classify``: a call already in the store.
+- ``POST /api/calls/{id}/classify``: a call already in the store;
+- ``POST /api/batch``: the weekly batch as a job (uploads indexed *and* classified, with the
+  run's summary), the same service as ``callscope batch``.
 
 Every classification of a named call is recorded in its history (``GET /api/calls/{id}``)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date as Date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -23,6 +26,7 @@ from app.api.routes.jobs import job_accepted
 from app.api.uploads import store_uploads
 from app.core.errors import InputError
 from app.services.batch import classify_files, discard_uploads
+from app.services.calls import uploads_dir
 from app.services.classify import Classification, classify_stored, classify_text
 
 router = APIRouter(prefix="/api", tags=["classify"])
@@ -112,6 +116,31 @@ def classify_batch(
         return JSONResponse(classify_files(runtime, stored, source="api"))
     finally:
         discard_uploads(stored)
+
+
+@router.post("/batch", status_code=202, responses=errors(413, 415))
+def batch(
+    files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
+) -> Any:
+    """The weekly batch as a job (what ``callscope batch`` does): every call transcribed,
+    indexed with its date and classified; the run's summary is the job's result (per-label
+    counts, unknown, low-confidence, failed with reasons, audio hours, pace) and the table is at
+    /api/jobs/{id}/results. An interrupted job resumes where it stopped."""
+    stored = store_uploads(
+        files,
+        runtime.settings.paths.state_dir,
+        uploads_dir(runtime),
+        settings.api.max_upload_mb,
+    )
+    params = {
+        "files": [{"name": name, "path": str(path)} for name, path in stored],
+        "date": date.isoformat() if date else None,
+    }
+    return job_accepted(jobs.submit("batch", params))
 
 
 def _response(c: Classification) -> ClassifyResponse:

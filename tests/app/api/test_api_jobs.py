@@ -36,6 +36,30 @@ def _finish(client: TestClient, response: httpx.Response) -> dict:
     return job
 
 
+def test_weekly_batch_job_indexes_classifies_and_summarises(client: TestClient) -> None:
+    """POST /api/batch: what ``callscope batch`` does, as a job: the calls are indexed (with
+    the date given) and classified; the result is the run's summary, the table downloadable."""
+    files = [
+        ("files", ("late-parcel.txt", LATE_PARCEL.encode(), "text/plain")),
+        ("files", ("broken.mp3", os.urandom(3000), "audio/mpeg")),
+    ]
+    response = client.post("/api/batch", files=files, data={"date": "2026-11-30"}, headers=AUTH)
+    job = _finish(client, response)
+    result = job["result"]
+    assert (result["n"], result["classified"], result["failed"]) == (2, 1, 1)
+    assert result["labels"] == {"delivery_delay": 1} and result["unknown"] == 0
+    assert result["errors"][0]["origin"] == "broken.mp3"
+    assert "uploads" not in json.dumps(result)  # client names only, never server paths
+    r = client.get(f"/api/jobs/{job['id']}/results", params={"format": "jsonl"}, headers=AUTH)
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert {row["origin"] for row in rows} == {"late-parcel.txt", "broken.mp3"}
+    assert "uploads" not in r.text
+    # Indexed, unlike /api/classify/batch: the call is in the store with its date and history.
+    call = client.get("/api/calls/late-parcel", headers=AUTH).json()
+    assert call["state"] == "indexed"
+    assert call["classifications"][-1]["label"] == "delivery_delay"
+
+
 def test_batch_classification_job_with_a_recording(client: TestClient) -> None:
     files = [
         ("files", ("jfk.flac", (DATA / "jfk.flac").read_bytes(), "audio/flac")),
