@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +17,7 @@ from app.runtime import Runtime
 from ingest.sources import discover
 from retrieval.index.embedding import Embedder
 from tests.conftest import DATA
+from tests.killing import kill_9_when
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,31 +153,18 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
         "PATHS__MODELS_DIR": str(settings.paths.models),
         "INGEST__BATCH_CHUNKS": "2",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.main", "ingest", str(inbox)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    indexed_at_kill = 0
-    try:
-        while proc.poll() is None:
-            time.sleep(0.05)
-            if settings.paths.ledger.exists():
-                with sqlite3.connect(settings.paths.ledger) as db:
-                    try:
-                        indexed_at_kill = db.execute(
-                            "SELECT COUNT(*) FROM calls WHERE state='indexed'"
-                        ).fetchone()[0]
-                    except sqlite3.OperationalError:
-                        continue
-                if indexed_at_kill >= 20:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    break
-    finally:
-        proc.wait(timeout=120)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be interrupted"
+
+    def indexed() -> int:
+        if not settings.paths.ledger.exists():
+            return 0
+        with sqlite3.connect(settings.paths.ledger) as db:
+            try:
+                return db.execute("SELECT COUNT(*) FROM calls WHERE state='indexed'").fetchone()[0]
+            except sqlite3.OperationalError:  # the table is not there yet
+                return 0
+
+    command = [sys.executable, "-m", "app.cli.main", "ingest", str(inbox)]
+    indexed_at_kill = kill_9_when(command, env, indexed, at_least=20)
     assert indexed_at_kill < total
 
     with Runtime(settings, embedder=embedder) as rt:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -18,9 +16,9 @@ from app.cli.main import app
 from app.runtime import Runtime
 from app.services import calls
 from app.services.batch_run import run_batch
+from tests.killing import ROOT, kill_9_when
 from tests.retrieval.classify.test_knn import REASONS, _source
 
-ROOT = Path(__file__).parents[3]
 runner = CliRunner()
 
 #: New calls of known reasons (and the reason each one is about).
@@ -110,21 +108,11 @@ def test_kill_9_mid_batch_then_the_same_command_finishes_without_duplicates(
     }
     command = [sys.executable, "-m", "app.cli.main", "batch", str(inbox), "--run", "week48"]
     progress = settings.paths.state_dir / "batches" / "week48" / "progress.jsonl"
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    done_at_kill = 0
-    try:
-        while proc.poll() is None:
-            time.sleep(0.05)
-            if progress.exists():
-                done_at_kill = len(progress.read_text(encoding="utf-8").splitlines())
-                if done_at_kill >= 4:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    break
-    finally:
-        proc.wait(timeout=300)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be interrupted"
+
+    def lines() -> int:
+        return len(progress.read_text(encoding="utf-8").splitlines()) if progress.exists() else 0
+
+    done_at_kill = kill_9_when(command, env, lines, at_least=4)
     assert done_at_kill < 25
 
     finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
