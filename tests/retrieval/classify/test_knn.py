@@ -256,19 +256,20 @@ def test_a_call_of_no_known_reason_is_unknown_with_candidates(runtime: Runtime) 
     """The threshold is learned from the labeled calls (no threshold set by hand): a call about
     something no label covers is answered ``unknown``, with the nearest labels as candidates,
     while calls of known reasons keep their labels. Twenty-four calls are too few for a 1%
-    budget of false unknowns to allow any; this set allows 5%."""
+    budget of false unknowns to allow any (a learned threshold needs 1/rate calls held out);
+    this set allows 10%."""
     sources = [
         _source(f"{label}-{i}", text, [label])
         for label, texts in REASONS.items()
         for i, text in enumerate(texts)
     ]
     assert all(r.status == "indexed" for r in runtime.pipeline().run(sources))
-    settings = runtime.settings.classify.model_copy(update={"false_unknown_rate": 0.05})
+    settings = runtime.settings.classify.model_copy(update={"false_unknown_rate": 0.1})
     clf = KnnClassifier(runtime.calls, runtime.embedder, runtime.sparse, settings)
     assert clf.settings.min_confidence is None  # the default: the learned threshold
     calibration = clf.calibration()
     assert calibration is not None
-    threshold = calibration.threshold_for(0.05)
+    threshold = calibration.threshold_for(0.1)
     assert 0 < threshold < 1
     stray, refund, cancel = clf.classify_texts(
         [

@@ -21,18 +21,21 @@ def _answers(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_pick_threshold_keeps_the_expected_false_unknown_rate() -> None:
-    conf = np.array([0.9, 0.02, 0.5, 0.7, 0.05, 0.95, 0.8, 0.6, 0.1, 0.85])
-    # Budget 0.02 x 10 calls = 0.2 expected right answers: 0.02 + 0.05 + 0.1 = 0.17 fits,
-    # adding 0.5 does not -> the three lowest are answered unknown.
+    conf = np.tile([0.9, 0.02, 0.5, 0.7, 0.05, 0.95, 0.8, 0.6, 0.1, 0.85], 10)
+    # Budget 0.02 x 100 calls = 2 expected right answers: the ten 0.02s, ten 0.05s and ten
+    # 0.1s add up to 1.7 and fit, adding a 0.5 does not -> the 30 lowest are answered unknown.
     t = pick_threshold(conf, conf, 0.02)
-    assert t == 0.5 and (conf < t).sum() == 3
-    # Right-answer odds other than the confidence set the budget.
-    assert pick_threshold(conf, np.full(10, 0.1), 0.025) == 0.1  # two calls of 0.1 each
+    assert t == 0.5 and (conf < t).sum() == 30
+    # Other right-answer odds set another budget: 25 calls of 0.1 fit, but the ten 0.1s are
+    # a tie that cannot be split, so 20 are answered unknown.
+    assert pick_threshold(conf, np.full(100, 0.1), 0.025) == 0.1
     assert pick_threshold(conf, conf, 0.0) == 0.0  # abstaining off
-    assert pick_threshold(conf, conf, 0.001) == 0.0  # not even the lowest fits
+    assert pick_threshold(conf[:10], np.zeros(10), 0.05) == 0.0  # 10 calls cannot resolve 5%
     assert pick_threshold(conf, conf, 0.6) == 1.0  # everything fits
-    tied = np.array([0.1, 0.1, 0.1, 0.9])
-    assert pick_threshold(tied, tied, 0.06) == 0.0  # two of three tied calls fit: none can
+    many = np.concatenate([np.full(100, 0.01), np.full(100, 0.9)])
+    assert pick_threshold(many, many, 0.001) == 0.0  # not even the lowest fits
+    tied = np.array([0.1, 0.1, 0.1, 0.9] * 5)
+    assert pick_threshold(tied, tied, 0.06) == 0.0  # a tie of 15 cannot be split: none fits
 
 
 def test_confidence_is_a_probability_and_monotone() -> None:
