@@ -88,6 +88,14 @@ class Transcriber:
         self._batched = BatchedInferencePipeline(self._model) if s.batch_size > 1 else None
 
     # -- public ------------------------------------------------------------------------
+    def batched_pipeline(self) -> Any:
+        """The loaded model's batched pipeline (for ``ingest.stream_batch``: many streams
+        decoded in shared batches)."""
+        from faster_whisper import BatchedInferencePipeline
+
+        self._load()
+        return self._batched or BatchedInferencePipeline(self._model)
+
     def options(self) -> dict[str, Any]:
         """What changes the output: part of the cache key."""
         s = self.settings
