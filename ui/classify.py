@@ -17,7 +17,7 @@ from app.jobs.queue import jobs_dir
 from app.services.calls import store_files
 from app.services.classify import CallResult, classify_batch
 from ingest.sources import SUPPORTED, discover, parse_text_turns
-from ui.context import UIContext
+from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, lang_of, t
 
 RESULT_COLUMNS = (
@@ -30,8 +30,6 @@ RESULT_COLUMNS = (
     "col.error",
 )
 NEIGHBOUR_COLUMNS = ("col.call", "col.labels", "col.score", "col.via")
-#: Seconds between looks at a running batch job.
-POLL_SECONDS = 1.0
 PASTED_ID = "pasted-transcript"
 
 
@@ -218,19 +216,11 @@ def build(ctx: UIContext) -> None:
         if not paths:
             raise gr.Error(t("classify.batch_nothing", lang))
         stored = store_files(ctx.runtime, [Path(p) for p in paths])
-        job = jobs.submit(
-            "batch", {"files": [{"name": n, "path": str(p)} for n, p in stored], "date": None}
+        files = [{"name": n, "path": str(p)} for n, p in stored]
+        job = yield from follow_job(
+            jobs, jobs.submit("batch", {"files": files, "date": None}), lang, (gr.skip(),) * 3
         )
-        while not job.finished:
-            total = f"/{job.total}" if job.total else ""
-            note = t("lq.progress", lang).format(
-                id=job.id, state=job.state, done=job.done, total=total, message=job.message
-            )
-            yield note, gr.skip(), gr.skip(), gr.skip()
-            job = jobs.wait(job.id, timeout=POLL_SECONDS)
-        if job.state != "done" or not job.result:
-            failed = t("lq.failed", lang).format(state=job.state, error=job.error or job.message)
-            yield failed, gr.skip(), gr.skip(), gr.skip()
+        if job is None:
             return
         done_file = jobs_dir(ctx.runtime, job.id) / "results.jsonl"
         rows = [json.loads(line) for line in done_file.read_text(encoding="utf-8").splitlines()]

@@ -4,16 +4,18 @@ which recordings the browser may fetch."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
+from ui.i18n import t
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.jobs.queue import JobRunner
+    from app.jobs.queue import Job, JobRunner
     from app.runtime import Runtime
     from ingest.ledger import LedgerRow
 
@@ -23,6 +25,29 @@ def audio_source(row: LedgerRow | None, start: float | None) -> tuple[Path | Non
     recording is still on disk, from the cited second (never before 0)."""
     position = max(0.0, float(start or 0.0))
     return (row.recording if row is not None else None), position
+
+
+#: Seconds between looks at a running job.
+POLL_SECONDS = 1.0
+
+
+def follow_job(
+    jobs: JobRunner, job: Job, lang: str, pad: tuple[Any, ...]
+) -> Generator[tuple[Any, ...], None, Job | None]:
+    """For a handler that streams a job's progress: yields ``(note, *pad)`` while the job runs
+    (and once more saying why, if it fails); returns the finished job, None if it failed.
+    ``job = yield from follow_job(...)``."""
+    while not job.finished:
+        total = f"/{job.total}" if job.total else ""
+        note = t("lq.progress", lang).format(
+            id=job.id, state=job.state, done=job.done, total=total, message=job.message
+        )
+        yield (note, *pad)
+        job = jobs.wait(job.id, timeout=POLL_SECONDS)
+    if job.state != "done" or not job.result:
+        yield (t("lq.failed", lang).format(state=job.state, error=job.error or job.message), *pad)
+        return None
+    return job
 
 
 @dataclass

@@ -15,7 +15,7 @@ import gradio as gr
 
 from app.services import label_runs
 from eval.quality.issue import LabelIssue
-from ui.context import UIContext
+from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, lang_of, t
 
 SUSPECT_COLUMNS = (
@@ -26,7 +26,6 @@ SUSPECT_COLUMNS = (
     "col.reasons",
     "col.current",
 )
-POLL_SECONDS = 1.0
 
 
 def read_issues(out: str | Path) -> list[dict[str, str]]:
@@ -194,21 +193,10 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
         jobs = ctx.jobs
         if jobs is None:
             raise gr.Error(t("jobs.unavailable", lang))
-        job = jobs.submit("label_run", {"adjudicate": None})
-        while not job.finished:
-            total = f"/{job.total}" if job.total else ""
-            yield (
-                t("lq.progress", lang).format(
-                    id=job.id, state=job.state, done=job.done, total=total, message=job.message
-                ),
-                *(gr.skip(),) * 5,
-            )
-            job = jobs.wait(job.id, timeout=POLL_SECONDS)
-        if job.state != "done" or not job.result:
-            yield (
-                t("lq.failed", lang).format(state=job.state, error=job.error or job.message),
-                *(gr.skip(),) * 5,
-            )
+        job = yield from follow_job(
+            jobs, jobs.submit("label_run", {"adjudicate": None}), lang, (gr.skip(),) * 5
+        )
+        if job is None:
             return
         run_id = job.result.get("run_id")
         text, tbl, figs, sus = load_run(ctx, run_id, lang)

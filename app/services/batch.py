@@ -33,10 +33,9 @@ def classify_files(
     resumed job), and the table is written as results.csv/.xlsx/.jsonl; without, the rows are
     returned in ``results``."""
     names = {str(path): name for name, path in stored}
-    done_file = folder / "progress.jsonl" if folder else None
-    rows = read_progress(done_file) if done_file else []
-    finished = {r["stored"] for r in rows}
-    sources, errors = discover([path for _, path in stored if str(path) not in finished])
+    log = ResultLog(folder / "progress.jsonl" if folder else None, key="stored")
+    rows = log.rows
+    sources, errors = discover([path for _, path in stored if str(path) not in log.done])
     new_rows: list[dict[str, Any]] = []
     for origin, message in errors:
         name = names.get(origin, Path(origin).name)
@@ -49,14 +48,9 @@ def classify_files(
         if src.path is not None and src.call_id == src.path.stem:
             src.call_id = Path(names[str(src.path)]).stem
     total = len(stored)
-    out = done_file.open("a", encoding="utf-8") if done_file else None
 
     def keep(item: dict[str, Any]) -> None:
-        rows.append(item)
-        if out is not None:
-            # One line per call, flushed: a restart resumes after the last written call.
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-            out.flush()
+        log.add(item)
         if progress is not None:
             progress(len(rows), total, f"classified {len(rows)}/{total}")
 
@@ -80,8 +74,7 @@ def classify_files(
 
         classify_batch(runtime, sources, source=source, on_result=on_result, on_start=on_start)
     finally:
-        if out is not None:
-            out.close()
+        log.close()
     for item in rows:
         item.pop("stored", None)  # a server path: never in what clients get
     ok = [r for r in rows if not r.get("error")]
@@ -115,6 +108,27 @@ def discard_uploads(stored: list[tuple[str, Path]]) -> None:
     for folder in folders:
         if folder.parent.name == "classify-uploads":
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class ResultLog:
+    """Result rows kept as they come. With a ``path`` (a run's ``progress.jsonl``) each row is
+    appended as one flushed line, so a run that is stopped and started again reads back what
+    was done (``done``: each row's ``key``) and goes on after the last written row."""
+
+    def __init__(self, path: Path | None, *, key: str) -> None:
+        self.rows = read_progress(path) if path else []
+        self.done = {r[key] for r in self.rows}
+        self._out = path.open("a", encoding="utf-8") if path else None
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.rows.append(item)
+        if self._out is not None:
+            self._out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
 
 
 def read_progress(path: Path) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from app.core.models import CallSource
 from app.runtime import Runtime
-from app.services.batch import read_progress
+from app.services.batch import ResultLog
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.results import row, write_rows
@@ -60,9 +60,9 @@ def run_batch(
     input (its origin) in the results, e.g. the client's file name for an upload stored under
     a server path that must not leave the server."""
     folder.mkdir(parents=True, exist_ok=True)
-    done_file = folder / "progress.jsonl"
-    rows = read_progress(done_file)
-    finished = {r["input"] for r in rows}
+    log = ResultLog(folder / "progress.jsonl", key="input")
+    rows = log.rows
+    resumed = len(rows)
     names = names or {}
 
     def shown(origin: str) -> str:
@@ -73,22 +73,15 @@ def run_batch(
             message = message.replace(origin, name)
         return message
 
-    resumed = len(rows)
     total = len(sources) + len(input_errors)
     report = progress or (lambda done, total, message: None)
     started = time.perf_counter()
     chunk = runtime.settings.batch.chunk
-    with done_file.open("a", encoding="utf-8") as out:
-
-        def keep(item: dict[str, Any]) -> None:
-            rows.append(item)
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-            out.flush()
-
+    try:
         for origin, message in input_errors:
-            if origin not in finished:
+            if origin not in log.done:
                 name = shown(origin)
-                keep(
+                log.add(
                     {
                         "call_id": Path(name).stem,
                         "origin": name,
@@ -96,7 +89,7 @@ def run_batch(
                         "error": hide(message),
                     }
                 )
-        pending = [s for s in sources if s.origin not in finished]
+        pending = [s for s in sources if s.origin not in log.done]
         report(len(rows), total, f"{len(pending)} calls to process ({resumed} done before)")
         for at in range(0, len(pending), chunk):
             step = pending[at : at + chunk]
@@ -104,8 +97,10 @@ def run_batch(
                 item.update(origin=shown(src.origin), input=src.origin)
                 if item.get("error"):
                     item["error"] = hide(item["error"])
-                keep(item)
+                log.add(item)
             report(len(rows), total, f"processed {len(rows)}/{total}")
+    finally:
+        log.close()
     summary = summarize(rows, runtime, time.perf_counter() - started, resumed)
     for fmt in ("csv", "xlsx", "jsonl"):  # "input" (the resume key) is not a results column
         write_rows(folder / f"results.{fmt}", rows)

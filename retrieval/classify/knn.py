@@ -36,7 +36,13 @@ from app.core.text import call_text, has_cjk
 from ingest.sources import parse_text_turns
 from ingest.turns import CALL_TEXT_CHARS, call_vector, opening_line, turn_units
 from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint, item_key
-from retrieval.classify.unknown import UNKNOWN, Calibration, evidence, fit_calibration
+from retrieval.classify.unknown import (
+    UNKNOWN,
+    Calibration,
+    calibration_folds,
+    evidence,
+    fit_calibration,
+)
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import SPARSE_OPENING, Hit, SparseVec, VectorStore
@@ -95,16 +101,6 @@ class Classification:
 #: How often the labels of a shared (server) collection are checked for changes made by other
 #: processes; writes through this process are seen at once.
 RECHECK_SECONDS = 30.0
-#: Calibration folds (over each label's calls, and over the labels).
-CALIBRATION_FOLDS = 5
-#: With fewer labels than this no label is held out (a fold needs two to train on); the
-#: threshold then rests on right and wrong answers alone.
-CALIBRATION_HOLD_LABELS = 4
-#: Per label, at most this many calls train each calibration fold, and at most
-#: ``CALIBRATION_SCORED`` held-out calls are classified (bounds the refit cost on large label
-#: sets; confidences from a smaller model are, if anything, more cautious).
-CALIBRATION_PER_LABEL = 50
-CALIBRATION_SCORED = 8
 
 
 class KnnClassifier:
@@ -146,18 +142,11 @@ class KnnClassifier:
     def classify_stored(self, call_ids: Sequence[str]) -> list[Classification]:
         """Classify calls already in the store from the vectors it holds (nothing is embedded);
         a call never votes for itself. Unknown ids are an ``InputError``."""
-        found: dict[str, CallView] = {}
-        for point in self.calls.scroll({"call_id": list(call_ids)}, with_vectors=True):
-            if point.dense is None:
-                continue
-            text = str(point.payload.get("text", ""))
-            found[point.payload["call_id"]] = CallView(
-                dense=np.asarray(point.dense, dtype=np.float32),
-                sparse=point.sparse or SparseVec([], []),
-                opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
-                text=text,
-                chinese=has_cjk(text),
-            )
+        found = {
+            point.payload["call_id"]: _stored_view(point)
+            for point in self.calls.scroll({"call_id": list(call_ids)}, with_vectors=True)
+            if point.dense is not None
+        }
         missing = [c for c in call_ids if c not in found]
         if missing:
             raise InputError(f"no call point for {', '.join(map(repr, missing[:5]))}")
@@ -334,31 +323,25 @@ class KnnClassifier:
 
     # -- internals ---------------------------------------------------------------------
     def _labeled_vectors(self) -> tuple[list[LabeledVector], list[CallView]]:
-        """Every trainable call, as the light model and as the classifier see it."""
+        """Every trainable call, as the light model and as the classifier see it, in call-id
+        order: the store's scroll order varies with how segments were built, and the
+        calibration folds (and the fits) must not."""
         items, views = [], []
-        for point in self.calls.scroll(with_vectors=True):
+        points = sorted(self.calls.scroll(with_vectors=True), key=lambda p: p.payload["call_id"])
+        for point in points:
             if _trainable(point.payload) and point.dense is not None:
-                text = str(point.payload.get("text", ""))
-                dense = np.asarray(point.dense, dtype=np.float32)
+                view = _stored_view(point)
                 items.append(
                     LabeledVector(
                         call_id=point.payload["call_id"],
                         label=point.payload["labels"][0],
-                        dense=dense,
+                        dense=view.dense,
                         sparse=point.sparse,
-                        text=text,
+                        text=view.text,
                         labels=tuple(point.payload["labels"]),
                     )
                 )
-                views.append(
-                    CallView(
-                        dense=dense,
-                        sparse=point.sparse or SparseVec([], []),
-                        opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
-                        text=text,
-                        chinese=has_cjk(text),
-                    )
-                )
+                views.append(view)
         return items, views
 
     def _calibrate(
@@ -366,56 +349,11 @@ class KnnClassifier:
     ) -> Calibration | None:
         """Classify every labeled call out of sample and learn P(right) from the answers.
 
-        Folds hold out a fifth of each label's calls *and* a fifth of the labels outright: a
-        held-out label's calls are classified by a model (and neighbours) that never saw the
-        label, so they stand in for calls of a new reason. Each fold trains on at most
-        ``CALIBRATION_PER_LABEL`` calls per label."""
-        labels = sorted({i.label for i in items})
-        if len(labels) < 2:
-            return None
-        rng = np.random.default_rng(0)
-        folds = CALIBRATION_FOLDS
-        group = {lab: g % folds for g, lab in enumerate(rng.permutation(labels))}
-        if len(labels) < CALIBRATION_HOLD_LABELS:
-            group = dict.fromkeys(labels, -1)
-        row_fold = np.zeros(len(items), dtype=int)
-        by_label: dict[str, list[int]] = defaultdict(list)
-        for idx, item in enumerate(items):
-            by_label[item.label].append(idx)
-        for idxs in by_label.values():
-            order = rng.permutation(idxs)
-            row_fold[order] = (np.arange(len(order)) + rng.integers(folds)) % folds
+        The folds (``unknown.calibration_folds``) hold out a fifth of each label's calls *and*
+        a fifth of the labels: a held-out label's calls are classified by a model (and
+        neighbours) that never saw the label, so they stand in for calls of a new reason."""
         rows, right, outside = [], [], []
-        for f in range(folds):
-            held = [i for i, it in enumerate(items) if group[it.label] == f or row_fold[i] == f]
-            held_set = set(held)
-            held_by_label: dict[str, list[int]] = defaultdict(list)
-            for i in held:
-                held_by_label[items[i].label].append(i)
-            held = sorted(
-                i
-                for idxs in held_by_label.values()
-                for i in (
-                    idxs
-                    if len(idxs) <= CALIBRATION_SCORED
-                    else rng.choice(idxs, CALIBRATION_SCORED, replace=False)
-                )
-            )
-            train_by_label: dict[str, list[int]] = defaultdict(list)
-            for i, it in enumerate(items):
-                if i not in held_set:
-                    train_by_label[it.label].append(i)
-            train = [
-                i
-                for idxs in train_by_label.values()
-                for i in (
-                    idxs
-                    if len(idxs) <= CALIBRATION_PER_LABEL
-                    else rng.choice(idxs, CALIBRATION_PER_LABEL, replace=False)
-                )
-            ]
-            if len(train_by_label) < 2 or not held:
-                continue
+        for train, held, new_reason in calibration_folds([i.label for i in items]):
             model = LabelModel().fit([items[i] for i in train]) if fit_model else None
             found = self._classify(
                 [views[i] for i in held],
@@ -423,12 +361,12 @@ class KnnClassifier:
                 None,
                 only=frozenset(items[i].call_id for i in train),
             )
-            for i, answer in zip(held, found, strict=True):
+            for i, stand_in, answer in zip(held, new_reason, found, strict=True):
                 if answer.evidence is None:
                     continue
                 rows.append(answer.evidence)
                 right.append(answer.label == items[i].label)
-                outside.append(group[items[i].label] == f)
+                outside.append(stand_in)
         if not rows:
             return None
         return fit_calibration(np.vstack(rows), np.array(right), np.array(outside))
@@ -464,8 +402,6 @@ class KnnClassifier:
             )
         else:  # too few labels to calibrate: the blended score, and only a fixed threshold
             confidence, threshold = float(top), s.min_confidence or 0.0
-        if s.false_unknown_rate == 0 and s.min_confidence is None:
-            threshold = 0.0  # abstaining switched off
         label, decided_by, flags = best, "knn", []
         if confidence < threshold:
             label, decided_by, flags = UNKNOWN, "abstain", ["low_confidence"]
@@ -494,6 +430,18 @@ class KnnClassifier:
             candidates=candidates,
             evidence=found,
         )
+
+
+def _stored_view(point: Any) -> CallView:
+    """A stored call point as the classifier sees it."""
+    text = str(point.payload.get("text", ""))
+    return CallView(
+        dense=np.asarray(point.dense, dtype=np.float32),
+        sparse=point.sparse or SparseVec([], []),
+        opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
+        text=text,
+        chinese=has_cjk(text),
+    )
 
 
 def _trainable(payload: dict[str, Any]) -> bool:

@@ -65,12 +65,17 @@ class LLMVerdict:
     flag: str | None
 
 
+def answers(labels: list[str]) -> list[str]:
+    """What the main label may be: one of the set, or ``NO_LABEL`` when none fits."""
+    return list(dict.fromkeys([*labels, NO_LABEL]))
+
+
 def verdict_schema(labels: list[str]) -> dict:
     """The JSON schema of an answer (strict-mode compatible: all fields required, closed)."""
     return {
         "type": "object",
         "properties": {
-            "label": {"type": "string", "enum": list(dict.fromkeys([*labels, NO_LABEL]))},
+            "label": {"type": "string", "enum": answers(labels)},
             "secondary_labels": {
                 "type": "array",
                 "items": {"type": "string", "enum": list(labels)},
@@ -274,7 +279,7 @@ def _match_label(value: object, labels: list[str]) -> str | None:
 
 def _validated(data: dict, labels: list[str], key: str, cached: bool) -> LLMVerdict | str:
     """A verdict from a JSON answer, or what is wrong with it (``NO_LABEL``: none fits)."""
-    label = _match_label(data.get("label"), list(dict.fromkeys([*labels, NO_LABEL])))
+    label = _match_label(data.get("label"), answers(labels))
     if label is None:
         given = json.dumps(data.get("label"), ensure_ascii=False)[:80]
         return f'"label" was {given}, not in the label set'

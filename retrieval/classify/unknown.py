@@ -122,6 +122,59 @@ class Calibration:
         }
 
 
+#: Calibration folds (over each label's calls, and over the labels).
+FOLDS = 5
+#: With fewer labels than this no label is held out (a fold needs two to train on); the
+#: threshold then rests on right and wrong answers alone.
+HOLD_LABELS = 4
+#: Per label, at most this many calls train each fold and at most ``SCORED`` held-out calls are
+#: classified (bounds the refit cost on large label sets; confidences from a smaller model are,
+#: if anything, more cautious).
+PER_LABEL = 50
+SCORED = 8
+
+
+def calibration_folds(labels: Sequence[str]) -> list[tuple[list[int], list[int], list[bool]]]:
+    """Folds over labeled calls (``labels[i]``: call i's label): per fold, the calls to train
+    on, the calls to classify out of sample, and for each of those whether its whole label was
+    held out (a stand-in for a call of a new reason). Seeded: the same calls, the same folds."""
+    rng = np.random.default_rng(0)
+    names = sorted(set(labels))
+    if len(names) < 2:
+        return []
+    group = {lab: g % FOLDS for g, lab in enumerate(rng.permutation(names))}
+    if len(names) < HOLD_LABELS:
+        group = dict.fromkeys(names, -1)
+    row_fold = np.zeros(len(labels), dtype=int)
+    for idxs in _by_label(list(range(len(labels))), labels):
+        order = rng.permutation(idxs)
+        row_fold[order] = (np.arange(len(order)) + rng.integers(FOLDS)) % FOLDS
+    out = []
+    for f in range(FOLDS):
+        held = [i for i, lab in enumerate(labels) if group[lab] == f or row_fold[i] == f]
+        held_set = set(held)
+        scored = sorted(i for idxs in _by_label(held, labels) for i in _at_most(idxs, SCORED, rng))
+        rest = [i for i in range(len(labels)) if i not in held_set]
+        train = _by_label(rest, labels)
+        trained = [i for idxs in train for i in _at_most(idxs, PER_LABEL, rng)]
+        if len(train) < 2 or not scored:
+            continue
+        out.append((trained, scored, [group[labels[i]] == f for i in scored]))
+    return out
+
+
+def _by_label(rows: list[int], labels: Sequence[str]) -> list[list[int]]:
+    """``rows`` grouped by label, labels in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for i in rows:
+        groups.setdefault(labels[i], []).append(i)
+    return list(groups.values())
+
+
+def _at_most(idxs: list[int], n: int, rng: np.random.Generator) -> list[int]:
+    return idxs if len(idxs) <= n else [int(i) for i in rng.choice(idxs, n, replace=False)]
+
+
 def fit_calibration(rows: np.ndarray, right: np.ndarray, outside: np.ndarray) -> Calibration | None:
     """Fit on out-of-sample answers: ``rows`` their evidence, ``right`` whether the best label
     was the call's own, ``outside`` whether the call's label was held out (a stand-in for a new
