@@ -13,6 +13,8 @@ COPY ingest ./ingest
 COPY retrieval ./retrieval
 COPY ui ./ui
 COPY eval ./eval
-RUN pip install --no-cache-dir .
+# EXTRAS=ray builds the image the Ray cluster of deploy/two-servers runs.
+ARG EXTRAS=""
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 ENTRYPOINT []
 CMD ["callscope", "status"]

@@ -7,9 +7,11 @@ model and a text-only ingest never loads whisper.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -21,7 +23,8 @@ from app.core.config import Settings
 from app.core.errors import CollectionMismatchError, StateError, StoreError
 from ingest.ledger import REPAIR, Ledger
 from ingest.pipeline import IngestPipeline
-from ingest.transcribe import Transcriber
+from ingest.transcribe import SpeechToText, Transcriber
+from ingest.workers import TranscriberPool, plan
 from retrieval.index.embedding import Embedder, FlagEmbedder
 from retrieval.index.factory import calls_collection, open_store
 from retrieval.index.sparse import Bm25Encoder
@@ -54,7 +57,9 @@ class Runtime:
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self._build_lock = threading.RLock()
         self.settings = settings
-        self._transcriber: Transcriber | None = None
+        self._transcriber: SpeechToText | None = None
+        #: Seconds this runtime spent per stage (transcribe, index, classify).
+        self.clock: Counter[str] = Counter()
         self._labels: tuple[int, float, list[str]] | None = None  # (store writes, when, labels)
         self._transcriber_lock = threading.Lock()
         if embedder is not None:
@@ -181,17 +186,48 @@ class Runtime:
         llm = ClientLLM(self.llm) if self.llm is not None else None
         return QAEngine(retriever, self.settings, llm=llm)
 
-    def transcriber(self) -> Transcriber:
+    def transcriber(self) -> SpeechToText:
         """The speech model, loaded on first use and then kept: a server transcribes upload
-        after upload, and loading whisper costs seconds each time."""
+        after upload, and loading whisper costs seconds each time. In this process with
+        ``whisper.workers = 1``, else on that many worker processes (``ingest.workers``)."""
         with self._transcriber_lock:
             if self._transcriber is None:
-                self._transcriber = Transcriber(
-                    self.settings.whisper,
-                    models_dir=self.settings.paths.models,
-                    cache_dir=self.settings.paths.transcripts,
-                )
+                s, paths = self.settings.whisper, self.settings.paths
+                workers, threads = plan(s)
+                address = self.settings.ray.address or os.environ.get("RAY_ADDRESS")
+                if address:
+                    from ingest.ray_workers import RayTranscriber  # the optional extra
+
+                    self._transcriber = RayTranscriber(
+                        s,
+                        models_dir=paths.models,
+                        cache_dir=paths.transcripts,
+                        address=address,
+                        workers=self.settings.ray.workers,
+                        threads=threads,
+                    )
+                elif workers > 1:
+                    self._transcriber = TranscriberPool(
+                        s,
+                        models_dir=paths.models,
+                        cache_dir=paths.transcripts,
+                        workers=workers,
+                        threads=threads,
+                    )
+                else:
+                    self._transcriber = Transcriber(
+                        s.model_copy(update={"cpu_threads": threads}),
+                        models_dir=paths.models,
+                        cache_dir=paths.transcripts,
+                    )
             return self._transcriber
+
+    def forget_transcript(self, audio_hash: str) -> None:
+        """Drop a recording's cached transcript (the next ingest transcribes it again)."""
+        s = self.settings
+        Transcriber(s.whisper, models_dir=s.paths.models, cache_dir=s.paths.transcripts).forget(
+            audio_hash
+        )
 
     def pipeline(self) -> IngestPipeline:
         return IngestPipeline(
@@ -202,9 +238,14 @@ class Runtime:
             embedder=self.embedder,
             sparse=self.sparse,
             transcriber=self.transcriber,
+            clock=self.clock,
         )
 
     def close(self) -> None:
+        close = getattr(self._transcriber, "close", None)
+        if close is not None:
+            close()
+            self._transcriber = None
         for name in ("store", "calls", "ledger", "llm"):
             if name in self.__dict__:
                 component = self.__dict__.pop(name)

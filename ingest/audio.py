@@ -182,6 +182,16 @@ def _quiet_cut(buffer: np.ndarray, window: int, search: int) -> int:
     return start + int(np.argmin(energy)) * _CUT_FRAME + _CUT_FRAME // 2
 
 
+def declared_seconds(path: Path) -> float | None:
+    """The length a recording's header declares, without decoding it (None when unknown or
+    unreadable: decoding will say what is wrong)."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return container.duration / av.time_base if container.duration else None
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+
+
 def file_sha256(path: Path) -> str:
     """Content hash of a recording, read in blocks (the key of the transcript cache)."""
     digest = hashlib.sha256()

@@ -1,12 +1,14 @@
 """The ingest pipeline: source -> transcript -> turn units -> vectors in the store, one ledger
 row per call.
 
-Calls flow one at a time through hashing, the ledger check and transcription; their turn units
-(``ingest/turns.py``: one point per turn, its dense vector from the turn in its context, its
-BM25 from its words) are buffered, embedded and upserted in batches (``ingest.batch_chunks``
-units), and each call gets a call-level point (``turns.call_vector``); then the calls of the
-batch are marked ``indexed``. Any error in one call marks that call ``failed`` and the batch goes
-on. Re-running skips calls whose content is unchanged, and resumes the rest.
+Calls flow in groups through hashing and the ledger check, then the group's recordings are
+transcribed together (``SpeechToText.transcribe_many``: whisper batches across calls); their
+turn units (``ingest/turns.py``: one point per turn, its dense vector from the turn in its
+context, its BM25 from its words) are buffered, embedded and upserted in batches
+(``ingest.batch_chunks`` units), and each call gets a call-level point
+(``turns.call_vector``); then the calls of the batch are marked ``indexed``. Any error in one
+call marks that call ``failed`` and the batch goes on. Re-running skips calls whose content is
+unchanged, and resumes the rest.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from app.core.config import Settings
 from app.core.dates import iso_date
-from app.core.errors import AudioError, CallScopeError, InputError
+from app.core.errors import AudioError, CallScopeError, InputError, TranscriptionError
+from app.core.iters import chunked
 from app.core.models import CallSource, Transcript
 from app.core.text import call_text
 from ingest.audio import file_sha256
 from ingest.ledger import Ledger
-from ingest.transcribe import Transcriber
+from ingest.transcribe import Heard, SpeechToText
 from ingest.turns import (
     CALL_TEXT_CHARS,
     TurnUnit,
@@ -81,6 +86,19 @@ class _Ready:
     date: str | None = None
 
 
+@dataclass
+class _Admitted:
+    """A call that needs (re)indexing, its ledger row marked pending."""
+
+    source: CallSource
+    content_hash: str
+    audio_hash: str | None
+    had_row: bool
+
+
+_T = TypeVar("_T")
+
+
 class IngestPipeline:
     """Runs sources into the store. Build with the shared components; call :meth:`run`."""
 
@@ -93,7 +111,8 @@ class IngestPipeline:
         calls: VectorStore | None = None,
         embedder: Embedder,
         sparse: Bm25Encoder,
-        transcriber: Callable[[], Transcriber],
+        transcriber: Callable[[], SpeechToText],
+        clock: Counter[str] | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -106,8 +125,11 @@ class IngestPipeline:
         self.sparse = sparse
         # A factory, so that text-only runs never load the speech model.
         self._transcriber_factory = transcriber
-        self._transcriber: Transcriber | None = None
+        self._transcriber: SpeechToText | None = None
         self.collection = store.info.name
+        #: Seconds spent per stage ("transcribe", "index"), added to across runs: what sizing
+        #: a batch's hardware is computed from.
+        self.clock: Counter[str] = clock if clock is not None else Counter()
 
     def run(
         self,
@@ -115,7 +137,11 @@ class IngestPipeline:
         on_result: Callable[[IngestResult], None] | None = None,
         on_start: Callable[[CallSource], None] | None = None,
     ) -> list[IngestResult]:
-        """Ingest every source; never raises for a bad input (see the results)."""
+        """Ingest every source; never raises for a bad input (see the results).
+
+        Sources are taken in groups of ``ingest.group_calls``: the recordings of a group that
+        need transcribing are transcribed together (whisper batches across calls), then each
+        call becomes turn units, embedded and stored in batches of ``ingest.batch_chunks``."""
         results: list[IngestResult] = []
 
         def report(result: IngestResult) -> None:
@@ -124,32 +150,43 @@ class IngestPipeline:
                 on_result(result)
 
         buffer: list[_Ready] = []
-        for source in sources:
-            if on_start:
-                on_start(source)
-            try:
-                ready = self._prepare(source)
-            except CallScopeError as exc:
-                report(self._fail(source, str(exc)))
-                continue
-            except Exception as exc:  # a bug or a library surprise must not end the batch
-                log.exception("unexpected error on %s", source.origin)
-                report(self._fail(source, f"internal error: {type(exc).__name__}: {exc}"))
-                continue
-            if isinstance(ready, IngestResult):
-                report(ready)
-                continue
-            buffer.append(ready)
-            if sum(len(r.units) for r in buffer) >= self.settings.ingest.batch_chunks:
-                for result in self._flush(buffer):
-                    report(result)
-                buffer = []
+        for group in chunked(sources, self.settings.ingest.group_calls):
+            admitted: list[_Admitted] = []
+            for source in group:
+                if on_start:
+                    on_start(source)
+                outcome = self._guarded(source, lambda s=source: self._admit(s))
+                if isinstance(outcome, _Admitted):
+                    admitted.append(outcome)
+                else:
+                    report(outcome)
+            heard = self._transcribe(admitted)
+            for item, speech in zip(admitted, heard, strict=True):
+                ready = self._guarded(item.source, lambda i=item, h=speech: self._prepare(i, h))
+                if isinstance(ready, IngestResult):
+                    report(ready)
+                    continue
+                buffer.append(ready)
+                if sum(len(r.units) for r in buffer) >= self.settings.ingest.batch_chunks:
+                    for result in self._flush(buffer):
+                        report(result)
+                    buffer = []
         for result in self._flush(buffer):
             report(result)
         return results
 
     # -- stages ------------------------------------------------------------------------
-    def _prepare(self, source: CallSource) -> _Ready | IngestResult:
+    def _guarded(self, source: CallSource, step: Callable[[], _T]) -> _T | IngestResult:
+        try:
+            return step()
+        except CallScopeError as exc:
+            return self._fail(source, str(exc))
+        except Exception as exc:  # a bug or a library surprise must not end the batch
+            log.exception("unexpected error on %s", source.origin)
+            return self._fail(source, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _admit(self, source: CallSource) -> _Admitted | IngestResult:
+        """Hash the input and check the ledger: unchanged calls stop here."""
         content_hash, audio_hash = self._hashes(source)
         row = self.ledger.get(source.call_id)
         if (
@@ -172,10 +209,45 @@ class IngestPipeline:
             error=None,
             labels=source.labels,
         )
+        return _Admitted(source, content_hash, audio_hash, row is not None)
+
+    def _transcribe(self, admitted: list[_Admitted]) -> list[Heard | None]:
+        """Transcripts of the group's recordings, decoded together; None for text calls."""
+        wanted = [
+            i
+            for i, a in enumerate(admitted)
+            if a.source.kind == "audio" and a.source.transcript is None
+        ]
+        heard: list[Heard | None] = [None] * len(admitted)
+        if not wanted:
+            return heard
+        items = []
+        for i in wanted:
+            path, audio_hash = admitted[i].source.path, admitted[i].audio_hash
+            assert path is not None and audio_hash is not None
+            items.append((path, audio_hash))
+        started = time.perf_counter()
+        try:
+            found = self._transcriber_get().transcribe_many(items)
+        except CallScopeError as exc:  # the model itself could not be loaded
+            found = [exc] * len(items)
+        except Exception as exc:  # a bug must fail these calls, not the batch
+            log.exception("transcription of a group failed")
+            found = [TranscriptionError(f"internal error: {type(exc).__name__}: {exc}")] * len(
+                items
+            )
+        self.clock["transcribe"] += time.perf_counter() - started
+        for i, result in zip(wanted, found, strict=True):
+            heard[i] = result
+        return heard
+
+    def _prepare(self, item: _Admitted, heard: Heard | None) -> _Ready:
+        source = item.source
         warnings: list[str] = []
-        if source.kind == "audio" and source.transcript is None:
-            assert source.path is not None and audio_hash is not None
-            transcript, warnings = self._transcriber_get().transcribe(source.path, audio_hash)
+        if heard is not None:
+            if isinstance(heard, CallScopeError):
+                raise heard
+            transcript, warnings = heard
             self.ledger.upsert(
                 source.call_id,
                 state="transcribed",
@@ -197,11 +269,12 @@ class IngestPipeline:
         units = turn_units(transcript, self.settings.index, day)
         if not units:
             raise AudioError("no words in the call")
-        return _Ready(source, content_hash, transcript, units, row is not None, warnings, day)
+        return _Ready(source, item.content_hash, transcript, units, item.had_row, warnings, day)
 
     def _flush(self, batch: list[_Ready]) -> list[IngestResult]:
         if not batch:
             return []
+        started = time.perf_counter()
         try:
             units = [u for r in batch for u in r.units]
             dense = self.embedder.embed([u.line for u in units])
@@ -237,6 +310,8 @@ class IngestPipeline:
                 self.calls.upsert(self._call_points(batch, dense))
         except CallScopeError as exc:
             return [self._fail(r.source, str(exc)) for r in batch]
+        finally:
+            self.clock["index"] += time.perf_counter() - started
 
         results = []
         for ready in batch:
@@ -284,7 +359,7 @@ class IngestPipeline:
         return points
 
     # -- helpers -----------------------------------------------------------------------
-    def _transcriber_get(self) -> Transcriber:
+    def _transcriber_get(self) -> SpeechToText:
         if self._transcriber is None:
             self._transcriber = self._transcriber_factory()
         return self._transcriber

@@ -1,9 +1,10 @@
 """Speech to speaker turns with faster-whisper, cached by audio content.
 
 Stereo call recordings put the agent on one channel and the customer on the other, so each
-channel is transcribed on its own and its segments carry that channel's speaker; the two
-streams are then merged by time. A cache keyed by audio hash + model + options means the same
-recording is never transcribed twice.
+channel is a stream of its own and its segments carry that channel's speaker; the streams are
+then merged by time. The channels of many calls are decoded together, in full whisper batches
+(``ingest.stream_batch``): short calls alone never fill one. A cache keyed by audio hash + model
++ options means the same recording is never transcribed twice.
 """
 
 from __future__ import annotations
@@ -12,37 +13,85 @@ import hashlib
 import json
 import logging
 import os
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from app.core import bundled
 from app.core.config import BUNDLED_WHISPER, WhisperSettings
-from app.core.errors import ConfigError, TranscriptionError
+from app.core.errors import CallScopeError, ConfigError, TranscriptionError
 from app.core.models import Transcript, Turn
-from app.core.text import normalize
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
+from ingest.stream_batch import Said, transcribe_conversations
 
 log = logging.getLogger(__name__)
 
 #: Consecutive segments of one speaker closer than this are one turn.
 _MERGE_GAP_SECONDS = 1.5
-#: A silence longer than this inside a whisper segment splits it. With VAD (and in the batched
-#: pipeline) whisper decodes up to 30 s of speech regions glued together, so one segment can
-#: run from a customer's first sentence across the agent's whole answer to the customer's next
-#: one; word timings put each stretch of speech back where it was said.
-_SPLIT_GAP_SECONDS = 0.8
+
+
+#: What became of one recording: its transcript and decode warnings, or why it failed.
+Heard = tuple[Transcript, list[str]] | CallScopeError
+
+
+class SpeechToText(Protocol):
+    """Recordings to transcripts. :class:`Transcriber` in this process is the default;
+    ``ingest.workers.TranscriberPool`` (local processes) and ``ingest.ray_workers`` (a Ray
+    cluster) spread the same work."""
+
+    def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
+        """One result per (path, audio hash), in order; never raises for one bad recording."""
+        ...
+
+
+def transcribe_one(stt: SpeechToText, path: Path, audio_hash: str) -> tuple[Transcript, list[str]]:
+    """One recording's transcript and warnings; raises its :class:`CallScopeError`."""
+    (result,) = stt.transcribe_many([(path, audio_hash)])
+    if isinstance(result, CallScopeError):
+        raise result
+    return result
 
 
 @dataclass(frozen=True)
-class _Segment:
+class Piece:
+    """One run of one speaker's words, on the recording's timeline (before turns are merged)."""
+
     speaker: str
     start: float
     end: float
     text: str
+
+
+@dataclass(eq=False)
+class _Call:
+    """One recording on its way through :meth:`Transcriber.transcribe_many`."""
+
+    index: int
+    path: Path
+    audio_hash: str
+    report: DecodeReport = field(default_factory=DecodeReport)
+    segments: list[Piece] = field(default_factory=list)
+    #: Windows queued and not decoded yet.
+    open_windows: int = 0
+    #: All its windows are queued (or it failed while being read).
+    read: bool = False
+    error: CallScopeError | None = None
+
+
+@dataclass(eq=False)
+class _Window:
+    """A stretch of one call (all of a short call), its channels waiting to be decoded."""
+
+    call: _Call
+    offset: float
+    streams: list[tuple[str, np.ndarray]]
+
+    @property
+    def seconds(self) -> float:
+        return sum(audio.shape[0] for _, audio in self.streams) / SAMPLE_RATE
 
 
 class Transcriber:
@@ -85,16 +134,12 @@ class Transcriber:
             )
         except Exception as exc:  # CTranslate2/HF raise many unrelated types here
             raise ConfigError(f"cannot load whisper model {s.model!r}: {exc}") from exc
-        self._batched = BatchedInferencePipeline(self._model) if s.batch_size > 1 else None
+        self._batched = BatchedInferencePipeline(self._model)
 
     # -- public ------------------------------------------------------------------------
-    def batched_pipeline(self) -> Any:
-        """The loaded model's batched pipeline (for ``ingest.stream_batch``: many streams
-        decoded in shared batches)."""
-        from faster_whisper import BatchedInferencePipeline
-
+    def _pipeline(self) -> Any:
         self._load()
-        return self._batched or BatchedInferencePipeline(self._model)
+        return self._batched
 
     def options(self) -> dict[str, Any]:
         """What changes the output: part of the cache key."""
@@ -102,12 +147,11 @@ class Transcriber:
         return {
             # Bump when the way segments become turns changes, so old cache entries are not
             # served for the new behaviour.
-            "pipeline": 3,
+            "pipeline": 4,
             "model": self.model_id,
             "beam": s.beam_size,
             "vad": s.vad,
             "batch": s.batch_size,
-            "batch_min": s.batch_min_seconds,
             "language": s.language,
             "channels": list(s.channel_speakers),
             "mono": s.mono_speaker,
@@ -118,54 +162,87 @@ class Transcriber:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def transcribe(self, path: Path, audio_hash: str) -> tuple[Transcript, list[str]]:
-        """Transcript of one recording plus decode warnings; from the cache when seen before."""
+        """Transcript of one recording plus decode warnings; from the cache when seen before.
+        Raises the recording's :class:`CallScopeError`."""
+        return transcribe_one(self, path, audio_hash)
+
+    def forget(self, audio_hash: str) -> None:
+        (self.cache_dir / f"{self.cache_key(audio_hash)}.json").unlink(missing_ok=True)
+
+    def cached(self, audio_hash: str) -> tuple[Transcript, list[str]] | None:
         cache = self.cache_dir / f"{self.cache_key(audio_hash)}.json"
-        if cache.exists():
-            self.cache_hits += 1
-            data = json.loads(cache.read_text("utf-8"))
-            return Transcript.from_dict(data), data.get("warnings", [])
+        try:
+            text = cache.read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        self.cache_hits += 1
+        data = json.loads(text)
+        return Transcript.from_dict(data), data.get("warnings", [])
 
-        self._load()
-        report = DecodeReport()
-        segments: list[_Segment] = []
-        languages: Counter[str] = Counter()
-        channel_language: dict[int, str | None] = {}
-        s = self.settings
-        for window in decode_windows(
-            path,
-            window_seconds=s.window_seconds,
-            max_seconds=s.max_audio_seconds,
-            max_leading_silence=s.max_leading_silence_s,
-            report=report,
-        ):
-            streams = self._streams(window.samples)
-            for channel, (speaker, audio) in enumerate(streams):
-                found, lang = self._transcribe_channel(
-                    audio, channel_language.get(channel, s.language)
-                )
-                # Detect the language once per channel and keep it for later windows: a
-                # call does not switch language mid-way, and detection on a quiet window
-                # can guess wrong.
-                channel_language.setdefault(channel, lang)
-                if found:
-                    languages[lang or "unknown"] += sum(len(t) for _, _, t in found)
-                segments.extend(
-                    _Segment(speaker, window.offset + a, window.offset + b, t) for a, b, t in found
-                )
-
-        transcript = Transcript(
-            turns=merge_turns(segments),
-            language=languages.most_common(1)[0][0] if languages else s.language,
-            duration=round(report.seconds, 3),
-        )
+    def remember(self, audio_hash: str, transcript: Transcript, warnings: list[str]) -> None:
+        """Write a transcript to the cache (atomically: a killed run leaves no half file)."""
+        cache = self.cache_dir / f"{self.cache_key(audio_hash)}.json"
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp")
         tmp.write_text(
-            json.dumps({**transcript.to_dict(), "warnings": report.warnings}, ensure_ascii=False),
-            "utf-8",
+            json.dumps({**transcript.to_dict(), "warnings": warnings}, ensure_ascii=False), "utf-8"
         )
         os.replace(tmp, cache)
-        return transcript, report.warnings
+
+    def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
+        """Transcripts of many recordings (path, audio hash), each from the cache or decoded
+        with the others in full whisper batches (``ingest.stream_batch``). A bad recording gets
+        its error in its place in the list; the others are unaffected."""
+        results: list[Heard | None] = [None] * len(items)
+        todo: list[_Call] = []
+        for index, (path, audio_hash) in enumerate(items):
+            hit = self.cached(audio_hash)
+            if hit is not None:
+                results[index] = hit
+            else:
+                todo.append(_Call(index, path, audio_hash))
+        s = self.settings
+        queue: list[_Window] = []
+
+        def decode_queue() -> None:
+            self._decode(queue)
+            queue.clear()
+            for call in todo:
+                if call.read and call.open_windows == 0 and results[call.index] is None:
+                    results[call.index] = self._finish(call)
+
+        for call in todo:
+            try:
+                for window in decode_windows(
+                    call.path,
+                    window_seconds=s.window_seconds,
+                    max_seconds=s.max_audio_seconds,
+                    max_leading_silence=s.max_leading_silence_s,
+                    report=call.report,
+                ):
+                    queue.append(_Window(call, window.offset, self._streams(window.samples)))
+                    call.open_windows += 1
+                    if sum(w.seconds for w in queue) >= s.pool_seconds:
+                        decode_queue()
+            except CallScopeError as exc:
+                call.error = exc
+            call.read = True
+        decode_queue()
+        return [r for r in results if r is not None]
+
+    def transcribe_window(self, offset: float, samples: np.ndarray) -> list[Piece]:
+        """What was said in one window of a recording (``ingest.audio.decode_windows``), on the
+        recording's timeline: how worker processes share the windows of one long call."""
+        call = _Call(-1, Path(), "", open_windows=1)
+        self._decode([_Window(call, offset, self._streams(samples))])
+        if call.error is not None:
+            raise call.error
+        return call.segments
+
+    def assemble(self, audio_hash: str, pieces: list[Piece], report: DecodeReport) -> Heard:
+        """A recording's transcript from what was said in all its windows (cached)."""
+        call = _Call(-1, Path(), audio_hash, report=report, segments=pieces)
+        return self._finish(call)
 
     # -- internals ---------------------------------------------------------------------
     def _streams(self, samples: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -174,45 +251,71 @@ class Transcriber:
             return [(s.channel_speakers[0], samples[0]), (s.channel_speakers[1], samples[1])]
         return [(s.mono_speaker, samples.mean(axis=0) if samples.shape[0] > 1 else samples[0])]
 
-    def _transcribe_channel(
-        self, audio: np.ndarray, language: str | None
-    ) -> tuple[list[tuple[float, float, str]], str | None]:
-        s = self.settings
-        audio = np.ascontiguousarray(audio, dtype=np.float32)
-        kwargs: dict[str, Any] = {
-            "language": language,
-            "beam_size": s.beam_size,
-            "vad_filter": s.vad,
-            "word_timestamps": True,
-        }
+    def _decode(self, queue: list[_Window]) -> None:
+        """Decode the queued windows together; if that fails, each on its own, so one bad
+        recording fails alone."""
+        live = [w for w in queue if w.call.error is None]
         try:
-            if self._batched is not None and audio.shape[0] >= s.batch_min_seconds * SAMPLE_RATE:
-                segs, info = self._batched.transcribe(audio, batch_size=s.batch_size, **kwargs)
-            else:
-                segs, info = self._model.transcribe(audio, **kwargs)
-            found = [run for seg in segs for run in _speech_runs(seg)]
+            said = self._said(live)
+        except TranscriptionError:
+            said = []
+            for window in live:
+                try:
+                    said += self._said([window])
+                except TranscriptionError as exc:
+                    window.call.error = window.call.error or exc
+                    said.append([])
+        for window in queue:
+            window.call.open_windows -= 1
+        for window, runs in zip(live, said, strict=True):
+            window.call.segments.extend(
+                Piece(r.speaker, window.offset + r.start, window.offset + r.end, r.text)
+                for r in runs
+            )
+
+    def _said(self, windows: list[_Window]) -> list[list[Said]]:
+        if not windows:
+            return []
+        s = self.settings
+        try:
+            return transcribe_conversations(
+                self._pipeline(),
+                [w.streams for w in windows],
+                language=s.language,
+                beam_size=s.beam_size,
+                batch_size=max(1, s.batch_size),
+                vad=s.vad,
+            )
         except Exception as exc:  # ctranslate2 raises RuntimeError and friends
             raise TranscriptionError(f"transcription failed: {exc}") from exc
-        return [f for f in found if f[2]], info.language
+
+    def _finish(self, call: _Call) -> Heard:
+        if call.error is not None:
+            return call.error
+        turns = merge_turns(call.segments)
+        transcript = Transcript(
+            turns=turns,
+            language=self.settings.language or _language_of(" ".join(t.text for t in turns)),
+            duration=round(call.report.seconds, 3),
+        )
+        self.remember(call.audio_hash, transcript, call.report.warnings)
+        return transcript, call.report.warnings
 
 
-def _speech_runs(segment: Any) -> list[tuple[float, float, str]]:
-    """Split a whisper segment at silences between its words: (start, end, text) runs."""
-    words = segment.words or []
-    if not words:
-        return [(segment.start, segment.end, normalize(segment.text))]
-    runs: list[list[Any]] = [[words[0]]]
-    for word in words[1:]:
-        if word.start - runs[-1][-1].end > _SPLIT_GAP_SECONDS:
-            runs.append([word])
-        else:
-            runs[-1].append(word)
-    return [
-        (float(r[0].start), float(r[-1].end), normalize("".join(w.word for w in r))) for r in runs
-    ]
+def _language_of(text: str) -> str | None:
+    """The call's language when none was configured: whisper detects it per 30-second chunk
+    and does not report it per segment, so it is read back from the script of the words
+    (Chinese when most letters are CJK). Enough for what uses it (tokenising, the Chinese
+    classifier weights); other languages are reported as ``en``."""
+    from app.core.text import has_cjk
+
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    return "zh" if sum(has_cjk(c) for c in letters) * 2 > len(letters) else "en"
 
 
-def merge_turns(segments: list[_Segment]) -> list[Turn]:
+def merge_turns(segments: list[Piece]) -> list[Turn]:
     """Order segments of all speakers by time and join a speaker's consecutive segments."""
     turns: list[Turn] = []
     for seg in sorted(segments, key=lambda x: (x.start, x.speaker)):

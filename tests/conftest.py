@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# One transcription process in tests (each worker process loads whisper: seconds per test);
+# the worker pool has its own tests (tests/ingest/test_stream_batch.py, the batch service's).
+os.environ.setdefault("WHISPER__WORKERS", "1")
 
 from app.core.config import Settings, load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
@@ -51,3 +54,16 @@ def transcriber(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> T
     return Transcriber(
         Settings().whisper, models_dir=models_dir, cache_dir=tmp_path_factory.mktemp("tcache")
     )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray cluster of 2 CPUs for the session (skipped, saying why, when Ray is not
+    installed or cannot start here)."""
+    ray = pytest.importorskip("ray", reason="Ray is the optional extra callscope[ray]")
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    except Exception as exc:  # no shared memory, no free ports: say why
+        pytest.skip(f"Ray cannot start a local cluster here: {exc}")
+    yield ray
+    ray.shutdown()

@@ -64,3 +64,32 @@ def test_env_example_names_real_settings() -> None:
             section, field = line.split("=")[0].lower().split("__", 1)
             assert section in sections, line
             assert field in Settings.model_fields[section].annotation.model_fields, line
+
+
+def test_two_server_ray_setup_parses_and_wires_head_and_worker() -> None:
+    here = ROOT / "deploy" / "two-servers"
+    a = yaml.safe_load((here / "server-a.yml").read_text())["services"]
+    b = yaml.safe_load((here / "server-b.yml").read_text())["services"]
+    head, worker = a["head"], b["worker"]
+    for service in (head, worker):
+        assert (here / service["build"]["context"] / "Dockerfile").is_file()
+        assert service["build"]["args"]["EXTRAS"] == "ray"
+        assert service["command"][:2] == ["ray", "start"]
+    assert "--head" in head["command"] and "--port=6379" in head["command"]
+    assert any(arg.startswith("--address=${HEAD_ADDRESS:?") for arg in worker["command"])
+    # 7 + 8 CPUs for actors: one core of server A is left to the driver and Qdrant.
+    cpus = [int(arg.split("=")[1]) for arg in head["command"] + worker["command"] if "cpus" in arg]
+    assert cpus == [7, 8]
+    config = a["qdrant"]["volumes"][0].split(":")[0]
+    assert (here / config).is_file()
+    assert head["environment"]["QDRANT__URL"] == "http://127.0.0.1:6333"
+    from app.core.config import Settings
+
+    assert "threads_per_worker" in Settings.model_fields["whisper"].annotation.model_fields
+    assert "ARG EXTRAS" in (ROOT / "Dockerfile").read_text()
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(dep.startswith("ray") for dep in extras["ray"])

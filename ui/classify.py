@@ -55,10 +55,12 @@ class HeardTranscripts:
         self.inner = inner
         self.heard: dict[str, Transcript] = {}
 
-    def transcribe(self, path: Path, audio_hash: str) -> Any:
-        transcript, info = self.inner.transcribe(path, audio_hash)
-        self.heard[str(path)] = transcript
-        return transcript, info
+    def transcribe_many(self, items: list[tuple[Path, str]]) -> list[Any]:
+        found = self.inner.transcribe_many(items)
+        for (path, _), result in zip(items, found, strict=True):
+            if isinstance(result, tuple):
+                self.heard[str(path)] = result[0]
+        return found
 
 
 def transcript_texts(sources: list[CallSource], heard: dict[str, Transcript]) -> dict[str, str]:

@@ -51,6 +51,22 @@ def batch(
     language: Annotated[
         Optional[str], typer.Option("--language", help="Force the spoken language (e.g. zh, en).")
     ] = None,
+    workers: Annotated[
+        Optional[int],
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Transcription worker processes (default: whisper.workers, one per core).",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray-address",
+            envvar="RAY_ADDRESS",
+            help="Transcribe on this Ray cluster (needs callscope[ray]; 'local' starts one here).",
+        ),
+    ] = None,
     collection: CollectionOpt = None,
 ) -> None:
     """Transcribe, index and classify a batch of calls in one resumable run, with a summary.
@@ -60,6 +76,10 @@ def batch(
     settings = settings_for(collection)
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})
+    if workers:
+        settings = settings.with_changes(whisper={"workers": workers})
+    if ray_address:
+        settings = settings.with_changes(ray={"address": ray_address})
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {out.suffix!r}")
     if not paths and manifest is None:

@@ -1,5 +1,6 @@
 """The ``callscope`` command: the Typer app, logging, and the commands of each module
-(``calls``, ``classify``, ``batch``, ``query``, ``eval``, ``serve``, ``demo``) registered on it."""
+(``calls``, ``classify``, ``batch``, ``sizing``, ``query``, ``eval``, ``serve``, ``demo``)
+registered on it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
-from app.cli import batch, calls, classify, query
+from app.cli import batch, calls, classify, query, sizing
 from app.cli.console import App, err_console
 from app.cli.demo import demo
 from app.cli.eval import eval_app
@@ -43,6 +44,7 @@ app.command("import-labels")(calls.import_labels)
 app.command()(calls.status)
 app.command()(classify.classify)
 app.command()(batch.batch)
+app.command()(sizing.sizing)
 app.command()(calls.relabel)
 app.command()(calls.reindex)
 app.command()(calls.doctor)

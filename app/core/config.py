@@ -57,15 +57,24 @@ class WhisperSettings(BaseModel):
     model: str = BUNDLED_WHISPER
     device: str = "cpu"
     compute_type: str = "int8"
-    cpu_threads: int = Field(0, ge=0, description="0 = let CTranslate2 decide")
-    #: Measured on this kind of machine: beam 1 + VAD is twice as fast as the default beam 5
-    #: with the same WER on call audio.
-    beam_size: int = Field(1, ge=1, le=10)
+    #: CTranslate2 threads per worker process; 0 = ``threads_per_worker``.
+    cpu_threads: int = Field(0, ge=0)
+    #: Transcription worker processes, each holding the model once; 0 = one per
+    #: ``threads_per_worker`` cores. 1 transcribes in the calling process.
+    workers: int = Field(0, ge=0, le=256)
+    #: Threads each worker gets when ``cpu_threads`` is 0 (measured on 2 cores: 2 workers of 1
+    #: thread beat 1 worker of 2 threads; docs/benchmarks.md).
+    threads_per_worker: int = Field(1, ge=1, le=64)
+    #: Beam search width. Decoded in batches across calls, beam 5 costs ~14% more time than
+    #: beam 1 and gains ~3 WER points on 40 synthetic two-channel calls (docs/benchmarks.md).
+    beam_size: int = Field(5, ge=1, le=10)
     vad: bool = True
-    #: BatchedInferencePipeline batch size for long channels; 0 or 1 turns batching off.
+    #: Speech chunks (up to 30 s each, from the channels of many calls) whisper decodes in one
+    #: batch; 0 or 1 decodes them one by one.
     batch_size: int = Field(8, ge=0, le=64)
-    #: Channels shorter than this are transcribed unbatched (batching only pays on long audio).
-    batch_min_seconds: float = Field(90.0, ge=0)
+    #: Seconds of channel audio gathered (across calls) before whisper decodes it in batches:
+    #: more fills batches better, and holds that much audio in memory (~4 MB a minute).
+    pool_seconds: float = Field(1200.0, ge=30)
     #: ``None`` = detect per channel; else an ISO code such as ``zh`` or ``en``.
     language: str | None = None
     #: Audio is decoded and transcribed in windows of this many seconds, so memory stays
@@ -104,6 +113,10 @@ class EmbeddingSettings(BaseModel):
     max_length: int = Field(512, ge=16, le=8192)
     #: Prefix for queries (bge v1.5 models want one for retrieval); empty = none.
     query_instruction: str = ""
+    #: Where the model runs: ``cpu``, or a torch device such as ``cuda:0`` on a GPU host.
+    devices: str = "cpu"
+    #: Half precision on a GPU (about twice as fast there; ignored on the CPU).
+    fp16: bool = False
 
 
 class QdrantSettings(BaseModel):
@@ -151,6 +164,9 @@ class IngestSettings(BaseModel):
 
     #: Chunks embedded and upserted together.
     batch_chunks: int = Field(64, ge=1)
+    #: Calls whose recordings are transcribed together (shared whisper batches, shared among
+    #: the transcription workers).
+    group_calls: int = Field(32, ge=1, le=10_000)
     #: Files larger than this are refused before decoding.
     max_file_mb: float = Field(2048.0, gt=0)
     #: Call metadata kept from the columns of an import (or the top level of a JSON
@@ -167,6 +183,17 @@ class BatchSettings(BaseModel):
     chunk: int = Field(32, ge=1, le=10_000)
     #: Below this confidence an answered call counts as low-confidence in the run summary.
     low_confidence: float = Field(0.5, ge=0, le=1)
+
+
+class RaySettings(BaseModel):
+    """Transcription on a Ray cluster (``pip install 'callscope[ray]'``); off unless an address
+    is set here, with ``--ray-address``, or in Ray's own ``RAY_ADDRESS``."""
+
+    #: ``ray://head:10001`` / ``head:6379`` joins a cluster; ``local`` starts one on this machine.
+    address: str | None = None
+    #: Actors (each holding a whisper model); 0 = one per ``whisper.threads_per_worker`` CPUs
+    #: of the whole cluster.
+    workers: int = Field(0, ge=0, le=4096)
 
 
 class ClassifySettings(BaseModel):
@@ -384,6 +411,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()
     batch: BatchSettings = BatchSettings()
+    ray: RaySettings = RaySettings()
     labels: LabelQualitySettings = LabelQualitySettings()
     search: SearchSettings = SearchSettings()
     llm: LLMSettings = LLMSettings()

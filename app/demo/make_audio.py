@@ -139,6 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="decode each file and print per-turn channel energy"
     )
     ap.add_argument("--only", nargs="*", default=None, metavar="ID", help="only these call ids")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        help="write every English call (not only the audio subset) into this folder, with a "
+        "manifest.jsonl of per-channel references (the `callscope eval asr` contract) and a "
+        "calls.jsonl of whole-call references: a benchmark corpus, not part of the demo",
+    )
+    ap.add_argument("--limit", type=int, default=0, help="with --out: at most this many calls")
     args = ap.parse_args(argv)
 
     if shutil.which("espeak-ng") is None:
@@ -148,7 +156,42 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         json.loads(line) for line in CALLS.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    rows = [r for r in rows if "audio" in r and (not args.only or r["id"] in args.only)]
+    if args.out:
+        rows = [
+            r for r in rows if r["language"] == "en" and (not args.only or r["id"] in args.only)
+        ]
+        rows = rows[: args.limit or None]
+        for r in rows:
+            r["audio"] = str(args.out.resolve() / f"{r['id']}.mp3")
+        manifest = [
+            {
+                "audio": f"{r['id']}.mp3",
+                "language": "en",
+                "channel": CHANNEL[side],
+                "text": " ".join(t["text"] for t in r["turns"] if t["speaker"] == side),
+            }
+            for r in rows
+            for side in ("agent", "customer")
+        ]
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "manifest.jsonl").write_text(
+            "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in manifest), "utf-8"
+        )
+        # The whole call in turn order, for scoring tools that hear both channels at once.
+        whole = [
+            {
+                "audio": f"{r['id']}.mp3",
+                "language": "en",
+                "text": " ".join(t["text"] for t in r["turns"]),
+                "turns": len(r["turns"]),
+            }
+            for r in rows
+        ]
+        (args.out / "calls.jsonl").write_text(
+            "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in whole), "utf-8"
+        )
+    else:
+        rows = [r for r in rows if "audio" in r and (not args.only or r["id"] in args.only)]
     all_ok = True
     total_bytes = 0
     with tempfile.TemporaryDirectory(prefix="callscope-tts-") as tmp:
@@ -162,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             total_bytes += size
             speech = sum(e - s for _, s, e in spans)
             print(
-                f"{row['id']}: {len(spans)} turns, {track.shape[1] / rate:.1f} s ({speech:.1f} s speech), {size / 1024:.0f} KiB -> {out.relative_to(HERE.parent.parent)}"
+                f"{row['id']}: {len(spans)} turns, {track.shape[1] / rate:.1f} s ({speech:.1f} s speech), {size / 1024:.0f} KiB -> {out}"
             )
             if args.check:
                 all_ok &= check(out, spans)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from app.services.batch import ResultLog
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.results import row, write_rows
+from ingest.workers import plan
 from retrieval.classify.knn import UNKNOWN
 
 #: Ingest outcomes after which the call is in the store and can be classified.
@@ -76,6 +78,7 @@ def run_batch(
     total = len(sources) + len(input_errors)
     report = progress or (lambda done, total, message: None)
     started = time.perf_counter()
+    clock = Counter(runtime.clock)
     chunk = runtime.settings.batch.chunk
     try:
         for origin, message in input_errors:
@@ -101,7 +104,8 @@ def run_batch(
             report(len(rows), total, f"processed {len(rows)}/{total}")
     finally:
         log.close()
-    summary = summarize(rows, runtime, time.perf_counter() - started, resumed)
+    stages = {k: v - clock.get(k, 0.0) for k, v in runtime.clock.items()}
+    summary = summarize(rows, runtime, time.perf_counter() - started, resumed, stages)
     for fmt in ("csv", "xlsx", "jsonl"):  # "input" (the resume key) is not a results column
         write_rows(folder / f"results.{fmt}", rows)
     (folder / "summary.json").write_text(
@@ -117,7 +121,9 @@ def _process(runtime: Runtime, step: list[CallSource], source: str) -> list[dict
     by_origin = {r.origin: r for r in ingest_sources(runtime, step, by=source)}
     ingested = [by_origin[src.origin] for src in step]
     stored = [r.call_id for r in ingested if r.status in _STORED]
+    started = time.perf_counter()
     found = {r.call_id: r for r in classify_calls(runtime, stored, source=source)}
+    runtime.clock["classify"] += time.perf_counter() - started
     out = []
     for src, result in zip(step, ingested, strict=True):
         if result.status in _STORED:
@@ -141,9 +147,14 @@ def _audio_seconds(runtime: Runtime, call_id: str, seen: float | None) -> float 
 
 
 def summarize(
-    rows: list[dict[str, Any]], runtime: Runtime, seconds: float, resumed: int = 0
+    rows: list[dict[str, Any]],
+    runtime: Runtime,
+    seconds: float,
+    resumed: int = 0,
+    stages: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The run in numbers: what was answered, how surely, what failed and why, how fast."""
+    """The run in numbers: what was answered, how surely, what failed and why, how fast, and
+    on what (``callscope sizing`` plans hardware from the stage seconds and the machine)."""
     ok = [r for r in rows if not r.get("error")]
     low = runtime.settings.batch.low_confidence
     answered = [r for r in ok if r.get("label") != UNKNOWN]
@@ -166,5 +177,26 @@ def summarize(
         # This invocation's pace (calls done before a resume are not in it).
         "calls_per_hour": round(new / seconds * 3600, 1) if seconds > 0 and new else None,
         "audio_hours_per_hour": round(new_audio / seconds, 2) if seconds > 0 and new else None,
+        "new_calls": new,
+        "new_audio_hours": round(new_audio / 3600, 4),
+        "stage_seconds": {k: round(v, 1) for k, v in sorted((stages or {}).items())},
+        "machine": machine(runtime),
         "llm_usage": runtime.llm_usage(),
+    }
+
+
+def machine(runtime: Runtime) -> dict[str, Any]:
+    """What the run ran on: cores, the speech model and device, and how transcription was
+    spread (in-process, worker processes, or Ray actors)."""
+    s = runtime.settings.whisper
+    workers, threads = plan(s)
+    ray = runtime.settings.ray.address or os.environ.get("RAY_ADDRESS")
+    return {
+        "cores": os.cpu_count() or 1,
+        "model": s.model,
+        "device": s.device,
+        "compute_type": s.compute_type,
+        "transcription": "ray" if ray else ("processes" if workers > 1 else "in-process"),
+        "workers": runtime.settings.ray.workers if ray else workers,
+        "threads_per_worker": threads,
     }

@@ -366,8 +366,7 @@ def _drop_cached_transcript(runtime: Runtime, ledger: Ledger, call_id: str, audi
             and file_sha256(path) == audio_hash
         ):
             return
-    transcriber = runtime.transcriber()
-    (transcriber.cache_dir / f"{transcriber.cache_key(audio_hash)}.json").unlink(missing_ok=True)
+    runtime.forget_transcript(audio_hash)
 
 
 def relabel(

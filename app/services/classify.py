@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from app.core.errors import CallScopeError, InputError
+from app.core.iters import chunked
 from app.core.models import CallSource, Transcript
 from app.core.text import call_text
 from app.runtime import Runtime
 from ingest.audio import file_sha256
 from ingest.sources import parse_text_turns
-from ingest.transcribe import Transcriber
+from ingest.transcribe import Heard, SpeechToText
 from retrieval.classify.knn import Classification, KnnClassifier
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def classify_sources(
     sources: Iterable[CallSource],
     classifier: KnnClassifier,
     *,
-    transcriber: Callable[[], Transcriber],
+    transcriber: Callable[[], SpeechToText],
     refine: Refiner | None = None,
     batch_size: int = 32,
     on_result: Callable[[CallResult], None] | None = None,
@@ -52,7 +53,6 @@ def classify_sources(
     before it is read (results come in batches; a recording takes seconds to transcribe)."""
     results: list[CallResult] = []
     pending: list[tuple[CallSource, str]] = []
-    loaded: Transcriber | None = None
 
     def emit(result: CallResult) -> None:
         results.append(result)
@@ -75,29 +75,41 @@ def classify_sources(
                 emit(CallResult(source.call_id, source.origin, classification))
         pending.clear()
 
-    for source in sources:
-        if on_start:
-            on_start(source)
-        try:
-            transcript = source.transcript
-            if source.kind == "audio":
-                assert source.path is not None
-                if loaded is None:
-                    loaded = transcriber()
-                transcript, _ = loaded.transcribe(source.path, file_sha256(source.path))
-            text = call_text(transcript or Transcript([]))
-            if not text.strip():
-                raise CallScopeError("no speech or text to classify")
-        except CallScopeError as exc:
-            emit(CallResult(source.call_id, source.origin, error=str(exc)))
-            continue
-        except Exception as exc:  # one bad input must not end the batch
-            log.exception("unexpected error on %s", source.origin)
-            emit(CallResult(source.call_id, source.origin, error=f"internal error: {exc}"))
-            continue
-        pending.append((source, text))
-        if len(pending) >= batch_size:
-            flush()
+    for group in chunked(sources, batch_size):
+        for source in group:
+            if on_start:
+                on_start(source)
+        # The group's recordings are transcribed together (whisper batches across calls).
+        audio = [s for s in group if s.kind == "audio" and s.transcript is None]
+        heard: dict[int, Heard] = {}
+        if audio:
+            try:
+                found = transcriber().transcribe_many(
+                    [(s.path, file_sha256(s.path)) for s in audio if s.path is not None]
+                )
+            except CallScopeError as exc:  # the model itself could not be loaded
+                found = [exc] * len(audio)
+            heard = {id(s): h for s, h in zip(audio, found, strict=True)}
+        for source in group:
+            try:
+                transcript = source.transcript
+                if id(source) in heard:
+                    speech = heard[id(source)]
+                    if isinstance(speech, CallScopeError):
+                        raise speech
+                    transcript = speech[0]
+                text = call_text(transcript or Transcript([]))
+                if not text.strip():
+                    raise CallScopeError("no speech or text to classify")
+            except CallScopeError as exc:
+                emit(CallResult(source.call_id, source.origin, error=str(exc)))
+                continue
+            except Exception as exc:  # one bad input must not end the batch
+                log.exception("unexpected error on %s", source.origin)
+                emit(CallResult(source.call_id, source.origin, error=f"internal error: {exc}"))
+                continue
+            pending.append((source, text))
+        flush()
     flush()
     return results
 
@@ -171,7 +183,7 @@ def classify_batch(
     sources: Iterable[CallSource],
     *,
     source: str,
-    transcriber: Callable[[], Transcriber] | None = None,
+    transcriber: Callable[[], SpeechToText] | None = None,
     on_result: Callable[[CallResult], None] | None = None,
     on_start: Callable[[CallSource], None] | None = None,
 ) -> list[CallResult]:

@@ -35,9 +35,10 @@ class Embedder(ABC):
 
 
 class FlagEmbedder(Embedder):
-    """FlagEmbedding's FlagModel on the CPU (or wherever ``devices`` says)."""
+    """FlagEmbedding's FlagModel on the CPU, or on the torch device ``embedding.devices``
+    names (``cuda:0``)."""
 
-    def __init__(self, settings: EmbeddingSettings, *, devices: str = "cpu") -> None:
+    def __init__(self, settings: EmbeddingSettings, *, devices: str | None = None) -> None:
         self.settings = settings
         if settings.model == BUNDLED_EMBEDDING:
             source = str(bundled.minilm_dir())
@@ -55,7 +56,7 @@ class FlagEmbedder(Embedder):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self._pooling = pooling
         self._source = source
-        self._devices = devices
+        self._devices = devices or settings.devices
         self._flag: Any = None
         # The dimension comes from the model's config alone, so opening a collection (status,
         # a re-run over unchanged calls) never waits for FlagEmbedding and the weights to load.
@@ -84,7 +85,13 @@ class FlagEmbedder(Embedder):
                     query_max_length=s.max_length,
                     passage_max_length=s.max_length,
                 )
-            except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
+                if self._devices != "cpu":
+                    # FlagModel moves its model to the device only inside its own encode; the
+                    # direct path below runs the model itself.
+                    self._flag.model.to(self._flag.target_devices[0])
+                    if s.fp16:
+                        self._flag.model.half()
+            except Exception as exc:  # transformers/HF/torch raise OSError, ValueError, ...
                 raise ConfigError(f"cannot load embedding model {s.model!r}: {exc}") from exc
         return self._flag
 

@@ -1,0 +1,54 @@
+"""Transcription on a Ray cluster the test starts on this machine (2 CPUs), against the local
+path: the same turns, a bad file failing alone, and the transcripts written by this process."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from app.core.errors import AudioError
+from eval.asr import edit_distance
+from ingest.transcribe import Transcriber
+from tests.conftest import DATA
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+|[\u4e00-\u9fff]", text.lower())
+
+
+def test_ray_actors_transcribe_like_this_process(
+    ray_cluster: object, transcriber: Transcriber, models_dir: Path, tmp_path: Path
+) -> None:
+    from ingest.ray_workers import RayTranscriber
+
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"\xff\xfb" + b"\x01" * 300)
+    files = [
+        Path(shutil.copy(DATA / "stereo_diarization.wav", tmp_path / "call one.wav")),
+        DATA / "aishell-BAC009S0724W0121.wav",
+        bad,
+    ]
+    stt = RayTranscriber(
+        transcriber.settings,
+        models_dir=models_dir,
+        cache_dir=tmp_path / "cache",
+        address=None,  # the cluster the fixture started
+        workers=2,
+        threads=1,
+    )
+    try:
+        found = stt.transcribe_many([(f, f"ray-{i}") for i, f in enumerate(files)])
+    finally:
+        stt.close()
+    assert isinstance(found[2], AudioError) and "broken.mp3" in str(found[2])
+    for f, result in zip(files[:2], found[:2], strict=True):
+        assert isinstance(result, tuple)
+        alone, _ = transcriber.transcribe(f, f"alone-{f.name}")
+        assert [t.speaker for t in result[0].turns] == [t.speaker for t in alone.turns]
+        ref = _words(" ".join(t.text for t in alone.turns))
+        hyp = _words(" ".join(t.text for t in result[0].turns))
+        assert edit_distance(ref, hyp) / len(ref) <= 0.1
+        assert result[0].language == alone.language
+    # The driver, not the actors, wrote the cache: a second ask reads it, no cluster needed.
+    assert stt.local.cached("ray-0") is not None and stt.local.cached("ray-2") is None
