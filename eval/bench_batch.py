@@ -90,6 +90,9 @@ def bench(corpus: Path, n: int) -> dict[str, Any]:
         a = _batch(_settings(tmp / "a", models), a_files, tmp / "a", "a")
         predicted = predict_wall_seconds(a, len(b_files), b_hours)
         b = _batch(_settings(tmp / "a", models), b_files, tmp / "a", "b")
+        keep = ("new_calls", "new_audio_hours", "seconds", "stage_seconds", "failed")
+        out["batch_a"] = {k: a[k] for k in keep}
+        out["batch_b"] = {k: b[k] for k in keep} | {"audio_hours_listed": round(b_hours, 4)}
         out["sizing"] = {
             "measured_on": {"calls": a["new_calls"], "audio_hours": a["new_audio_hours"]},
             "predicted_seconds": round(predicted, 1),

@@ -103,6 +103,7 @@ class RayTranscriber:
                 raise ConfigError(f"cannot join the Ray cluster at {address!r}: {exc}") from exc
         self.settings = settings.model_copy(update={"cpu_threads": threads})
         self.local = Transcriber(self.settings, models_dir=models_dir, cache_dir=cache_dir)
+        self.local.model_source()  # assembled once on this node, not by each local actor
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = workers or max(1, cpus // threads)
         # A worker that dies (a node lost, out of memory) is started again for the next group.

@@ -111,16 +111,21 @@ class Transcriber:
         self.cache_hits = 0
 
     # -- model -------------------------------------------------------------------------
+    def model_source(self) -> str:
+        """What WhisperModel loads: the bundled model's folder (assembled on first use) or the
+        configured name/folder. Worker pools call it before starting workers, so the bundled
+        model is assembled once, not by every worker at once."""
+        if self.settings.model == BUNDLED_WHISPER:
+            return str(bundled.whisper_base_dir(self._models_dir))
+        return self.settings.model
+
     def _load(self) -> None:
         if self._model is not None:
             return
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         s = self.settings
-        if s.model == BUNDLED_WHISPER:
-            source = str(bundled.whisper_base_dir(self._models_dir))
-        else:
-            source = s.model
+        source = self.model_source()
         try:
             self._model = WhisperModel(
                 source,

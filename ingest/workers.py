@@ -144,7 +144,9 @@ class TranscriberPool:
             try:
                 heard = future.result()
             except BrokenProcessPool as exc:
-                self._pool = None
+                # A worker died (out of memory, killed): its recordings fail, the pool restarts
+                # for the next group.
+                self.close(wait=False)
                 heard = [TranscriptionError(f"transcription worker died: {exc}")] * len(indexes)
             except Exception as exc:  # an unpicklable surprise must not end the batch
                 log.exception("transcription worker failed")
@@ -181,7 +183,7 @@ class TranscriberPool:
         except CallScopeError as exc:
             return exc
         except BrokenProcessPool as exc:
-            self._pool = None
+            self.close(wait=False)
             return TranscriptionError(f"transcription worker died: {exc}")
         finally:
             for future in waiting:
@@ -190,6 +192,7 @@ class TranscriberPool:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            self.local.model_source()  # the bundled model assembled once, here
             # The workers' math libraries (OpenBLAS in numpy, OpenMP in CTranslate2) size their
             # thread pools from these when they load, which in a spawned child is before any of
             # our code runs: so they are set in the environment the children inherit. Unset,
@@ -223,9 +226,9 @@ class TranscriberPool:
                         os.environ[key] = value
         return self._pool
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
 

