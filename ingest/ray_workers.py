@@ -116,9 +116,6 @@ class RayTranscriber:
     def cache_hits(self) -> int:
         return self.local.cache_hits
 
-    def forget(self, audio_hash: str) -> None:
-        self.local.forget(audio_hash)
-
     def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
         results: list[Heard | None] = [self.local.cached(h) for _, h in items]
         todo = [i for i, r in enumerate(results) if r is None]

@@ -24,6 +24,7 @@ from app.core import bundled
 from app.core.config import BUNDLED_WHISPER, WhisperSettings
 from app.core.errors import CallScopeError, ConfigError, TranscriptionError
 from app.core.models import Transcript, Turn
+from app.core.text import has_cjk
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
 from ingest.stream_batch import Said, transcribe_conversations
 
@@ -208,10 +209,13 @@ class Transcriber:
                 todo.append(_Call(index, path, audio_hash))
         s = self.settings
         queue: list[_Window] = []
+        queued_seconds = 0.0
 
         def decode_queue() -> None:
+            nonlocal queued_seconds
             self._decode(queue)
             queue.clear()
+            queued_seconds = 0.0
             for call in todo:
                 if call.read and call.open_windows == 0 and results[call.index] is None:
                     results[call.index] = self._finish(call)
@@ -227,7 +231,8 @@ class Transcriber:
                 ):
                     queue.append(_Window(call, window.offset, self._streams(window.samples)))
                     call.open_windows += 1
-                    if sum(w.seconds for w in queue) >= s.pool_seconds:
+                    queued_seconds += queue[-1].seconds
+                    if queued_seconds >= s.pool_seconds:
                         decode_queue()
             except CallScopeError as exc:
                 call.error = exc
@@ -312,8 +317,6 @@ def _language_of(text: str) -> str | None:
     and does not report it per segment, so it is read back from the script of the words
     (Chinese when most letters are CJK). Enough for what uses it (tokenising, the Chinese
     classifier weights); other languages are reported as ``en``."""
-    from app.core.text import has_cjk
-
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return None
@@ -338,6 +341,4 @@ def merge_turns(segments: list[Piece]) -> list[Turn]:
 
 
 def _cjk_edge(left: str, right: str) -> bool:
-    from app.core.text import has_cjk
-
     return bool(left and right) and has_cjk(left[-1]) and has_cjk(right[0])

@@ -87,7 +87,7 @@ class TranscriberPool:
     ) -> None:
         self.settings = settings.model_copy(update={"cpu_threads": threads})
         self.workers = workers
-        # Cache lookups, forgetting an entry, and a lone recording stay in this process, on all
+        # Cache lookups and a lone recording stay in this process, on all
         # the workers' threads (a Transcriber loads its model only when it has work).
         self.local = Transcriber(
             settings.model_copy(update={"cpu_threads": workers * threads}),
@@ -99,18 +99,11 @@ class TranscriberPool:
         self._pool: ProcessPoolExecutor | None = None
 
     @property
-    def model_id(self) -> str:
-        return self.local.model_id
-
-    @property
     def cache_hits(self) -> int:
         return self.local.cache_hits
 
     def cached(self, audio_hash: str) -> tuple[Any, list[str]] | None:
         return self.local.cached(audio_hash)
-
-    def forget(self, audio_hash: str) -> None:
-        self.local.forget(audio_hash)
 
     def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
         """Short recordings are dealt among the workers whole (each worker batches its share
