@@ -40,7 +40,7 @@ stress: $(STAMP)
 # The UI's browser tests, saving a screenshot of each tab (installs Debian chromium if missing).
 screenshots: $(STAMP)
 	CALLSCOPE_SCREENSHOTS=docs/screenshots HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False \
-		$(BIN)/python -m pytest tests/ui/test_browser.py -q
+		$(BIN)/python -m pytest tests/ui/test_browser.py tests/ui/test_browser_insights.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check app ingest retrieval eval tests ui

@@ -18,6 +18,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.models import CallSource, Transcript
 from app.core.names import clean_id, safe_call_id
+from ingest.roles import agent_speaker_choice
 from ingest.sources import labels_from, parse_text_turns, transcript_from_json
 
 LABEL_FILE_TYPES = (".csv", ".xlsx", ".jsonl")
@@ -131,6 +132,7 @@ def _source(
         # The 0-based row in the file, so a report can point back at it.
         extra={"row": n},
         metadata=metadata_of(row, columns.metadata),
+        agent_speaker=agent_speaker_choice(row.get("agent_speaker")),
     )
     audio = _text(row.get(audio_col)) if audio_col else None
     if audio:

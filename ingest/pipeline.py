@@ -32,6 +32,8 @@ from app.core.models import CallSource, Transcript
 from app.core.text import call_text
 from ingest.audio import file_sha256
 from ingest.ledger import Ledger
+from ingest.metrics import conversation_metrics
+from ingest.roles import apply_override, speaker_source
 from ingest.transcribe import Heard, SpeechToText
 from ingest.turns import (
     CALL_TEXT_CHARS,
@@ -260,6 +262,9 @@ class IngestPipeline:
             transcript = source.transcript
         if not transcript.turns:
             raise AudioError("no speech found in the recording")
+        transcript = apply_override(
+            transcript, source.agent_speaker, self.settings.whisper.channel_speakers
+        )
         day = iso_date(source.date) if source.date else None
         if source.date and day is None:
             warnings = [
@@ -283,7 +288,7 @@ class IngestPipeline:
             around = self.sparse.encode_documents([u.around for u in units])
             points: list[StoredPoint] = []
             for ready in batch:
-                payload = _call_payload(ready)
+                payload = _call_payload(ready, self.settings.whisper.channel_speakers)
                 first = len(points)
                 pooled = context_vectors(ready.units, dense[first : first + len(ready.units)])
                 for j, unit in enumerate(ready.units):
@@ -352,7 +357,11 @@ class IngestPipeline:
                     id=point_id(ready.source.call_id, 0, "call"),
                     dense=call_vector(ready.units, vectors),
                     sparse=sv,
-                    payload={**_call_payload(ready), "text": text, "n_turns": len(ready.units)},
+                    payload={
+                        **_call_payload(ready, self.settings.whisper.channel_speakers),
+                        "text": text,
+                        "n_turns": len(ready.units),
+                    },
                     more={SPARSE_OPENING: opening},
                 )
             )
@@ -392,6 +401,8 @@ class IngestPipeline:
         meta = {"labels": source.labels, "date": source.date, "split": source.split, "body": body}
         if source.metadata:  # (absent from the hash of calls without it: their hash stays)
             meta["metadata"] = source.metadata
+        if source.agent_speaker:  # a new role decision re-indexes the call (same way)
+            meta["agent_speaker"] = source.agent_speaker
         return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest(), audio_hash
 
     def _fail(self, source: CallSource, message: str) -> IngestResult:
@@ -410,7 +421,9 @@ class IngestPipeline:
         return IngestResult(source.call_id, source.origin, "failed", error=message)
 
 
-def _call_payload(ready: _Ready) -> dict[str, Any]:
+def _call_payload(ready: _Ready, speakers: tuple[str, str]) -> dict[str, Any]:
+    """The payload of a call's points: who, what, when, and how the conversation went
+    (``metrics``, on the call point)."""
     source = ready.source
     payload: dict[str, Any] = {
         "call_id": source.call_id,
@@ -425,6 +438,11 @@ def _call_payload(ready: _Ready) -> dict[str, Any]:
     payload.update({k: v for k, v in source.metadata.items() if k not in payload})
     if ready.date:
         payload["date"] = ready.date
+    transcript = ready.transcript
+    payload["speaker_source"] = speaker_source(transcript, source.kind)
+    metrics = conversation_metrics(transcript, agent=speakers[0], customer=speakers[1])
+    if metrics:
+        payload["metrics"] = metrics
     return payload
 
 

@@ -44,6 +44,10 @@ SPLIT_GAP_SECONDS = 0.8
 _SPLIT_ON_TOKENS = "zh"
 
 
+#: One word as heard: (start, end, text), seconds on its conversation's timeline.
+Word = tuple[float, float, str]
+
+
 @dataclass(frozen=True)
 class Said:
     """A run of one speaker's words, on its conversation's own timeline (seconds)."""
@@ -52,6 +56,9 @@ class Said:
     start: float
     end: float
     text: str
+    #: The run's words with their timings: what diarization of a mono stream re-attributes
+    #: word by word, and what conversation metrics are measured from.
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,7 @@ def _runs(words: list[tuple[_Piece, float, float, str]]) -> list[Said]:
             round(r[0][1], 3),
             round(r[-1][2], 3),
             normalize("".join(w[3] for w in r)),
+            tuple((round(w[1], 3), round(w[2], 3), w[3]) for w in r),
         )
         for r in runs
     ]

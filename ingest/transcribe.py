@@ -23,10 +23,13 @@ import numpy as np
 from app.core import bundled
 from app.core.config import BUNDLED_WHISPER, WhisperSettings
 from app.core.errors import CallScopeError, ConfigError, TranscriptionError
-from app.core.models import Transcript, Turn
-from app.core.text import has_cjk
+from app.core.models import Speech, Transcript, Turn
+from app.core.text import has_cjk, normalize
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
-from ingest.stream_batch import Said, transcribe_conversations
+from ingest.diarize import diarize
+from ingest.roles import Run, name_voices
+from ingest.stream_batch import Said, Word, transcribe_conversations
+from ingest.voices import VoiceEncoder, VoiceFrames, speech_regions
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class Piece:
     start: float
     end: float
     text: str
+    #: Its words, (start, end, text) on the recording's timeline.
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(eq=False)
@@ -80,6 +85,9 @@ class _Call:
     #: All its windows are queued (or it failed while being read).
     read: bool = False
     error: CallScopeError | None = None
+    #: One mono stream (no channel per speaker): its speakers are told apart by voice.
+    mono: bool = False
+    voices: list[VoiceFrames] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -104,6 +112,7 @@ class Transcriber:
         self._models_dir = models_dir
         self._model: Any = None
         self._batched: Any = None
+        self._encoder: VoiceEncoder | None = None
         self.model_id = (
             f"faster-whisper-base:{bundled.WHISPER_BASE_SHA256[:12]}"
             if settings.model == BUNDLED_WHISPER
@@ -153,7 +162,7 @@ class Transcriber:
         return {
             # Bump when the way segments become turns changes, so old cache entries are not
             # served for the new behaviour.
-            "pipeline": 4,
+            "pipeline": 5,
             "model": self.model_id,
             "beam": s.beam_size,
             "vad": s.vad,
@@ -161,6 +170,7 @@ class Transcriber:
             "language": s.language,
             "channels": list(s.channel_speakers),
             "mono": s.mono_speaker,
+            "diarization": s.diarization.model_dump(),
         }
 
     def cache_key(self, audio_hash: str) -> str:
@@ -240,18 +250,30 @@ class Transcriber:
         decode_queue()
         return [r for r in results if r is not None]
 
-    def transcribe_window(self, offset: float, samples: np.ndarray) -> list[Piece]:
+    def transcribe_window(
+        self, offset: float, samples: np.ndarray
+    ) -> tuple[list[Piece], list[VoiceFrames] | None]:
         """What was said in one window of a recording (``ingest.audio.decode_windows``), on the
-        recording's timeline: how worker processes share the windows of one long call."""
+        recording's timeline, and for a mono window its voice prints (None for stereo): how
+        worker processes share the windows of one long call."""
         call = _Call(-1, Path(), "", open_windows=1)
         self._decode([_Window(call, offset, self._streams(samples))])
         if call.error is not None:
             raise call.error
-        return call.segments
+        return call.segments, call.voices if call.mono else None
 
-    def assemble(self, audio_hash: str, pieces: list[Piece], report: DecodeReport) -> Heard:
-        """A recording's transcript from what was said in all its windows (cached)."""
+    def assemble(
+        self,
+        audio_hash: str,
+        pieces: list[Piece],
+        report: DecodeReport,
+        voices: list[VoiceFrames] | None = None,
+    ) -> Heard:
+        """A recording's transcript from what was said in all its windows (cached); ``voices``
+        are a mono recording's voice prints from :meth:`transcribe_window`."""
         call = _Call(-1, Path(), audio_hash, report=report, segments=pieces)
+        call.mono = voices is not None
+        call.voices = voices or []
         return self._finish(call)
 
     # -- internals ---------------------------------------------------------------------
@@ -278,10 +300,34 @@ class Transcriber:
         for window in queue:
             window.call.open_windows -= 1
         for window, runs in zip(live, said, strict=True):
+            if len(window.streams) == 1:
+                window.call.mono = True
+                if self.settings.diarization.enabled:
+                    try:
+                        window.call.voices.append(self._voice_prints(window))
+                    except Exception as exc:  # the words stand; only who said them is lost
+                        log.warning("voice prints failed: %s", exc)
+                        window.call.report.warnings.append(
+                            f"speakers not told apart (voice prints failed: {exc})"
+                        )
             window.call.segments.extend(
-                Piece(r.speaker, window.offset + r.start, window.offset + r.end, r.text)
+                Piece(
+                    r.speaker,
+                    window.offset + r.start,
+                    window.offset + r.end,
+                    r.text,
+                    tuple((window.offset + a, window.offset + b, w) for a, b, w in r.words),
+                )
                 for r in runs
             )
+
+    def _voice_prints(self, window: _Window) -> VoiceFrames:
+        """Voice prints of a mono window's stretches of speech, on the recording's timeline:
+        taken now, while the window's audio is at hand."""
+        if self._encoder is None:
+            self._encoder = VoiceEncoder(threads=self.settings.cpu_threads or 1)
+        audio = window.streams[0][1]
+        return self._encoder.frames(audio, speech_regions(audio)).shifted(window.offset)
 
     def _said(self, windows: list[_Window]) -> list[list[Said]]:
         if not windows:
@@ -302,14 +348,73 @@ class Transcriber:
     def _finish(self, call: _Call) -> Heard:
         if call.error is not None:
             return call.error
-        turns = merge_turns(call.segments)
+        pieces, source = call.segments, "channels"
+        if call.mono:
+            source = "mono"
+            if self.settings.diarization.enabled:
+                pieces, found = self._by_voice(call)
+                source = "voices" if found else "uncertain"
+        turns = merge_turns(pieces)
         transcript = Transcript(
             turns=turns,
             language=self.settings.language or _language_of(" ".join(t.text for t in turns)),
             duration=round(call.report.seconds, 3),
+            speaker_source=source,  # type: ignore[arg-type]
+            speech=_speech(pieces),
         )
         self.remember(call.audio_hash, transcript, call.report.warnings)
         return transcript, call.report.warnings
+
+    def _by_voice(self, call: _Call) -> tuple[list[Piece], bool]:
+        """A mono call's pieces re-cut word by word at the speaker changes found by voice,
+        named agent/customer (``ingest.roles``); unchanged (and False) when the voices do not
+        separate."""
+        d = self.settings.diarization
+        pieces = sorted(call.segments, key=lambda p: p.start)
+        words = [w for p in pieces for w in p.words]
+        found = diarize(
+            words,
+            VoiceFrames.join(call.voices),
+            speakers=d.speakers,
+            max_speakers=d.max_speakers,
+            min_separation=d.min_separation,
+            min_purity=d.min_purity,
+            min_stretches=d.min_stretches,
+        )
+        if found.uncertain:
+            return call.segments, False
+        runs: list[tuple[int, list[Word]]] = []
+        at = 0
+        for piece in pieces:  # a run never spans two pieces: their pause stays a boundary
+            for n, word in enumerate(piece.words):
+                voice = found.speaker_of[at]
+                at += 1
+                if n and runs[-1][0] == voice:
+                    runs[-1][1].append(word)
+                else:
+                    runs.append((voice, [word]))
+        texts = [normalize("".join(w[2] for w in ws)) for _, ws in runs]
+        names = name_voices(
+            [Run(v, ws[0][0], ws[-1][1], t) for (v, ws), t in zip(runs, texts, strict=True)],
+            found.speakers,
+            agent=self.settings.channel_speakers[0],
+            customer=self.settings.channel_speakers[1],
+            agent_phrases=d.agent_phrases,
+            customer_phrases=d.customer_phrases,
+        )
+        return [
+            Piece(names[v], round(ws[0][0], 3), round(ws[-1][1], 3), t, tuple(ws))
+            for (v, ws), t in zip(runs, texts, strict=True)
+            if t
+        ], True
+
+
+def _speech(pieces: list[Piece]) -> list[Speech]:
+    """The pause-free runs of speech kept with the transcript (for conversation metrics)."""
+    return [
+        (p.speaker, round(p.start, 2), round(p.end, 2), len(p.words) or len(p.text.split()))
+        for p in sorted(pieces, key=lambda p: (p.start, p.speaker))
+    ]
 
 
 def _language_of(text: str) -> str | None:

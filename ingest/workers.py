@@ -28,6 +28,7 @@ from app.core.config import WhisperSettings
 from app.core.errors import CallScopeError, TranscriptionError
 from ingest.audio import DecodeReport, declared_seconds, decode_windows
 from ingest.transcribe import Heard, Piece, Transcriber
+from ingest.voices import VoiceFrames
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ def _transcribe(items: list[tuple[str, str]]) -> list[Heard]:
     return _WORKER.transcribe_many([(Path(p), h) for p, h in items])
 
 
-def _transcribe_window(offset: float, samples: np.ndarray) -> list[Piece]:
+def _transcribe_window(
+    offset: float, samples: np.ndarray
+) -> tuple[list[Piece], list[VoiceFrames] | None]:
     assert _WORKER is not None, "worker not started"
     return _WORKER.transcribe_window(offset, samples)
 
@@ -158,8 +161,16 @@ class TranscriberPool:
         s = self.settings
         window = min(s.window_seconds, max(_MIN_WINDOW_SECONDS, seconds / (2 * self.workers)))
         report = DecodeReport()
-        waiting: deque[Future[list[Piece]]] = deque()
+        waiting: deque[Future[tuple[list[Piece], list[VoiceFrames] | None]]] = deque()
         pieces: list[Piece] = []
+        voices: list[VoiceFrames] | None = None
+
+        def take(done: tuple[list[Piece], list[VoiceFrames] | None]) -> None:
+            nonlocal voices
+            pieces.extend(done[0])
+            if done[1] is not None:  # a mono window: its voice prints, for the whole call
+                voices = (voices or []) + done[1]
+
         try:
             for piece in decode_windows(
                 path,
@@ -170,9 +181,9 @@ class TranscriberPool:
             ):
                 waiting.append(pool.submit(_transcribe_window, piece.offset, piece.samples))
                 while len(waiting) > self.workers:
-                    pieces += waiting.popleft().result()
+                    take(waiting.popleft().result())
             while waiting:
-                pieces += waiting.popleft().result()
+                take(waiting.popleft().result())
         except CallScopeError as exc:
             return exc
         except BrokenProcessPool as exc:
@@ -181,7 +192,7 @@ class TranscriberPool:
         finally:
             for future in waiting:
                 future.cancel()
-        return self.local.assemble(audio_hash, pieces, report)
+        return self.local.assemble(audio_hash, pieces, report, voices)
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:

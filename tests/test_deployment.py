@@ -61,9 +61,12 @@ def test_env_example_names_real_settings() -> None:
     for line in (ROOT / ".env.example").read_text().splitlines():
         line = line.lstrip("# ").strip()
         if "__" in line and "=" in line and line.split("=")[0].isupper():
-            section, field = line.split("=")[0].lower().split("__", 1)
+            section, *path = line.split("=")[0].lower().split("__")
             assert section in sections, line
-            assert field in Settings.model_fields[section].annotation.model_fields, line
+            model = Settings.model_fields[section].annotation
+            for field in path:  # nested sections: WHISPER__DIARIZATION__SPEAKERS
+                assert field in model.model_fields, line
+                model = model.model_fields[field].annotation
 
 
 def test_two_server_ray_setup_parses_and_wires_head_and_worker() -> None:

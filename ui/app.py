@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from app.core.config import Settings
-from ui import ask, calls, classify, label_quality, status
+from ui import ask, calls, classify, insights, label_quality, status, topics
 from ui.auth import access_mode, login_check
 from ui.context import UIContext
 from ui.i18n import EN, I18N, ZH, localize_tables
@@ -33,7 +33,8 @@ DELETE_CACHE = (3600, 86400)
 
 
 def build_blocks(ctx: UIContext) -> gr.Blocks:
-    """The five tabs over the shared runtime."""
+    """The tabs over the shared runtime: ask, classify, calls, label quality, topics, insights
+    and status."""
     with gr.Blocks(title="CallScope", analytics_enabled=False, delete_cache=DELETE_CACHE) as blocks:
         gr.Markdown("## CallScope", elem_id="title")
         gr.Markdown(I18N("app.subtitle"), elem_id="subtitle")
@@ -47,6 +48,10 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
                 dropdowns += calls.build(ctx)
             with gr.Tab(I18N("tab.label_quality"), id="label-quality", elem_id="tab-lq") as tab:
                 dropdowns += label_quality.build(ctx, tab)
+            with gr.Tab(I18N("tab.topics"), id="topics", elem_id="tab-topics") as tab:
+                topics.build(ctx, tab)
+            with gr.Tab(I18N("tab.insights"), id="insights", elem_id="tab-insights") as tab:
+                insights.build(ctx, tab)
             with gr.Tab(I18N("tab.status"), id="status", elem_id="tab-status") as tab:
                 status.build(ctx, tab)
 

@@ -1,5 +1,6 @@
 """Calls tab: browse and filter the calls (label, date, speaker), search them (the hybrid
-searcher), and read a call's transcript with speakers and times, playing its recording."""
+searcher), and read a call's transcript with speakers and times, playing its recording; the
+Summarize button has the LLM summarize the call on view (``ui.summary``)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import gradio as gr
 from app.core.errors import InputError
 from app.core.models import Transcript
 from app.services.calls import list_calls
+from app.services.conversation import conversation
 from app.services.search import search
 from retrieval.index.filters import CallFilter
 from retrieval.search import clock, span
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
+from ui.summary import open_for_summary, summarize_handler
 
 COLUMNS = ("col.call", "col.labels", "col.date", "col.time", "col.speakers", "col.text")
 SPEAKERS = ("agent", "customer", "speaker")
@@ -65,6 +68,47 @@ def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None)
             f"**{turn.get('speaker', '')}**: {turn.get('text', '')}"
         )
     return "\n\n".join(lines)
+
+
+#: The conversation figures shown on the call view, in this order, and how each is written.
+_SHOWN = (
+    ("agent_talk_share", "{:.0%}"),
+    ("customer_talk_share", "{:.0%}"),
+    ("silence_share", "{:.0%}"),
+    ("longest_silence", "{:.1f} s"),
+    ("overtalk_seconds", "{:.1f} s"),
+    ("interruptions", "{:.0f}"),
+    ("agent_wpm", "{:.0f}"),
+    ("customer_wpm", "{:.0f}"),
+    ("turns", "{:.0f}"),
+)
+
+
+#: How the speakers were found, as the call view says it.
+_SPEAKERS = {
+    "channels": "metrics.speakers.channels",
+    "voices": "metrics.speakers.voices",
+    "uncertain": "metrics.speakers.uncertain",
+    "mono": "metrics.speakers.mono",
+    "transcript": "metrics.speakers.transcript",
+}
+
+
+def metrics_markdown(how: dict[str, Any], lang: str) -> str:
+    """One line of how the call went (``services.conversation``), above its transcript."""
+    if not how:
+        return ""
+    parts = []
+    if how.get("speakers") in _SPEAKERS:
+        parts.append(f"**{t('metrics.speakers', lang)}**: {t(_SPEAKERS[how['speakers']], lang)}")
+    if how.get("duration") is not None:
+        parts.append(f"**{t('metrics.duration', lang)}** {clock(how['duration'])}")
+    parts += [
+        f"**{t(f'metrics.{key}', lang)}** {shape.format(how[key])}"
+        for key, shape in _SHOWN
+        if how.get(key) is not None
+    ]
+    return " · ".join(parts) + "\n\n"
 
 
 def browse_rows(ctx: UIContext, filters: CallFilter) -> list[dict[str, Any]]:
@@ -120,7 +164,7 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         dto = gr.Textbox(label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1)
         meta = gr.Textbox(
             label=I18N("filter.metadata"),
-            placeholder="agent=Li, team=north",
+            placeholder="agent=Li, longest_silence>=60",
             scale=1,
             elem_id="calls-metadata",
         )
@@ -142,7 +186,10 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
                 interactive=False,
                 elem_id="calls-audio",
             )
+            summarize = gr.Button(I18N("summary.button"), elem_id="calls-summarize")
+            summary = gr.Markdown(elem_id="calls-summary")
     state = gr.State([])
+    opened = gr.State(None)  # the id of the call on view, for Summarize
 
     def find(
         q: str, lab: str | None, spk: str | None, f: str, to: str, m: str, request: gr.Request
@@ -153,7 +200,8 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             if (m or "").strip():
                 items = [item for item in m.split(",") if item.strip()]
                 fields = ctx.runtime.settings.ingest.metadata_fields
-                filters = replace(filters, metadata=CallFilter.parse(items, fields).metadata)
+                typed = CallFilter.parse(items, fields)  # metadata and metric bounds
+                filters = replace(filters, metadata=typed.metadata, metrics=typed.metrics)
         except InputError as exc:
             raise gr.Error(str(exc)) from None
         rows = (
@@ -174,7 +222,8 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         if call is None:
             return t("calls.gone", lang), gr.Audio(value=None)
         head = f"### {call.call_id} · {', '.join(call.labels) or t('unlabeled', lang)}\n\n"
-        body = head + transcript_markdown(turns_of(call.transcript), r["start"])
+        how = metrics_markdown(conversation(ctx.runtime, call), lang)
+        body = head + how + transcript_markdown(turns_of(call.transcript), r["start"])
         path, position = ctx.playable(call.call_id, r["start"])
         if path is None:
             return body + f"\n\n_{t('audio.none', lang)}_", gr.Audio(value=None)
@@ -184,4 +233,6 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
     for trigger in (go.click, query.submit):
         trigger(find, inputs, [table, state], api_visibility="private")
     table.select(open_call, [state], [transcript, audio], api_visibility="private")
+    table.select(open_for_summary, [state], [opened, summary], api_visibility="private")
+    summarize.click(summarize_handler(ctx), [opened], [summary], api_visibility="private")
     return [label]

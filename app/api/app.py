@@ -20,7 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.limits import AuthFailureLimit, BodySizeLimit, WatchedSend
 from app.api.responses import errors
-from app.api.routes import ask, calls, classify, health, imports, jobs, label_runs, search
+from app.api.routes import (
+    ask,
+    calls,
+    classify,
+    health,
+    imports,
+    insights,
+    jobs,
+    label_runs,
+    search,
+    summary,
+    topics,
+)
 from app.api.security import require_api_key
 from app.core.config import Settings, load_settings
 from app.core.errors import (
@@ -124,7 +136,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     protected = [Depends(require_api_key)]
     # Every protected route can answer these; routes declare their own 404/409/413/415.
     common = errors(400, 401, 409, 413, 422, 429, 503)
-    for router in (search, ask, classify, calls, label_runs, imports, jobs):
+    for router in (
+        search,
+        ask,
+        classify,
+        calls,
+        summary,
+        label_runs,
+        imports,
+        jobs,
+        topics,
+        insights,
+    ):
         app.include_router(router.router, dependencies=protected, responses=common)
     if settings.api.ui:
         from ui import mount_ui  # the web UI at /ui, over the same Runtime and job queue

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.console import console, err_console, settings_for
-from app.cli.options import CollectionOpt
+from app.cli.options import AgentSpeakerOpt, CollectionOpt
 from app.core.errors import InputError
 from app.runtime import Runtime
 from app.services import calls
@@ -67,6 +67,7 @@ def batch(
             help="Transcribe on this Ray cluster (needs callscope[ray]; 'local' starts one here).",
         ),
     ] = None,
+    agent_speaker: AgentSpeakerOpt = None,
     collection: CollectionOpt = None,
 ) -> None:
     """Transcribe, index and classify a batch of calls in one resumable run, with a summary.
@@ -88,6 +89,7 @@ def batch(
     if manifest is not None:
         listed, bad = calls.read_manifest(settings, manifest, Columns())
         sources, errors = sources + listed, errors + bad
+    calls.set_agent_speaker(sources, agent_speaker)
     inputs = [str(p.resolve()) for p in paths or []]
     if manifest is not None:
         inputs.append(f"manifest:{manifest.resolve()}")

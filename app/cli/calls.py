@@ -18,7 +18,7 @@ from app.cli.console import (
     print_summary,
     settings_for,
 )
-from app.cli.options import CollectionOpt
+from app.cli.options import AgentSpeakerOpt, CollectionOpt
 from app.core.config import Settings
 from app.core.models import CallSource
 from app.runtime import Runtime
@@ -51,6 +51,7 @@ def ingest(
     language: Annotated[
         Optional[str], typer.Option("--language", help="Force the spoken language (e.g. zh, en).")
     ] = None,
+    agent_speaker: AgentSpeakerOpt = None,
     collection: CollectionOpt = None,
 ) -> None:
     """Transcribe, chunk, embed and index recordings and transcripts."""
@@ -58,6 +59,7 @@ def ingest(
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})
     sources, errors = calls.discover_inputs(paths, label)
+    calls.set_agent_speaker(sources, agent_speaker)
     _run(sources, errors, settings, "ingest")
 
 

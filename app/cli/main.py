@@ -1,5 +1,6 @@
 """The ``callscope`` command: the Typer app, logging, and the commands of each module
-(``calls``, ``classify``, ``batch``, ``sizing``, ``query``, ``eval``, ``serve``, ``demo``)
+(``calls``, ``classify``, ``batch``, ``sizing``, ``query``, ``eval``, ``serve``, ``demo``,
+``topics``, ``summary``, ``insights``)
 registered on it."""
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
-from app.cli import batch, calls, classify, query, sizing
+from app.cli import batch, calls, classify, insights, query, sizing, summary
 from app.cli.console import App, err_console
 from app.cli.demo import demo
 from app.cli.eval import eval_app
 from app.cli.serve import serve
+from app.cli.topics import topics_app
 
 app = App(
     name="callscope",
@@ -50,9 +52,12 @@ app.command()(calls.reindex)
 app.command()(calls.doctor)
 app.command()(query.search)
 app.command()(query.ask)
+app.command()(summary.summary)
+app.command()(insights.insights)
 app.command()(serve)
 app.command()(demo)
 app.add_typer(eval_app, name="eval")
+app.add_typer(topics_app, name="topics")
 
 
 if __name__ == "__main__":

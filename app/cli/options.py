@@ -11,6 +11,16 @@ CollectionOpt = Annotated[
     typer.Option("--collection", help="Collection name (default: qdrant.collection)."),
 ]
 
+AgentSpeakerOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--agent-speaker",
+        help="Who the agent is in mono recordings whose speakers are told apart by voice: "
+        "auto (greeting words, who speaks first), first, second, or swap the decided roles. "
+        "A manifest's agent_speaker column wins for its rows.",
+    ),
+]
+
 FilterOpt = Annotated[
     Optional[list[str]],
     typer.Option(

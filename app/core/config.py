@@ -49,6 +49,73 @@ class PathsSettings(BaseModel):
         return self.state_dir / "qdrant"
 
 
+class DiarizationSettings(BaseModel):
+    """Speakers of mono recordings told apart by voice (``ingest.diarize``); stereo recordings
+    keep one speaker per channel."""
+
+    enabled: bool = True
+    #: Voices in a mono call; 0 = pick 2..``max_speakers`` by how well they separate.
+    speakers: int = Field(2, ge=0, le=8)
+    max_speakers: int = Field(4, ge=2, le=8)
+    #: A call is marked ``speakers: uncertain`` (one speaker kept, no guessed split) when its
+    #: voice clusters separate less than this (silhouette, -1..1) or follow its stretches of
+    #: speech less than ``min_purity`` (measured on 40 mono mixes: two voices 0.36-0.66 and
+    #: 1.0; one voice, or two the encoder hears as one, 0.17-0.25 and 0.70-0.92;
+    #: docs/benchmarks.md).
+    min_separation: float = Field(0.3, ge=-1, le=1)
+    min_purity: float = Field(0.9, ge=0, le=1)
+    #: Fewer stretches of speech than this (each long enough for two prints) is too little to
+    #: tell voices apart: uncertain.
+    min_stretches: int = Field(6, ge=1)
+    #: Words that mark the agent (greeting, company, offers of help), matched case-blind in
+    #: each voice's first turns; a voice's own share of them, who speaks first and talk share
+    #: decide which voice is the agent (``ingest.roles``).
+    agent_phrases: list[str] = [
+        "thank you for calling",
+        "thanks for calling",
+        "how can i help",
+        "how may i help",
+        "how can i assist",
+        "my name is",
+        "speaking",
+        "calling from",
+        "is there anything else",
+        "have a great day",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "let me check",
+        "您好",
+        "你好",
+        "很高兴为您服务",
+        "有什么可以帮",
+        "请问有什么",
+        "工号",
+        "感谢您的来电",
+        "感谢来电",
+        "还有其他",
+        "请稍等",
+        "为您查询",
+        "客服",
+        "帮您",
+    ]
+    #: Words that mark the customer (why they call).
+    customer_phrases: list[str] = [
+        "i'm calling about",
+        "i am calling about",
+        "i want to",
+        "i'd like to",
+        "my order",
+        "my account",
+        "i need",
+        "我想",
+        "我要",
+        "我的订单",
+        "我的账户",
+        "我需要",
+    ]
+
+
 class WhisperSettings(BaseModel):
     """Speech-to-text with faster-whisper."""
 
@@ -88,8 +155,9 @@ class WhisperSettings(BaseModel):
     max_leading_silence_s: float = Field(600.0, gt=0)
     #: Speaker names for the left and right channel of stereo recordings.
     channel_speakers: tuple[str, str] = ("agent", "customer")
-    #: Speaker name for mono recordings.
+    #: Speaker name for mono recordings whose voices are not told apart.
     mono_speaker: str = "speaker"
+    diarization: DiarizationSettings = DiarizationSettings()
 
     @field_validator("language")
     @classmethod

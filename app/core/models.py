@@ -39,6 +39,14 @@ class Turn:
         )
 
 
+#: One run of one speaker's speech without a pause: (speaker, start s, end s, words in it).
+Speech = tuple[str, float, float, int]
+
+#: How a call's speakers were found: one per channel of a stereo recording; told apart by
+#: voice in a mono one; not separable by voice (one speaker kept); or as a transcript named them.
+SpeakerSource = Literal["channels", "voices", "uncertain", "mono", "transcript"]
+
+
 @dataclass
 class Transcript:
     """A whole call as speaker turns."""
@@ -46,13 +54,23 @@ class Transcript:
     turns: list[Turn]
     language: str | None = None
     duration: float | None = None
+    speaker_source: SpeakerSource | None = None
+    #: Finer than turns: every pause-free run of speech with its word count, from word timings
+    #: (recordings only). What conversation metrics (silence, overtalk, speech rate) are
+    #: measured from; turns join a speaker's runs across short pauses.
+    speech: list[Speech] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "turns": [t.to_dict() for t in self.turns],
             "language": self.language,
             "duration": self.duration,
         }
+        if self.speaker_source:
+            data["speaker_source"] = self.speaker_source
+        if self.speech:
+            data["speech"] = [list(s) for s in self.speech]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transcript:
@@ -60,6 +78,10 @@ class Transcript:
             turns=[Turn.from_dict(t) for t in data.get("turns", [])],
             language=data.get("language"),
             duration=_opt_float(data.get("duration")),
+            speaker_source=data.get("speaker_source"),
+            speech=[
+                (str(s[0]), float(s[1]), float(s[2]), int(s[3])) for s in data.get("speech") or []
+            ],
         )
 
 
@@ -82,6 +104,9 @@ class CallSource:
     #: Call metadata (agent, team, queue, direction, tags, as declared in
     #: ``ingest.metadata_fields``): stored as filterable payload.
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Who the agent is when the import knows better than the voices (``ingest.roles``):
+    #: ``first``/``second`` speaker, ``swap`` the decided roles; None = as decided.
+    agent_speaker: str | None = None
 
 
 def _opt_float(value: Any) -> float | None:

@@ -27,6 +27,7 @@ from app.runtime import Runtime
 from app.services.batch import ResultLog
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
+from app.services.conversation import conversation
 from app.services.results import row, write_rows
 from ingest.workers import plan
 from retrieval.classify.knn import UNKNOWN
@@ -134,6 +135,9 @@ def _process(runtime: Runtime, step: list[CallSource], source: str) -> list[dict
         item.update(
             ingest=result.status,
             audio_seconds=_audio_seconds(runtime, result.call_id, result.seconds_audio),
+            **conversation(
+                runtime, runtime.ledger.get(result.call_id) if result.status in _STORED else None
+            ),
         )
         out.append(item)
     return out

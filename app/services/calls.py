@@ -26,6 +26,7 @@ from ingest.labels import Columns, load_labeled
 from ingest.ledger import Ledger
 from ingest.pipeline import IngestResult
 from ingest.relabel import RelabelReport, apply_corrections, read_corrections
+from ingest.roles import agent_speaker_choice
 from ingest.sources import discover
 from retrieval.index.filters import CallFilter
 
@@ -43,6 +44,14 @@ def discover_inputs(
         if labels:
             source.labels = list(dict.fromkeys([*source.labels, *labels]))
     return sources, errors
+
+
+def set_agent_speaker(sources: list[CallSource], choice: str | None) -> None:
+    """Who the agent is (``ingest.roles``: first, second, swap) for the sources that do not
+    say it themselves (a manifest's ``agent_speaker`` column)."""
+    picked = agent_speaker_choice(choice)
+    for source in sources:
+        source.agent_speaker = source.agent_speaker or picked
 
 
 def ingest_sources(

@@ -5,7 +5,9 @@ transcripts; every entry point (``callscope classify``, ``POST /api/classify[/ba
 A batch is read (recordings transcribed, from the transcript cache when seen before), classified
 in batches by the kNN path, refined by the LLM when one is configured, and handed to
 ``on_result`` one by one. A bad input becomes a failed result; the batch goes on. A named call
-that is in the store gets the classification in its history (who asked: ``source``).
+that is in the store gets the classification in its history (who asked: ``source``), and its
+point in the calls collection carries the latest one (``predicted``, ``confidence``,
+``decided_by``, ``classified_at``: what Insights counts).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from app.core.errors import CallScopeError, InputError
 from app.core.iters import chunked
@@ -142,7 +146,7 @@ def classify_stored(runtime: Runtime, call_id: str, *, source: str = "api") -> C
     refine = runtime.llm_refiner()
     if refine is not None:
         result = refine(result, [text])
-    runtime.ledger.add_classification(call_id, result[0], source)
+    record(runtime, call_id, result[0], source)
     return result[0]
 
 
@@ -163,7 +167,7 @@ def classify_calls(runtime: Runtime, call_ids: list[str], *, source: str) -> lis
         found = refine(found, texts)
     out = []
     for call_id, classification in zip(call_ids, found, strict=True):
-        runtime.ledger.add_classification(call_id, classification, source)
+        record(runtime, call_id, classification, source)
         row = rows[call_id]
         out.append(CallResult(call_id, row.origin if row else call_id, classification))
     return out
@@ -193,7 +197,7 @@ def classify_batch(
 
     def done(result: CallResult) -> None:
         if result.classification is not None:
-            runtime.ledger.add_classification(result.call_id, result.classification, source)
+            record(runtime, result.call_id, result.classification, source)
         if on_result is not None:
             on_result(result)
 
@@ -215,5 +219,25 @@ def _classify_one(
     if refine is not None:
         result = refine(result, [text])
     if call_id:
-        runtime.ledger.add_classification(call_id, result[0], source)
+        record(runtime, call_id, result[0], source)
     return result[0]
+
+
+def prediction(classification: Classification, at: datetime | None = None) -> dict[str, Any]:
+    """The payload a classification leaves on its call's point: the label (``unknown`` when it
+    abstained), its confidence, which path decided, and when (UTC)."""
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "predicted": classification.label,
+        "confidence": float(classification.confidence),
+        "decided_by": classification.decided_by,
+        "classified_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def record(runtime: Runtime, call_id: str, classification: Classification, source: str) -> None:
+    """A stored call's classification: into its history in the ledger and, as its latest
+    prediction, onto its call point. A call the ledger does not know (a new file classified
+    without being indexed) has neither."""
+    if runtime.ledger.add_classification(call_id, classification, source):
+        runtime.calls.set_payload({"call_id": call_id}, prediction(classification), annotation=True)

@@ -10,6 +10,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.text import spreadsheet_safe
 from app.services.classify import CallResult
+from ingest.metrics import METRIC_KEYS
 
 COLUMNS = [
     "call_id",
@@ -29,6 +30,9 @@ COLUMNS = [
     # Batch runs (``callscope batch``): how the call was stored and how long it was.
     "ingest",
     "audio_seconds",
+    # How the conversation went (``ingest.metrics``): who the speakers are and the figures.
+    "speakers",
+    *METRIC_KEYS,
     "error",
 ]
 

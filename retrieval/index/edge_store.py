@@ -32,14 +32,20 @@ from retrieval.index.store import (
     DATETIME,
     DENSE,
     DENSE_NAMES,
+    FLOAT,
+    KEYWORD,
     SPARSE,
     SPARSE_NAMES,
+    AnyOf,
     CollectionInfo,
     Condition,
     DateRange,
     Hit,
+    IsEmpty,
     MatchAny,
+    MatchExcept,
     MatchValue,
+    NumberRange,
     SparseVec,
     StoredPoint,
     VectorStore,
@@ -144,11 +150,7 @@ class EdgeStore(VectorStore):
             present = set(self._shard.info().payload_schema)
             for field, kind in indexed_fields(self.keyword_fields).items():
                 if field not in present:
-                    schema = (
-                        q.PayloadSchemaType.Datetime
-                        if kind == DATETIME
-                        else q.PayloadSchemaType.Keyword
-                    )
+                    schema = _SCHEMAS[kind]
                     self._shard.update(q.UpdateOperation.create_field_index(field, schema))
             self._shard.flush()
 
@@ -190,6 +192,29 @@ class EdgeStore(VectorStore):
             return int(
                 self._shard.count(q.CountRequest(exact=True, filter=_edge_filter(conditions)))
             )
+
+    def _facet(self, key: str, conditions: list[Condition], limit: int) -> dict[Any, int]:
+        with _engine("count values", self.info.name):
+            found = self._shard.facet(
+                q.FacetRequest(key=key, limit=limit, exact=True, filter=_edge_filter(conditions))
+            )
+        return {hit.value: int(hit.count) for hit in found.hits}
+
+    def _first_by(
+        self, key: str, conditions: list[Condition], descending: bool
+    ) -> dict[str, Any] | None:
+        direction = q.Direction.Desc if descending else q.Direction.Asc
+        with _engine("order points", self.info.name):
+            records, _ = self._shard.scroll(
+                q.ScrollRequest(
+                    limit=1,
+                    filter=_edge_filter(conditions),
+                    order_by=q.OrderBy(key, direction=direction),
+                    with_payload=True,
+                    with_vector=False,
+                )
+            )
+        return dict(records[0].payload or {}) if records else None
 
     def _query_fused(
         self,
@@ -268,24 +293,40 @@ def _edge_vector(vector: Any) -> Any:
     return list(map(float, vector))
 
 
+_SCHEMAS = {
+    KEYWORD: q.PayloadSchemaType.Keyword,
+    DATETIME: q.PayloadSchemaType.Datetime,
+    FLOAT: q.PayloadSchemaType.Float,
+}
+
+
 def _edge_filter(conditions: Sequence[Condition]) -> q.Filter | None:
     if not conditions:
         return None
-    must: list[Any] = []
-    for c in conditions:
-        if isinstance(c, MatchValue):
-            must.append(q.FieldCondition(key=c.key, match=q.MatchValue(c.value)))
-        elif isinstance(c, MatchAny):
-            must.append(q.FieldCondition(key=c.key, match=q.MatchAny(list(c.values))))
-        elif isinstance(c, DateRange):
-            must.append(
-                q.FieldCondition(
-                    key=c.key, range=q.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-                )
-            )
-        else:  # pragma: no cover - normalize_filter only makes the three above
-            raise TypeError(f"unknown condition {c!r}")
-    return q.Filter(must=must)
+    return q.Filter(must=[_edge_condition(c) for c in conditions])
+
+
+def _edge_condition(c: Condition) -> Any:
+    if isinstance(c, MatchValue):
+        return q.FieldCondition(key=c.key, match=q.MatchValue(c.value))
+    if isinstance(c, MatchAny):
+        return q.FieldCondition(key=c.key, match=q.MatchAny(list(c.values)))
+    if isinstance(c, MatchExcept):
+        return q.FieldCondition(key=c.key, match=q.MatchExcept(list(c.values)))
+    if isinstance(c, DateRange):
+        return q.FieldCondition(
+            key=c.key, range=q.RangeDateTime(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
+        )
+    if isinstance(c, NumberRange):
+        return q.FieldCondition(
+            key=c.key, range=q.RangeFloat(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
+        )
+    if isinstance(c, IsEmpty):
+        empty = q.IsEmptyCondition(c.key)
+        return q.Filter(must=[empty]) if c.empty else q.Filter(must_not=[empty])
+    if isinstance(c, AnyOf):
+        return q.Filter(should=[q.Filter(must=[_edge_condition(x) for x in b]) for b in c.branches])
+    raise TypeError(f"unknown condition {c!r}")  # pragma: no cover - normalize_filter's kinds
 
 
 def _to_stored(rec: Any, with_vectors: bool) -> StoredPoint:

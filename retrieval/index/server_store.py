@@ -33,14 +33,20 @@ from retrieval.index.store import (
     DATETIME,
     DENSE,
     DENSE_NAMES,
+    FLOAT,
+    KEYWORD,
     SPARSE,
     SPARSE_NAMES,
+    AnyOf,
     CollectionInfo,
     Condition,
     DateRange,
     Hit,
+    IsEmpty,
     MatchAny,
+    MatchExcept,
     MatchValue,
+    NumberRange,
     SparseVec,
     StoredPoint,
     VectorStore,
@@ -167,12 +173,9 @@ class ServerStore(VectorStore):
         with _client_errors("create payload indexes", self.info.name):
             for field, kind in indexed_fields(self.keyword_fields).items():
                 if field not in present:
-                    schema = (
-                        models.PayloadSchemaType.DATETIME
-                        if kind == DATETIME
-                        else models.PayloadSchemaType.KEYWORD
+                    self._client.create_payload_index(
+                        self.info.name, field, _SCHEMAS[kind], wait=True
                     )
-                    self._client.create_payload_index(self.info.name, field, schema, wait=True)
 
     # ------------------------------------------------------------------ writes
 
@@ -219,6 +222,28 @@ class ServerStore(VectorStore):
                     self.info.name, count_filter=_filter(conditions), exact=True
                 ).count
             )
+
+    def _facet(self, key: str, conditions: list[Condition], limit: int) -> dict[Any, int]:
+        with _client_errors("count values", self.info.name):
+            found = self._client.facet(
+                self.info.name, key, facet_filter=_filter(conditions), limit=limit, exact=True
+            )
+        return {hit.value: int(hit.count) for hit in found.hits}
+
+    def _first_by(
+        self, key: str, conditions: list[Condition], descending: bool
+    ) -> dict[str, Any] | None:
+        direction = models.Direction.DESC if descending else models.Direction.ASC
+        with _client_errors("order points", self.info.name):
+            records, _ = self._client.scroll(
+                self.info.name,
+                scroll_filter=_filter(conditions),
+                limit=1,
+                order_by=models.OrderBy(key=key, direction=direction),
+                with_payload=True,
+                with_vectors=False,
+            )
+        return dict(records[0].payload or {}) if records else None
 
     def _query_fused(
         self,
@@ -336,24 +361,44 @@ def _client_vector(vector: Any) -> Any:
     return list(map(float, vector))
 
 
+_SCHEMAS = {
+    KEYWORD: models.PayloadSchemaType.KEYWORD,
+    DATETIME: models.PayloadSchemaType.DATETIME,
+    FLOAT: models.PayloadSchemaType.FLOAT,
+}
+
+
 def _filter(conditions: Sequence[Condition]) -> models.Filter | None:
     if not conditions:
         return None
-    must: list[Any] = []
-    for c in conditions:
-        if isinstance(c, MatchValue):
-            must.append(models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value)))
-        elif isinstance(c, MatchAny):
-            must.append(models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.values))))
-        elif isinstance(c, DateRange):
-            must.append(
-                models.FieldCondition(
-                    key=c.key, range=models.DatetimeRange(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
-                )
-            )
-        else:  # pragma: no cover - normalize_filter only makes the three above
-            raise TypeError(f"unknown condition {c!r}")
-    return models.Filter(must=must)
+    return models.Filter(must=[_condition(c) for c in conditions])
+
+
+def _condition(c: Condition) -> Any:
+    if isinstance(c, MatchValue):
+        return models.FieldCondition(key=c.key, match=models.MatchValue(value=c.value))
+    if isinstance(c, MatchAny):
+        return models.FieldCondition(key=c.key, match=models.MatchAny(any=list(c.values)))
+    if isinstance(c, MatchExcept):
+        return models.FieldCondition(
+            key=c.key, match=models.MatchExcept(**{"except": list(c.values)})
+        )
+    if isinstance(c, DateRange):
+        return models.FieldCondition(
+            key=c.key, range=models.DatetimeRange(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
+        )
+    if isinstance(c, NumberRange):
+        return models.FieldCondition(
+            key=c.key, range=models.Range(gte=c.gte, gt=c.gt, lte=c.lte, lt=c.lt)
+        )
+    if isinstance(c, IsEmpty):
+        empty = models.IsEmptyCondition(is_empty=models.PayloadField(key=c.key))
+        return models.Filter(must=[empty]) if c.empty else models.Filter(must_not=[empty])
+    if isinstance(c, AnyOf):
+        return models.Filter(
+            should=[models.Filter(must=[_condition(x) for x in b]) for b in c.branches]
+        )
+    raise TypeError(f"unknown condition {c!r}")  # pragma: no cover - normalize_filter's kinds
 
 
 def _to_stored(rec: models.Record, with_vectors: bool) -> StoredPoint:

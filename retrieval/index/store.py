@@ -21,12 +21,17 @@ import numpy as np
 from app.core.errors import InputError, StoreError
 from retrieval.index.filters import (
     DATETIME,
+    FLOAT,
     INDEXED_FIELDS,
     KEYWORD,
+    AnyOf,
     Condition,
     DateRange,
+    IsEmpty,
     MatchAny,
+    MatchExcept,
     MatchValue,
+    NumberRange,
     normalize_filter,
 )
 from retrieval.index.points import (
@@ -52,9 +57,15 @@ from retrieval.index.points import (
 
 # The points' types live in retrieval.index.points; they are re-exported for the backends.
 __all__ = [
+    "AnyOf",
     "CollectionInfo",
     "Condition",
     "DATETIME",
+    "FACET_LIMIT",
+    "FLOAT",
+    "IsEmpty",
+    "MatchExcept",
+    "NumberRange",
     "DENSE",
     "DENSE_CONTEXT",
     "DENSE_NAMES",
@@ -84,6 +95,8 @@ __all__ = [
 
 #: Points fetched per engine call while scrolling.
 SCROLL_PAGE = 512
+#: Most distinct values one facet count may return.
+FACET_LIMIT = 100_000
 
 
 # ---------------------------------------------------------------------------- interface
@@ -127,8 +140,14 @@ class VectorStore(ABC):
         self._delete(conditions)
         self.writes += 1
 
-    def set_payload(self, filter: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
-        """Set (merge) payload keys on every point matching ``filter`` (must not be empty)."""
+    def set_payload(
+        self, filter: Mapping[str, Any], payload: Mapping[str, Any], *, annotation: bool = False
+    ) -> None:
+        """Set (merge) payload keys on every point matching ``filter`` (must not be empty).
+
+        ``annotation``: the keys are notes about the points that nothing derived from the
+        collection depends on (a classification's prediction), so :attr:`writes` stays as it
+        is and the classifier does not re-read every call to see whether its labels changed."""
         self._check_open()
         conditions = normalize_filter(filter)
         if not conditions:
@@ -138,13 +157,49 @@ class VectorStore(ABC):
         if not isinstance(payload, Mapping) or not payload:
             raise InputError("set_payload needs a non-empty dict of payload keys")
         self._set_payload(conditions, dict(payload))
-        self.writes += 1
+        if not annotation:
+            self.writes += 1
 
     # -- reads
     def count(self, filter: Mapping[str, Any] | None = None) -> int:
         """Exact number of points matching ``filter`` (all points without one)."""
         self._check_open()
         return self._count(normalize_filter(filter))
+
+    def facet(
+        self, key: str, filter: Mapping[str, Any] | None = None, limit: int = FACET_LIMIT
+    ) -> dict[Any, int]:
+        """Exact number of matching points per value of the keyword field ``key`` (a point
+        with several values counts once under each), most frequent first, at most ``limit``
+        values; counted by the engine from its payload index, not by reading the points."""
+        self._check_open()
+        keyword = [f for f, kind in indexed_fields(self.keyword_fields).items() if kind == KEYWORD]
+        if key not in keyword:
+            raise InputError(
+                f"facet counts need a keyword-indexed field; {key!r} is not one of "
+                f"{', '.join(sorted(keyword))}"
+            )
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= FACET_LIMIT:
+            raise InputError(f"facet limit must be an integer from 1 to {FACET_LIMIT}")
+        found = self._facet(key, normalize_filter(filter), limit)
+        return dict(sorted(found.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+
+    def value_range(
+        self, key: str, filter: Mapping[str, Any] | None = None
+    ) -> tuple[Any, Any] | None:
+        """The smallest and largest value of the date or number field ``key`` among matching
+        points, as stored (None when none has it), read through the engine's ordered index."""
+        self._check_open()
+        ranged = [f for f, kind in indexed_fields(self.keyword_fields).items() if kind != KEYWORD]
+        if key not in ranged:
+            raise InputError(
+                f"value ranges need a date- or number-indexed field; {key!r} is not one of "
+                f"{', '.join(sorted(ranged))}"
+            )
+        conditions = normalize_filter(filter)
+        ends = [self._first_by(key, conditions, descending=d) for d in (False, True)]
+        low, high = (_dig(payload, key) for payload in ends)
+        return None if low is None or high is None else (low, high)
 
     def query(
         self,
@@ -278,6 +333,16 @@ class VectorStore(ABC):
     def _count(self, conditions: list[Condition]) -> int: ...
 
     @abstractmethod
+    def _facet(self, key: str, conditions: list[Condition], limit: int) -> dict[Any, int]:
+        """Exact counts per value of ``key`` among matching points (at most ``limit`` values)."""
+
+    @abstractmethod
+    def _first_by(
+        self, key: str, conditions: list[Condition], descending: bool
+    ) -> dict[str, Any] | None:
+        """The payload of the first matching point ordered by ``key`` (None: no such point)."""
+
+    @abstractmethod
     def _query_fused(
         self,
         searches: list[tuple[str, Any]],
@@ -368,3 +433,13 @@ class VectorStore(ABC):
             payload=dict(point.payload),
             more=more,
         )
+
+
+def _dig(payload: Mapping[str, Any] | None, key: str) -> Any:
+    """The value at a dotted payload path (``metrics.duration``), None when absent."""
+    value: Any = payload
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value

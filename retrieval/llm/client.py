@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
@@ -76,6 +76,8 @@ class LLMReply:
     #: (prompt_tokens, completion_tokens) spent on this reply; (0, 0) for a cache hit.
     usage: tuple[int, int]
     mode: Mode
+    #: Personal data replaced in the prompt before it left, by kind (empty when not redacted).
+    redactions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,22 +177,39 @@ class LLMClient:
         """The hash ``complete_json`` would key these messages by."""
         return prompt_hash(self._model, messages, schema, schema_name)
 
-    def complete_json(self, messages: list[dict], *, schema: dict, schema_name: str) -> LLMReply:
+    def complete_json(
+        self,
+        messages: list[dict],
+        *,
+        schema: dict,
+        schema_name: str,
+        max_tokens: int | None = None,
+    ) -> LLMReply:
         """Ask for a JSON object matching ``schema``; from the cache when asked before.
 
         Raises ``LLMError`` when the endpoint fails (after retries) and ``LLMOutputError``
         when it answers without a JSON object. The prompt itself must describe the JSON
         wanted: in the json_object and text modes the schema never reaches the server.
+        ``max_tokens`` overrides ``llm.max_output_tokens`` for answers longer than a verdict
+        (a call summary). ``LLMReply.redactions`` says what was redacted before sending.
         """
-        messages, _ = self._redacted(messages)
+        messages, redactions = self._redacted(messages)
         key = self.prompt_hash(messages, schema=schema, schema_name=schema_name)
         if self._cache is not None and (hit := self._cache.get(key)) is not None:
             with self._lock:
                 self._cache_hits += 1
             raw, data, mode = hit
-            return LLMReply(data, raw, key, cached=True, usage=(0, 0), mode=cast(Mode, mode))
+            return LLMReply(
+                data,
+                raw,
+                key,
+                cached=True,
+                usage=(0, 0),
+                mode=cast(Mode, mode),
+                redactions=redactions,
+            )
 
-        completion, mode = self._negotiate(messages, schema, schema_name)
+        completion, mode = self._negotiate(messages, schema, schema_name, max_tokens)
         usage = completion.usage
         tokens = (usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage else (0, 0)
         self._count(tokens)
@@ -203,7 +222,9 @@ class LLMClient:
             cut = " (cut at llm.max_output_tokens)" if choice.finish_reason == "length" else ""
             message = f"the LLM answer holds no JSON object{cut}: {one_line(raw, 120)!r}"
             raise LLMOutputError(message, raw=raw, prompt_hash=key)
-        reply = LLMReply(data, raw, key, cached=False, usage=tokens, mode=mode)
+        reply = LLMReply(
+            data, raw, key, cached=False, usage=tokens, mode=mode, redactions=redactions
+        )
         # Only usable answers are cached: a garbled one is worth asking again next run.
         if self._cache is not None:
             self._cache.put(key, self._model, mode=mode, raw=raw, data=data, usage=tokens)
@@ -273,14 +294,18 @@ class LLMClient:
             self._prompt_tokens += tokens[0]
             self._completion_tokens += tokens[1]
 
-    def _negotiate(self, messages: list[dict], schema: dict, schema_name: str) -> tuple[Any, Mode]:
+    def _negotiate(
+        self, messages: list[dict], schema: dict, schema_name: str, max_tokens: int | None = None
+    ) -> tuple[Any, Mode]:
         """Send in the known mode, or probe the modes in order until the server accepts one."""
         known = self._mode
         modes = (known,) if known is not None else MODES
         for i, mode in enumerate(modes):
             extra = _response_format(mode, schema, schema_name)
             try:
-                completion = self._call(lambda extra=extra: self._create(messages, **extra))
+                completion = self._call(
+                    lambda extra=extra: self._create(messages, max_tokens=max_tokens, **extra)
+                )
             except LLMError as exc:
                 # A 400/422 while probing means "this response_format is not supported" on
                 # every server we know; any other failure is not about the format.

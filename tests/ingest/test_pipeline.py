@@ -272,3 +272,39 @@ def test_dates_in_export_forms_and_an_unreadable_one(runtime: Runtime) -> None:
     may_8 = {"date": {"gte": "2023-05-08", "lte": "2023-05-08"}}
     assert {p.payload["call_id"] for p in runtime.calls.scroll(may_8)} == set(forms) - {"bad"}
     assert runtime.ledger.get("bad").warnings == results["bad"].warnings
+
+
+def test_calls_carry_how_the_conversation_went(runtime: Runtime, tmp_path: Path) -> None:
+    """Metrics and speaker source land on the call point (filterable), and an import's
+    agent_speaker swaps the roles of a mono call told apart by voice."""
+    timed = tmp_path / "timed.json"
+    timed.write_text(
+        json.dumps(
+            {
+                "turns": [
+                    {"speaker": "agent", "text": "thanks for calling", "start": 0, "end": 2},
+                    {"speaker": "customer", "text": "my refund", "start": 2.5, "end": 4},
+                    {"speaker": "agent", "text": "one moment", "start": 70, "end": 71},
+                ]
+            }
+        ),
+        "utf-8",
+    )
+    mono = shutil.copy(DATA / "mono_two_voices.flac", tmp_path / "mono.flac")
+    sources, _ = discover([timed, Path(mono)])
+    for source in sources:
+        source.agent_speaker = "swap" if source.call_id == "mono" else None
+    assert {r.status for r in runtime.pipeline().run(sources)} == {"indexed"}
+
+    (timed_point,) = runtime.calls.scroll(filter={"call_id": "timed"})
+    assert timed_point.payload["speaker_source"] == "transcript"
+    assert timed_point.payload["metrics"]["longest_silence"] == pytest.approx(66.0)
+    held = runtime.calls.count({"metrics.longest_silence": {"gte": 60}})
+    assert held == 1
+
+    (mono_point,) = runtime.calls.scroll(filter={"call_id": "mono"})
+    assert mono_point.payload["speaker_source"] == "voices"
+    turns = runtime.ledger.get("mono").transcript.turns
+    # Swapped: the voice that greets (the agent by voice) is now called the customer.
+    assert turns[0].speaker == "customer" and {t.speaker for t in turns} == {"agent", "customer"}
+    assert runtime.store.count({"call_id": "mono", "speakers": "customer"}) >= 1

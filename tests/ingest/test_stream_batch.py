@@ -102,9 +102,9 @@ def test_runs_split_at_speaker_changes_and_long_pauses() -> None:
         (agent, 3.5, 3.6, " "),  # nothing said: no run
     ]
     assert _runs(words) == [
-        Said("agent", 0.0, 0.9, "Hello there."),
-        Said("customer", 1.0, 1.5, "Hi."),
-        Said("customer", 3.0, 3.4, "Refund"),
+        Said("agent", 0.0, 0.9, "Hello there.", ((0.0, 0.4, " Hello"), (0.5, 0.9, " there."))),
+        Said("customer", 1.0, 1.5, "Hi.", ((1.0, 1.5, " Hi."),)),
+        Said("customer", 3.0, 3.4, "Refund", ((3.0, 3.4, " Refund"),)),
     ]
 
 

@@ -19,6 +19,7 @@ from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import parse_labels, store_uploads
 from app.services import calls
+from app.services.conversation import conversation
 from ingest.ledger import STATES, LedgerRow
 
 router = APIRouter(prefix="/api", tags=["calls"])
@@ -67,6 +68,12 @@ class CallDetail(CallSummary):
     label_history: list[dict[str, Any]]
     #: Every classification of this call (API, batch jobs, CLI), oldest first.
     classifications: list[dict[str, Any]]
+    #: How the speakers were found: channels (stereo), voices (a mono recording diarized),
+    #: uncertain (mono, voices not separable: one speaker kept), mono, transcript.
+    speakers: str | None = None
+    #: Conversation metrics (talk share, silence, longest silence, overtalk, interruptions,
+    #: words per minute, turns, duration); {} for calls without timings.
+    metrics: dict[str, float] = {}
 
 
 class Deleted(BaseModel):
@@ -161,6 +168,7 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
     if row is None:
         raise _error(404, "not_found", f"no call {call_id!r}")
     history = ledger.history(call_id)
+    how = conversation(runtime, row)
     turns = [t.to_dict() for t in row.transcript.turns] if row.transcript else []
     return CallDetail(
         **_summary(row),
@@ -169,6 +177,8 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
         turns=[TurnOut(**{k: t.get(k) for k in TurnOut.model_fields}) for t in turns],
         label_history=history,
         classifications=ledger.classifications(call_id),
+        speakers=how.pop("speakers", None),
+        metrics=how,
     )
 
 

@@ -75,6 +75,7 @@ def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime)
     assert [t["speaker"] for t in detail["turns"]] == ["agent", "customer", "agent"]
     assert "blender" in detail["turns"][1]["text"]
     assert detail["label_history"] == [] and detail["error"] is None
+    assert detail["speakers"] == "transcript" and detail["metrics"] == {}  # no timings
 
     r = client.delete("/api/calls/refund-42", headers=AUTH)
     assert r.json() == {"deleted": "refund-42", "points": result["chunks"] + 1}
@@ -108,6 +109,10 @@ def test_upload_recording_and_a_corrupt_one_in_a_job(client: TestClient, runtime
     detail = client.get("/api/calls/jfk", headers=AUTH).json()
     assert "country" in " ".join(t["text"] for t in detail["turns"]).lower()
     assert detail["duration"] == pytest.approx(11, abs=0.5)
+    # One voice in a mono recording: not split by guess.
+    assert detail["speakers"] == "uncertain"
+    assert detail["metrics"]["duration"] == pytest.approx(11, abs=0.5)
+    assert 0 < detail["metrics"]["silence_share"] < 0.5 and detail["metrics"]["turns"] >= 1
     assert client.get("/api/calls/x", headers=AUTH).json()["state"] == "failed"
 
     cache = runtime.settings.paths.transcripts

@@ -69,7 +69,11 @@ def test_a_batch_indexes_classifies_and_summarises(runtime: Runtime, tmp_path: P
     assert runtime.ledger.get("late-0").state == "indexed"
     assert (folder / "results.xlsx").is_file() and (folder / "summary.json").is_file()
     with (folder / "results.csv").open(encoding="utf-8-sig") as fh:
-        assert len(list(csv.DictReader(fh))) == 5
+        table = list(csv.DictReader(fh))
+    assert len(table) == 5
+    # How each conversation went is exported with its classification.
+    late = next(r for r in table if r["call_id"] == "late-0")
+    assert late["speakers"] == "transcript" and "longest_silence" in late
 
     # The same run again: nothing is done twice.
     again = run_batch(runtime, sources, errors, folder=folder, source="test")
@@ -81,12 +85,15 @@ def test_a_manifest_brings_ids_dates_and_metadata(runtime: Runtime, tmp_path: Pa
     manifest = tmp_path / "week.csv"
     with manifest.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["id", "text", "date", "agent"])
-        w.writerow(["w1", "Customer: my parcel is late again", "2026-11-30", "li.na"])
-        w.writerow(["w2", "", "2026-11-30", "li.na"])  # no transcript: a failed row, not fatal
+        w.writerow(["id", "text", "date", "agent", "agent_speaker"])
+        w.writerow(["w1", "Customer: my parcel is late again", "2026-11-30", "li.na", "first"])
+        w.writerow(["w2", "", "2026-11-30", "li.na", ""])  # no transcript: failed, not fatal
+        w.writerow(["w3", "Customer: hello", "2026-11-30", "li.na", "boss"])  # a bad role
     sources, errors = calls.read_manifest(runtime.settings, manifest)
+    assert [s.agent_speaker for s in sources] == ["first"]
+    assert any("agent_speaker must be one of" in message for _, message in errors)
     summary = run_batch(runtime, sources, errors, folder=tmp_path / "run", source="test")
-    assert summary["n"] == 2 and summary["classified"] == 1
+    assert summary["n"] == 3 and summary["classified"] == 1
     assert summary["labels"] == {"delivery_delay": 1}
     [point] = runtime.calls.scroll({"call_id": "w1"})
     assert point.payload["agent"] == "li.na"  # filterable, like any imported metadata

@@ -1,0 +1,211 @@
+"""The Insights tab's tables and charts, built from the report's data (``insights_dict``): each
+table comes with a grid of the same shape holding, for every number, the filter that reproduces
+it (``None`` where a cell is not a number), so a click on any number lists its calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ui.i18n import t
+
+NUMBER_COLUMNS = ("ins.measure", "ins.calls", "ins.share")
+LABEL_COLUMNS = ("col.label", "ins.calls", "ins.share", "ins.previous", "ins.change")
+WEEK_COLUMNS = ("ins.week", "ins.calls", "ins.unknown", "ins.low_confidence", "ins.unassigned")
+GROUP_COLUMNS = ("ins.value", "ins.calls", "ins.unknown", "ins.low_confidence")
+BIN_COLUMNS = ("ins.bin", "ins.calls")
+DRILL_COLUMNS = (
+    "col.call",
+    "col.labels",
+    "ins.predicted",
+    "col.confidence",
+    "col.date",
+    "col.time",
+    "col.text",
+)
+#: Labels drawn as their own colour in the weekly chart (the rest are one "other" colour) and
+#: shown as columns of the week and group tables.
+CHART_LABELS = 10
+
+Table = tuple[list[list[Any]], list[list[dict[str, Any] | None]]]
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def top_labels(report: dict[str, Any]) -> list[str]:
+    """The labels of the period, most calls first (those with calls only)."""
+    return [c["label"] for c in report["labels"] if c["current"]["value"]][:CHART_LABELS]
+
+
+def numbers_table(report: dict[str, Any], lang: str) -> Table:
+    """The period in numbers: calls, the previous period, classified, unknown, low confidence,
+    no label, undated, and the calls per speaker source."""
+    calls = report["calls"]["value"]
+    classified = report["classified"]["value"]
+    below = report["low_confidence_below"]
+    items = [
+        (t("ins.n_calls", lang), report["calls"], None),
+        (t("ins.n_previous", lang), report["previous_calls"], None),
+        (t("ins.classified", lang), report["classified"], _share(classified, calls)),
+        (t("ins.unknown", lang), report["unknown"], report["unknown_share"]),
+        (
+            t("ins.n_low", lang).format(below=below),
+            report["low_confidence"],
+            report["low_confidence_share"],
+        ),
+        (
+            t("ins.unassigned", lang),
+            report["unassigned"],
+            _share(report["unassigned"]["value"], calls),
+        ),
+        (t("ins.n_undated", lang), report["undated"], None),
+    ]
+    items += [
+        (t("ins.n_speakers", lang).format(source=name), c, _share(c["value"], calls))
+        for name, c in report["speaker_sources"].items()
+    ]
+    rows = [[name, c["value"], _pct(part)] for name, c, part in items]
+    cells = [[None, c["filter"], None] for _, c, _ in items]
+    return rows, cells
+
+
+def labels_table(report: dict[str, Any]) -> Table:
+    """Every label: calls, share, calls in the previous period, change."""
+    rows, cells = [], []
+    for c in report["labels"]:
+        rows.append(
+            [
+                c["label"],
+                c["current"]["value"],
+                _pct(c["share"]),
+                c["previous"]["value"],
+                f"{c['change']:+d}",
+            ]
+        )
+        cells.append([None, c["current"]["filter"], None, c["previous"]["filter"], None])
+    return rows, cells
+
+
+def weeks_table(report: dict[str, Any], lang: str) -> tuple[list[list[Any]], list[str], Any]:
+    """A row per week: calls, unknown, low confidence, no label, then calls per label."""
+    names = top_labels(report)
+    headers = [t(c, lang) for c in WEEK_COLUMNS] + names
+    rows, cells = [], []
+    for w in report["weeks"]:
+        fixed = [w["calls"], w["unknown"], w["low_confidence"], w["unassigned"]]
+        per = [w["labels"].get(n) for n in names]
+        rows.append(
+            [w["start"], *(c["value"] for c in fixed), *(c["value"] if c else 0 for c in per)]
+        )
+        cells.append(
+            [None, *(c["filter"] for c in fixed), *(c["filter"] if c else None for c in per)]
+        )
+    return rows, headers, cells
+
+
+def groups_table(
+    report: dict[str, Any], field: str | None, lang: str
+) -> tuple[list[list[Any]], list[str], Any]:
+    """A row per value of a metadata field: calls, unknown, low confidence, calls per label."""
+    found = report["groups"].get(field or "") or []
+    names = [n for n in top_labels(report) if not found or n in found[0]["labels"]]
+    headers = [t(c, lang) for c in GROUP_COLUMNS] + names
+    rows, cells = [], []
+    for r in found:
+        fixed = [r["calls"], r["unknown"], r["low_confidence"]]
+        per = [r["labels"][n] for n in names]
+        rows.append([r["value"], *(c["value"] for c in fixed), *(c["value"] for c in per)])
+        cells.append([None, *(c["filter"] for c in fixed), *(c["filter"] for c in per)])
+    return rows, headers, cells
+
+
+def bin_name(low: float, high: float | None) -> str:
+    return f"{low:g}–{high:g}" if high is not None else f"≥ {low:g}"
+
+
+def bins_table(report: dict[str, Any], metric: str | None) -> Table:
+    """The distribution of one metric: calls per bin."""
+    bins = report["metrics"].get(metric or "") or []
+    rows = [[bin_name(b["low"], b["high"]), b["calls"]["value"]] for b in bins]
+    return rows, [[None, b["calls"]["filter"]] for b in bins]
+
+
+def metric_frame(report: dict[str, Any], metric: str | None) -> pd.DataFrame:
+    """Calls per bin of one metric, in the bins' order (the chart is told that order)."""
+    rows, _ = bins_table(report, metric)
+    return pd.DataFrame([{"bin": name, "calls": n} for name, n in rows], columns=["bin", "calls"])
+
+
+def weekly_frame(report: dict[str, Any], lang: str) -> pd.DataFrame:
+    """Calls per week and label (top labels, the rest as "other", calls without a label), for
+    the stacked bars."""
+    names = set(top_labels(report))
+    other, unassigned = t("ins.other", lang), t("ins.unassigned", lang)
+    rows = []
+    for w in report["weeks"]:
+        rest = 0
+        for label, c in w["labels"].items():
+            if label in names:
+                rows.append({"week": w["start"], "label": label, "calls": c["value"]})
+            else:
+                rest += c["value"]
+        if rest:
+            rows.append({"week": w["start"], "label": other, "calls": rest})
+        if w["unassigned"]["value"]:
+            rows.append(
+                {"week": w["start"], "label": unassigned, "calls": w["unassigned"]["value"]}
+            )
+        if not any(r["week"] == w["start"] for r in rows):
+            rows.append({"week": w["start"], "label": "", "calls": 0})  # the week still shows
+    return pd.DataFrame(rows, columns=["week", "label", "calls"])
+
+
+def weeks_filter(report: dict[str, Any], picked: Any) -> dict[str, Any] | None:
+    """The filter of the calls of the weeks selected on the chart: a list of week starts (or
+    two of them, the ends of a brushed range)."""
+    if not isinstance(picked, list | tuple) or not picked:
+        return None
+    chosen = {str(p) for p in picked}
+    weeks = [w for w in report["weeks"] if w["start"] in chosen]
+    if len(weeks) < len(chosen) and len(picked) == 2:  # a range given by its two ends
+        lo, hi = sorted(str(p) for p in picked)
+        weeks = [w for w in report["weeks"] if lo <= w["start"] <= hi]
+    if not weeks:
+        return None
+    first, last = weeks[0]["calls"]["filter"], weeks[-1]["calls"]["filter"]
+    spec = {**first, "date": {"gte": _date(first)["gte"], "lte": _date(last)["lte"]}}
+    return spec if "date" in first and "date" in last else None
+
+
+def _date(spec: dict[str, Any]) -> dict[str, Any]:
+    return spec.get("date") or {}
+
+
+def summary_markdown(report: dict[str, Any], lang: str) -> str:
+    """One paragraph of the period and its rising and falling labels."""
+    if not report["calls"]["value"]:
+        return t("ins.none", lang).format(start=report["date_from"], end=report["date_to"])
+    text = t("ins.summary", lang).format(
+        calls=report["calls"]["value"],
+        start=report["date_from"],
+        end=report["date_to"],
+        previous=report["previous_calls"]["value"],
+        unknown=report["unknown"]["value"],
+        unknown_share=_pct(report["unknown_share"]) or "–",
+        below=report["low_confidence_below"],
+        low=report["low_confidence"]["value"],
+        low_share=_pct(report["low_confidence_share"]) or "–",
+        source=report["source"],
+    )
+    for key, moved in (("ins.rising", report["rising"]), ("ins.falling", report["falling"])):
+        if moved:
+            items = ", ".join(f"`{c['label']}` {c['change']:+d}" for c in moved)
+            text += f"\n\n**{t(key, lang)}**: {items}"
+    return text
