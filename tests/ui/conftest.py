@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,6 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder
 ) -> Iterator[Served]:
     """The app on 127.0.0.1:<free port>, in a uvicorn thread, over the indexed test corpus."""
-    import uvicorn
 
     from app.api.app import create_app
 
@@ -101,22 +101,30 @@ def served(
         results = list(runtime.pipeline().run([*text_sources(calls()), *audio]))
         assert {r.status for r in results} == {"indexed"}, results
         app = create_app(runtime=runtime)
-        port = _free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, name="ui-test-server", daemon=True)
-        thread.start()
-        for _ in range(600):
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.1)
-        assert server.started, "uvicorn did not start"
-        try:
-            yield Served(f"http://127.0.0.1:{port}", runtime, app)
-        finally:
-            server.should_exit = True
-            thread.join(30)
+        with serving(app, "ui-test-server") as url:
+            yield Served(url, runtime, app)
+
+
+@contextmanager
+def serving(app: Any, name: str) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free local port, until the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    for _ in range(600):
+        if server.started or not thread.is_alive():
+            break
+        time.sleep(0.1)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,6 @@ With ``CALLSCOPE_SCREENSHOTS=<dir>`` it saves ``insights.png`` there (the README
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,7 +22,7 @@ from app.core.config import load_settings
 from app.runtime import Runtime
 from app.services.classify import classify_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import KEY, Served, _free_port, screenshot
+from tests.ui.conftest import KEY, Served, screenshot, serving
 
 FIRST_MONDAY = date(2026, 8, 24)
 TEXTS = {
@@ -77,7 +75,6 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any
 ) -> Iterator[Served]:
     """The app over this module's corpus, on a free local port (like conftest's ``served``)."""
-    import uvicorn
 
     from app.api.app import create_app
 
@@ -110,21 +107,8 @@ def served(
                 {"metrics": metrics, "speaker_source": ("transcript", "channels")[i % 2]},
             )
         app = create_app(runtime=runtime)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, name="insights-ui-server", daemon=True)
-        thread.start()
-        for _ in range(600):
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.1)
-        assert server.started, "uvicorn did not start"
-        try:
-            yield Served(f"http://127.0.0.1:{server.config.port}", runtime, app)
-        finally:
-            server.should_exit = True
-            thread.join(30)
+        with serving(app, "insights-ui-server") as url:
+            yield Served(url, runtime, app)
 
 
 def _bars(page: Any) -> Any:
