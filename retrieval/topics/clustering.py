@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.spatial.distance import squareform
-from sklearn.cluster import HDBSCAN
-from sklearn.metrics import silhouette_score
 
 from app.core.errors import InputError
+
+# scipy's and scikit-learn's clustering are imported where used: every `callscope` command
+# imports this module (through the topics command), and they cost over a second to load.
 
 Method = Literal["hdbscan", "agglomerative"]
 METHODS: tuple[Method, ...] = ("hdbscan", "agglomerative")
@@ -53,6 +52,8 @@ def _hdbscan(distance: np.ndarray, min_size: int) -> np.ndarray:
     # of the pool (vectors + BM25 at 0.3; measured while tuning), on Banking77 it kept 73% of
     # the hidden calls in groups against 57% with min_samples=min_size//2, ARI 0.61 against
     # 0.45; ``eom`` prefers the larger stable groups.
+    from sklearn.cluster import HDBSCAN
+
     model = HDBSCAN(
         metric="precomputed",
         min_cluster_size=min_size,
@@ -66,6 +67,10 @@ def _hdbscan(distance: np.ndarray, min_size: int) -> np.ndarray:
 def _agglomerative(distance: np.ndarray, min_size: int) -> np.ndarray:
     """Average linkage, cut into the number of groups whose silhouette is best."""
     n = distance.shape[0]
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.metrics import silhouette_score
+
     tree = linkage(squareform(distance, checks=False), method="average")
     best, best_score = np.full(n, NOISE, dtype=np.int64), -np.inf
     most = min(MAX_CUTS, n // min_size + 1)

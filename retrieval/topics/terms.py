@@ -13,6 +13,7 @@ words). Speaker prefixes (``Agent:``) are not words of the call.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -20,7 +21,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 _SPEAKER = re.compile(r"^\s*[^\s:：]{1,20}[:：]\s*", re.MULTILINE)
 #: Runs of CJK ideographs, and Latin words (apostrophes and inner hyphens kept).
@@ -46,7 +46,16 @@ _CHINESE_STOP = frozenset(
     我想 您的 你的 我的 客户 坐席 再见 稍等 马上 这边 那边 您说 请您 给您 为您 没问题 处理
     """.split()
 )
-_STOP = ENGLISH_STOP_WORDS | _FILLER
+
+
+@functools.cache
+def _stop() -> frozenset[str]:
+    """English stop words and call filler (scikit-learn's list, loaded on first use: importing
+    it costs every command a second)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS | _FILLER
+
 
 _jieba_lock = threading.Lock()
 _jieba = None
@@ -71,7 +80,7 @@ def words(text: str) -> list[str]:
     for piece in _PIECES.findall(_SPEAKER.sub(" ", text).lower()):
         if "\u3400" <= piece[0]:
             out += [w for w in _segment(piece) if len(w) > 1 and w not in _CHINESE_STOP]
-        elif len(piece) > 2 and piece not in _STOP:
+        elif len(piece) > 2 and piece not in _stop():
             out.append(piece)
     return out
 
