@@ -29,6 +29,7 @@ from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.conversation import conversation
 from app.services.results import row, write_rows
+from ingest.ledger import LedgerRow
 from ingest.workers import plan
 from retrieval.classify.knn import UNKNOWN
 
@@ -132,22 +133,22 @@ def _process(runtime: Runtime, step: list[CallSource], source: str) -> list[dict
         else:
             classified = CallResult(result.call_id, src.origin, error=result.error or result.status)
         item = row(classified)
+        # One ledger read per call: the duration of an unchanged call and the transcript its
+        # conversation figures are measured from.
+        ledger_row = runtime.ledger.get(result.call_id)
         item.update(
             ingest=result.status,
-            audio_seconds=_audio_seconds(runtime, result.call_id, result.seconds_audio),
-            **conversation(
-                runtime, runtime.ledger.get(result.call_id) if result.status in _STORED else None
-            ),
+            audio_seconds=_audio_seconds(ledger_row, result.seconds_audio),
+            **conversation(runtime, ledger_row if result.status in _STORED else None),
         )
         out.append(item)
     return out
 
 
-def _audio_seconds(runtime: Runtime, call_id: str, seen: float | None) -> float | None:
+def _audio_seconds(row: LedgerRow | None, seen: float | None) -> float | None:
     if seen is not None:
         return round(seen, 2)
-    row = runtime.ledger.get(call_id)  # an unchanged call: its duration from the ledger
-    return round(row.duration, 2) if row and row.duration else None
+    return round(row.duration, 2) if row and row.duration else None  # an unchanged call
 
 
 def summarize(
