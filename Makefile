@@ -27,7 +27,7 @@ demo: $(STAMP)
 # The layer contract first (pyproject.toml [tool.importlinter]): a wrong import fails here.
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The long suites (docs/benchmarks.md "Stress"): schema fuzzing with many examples per API
 # operation, kill -9 during a 200-call import, then the load benchmark on a real server.

@@ -1,6 +1,6 @@
 """Builds the shared components from Settings, once, lazily.
 
-The CLI (and later the API and UI) ask a :class:`Runtime` for the embedder, the store, the
+The services ask a :class:`Runtime` for the embedder, the two collections (turns, calls), the
 ledger and the transcriber; each is created on first use, so ``callscope status`` never loads a
 model and a text-only ingest never loads whisper.
 """
@@ -95,12 +95,13 @@ class Runtime:
         return ledger
 
     @built_once
-    def store(self) -> VectorStore:
+    def turns(self) -> VectorStore:
+        """The turn collection: one point per turn (the turn index searches read)."""
         return open_store(self.settings, self.embedder, self.sparse)
 
     @built_once
     def calls(self) -> VectorStore:
-        """The call-level collection (one point per call) beside the chunk collection."""
+        """The call collection: one point per call (classification, label runs, Insights)."""
         return open_store(
             self.settings,
             self.embedder,
@@ -168,7 +169,7 @@ class Runtime:
     def searcher(self) -> Searcher:
         from retrieval.search import Searcher
 
-        return Searcher(self.store, self.embedder, self.sparse, self.settings.search)
+        return Searcher(self.turns, self.embedder, self.sparse, self.settings.search)
 
     def qa(
         self,
@@ -225,15 +226,14 @@ class Runtime:
     def forget_transcript(self, audio_hash: str) -> None:
         """Drop a recording's cached transcript (the next ingest transcribes it again)."""
         s = self.settings
-        Transcriber(s.whisper, models_dir=s.paths.models, cache_dir=s.paths.transcripts).forget(
-            audio_hash
-        )
+        stt = Transcriber(s.whisper, models_dir=s.paths.models, cache_dir=s.paths.transcripts)
+        stt.cache.forget(audio_hash)
 
     def pipeline(self) -> IngestPipeline:
         return IngestPipeline(
             self.settings,
             ledger=self.ledger,
-            store=self.store,
+            turns=self.turns,
             calls=self.calls,
             embedder=self.embedder,
             sparse=self.sparse,
@@ -246,7 +246,7 @@ class Runtime:
         if close is not None:
             close()
             self._transcriber = None
-        for name in ("store", "calls", "ledger", "llm"):
+        for name in ("turns", "calls", "ledger", "llm"):
             if name in self.__dict__:
                 component = self.__dict__.pop(name)
                 if component is not None:
@@ -280,5 +280,5 @@ def temporary_runtime(
                 yield runtime
             finally:
                 if run_settings.qdrant.url:
-                    runtime.store.drop()  # type: ignore[attr-defined]
+                    runtime.turns.drop()  # type: ignore[attr-defined]
                     runtime.calls.drop()  # type: ignore[attr-defined]

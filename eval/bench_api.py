@@ -9,7 +9,7 @@ Over one store of N labeled Banking77 calls (indexed through the production pipe
    at a time) vs calling the classifier in-process: the cost of HTTP, validation and JSON.
 3. Batch classification of M uploaded transcripts as a background job (``POST
    /api/classify/batch``: upload, queue, per-call progress rows, CSV/XLSX/JSONL at the end) vs
-   ``classify_sources`` on the same files in-process (what ``callscope classify`` runs).
+   ``classify_inputs`` on the same files in-process (what ``callscope classify`` runs).
 
 Run: ``python -m eval.bench_api --calls 3000 --requests 200 --batch 500 --json FILE``.
 Numbers depend on the machine (2 cores here) and on what else runs on it.
@@ -31,9 +31,10 @@ from typing import Any
 import httpx
 
 from app.core.config import load_settings
+from app.core.models import Columns
 from app.runtime import Runtime
 from app.services import calls
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
@@ -130,8 +131,7 @@ def _through_http(
     import uvicorn
 
     from app.api.app import create_app
-    from app.services.classify import classify_sources
-    from ingest.sources import discover
+    from app.services.classify import classify_inputs
 
     port = _free_port()
     server = uvicorn.Server(
@@ -165,9 +165,8 @@ def _through_http(
                 path = folder / f"call-{i:05d}.txt"
                 path.write_text(f"Customer: {text}\n", encoding="utf-8")
                 files.append(path)
-            sources, _ = discover(files)
             t = time.perf_counter()
-            classify_sources(sources, runtime.classifier, transcriber=runtime.transcriber)
+            classify_inputs(runtime, files, source="bench")
             direct = time.perf_counter() - t
 
             t = time.perf_counter()
@@ -208,7 +207,7 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{http['in_process_per_s']} (in-process call) | {http['ratio_http_vs_in_process']}x |",
             f"| batch of {batch['calls']} transcripts (calls/s) | {batch['job_per_s']} "
             f"(upload + job + result files) | {batch['in_process_per_s']} (in-process "
-            f"`classify_sources`) | {batch['ratio_job_vs_in_process']}x |",
+            f"`classify_inputs`) | {batch['ratio_job_vs_in_process']}x |",
         ]
     )
 

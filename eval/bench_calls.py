@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import load_settings
+from app.core.models import Columns
 from app.core.text import call_text
 from app.runtime import Runtime
 from app.services import calls
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 
 
 def main() -> None:

@@ -37,10 +37,10 @@ import numpy as np
 import qdrant_edge as q
 
 from app.core.config import load_settings
+from app.core.filters import METRICS, CallFilter
 from app.runtime import Runtime
 from app.services.counting import count_question
 from app.services.insights import BINS, InsightsQuery, insights, insights_dict
-from retrieval.index.filters import METRICS, CallFilter
 from retrieval.index.store import StoredPoint, point_id
 
 FIRST_MONDAY = date(2026, 8, 24)

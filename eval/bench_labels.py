@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from app.core.config import load_settings
+from app.core.models import Columns
 from app.services.label_runs import analyse
-from ingest.labels import Columns
 
 
 def noisy_sample(

@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 
 from app.core.config import load_settings
+from app.core.models import Columns
 from app.runtime import Runtime
 from app.services import calls
 from app.services.search import search
-from ingest.labels import Columns
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "app" / "demo" / "calls.jsonl"

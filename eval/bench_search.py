@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from app.core.config import load_settings
+from app.core.filters import CallFilter
 from app.runtime import Runtime
 from app.services.search import search
-from retrieval.index.filters import CallFilter
 from retrieval.index.store import StoredPoint
 
 SUBJECTS = [
@@ -123,7 +123,7 @@ def build(runtime: Runtime, turns: int, per_call: int, pool: np.ndarray, seed: i
             )
         )
     for start in range(0, len(points), 2048):
-        runtime.store.upsert(points[start : start + 2048])
+        runtime.turns.upsert(points[start : start + 2048])
     return calls
 
 
@@ -131,7 +131,7 @@ def time_queries(runtime: Runtime, calls: list[str], n: int, seed: int) -> dict[
     import qdrant_edge as q
 
     rng = random.Random(seed)
-    shard = runtime.store._shard  # type: ignore[attr-defined] - Edge is the default engine
+    shard = runtime.turns._shard  # type: ignore[attr-defined] - Edge is the default engine
     s = runtime.settings.search
     ours, plain = {"one call": [], "all calls": []}, {"one call": [], "all calls": []}
     for i in range(n):

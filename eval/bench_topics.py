@@ -224,8 +224,11 @@ def run_variants(
     background: list[str],
     only: Sequence[str] | None = None,
     hidden: set[str] | None = None,
+    runtime: Runtime | None = None,
 ) -> dict[str, dict[str, float]]:
     pool = [calls[c] for c in sorted(truth)]
+    if runtime is not None:  # the pool as the product sees it: boilerplate turns left out
+        pool, _ = topics_service.with_content_vectors(runtime, pool)
     centres = language_centres((c.language, c.dense) for c in calls.values())
     out = {}
     for name, method, weight, centred, share in VARIANTS:
@@ -318,11 +321,13 @@ def bench_demo(state: Path | None) -> dict[str, Any]:
         for n, pair in enumerate(pairs):
             truth = hidden_truth(rows, pair)
             background = [calls[r["id"]].text for r in rows if r["id"] not in truth]
-            draws.append(run_variants(calls, truth, background))
+            draws.append(run_variants(calls, truth, background, runtime=runtime))
             per_pair["+".join(pair)] = {k: draws[-1][k]["ari"] for k in draws[-1]}
             pool = with_distractors(rows, truth, per_label=2, seed=n)
             rest = [calls[r["id"]].text for r in rows if r["id"] not in pool]
-            noisy.append(run_variants(calls, pool, rest, WITH_DISTRACTORS, set(pair)))
+            noisy.append(
+                run_variants(calls, pool, rest, WITH_DISTRACTORS, set(pair), runtime=runtime)
+            )
         return {
             "calls": len(rows),
             "hidden_per_draw": 2,
@@ -347,9 +352,13 @@ def bench_banking(state: Path | None, seeds: Sequence[int]) -> dict[str, Any]:
             truth = hidden_truth(rows, hidden)
             rest = [r["id"] for r in rows if r["id"] not in truth]
             background = [calls[c].text for c in random.Random(0).sample(rest, 2000)]
-            draws.append(run_variants(calls, truth, background))
+            draws.append(run_variants(calls, truth, background, runtime=runtime))
             pool = with_distractors(rows, truth, per_label=4, seed=seed)
-            noisy.append(run_variants(calls, pool, background, WITH_DISTRACTORS, set(hidden)))
+            noisy.append(
+                run_variants(
+                    calls, pool, background, WITH_DISTRACTORS, set(hidden), runtime=runtime
+                )
+            )
             print(f"banking77 draw {seed} done", flush=True)
         scale = bench_scale(rows, calls)
         return {

@@ -12,11 +12,11 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import InputError
-from app.core.models import CallSource
+from app.core.models import CallSource, Columns
 from app.core.text import call_text
 from app.runtime import temporary_runtime
 from app.services import calls
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from retrieval.classify.knn import UNKNOWN, Classification, KnnClassifier
 from retrieval.classify.unknown import Calibration
 from retrieval.index.embedding import Embedder

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import InputError
+from app.core.filters import CallFilter
 from app.core.models import CallSource, Transcript, Turn
 from app.core.text import normalize
 from app.runtime import temporary_runtime
@@ -23,7 +24,6 @@ from app.services import calls
 from app.services.search import search
 from ingest.labels import read_rows
 from retrieval.index.embedding import Embedder
-from retrieval.index.filters import CallFilter
 
 DEFAULT_KS = (1, 5, 10, 25, 50)
 

@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from app.core.config import load_settings
+from app.core.models import Columns
 from app.core.text import call_text
 from app.runtime import Runtime
 from app.services import calls
 from eval.classify import sample_shots, score
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from retrieval.classify.knn import KnnClassifier
 from retrieval.classify.label_model import LabelModel
 

@@ -23,9 +23,6 @@ from app.core.errors import AudioError
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
-AUDIO_EXTENSIONS = frozenset(
-    {".mp3", ".wav", ".m4a", ".flac", ".ogg", ".opus", ".aac", ".wma", ".webm", ".mp4", ".amr"}
-)
 #: When cutting a window, look this far back for the quietest 100 ms, so a cut rarely
 #: splits a word.
 _CUT_SEARCH_SECONDS = 5.0

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.stream_batch import Word
+from app.core.config import WhisperSettings
+from app.core.text import normalize
+from ingest.roles import Run, name_voices
+from ingest.stream_batch import Piece, Word
 from ingest.voices import VoiceFrames
 
 
@@ -149,3 +152,49 @@ def _words_to_speakers(
             nearest = at if abs(times[at] - middle) < abs(times[at - 1] - middle) else at - 1
             out.append(int(labels[nearest]))
     return out
+
+
+def recut_by_voice(
+    segments: list[Piece], voices: list[VoiceFrames], settings: WhisperSettings
+) -> list[Piece] | None:
+    """A mono call's pieces re-cut word by word at the speaker changes found by voice,
+    named agent/customer (``ingest.roles``); None when the voices do not separate (the call
+    keeps one speaker and is marked uncertain)."""
+    d = settings.diarization
+    pieces = sorted(segments, key=lambda p: p.start)
+    words = [w for p in pieces for w in p.words]
+    found = diarize(
+        words,
+        VoiceFrames.join(voices),
+        speakers=d.speakers,
+        max_speakers=d.max_speakers,
+        min_separation=d.min_separation,
+        min_purity=d.min_purity,
+        min_stretches=d.min_stretches,
+    )
+    if found.uncertain:
+        return None
+    runs: list[tuple[int, list[Word]]] = []
+    at = 0
+    for piece in pieces:  # a run never spans two pieces: their pause stays a boundary
+        for n, word in enumerate(piece.words):
+            voice = found.speaker_of[at]
+            at += 1
+            if n and runs[-1][0] == voice:
+                runs[-1][1].append(word)
+            else:
+                runs.append((voice, [word]))
+    texts = [normalize("".join(w[2] for w in ws)) for _, ws in runs]
+    names = name_voices(
+        [Run(v, ws[0][0], ws[-1][1], t) for (v, ws), t in zip(runs, texts, strict=True)],
+        found.speakers,
+        agent=settings.channel_speakers[0],
+        customer=settings.channel_speakers[1],
+        agent_phrases=d.agent_phrases,
+        customer_phrases=d.customer_phrases,
+    )
+    return [
+        Piece(names[v], round(ws[0][0], 3), round(ws[-1][1], 3), t, tuple(ws))
+        for (v, ws), t in zip(runs, texts, strict=True)
+        if t
+    ]

@@ -11,33 +11,17 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
-from app.core.models import CallSource, Transcript
+from app.core.models import CallSource, Columns, Transcript
 from app.core.names import clean_id, safe_call_id
+from app.core.text import labels_from
 from ingest.roles import agent_speaker_choice
-from ingest.sources import labels_from, parse_text_turns, transcript_from_json
+from ingest.sources import parse_text_turns, transcript_from_json
 
 LABEL_FILE_TYPES = (".csv", ".xlsx", ".jsonl")
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Which column holds what. ``None`` means "the usual name, if the file has it" (``id``,
-    ``text``/``turns``/``transcript``, ``audio``, ``label``/``labels``/``category``/``intent``); a
-    name given explicitly must exist."""
-
-    id: str | None = None
-    text: str | None = None
-    audio: str | None = None
-    label: str | None = None
-    label_sep: str = ";"
-    #: Metadata columns kept as filterable payload when the file has them
-    #: (``ingest.metadata_fields``: agent, team, queue, direction, tags).
-    metadata: tuple[str, ...] = ()
 
 
 def read_rows(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:

@@ -1,7 +1,7 @@
 """The ingest ledger: one SQLite row per call, so an interrupted batch resumes exactly.
 
 States: ``pending`` (seen) -> ``transcribed`` (audio only; transcript cached) -> ``indexed``
-(chunks upserted and acknowledged by the store), or ``failed`` with the error text. A call is
+(turn points upserted and acknowledged by the store), or ``failed`` with the error text. A call is
 marked ``indexed`` only after its points are durable, and its point ids are deterministic, so a
 kill at any moment followed by a re-run neither loses nor duplicates points.
 """
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS calls (
     error        TEXT,
     warnings     TEXT,
     labels       TEXT NOT NULL DEFAULT '[]',
-    n_chunks     INTEGER NOT NULL DEFAULT 0,
+    n_turn_points INTEGER NOT NULL DEFAULT 0,
     duration     REAL,
     language     TEXT,
     transcript   TEXT,
@@ -79,7 +79,8 @@ class LedgerRow:
     error: str | None
     warnings: list[str]
     labels: list[str]
-    n_chunks: int
+    #: Turn points stored for the call (one per turn, or per piece of a long turn).
+    n_turn_points: int
     duration: float | None
     language: str | None
     #: The call's turns as indexed (None before a call was transcribed or read).
@@ -114,6 +115,8 @@ class Ledger:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
         if "audio" not in columns:  # a ledger written before recordings had their own column
             self._db.execute("ALTER TABLE calls ADD COLUMN audio TEXT")
+        if "n_chunks" in columns:  # a ledger written when turn points were called chunks
+            self._db.execute("ALTER TABLE calls RENAME COLUMN n_chunks TO n_turn_points")
         # One connection shared by threads (the API serves requests from a threadpool); the
         # lock makes each method, and each BEGIN..COMMIT in it, one unit.
         self._lock = threading.RLock()
@@ -183,13 +186,14 @@ class Ledger:
         new_labels: list[str],
         source: str,
         at: float | None = None,
-    ) -> None:
+    ) -> int:
         """Record a label correction: one ``label_history`` row and the call's new ``labels``,
-        in one transaction. ``content_hash`` is left alone (see ``ingest.relabel``)."""
+        in one transaction; returns the entry's id (what an undo names). ``content_hash`` is
+        left alone (see ``ingest.relabel``)."""
         at = time.time() if at is None else at
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute(
+            cur = self._db.execute(
                 "INSERT INTO label_history (call_id, old_labels, new_labels, source, at) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (call_id, _json(old_labels), _json(new_labels), source, at),
@@ -202,24 +206,26 @@ class Ledger:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        return int(cur.lastrowid or 0)
 
     @_locked
     def history(self, call_id: str) -> list[dict[str, Any]]:
-        """A call's label corrections, oldest first."""
+        """A call's label corrections, oldest first; ``id`` names an entry (for an undo)."""
         cur = self._db.execute(
-            "SELECT call_id, old_labels, new_labels, source, at FROM label_history "
+            "SELECT id, call_id, old_labels, new_labels, source, at FROM label_history "
             "WHERE call_id = ? ORDER BY id",
             (call_id,),
         )
         return [
             {
+                "id": i,
                 "call_id": c,
                 "old_labels": json.loads(o),
                 "new_labels": json.loads(n),
                 "source": s,
                 "at": at,
             }
-            for c, o, n, s, at in cur.fetchall()
+            for i, c, o, n, s, at in cur.fetchall()
         ]
 
     @_locked

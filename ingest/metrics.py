@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from app.core.filters import METRICS
 from app.core.models import Speech, Transcript
 from app.core.text import has_cjk
-from retrieval.index.filters import METRICS
 
 #: The keys :func:`conversation_metrics` may return: the names the store keeps numeric
 #: indexes for (``metrics.<key>``), defined there, once.

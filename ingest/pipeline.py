@@ -5,7 +5,7 @@ Calls flow in groups through hashing and the ledger check, then the group's reco
 transcribed together (``SpeechToText.transcribe_many``: whisper batches across calls); their
 turn units (``ingest/turns.py``: one point per turn, its dense vector from the turn in its
 context, its BM25 from its words) are buffered, embedded and upserted in batches
-(``ingest.batch_chunks`` units), and each call gets a call-level point
+(``ingest.batch_points`` units), and each call gets a call-level point
 (``turns.call_vector``); then the calls of the batch are marked ``indexed``. Any error in one
 call marks that call ``failed`` and the batch goes on. Re-running skips calls whose content is
 unchanged, and resumes the rest.
@@ -18,9 +18,10 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from app.core.config import Settings
 from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError, TranscriptionError
 from app.core.iters import chunked
-from app.core.models import CallSource, Transcript
+from app.core.models import CallSource, IngestResult, Transcript
 from app.core.text import call_text
 from ingest.audio import file_sha256
 from ingest.ledger import Ledger
@@ -57,22 +58,6 @@ from retrieval.index.store import (
 )
 
 log = logging.getLogger(__name__)
-
-Status = Literal["indexed", "unchanged", "failed"]
-
-
-@dataclass
-class IngestResult:
-    """What happened to one input."""
-
-    call_id: str
-    origin: str
-    status: Status
-    #: Points stored for the call (its turn units).
-    chunks: int = 0
-    seconds_audio: float | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -109,7 +94,7 @@ class IngestPipeline:
         settings: Settings,
         *,
         ledger: Ledger,
-        store: VectorStore,
+        turns: VectorStore,
         calls: VectorStore | None = None,
         embedder: Embedder,
         sparse: Bm25Encoder,
@@ -118,7 +103,7 @@ class IngestPipeline:
     ) -> None:
         self.settings = settings
         self.ledger = ledger
-        self.store = store
+        self.turns = turns
         # One point per call (its turn vectors through turns.call_vector, BM25 of its whole
         # text): what
         # classification and label-quality runs compare calls by.
@@ -128,7 +113,7 @@ class IngestPipeline:
         # A factory, so that text-only runs never load the speech model.
         self._transcriber_factory = transcriber
         self._transcriber: SpeechToText | None = None
-        self.collection = store.info.name
+        self.collection = turns.info.name
         #: Seconds spent per stage ("transcribe", "index"), added to across runs: what sizing
         #: a batch's hardware is computed from.
         self.clock: Counter[str] = clock if clock is not None else Counter()
@@ -143,7 +128,7 @@ class IngestPipeline:
 
         Sources are taken in groups of ``ingest.group_calls``: the recordings of a group that
         need transcribing are transcribed together (whisper batches across calls), then each
-        call becomes turn units, embedded and stored in batches of ``ingest.batch_chunks``."""
+        call becomes turn units, embedded and stored in batches of ``ingest.batch_points``."""
         results: list[IngestResult] = []
 
         def report(result: IngestResult) -> None:
@@ -169,7 +154,7 @@ class IngestPipeline:
                     report(ready)
                     continue
                 buffer.append(ready)
-                if sum(len(r.units) for r in buffer) >= self.settings.ingest.batch_chunks:
+                if sum(len(r.units) for r in buffer) >= self.settings.ingest.batch_points:
                     for result in self._flush(buffer):
                         report(result)
                     buffer = []
@@ -199,7 +184,9 @@ class IngestPipeline:
         ):
             if row.audio is None and _audio(source):  # a ledger from before the column
                 self.ledger.upsert(source.call_id, audio=_audio(source))
-            return IngestResult(source.call_id, source.origin, "unchanged", chunks=row.n_chunks)
+            return IngestResult(
+                source.call_id, source.origin, "unchanged", turn_points=row.n_turn_points
+            )
         self.ledger.upsert(
             source.call_id,
             collection=self.collection,
@@ -215,32 +202,18 @@ class IngestPipeline:
 
     def _transcribe(self, admitted: list[_Admitted]) -> list[Heard | None]:
         """Transcripts of the group's recordings, decoded together; None for text calls."""
-        wanted = [
-            i
-            for i, a in enumerate(admitted)
-            if a.source.kind == "audio" and a.source.transcript is None
-        ]
-        heard: list[Heard | None] = [None] * len(admitted)
-        if not wanted:
-            return heard
-        items = []
-        for i in wanted:
-            path, audio_hash = admitted[i].source.path, admitted[i].audio_hash
-            assert path is not None and audio_hash is not None
-            items.append((path, audio_hash))
         started = time.perf_counter()
-        try:
-            found = self._transcriber_get().transcribe_many(items)
-        except CallScopeError as exc:  # the model itself could not be loaded
-            found = [exc] * len(items)
-        except Exception as exc:  # a bug must fail these calls, not the batch
-            log.exception("transcription of a group failed")
-            found = [TranscriptionError(f"internal error: {type(exc).__name__}: {exc}")] * len(
-                items
-            )
-        self.clock["transcribe"] += time.perf_counter() - started
-        for i, result in zip(wanted, found, strict=True):
-            heard[i] = result
+        heard = transcribe_group(
+            self._transcriber_get,
+            [
+                (a.source.path, a.audio_hash)
+                if a.source.kind == "audio" and a.source.transcript is None
+                else None
+                for a in admitted
+            ],
+        )
+        if any(h is not None for h in heard):
+            self.clock["transcribe"] += time.perf_counter() - started
         return heard
 
     def _prepare(self, item: _Admitted, heard: Heard | None) -> _Ready:
@@ -309,8 +282,8 @@ class IngestPipeline:
                 # Old points of a changed call would linger under other ids; a call that
                 # never had a row cannot have points yet, so skip the delete then.
                 if ready.had_row:
-                    self.store.delete({"call_id": ready.source.call_id})
-            self.store.upsert(points)
+                    self.turns.delete({"call_id": ready.source.call_id})
+            self.turns.upsert(points)
             if self.calls is not None:
                 self.calls.upsert(self._call_points(batch, dense))
         except CallScopeError as exc:
@@ -323,7 +296,7 @@ class IngestPipeline:
             self.ledger.upsert(
                 ready.source.call_id,
                 state="indexed",
-                n_chunks=len(ready.units),
+                n_turn_points=len(ready.units),
                 language=ready.transcript.language,
                 duration=ready.transcript.duration,
                 warnings=ready.warnings,
@@ -334,7 +307,7 @@ class IngestPipeline:
                     ready.source.call_id,
                     ready.source.origin,
                     "indexed",
-                    chunks=len(ready.units),
+                    turn_points=len(ready.units),
                     seconds_audio=ready.transcript.duration
                     if ready.source.kind == "audio"
                     else None,
@@ -421,6 +394,44 @@ class IngestPipeline:
         return IngestResult(source.call_id, source.origin, "failed", error=message)
 
 
+def transcribe_group(
+    transcriber: Callable[[], SpeechToText],
+    recordings: Sequence[tuple[Path | None, str | None] | None],
+) -> list[Heard | None]:
+    """What each recording of a group says, decoded together (``transcribe_many``: whisper
+    batches across calls); None in the place of an item that is not a recording to transcribe.
+    A recording is (path, audio hash), the hash read from the file when None. The speech model
+    is asked for only when there is a recording. Whatever fails for the whole group (the model
+    cannot be loaded, a bug) becomes each recording's error, never the batch's end: ingest and
+    classification both transcribe through here."""
+    heard: list[Heard | None] = [None] * len(recordings)
+    items: list[tuple[int, Path, str]] = []
+    for i, recording in enumerate(recordings):
+        if recording is None:
+            continue
+        path, audio_hash = recording
+        if path is None:
+            heard[i] = InputError("no recording to transcribe")
+            continue
+        try:
+            items.append((i, path, audio_hash or file_sha256(path)))
+        except OSError as exc:
+            heard[i] = InputError(f"{path}: cannot be read: {exc.strerror or exc}")
+    if not items:
+        return heard
+    try:
+        found = transcriber().transcribe_many([(path, digest) for _, path, digest in items])
+    except CallScopeError as exc:  # the model itself could not be loaded
+        found = [exc] * len(items)
+    except Exception as exc:  # a bug must fail these calls, not the batch
+        log.exception("transcription of a group failed")
+        error = TranscriptionError(f"internal error: {type(exc).__name__}: {exc}")
+        found = [error] * len(items)
+    for (i, _, _), result in zip(items, found, strict=True):
+        heard[i] = result
+    return heard
+
+
 def _call_payload(ready: _Ready, speakers: tuple[str, str]) -> dict[str, Any]:
     """The payload of a call's points: who, what, when, and how the conversation went
     (``metrics``, on the call point)."""
@@ -438,6 +449,8 @@ def _call_payload(ready: _Ready, speakers: tuple[str, str]) -> dict[str, Any]:
     payload.update({k: v for k, v in source.metadata.items() if k not in payload})
     if ready.date:
         payload["date"] = ready.date
+        # Said beside the date so a supervisor can tell a call's own date from an upload time.
+        payload["date_source"] = source.date_source or "call"
     transcript = ready.transcript
     payload["speaker_source"] = speaker_source(transcript, source.kind)
     metrics = conversation_metrics(transcript, agent=speakers[0], customer=speakers[1])

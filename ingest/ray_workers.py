@@ -25,6 +25,7 @@ from app.core.config import WhisperSettings
 from app.core.errors import CallScopeError, ConfigError, TranscriptionError
 from app.core.models import Transcript
 from ingest.transcribe import Heard, Transcriber
+from ingest.transcript_cache import TranscriptCache
 from ingest.workers import share
 
 log = logging.getLogger(__name__)
@@ -113,11 +114,12 @@ class RayTranscriber:
         ]
 
     @property
-    def cache_hits(self) -> int:
-        return self.local.cache_hits
+    def cache(self) -> TranscriptCache:
+        """The transcript cache (the driver reads and writes it; actors only transcribe)."""
+        return self.local.cache
 
     def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
-        results: list[Heard | None] = [self.local.cached(h) for _, h in items]
+        results: list[Heard | None] = [self.local.cache.get(h) for _, h in items]
         todo = [i for i, r in enumerate(results) if r is None]
         calls = []
         for actor, part in zip(
@@ -142,7 +144,7 @@ class RayTranscriber:
                 answers = [TranscriptionError(f"Ray worker failed: {exc}")] * len(indexes)
             for i, heard in zip(indexes, answers, strict=True):
                 if isinstance(heard, tuple):
-                    self.local.remember(items[i][1], *heard)
+                    self.local.cache.put(items[i][1], *heard)
                 results[i] = heard
         return [r for r in results if r is not None]
 

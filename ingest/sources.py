@@ -17,12 +17,8 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.core.models import CallSource, Transcript, Turn
-from app.core.names import safe_call_id
-from app.core.text import normalize
-from ingest.audio import AUDIO_EXTENSIONS
-
-TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
-SUPPORTED = AUDIO_EXTENSIONS | TRANSCRIPT_EXTENSIONS
+from app.core.names import AUDIO_EXTENSIONS, SUPPORTED, safe_call_id
+from app.core.text import labels_from, normalize
 
 # "[01:02] Agent: hello", "客户：你好", "Customer - hi". A speaker name is short and has no
 # sentence punctuation, so "Note: the parcel..." in prose is not mistaken for long.
@@ -185,19 +181,6 @@ def parse_text_turns(text: str) -> list[Turn]:
     if not turns:
         raise InputError("transcript has no text")
     return turns
-
-
-def labels_from(value: Any, sep: str = ";") -> list[str]:
-    """Labels from a list, or a string with ``sep``-separated labels; blanks dropped."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(sep)
-    out: list[str] = []
-    for item in items:
-        label = str(item).strip()
-        if label and label.lower() != "nan" and label not in out:
-            out.append(label)
-    return out
 
 
 def _seconds(stamp: str) -> float:

@@ -49,6 +49,18 @@ Word = tuple[float, float, str]
 
 
 @dataclass(frozen=True)
+class Piece:
+    """One run of one speaker's words, on the recording's timeline (before turns are merged)."""
+
+    speaker: str
+    start: float
+    end: float
+    text: str
+    #: Its words, (start, end, text) on the recording's timeline.
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
 class Said:
     """A run of one speaker's words, on its conversation's own timeline (seconds)."""
 
@@ -62,7 +74,7 @@ class Said:
 
 
 @dataclass(frozen=True)
-class _Piece:
+class _Region:
     """One speech region of one channel, placed on the concatenated timeline."""
 
     conversation: int
@@ -92,7 +104,7 @@ def transcribe_conversations(
     channels as (speaker, 16 kHz mono float32 samples on one timeline). Decoded in shared
     batches by ``pipeline`` (a ``faster_whisper.BatchedInferencePipeline``); a silent
     conversation gets []."""
-    pieces: list[_Piece] = []
+    pieces: list[_Region] = []
     chunks: list[np.ndarray] = []
     clips: list[dict[str, float]] = []
     at = 0
@@ -108,7 +120,7 @@ def transcribe_conversations(
             for i in chunk:
                 _, speaker, audio, region = regions[i]
                 part = audio[region["start"] : region["end"]]
-                pieces.append(_Piece(index, speaker, region["start"], at, len(part)))
+                pieces.append(_Region(index, speaker, region["start"], at, len(part)))
                 parts.append(part)
                 at += len(part)
             chunks.append(np.concatenate(parts))
@@ -126,7 +138,7 @@ def transcribe_conversations(
         word_timestamps=True,
     )
     starts = [p.at / SAMPLE_RATE for p in pieces]
-    words: list[list[tuple[_Piece, float, float, str]]] = [[] for _ in conversations]
+    words: list[list[tuple[_Region, float, float, str]]] = [[] for _ in conversations]
     for seg in segments:
         for start, end, text in [(w.start, w.end, w.word) for w in seg.words or []] or [
             (seg.start, seg.end, seg.text)
@@ -169,9 +181,9 @@ def _glue(lengths: list[int], limit: int = CHUNK_SECONDS * SAMPLE_RATE) -> list[
     return chunks
 
 
-def _runs(words: list[tuple[_Piece, float, float, str]]) -> list[Said]:
+def _runs(words: list[tuple[_Region, float, float, str]]) -> list[Said]:
     """Words in decoding order -> runs of one speaker without a long pause."""
-    runs: list[list[tuple[_Piece, float, float, str]]] = []
+    runs: list[list[tuple[_Region, float, float, str]]] = []
     for word in words:
         last = runs[-1][-1] if runs else None
         if (

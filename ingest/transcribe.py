@@ -9,8 +9,6 @@ then merged by time. The channels of many calls are decoded together, in full wh
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -24,11 +22,11 @@ from app.core import bundled
 from app.core.config import BUNDLED_WHISPER, WhisperSettings
 from app.core.errors import CallScopeError, ConfigError, TranscriptionError
 from app.core.models import Speech, Transcript, Turn
-from app.core.text import has_cjk, normalize
+from app.core.text import has_cjk
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
-from ingest.diarize import diarize
-from ingest.roles import Run, name_voices
-from ingest.stream_batch import Said, Word, transcribe_conversations
+from ingest.diarize import recut_by_voice
+from ingest.stream_batch import Piece, Said, transcribe_conversations
+from ingest.transcript_cache import TranscriptCache
 from ingest.voices import VoiceEncoder, VoiceFrames, speech_regions
 
 log = logging.getLogger(__name__)
@@ -57,18 +55,6 @@ def transcribe_one(stt: SpeechToText, path: Path, audio_hash: str) -> tuple[Tran
     if isinstance(result, CallScopeError):
         raise result
     return result
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One run of one speaker's words, on the recording's timeline (before turns are merged)."""
-
-    speaker: str
-    start: float
-    end: float
-    text: str
-    #: Its words, (start, end, text) on the recording's timeline.
-    words: tuple[Word, ...] = ()
 
 
 @dataclass(eq=False)
@@ -118,7 +104,7 @@ class Transcriber:
             if settings.model == BUNDLED_WHISPER
             else settings.model
         )
-        self.cache_hits = 0
+        self.cache = TranscriptCache(cache_dir, self.options())
 
     # -- model -------------------------------------------------------------------------
     def model_source(self) -> str:
@@ -173,37 +159,10 @@ class Transcriber:
             "diarization": s.diarization.model_dump(),
         }
 
-    def cache_key(self, audio_hash: str) -> str:
-        blob = json.dumps({"audio": audio_hash, **self.options()}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
     def transcribe(self, path: Path, audio_hash: str) -> tuple[Transcript, list[str]]:
         """Transcript of one recording plus decode warnings; from the cache when seen before.
         Raises the recording's :class:`CallScopeError`."""
         return transcribe_one(self, path, audio_hash)
-
-    def forget(self, audio_hash: str) -> None:
-        (self.cache_dir / f"{self.cache_key(audio_hash)}.json").unlink(missing_ok=True)
-
-    def cached(self, audio_hash: str) -> tuple[Transcript, list[str]] | None:
-        cache = self.cache_dir / f"{self.cache_key(audio_hash)}.json"
-        try:
-            text = cache.read_text("utf-8")
-        except FileNotFoundError:
-            return None
-        self.cache_hits += 1
-        data = json.loads(text)
-        return Transcript.from_dict(data), data.get("warnings", [])
-
-    def remember(self, audio_hash: str, transcript: Transcript, warnings: list[str]) -> None:
-        """Write a transcript to the cache (atomically: a killed run leaves no half file)."""
-        cache = self.cache_dir / f"{self.cache_key(audio_hash)}.json"
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp")
-        tmp.write_text(
-            json.dumps({**transcript.to_dict(), "warnings": warnings}, ensure_ascii=False), "utf-8"
-        )
-        os.replace(tmp, cache)
 
     def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
         """Transcripts of many recordings (path, audio hash), each from the cache or decoded
@@ -212,7 +171,7 @@ class Transcriber:
         results: list[Heard | None] = [None] * len(items)
         todo: list[_Call] = []
         for index, (path, audio_hash) in enumerate(items):
-            hit = self.cached(audio_hash)
+            hit = self.cache.get(audio_hash)
             if hit is not None:
                 results[index] = hit
             else:
@@ -352,8 +311,8 @@ class Transcriber:
         if call.mono:
             source = "mono"
             if self.settings.diarization.enabled:
-                pieces, found = self._by_voice(call)
-                source = "voices" if found else "uncertain"
+                recut = recut_by_voice(call.segments, call.voices, self.settings)
+                pieces, source = (recut, "voices") if recut is not None else (pieces, "uncertain")
         turns = merge_turns(pieces)
         transcript = Transcript(
             turns=turns,
@@ -362,51 +321,8 @@ class Transcriber:
             speaker_source=source,  # type: ignore[arg-type]
             speech=_speech(pieces),
         )
-        self.remember(call.audio_hash, transcript, call.report.warnings)
+        self.cache.put(call.audio_hash, transcript, call.report.warnings)
         return transcript, call.report.warnings
-
-    def _by_voice(self, call: _Call) -> tuple[list[Piece], bool]:
-        """A mono call's pieces re-cut word by word at the speaker changes found by voice,
-        named agent/customer (``ingest.roles``); unchanged (and False) when the voices do not
-        separate."""
-        d = self.settings.diarization
-        pieces = sorted(call.segments, key=lambda p: p.start)
-        words = [w for p in pieces for w in p.words]
-        found = diarize(
-            words,
-            VoiceFrames.join(call.voices),
-            speakers=d.speakers,
-            max_speakers=d.max_speakers,
-            min_separation=d.min_separation,
-            min_purity=d.min_purity,
-            min_stretches=d.min_stretches,
-        )
-        if found.uncertain:
-            return call.segments, False
-        runs: list[tuple[int, list[Word]]] = []
-        at = 0
-        for piece in pieces:  # a run never spans two pieces: their pause stays a boundary
-            for n, word in enumerate(piece.words):
-                voice = found.speaker_of[at]
-                at += 1
-                if n and runs[-1][0] == voice:
-                    runs[-1][1].append(word)
-                else:
-                    runs.append((voice, [word]))
-        texts = [normalize("".join(w[2] for w in ws)) for _, ws in runs]
-        names = name_voices(
-            [Run(v, ws[0][0], ws[-1][1], t) for (v, ws), t in zip(runs, texts, strict=True)],
-            found.speakers,
-            agent=self.settings.channel_speakers[0],
-            customer=self.settings.channel_speakers[1],
-            agent_phrases=d.agent_phrases,
-            customer_phrases=d.customer_phrases,
-        )
-        return [
-            Piece(names[v], round(ws[0][0], 3), round(ws[-1][1], 3), t, tuple(ws))
-            for (v, ws), t in zip(runs, texts, strict=True)
-            if t
-        ], True
 
 
 def _speech(pieces: list[Piece]) -> list[Speech]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from app.core.config import IndexSettings
 from app.core.dates import iso_date
+from app.core.filler import is_filler
 from app.core.models import Transcript
 from app.core.text import encoding
 
@@ -135,18 +136,27 @@ def call_vector(units: Sequence[TurnUnit], vectors: np.ndarray) -> np.ndarray:
     and fillers ("ok", "嗯") from blurring the call."""
     if len(units) == 0:
         raise ValueError("a call without text has no vector")
-    sizes = np.array([max(len(u.text), 1) for u in units], dtype=np.float32)
+    # Filler ("好的，麻烦你了。") and the greeting and closing script say nothing about the
+    # call: they weigh nothing unless the call has nothing else (app/core/filler.py).
+    content = [0.0 if is_filler(u.text) else 1.0 for u in units]
+    if not any(content):
+        content = [1.0] * len(units)
+    sizes = np.array(
+        [max(len(u.text), 1) * c for u, c in zip(units, content, strict=True)], dtype=np.float32
+    )
     total = (np.asarray(vectors, dtype=np.float32) * sizes[:, None]).sum(axis=0)
     return total / (float(np.linalg.norm(total)) or 1.0)
 
 
 def opening_line(units: Sequence[TurnUnit]) -> str:
-    """``Customer: words`` of the call's first customer turn (all its pieces), or of its first
-    turn when no speaker is the customer: the reason a caller gives first, what the BM25 side
-    of the classification vote matches on."""
+    """``Customer: words`` of the call's first customer turn with content (all its pieces), or
+    of its first turn with content when no speaker is the customer: the reason a caller gives
+    first, what the BM25 side of the classification vote matches on. "Hello?" or "喂，你好" is
+    not the reason for a call (``is_filler``)."""
     if not units:
         return ""
-    first = next((u for u in units if u.speaker == CUSTOMER), units[0])
+    said = [u for u in units if not is_filler(u.text)] or list(units)
+    first = next((u for u in said if u.speaker == CUSTOMER), said[0])
     words = " ".join(u.text for u in units if u.turn == first.turn)
     return f"{_name(first.speaker)}: {words}"
 

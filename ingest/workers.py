@@ -27,7 +27,9 @@ import numpy as np
 from app.core.config import WhisperSettings
 from app.core.errors import CallScopeError, TranscriptionError
 from ingest.audio import DecodeReport, declared_seconds, decode_windows
-from ingest.transcribe import Heard, Piece, Transcriber
+from ingest.stream_batch import Piece
+from ingest.transcribe import Heard, Transcriber
+from ingest.transcript_cache import TranscriptCache
 from ingest.voices import VoiceFrames
 
 log = logging.getLogger(__name__)
@@ -102,17 +104,15 @@ class TranscriberPool:
         self._pool: ProcessPoolExecutor | None = None
 
     @property
-    def cache_hits(self) -> int:
-        return self.local.cache_hits
-
-    def cached(self, audio_hash: str) -> tuple[Any, list[str]] | None:
-        return self.local.cached(audio_hash)
+    def cache(self) -> TranscriptCache:
+        """The transcript cache (the parent reads and writes it; workers only transcribe)."""
+        return self.local.cache
 
     def transcribe_many(self, items: Sequence[tuple[Path, str]]) -> list[Heard]:
         """Short recordings are dealt among the workers whole (each worker batches its share
         across calls); a recording longer than one window is cut into its windows, and the
         windows are shared, so one long call uses every worker too."""
-        results: list[Heard | None] = [self.local.cached(h) for _, h in items]
+        results: list[Heard | None] = [self.local.cache.get(h) for _, h in items]
         todo = [i for i, r in enumerate(results) if r is None]
         seconds = {i: declared_seconds(items[i][0]) or 0.0 for i in todo}
         # Cut into windows: a recording longer than one window, and, when there are fewer

@@ -7,19 +7,24 @@ paraphrases ("money back" for "refund"); BM25 finds exact words, order numbers a
 Multilingual tokenizer, Chinese words the English MiniLM cannot embed. Qdrant fuses the two
 candidate lists (RRF) on the engine side, with the same payload filter on both. A hit can bring
 the turns around it (expansion: a lookup by call and turn number, no embedding).
+
+Turns with no content (filler such as "好的，麻烦你了。", the greeting and closing script, lines
+that recur in most calls: ``app/core/filler.py``) are ranked after the turns with content: twice
+``k`` candidates are fused, the content-free ones move to the end, ``k`` are kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.config import SearchSettings
 from app.core.dates import DateSpan
+from app.core.filler import is_filler
+from app.core.filters import CallFilter
 from app.core.text import has_cjk
 from retrieval.index.embedding import Embedder
-from retrieval.index.filters import CallFilter
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
     DENSE,
@@ -52,6 +57,18 @@ class Passage:
     session: int = 0
     #: The turns around it brought by expansion (turn -> ``Speaker: words``), not ranked.
     context: dict[int, str] = field(default_factory=dict)
+    #: Filler or boilerplate: ranked after the passages with content, never cited by Ask when
+    #: anything else was found.
+    content_free: bool = False
+
+    @property
+    def words(self) -> str:
+        """The turn's words without the ``Speaker:`` in front (the speaker is shown apart)."""
+        if len(self.speakers) == 1:
+            head = f"{self.speakers[0]}:"
+            if self.text[: len(head)].lower() == head.lower():
+                return self.text[len(head) :].strip()
+        return self.text
 
     @property
     def turn_ids(self) -> list[int]:
@@ -108,10 +125,12 @@ class Searcher:
         mode: str | None = None,
         expand: bool | None = None,
         first: CallFilter | Mapping[str, Any] | None = None,
+        demote: Callable[[str], bool] | None = is_filler,
     ) -> SearchResult:
         """The ``k`` best turns matching ``filters``; those also matching ``first`` (the days a
         question names) come first, the rest fill the list (nothing is lost to a date the
-        question meant as the time of an event rather than of the call)."""
+        question meant as the time of an event rather than of the call). Turns whose text
+        ``demote`` calls content-free come after the others (None: no such ranking)."""
         s = self.settings
         if isinstance(filters, CallFilter):
             filters = filters.spec()
@@ -131,20 +150,26 @@ class Searcher:
         if sparse is not None:
             searches += [(SPARSE, sparse), (SPARSE_PREVIOUS, sparse), (SPARSE_CONTEXT, sparse)]
 
+        # Spare candidates to take the places of the content-free turns moved down.
+        depth = 2 * k if demote is not None else k
+
         def fused(spec: Mapping[str, Any] | None) -> list[Hit]:
-            return self.store.query_fused(
+            hits = self.store.query_fused(
                 searches,
                 filter=spec or None,
-                limit=k,
-                prefetch_limit=max(s.prefetch_limit, k),
+                limit=depth,
+                prefetch_limit=max(s.prefetch_limit, depth),
                 rrf_k=s.rrf_k,
             )
+            # RRF scores tie whenever two turns swap ranks between lists, and the engine
+            # orders ties arbitrarily: a fixed order keeps the same question's answer the same.
+            return sorted(hits, key=_rank_key)
 
         hits = fused(filters)
         if first:
             preferred = fused({**(filters or {}), **first})
             seen = {h.id for h in preferred}
-            hits = (preferred + [h for h in hits if h.id not in seen])[:k]
+            hits = (preferred + [h for h in hits if h.id not in seen])[:depth]
         # The fused scores are ranks, not relevance: probe each side's best raw score once
         # for the "is anything here at all" guard.
         best_dense = best_bm25 = None
@@ -155,6 +180,8 @@ class Searcher:
             top = self.store.query(sparse=sparse, filter=filters, limit=1)
             best_bm25 = top[0].score if top else None
         passages = [to_passage(h) for h in hits]
+        if demote is not None:
+            passages = content_first(passages, demote)[:k]
         if expand:
             self._expand(passages)
         # The bundled MiniLM puts any two Chinese texts close together, so for Chinese
@@ -185,6 +212,18 @@ class Searcher:
                 pieces = found.get((p.call_id, t))
                 if pieces and t != p.turn:
                     p.context[t] = " ".join(text for _, text in sorted(pieces))
+
+
+def content_first(passages: list[Passage], demote: Callable[[str], bool]) -> list[Passage]:
+    """The passages with content in their order, then the content-free ones (marked)."""
+    for p in passages:
+        p.content_free = demote(p.text)
+    return [p for p in passages if not p.content_free] + [p for p in passages if p.content_free]
+
+
+def _rank_key(hit: Hit) -> tuple[float, str, int, int]:
+    p = hit.payload
+    return (-hit.score, str(p.get("call_id", "")), int(p.get("turn", 0)), int(p.get("part", 0)))
 
 
 def to_passage(hit: Hit) -> Passage:

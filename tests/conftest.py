@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# What the `callscope` entry point sets before any model library is imported: the suite runs
+# commands in-process (CliRunner), where the tqdm bars would land in their output.
+os.environ.setdefault("TQDM_DISABLE", "1")
 # One transcription process in tests (each worker process loads whisper: seconds per test);
 # the worker pool has its own tests (tests/ingest/test_stream_batch.py, the batch service's).
 os.environ.setdefault("WHISPER__WORKERS", "1")

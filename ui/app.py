@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from app.core.config import Settings
+from app.core.errors import CallScopeError
+from app.services.labels import known_labels
 from ui import ask, calls, classify, insights, label_quality, status, topics
 from ui.auth import access_mode, login_check
 from ui.context import UIContext
@@ -44,8 +46,8 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
                 dropdowns += ask.build(ctx)
             with gr.Tab(I18N("tab.classify"), id="classify", elem_id="tab-classify"):
                 classify.build(ctx)
-            with gr.Tab(I18N("tab.calls"), id="calls", elem_id="tab-calls"):
-                dropdowns += calls.build(ctx)
+            with gr.Tab(I18N("tab.calls"), id="calls", elem_id="tab-calls") as tab:
+                dropdowns += calls.build(ctx, tab)
             with gr.Tab(I18N("tab.label_quality"), id="label-quality", elem_id="tab-lq") as tab:
                 dropdowns += label_quality.build(ctx, tab)
             with gr.Tab(I18N("tab.topics"), id="topics", elem_id="tab-topics") as tab:
@@ -56,7 +58,10 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
                 status.build(ctx, tab)
 
         def labels() -> list[gr.Dropdown]:
-            known = sorted({label for r in ctx.runtime.ledger.rows() for label in r.labels})
+            try:
+                known = known_labels(ctx.runtime)
+            except CallScopeError:  # the page still opens; Status says what is wrong
+                known = []
             return [gr.Dropdown(choices=["", *known], value="") for _ in dropdowns]
 
         blocks.load(labels, None, dropdowns, api_visibility="private")

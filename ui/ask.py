@@ -8,10 +8,10 @@ from typing import Any
 
 import gradio as gr
 
+from app.core.filters import CallFilter
 from app.services import search as service
-from retrieval.index.filters import CallFilter
-from retrieval.qa.engine import GENERATION_OFF, Answer, Citation
-from retrieval.search import span
+from app.services.call_views import call_audio
+from app.services.search import GENERATION_OFF, Answer, Citation, span
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
 
@@ -30,7 +30,8 @@ def citation_row(c: Citation, has_audio: bool) -> list[Any]:
 
 
 def evidence_markdown(answer: Answer, lang: str) -> str:
-    """The no-LLM answer (the cited evidence, grouped by call) as Markdown."""
+    """The no-LLM answer (the cited evidence, grouped by call, numbered in the order listed)
+    as Markdown; each line shows the speaker once, then the words."""
     groups: dict[str, list[Citation]] = {}
     for c in answer.citations:
         groups.setdefault(c.passage.call_id, []).append(c)
@@ -41,7 +42,7 @@ def evidence_markdown(answer: Answer, lang: str) -> str:
         for c in cites:
             p = c.passage
             when = span(p.start, p.end)
-            text = " ".join(p.text.split())
+            text = " ".join(p.words.split())
             lines.append(
                 f"- **[{c.n}]** {when} ({', '.join(p.speakers)}): {text}".replace("  ", " ")
             )
@@ -167,16 +168,14 @@ def _cite_data(c: Citation) -> dict[str, Any]:
         "n": c.n,
         "call_id": p.call_id,
         "start": p.start,
-        "text": p.text,
+        "text": p.words,  # the speaker is in the heading
         "when": span(p.start, p.end),
         "speakers": ", ".join(p.speakers),
     }
 
 
 def _has_audio(ctx: UIContext, c: Citation) -> bool:
-    from ui.context import audio_source
-
-    return audio_source(ctx.runtime.ledger.get(c.passage.call_id), c.passage.start)[0] is not None
+    return call_audio(ctx.runtime, c.passage.call_id) is not None
 
 
 def _table(rows: list[list[Any]], lang: str) -> Any:

@@ -1,9 +1,12 @@
-"""Calls tab: browse and filter the calls (label, date, speaker), search them (the hybrid
-searcher), and read a call's transcript with speakers and times, playing its recording; the
-Summarize button has the LLM summarize the call on view (``ui.summary``)."""
+"""Calls tab: the newest calls and how many there are as soon as the tab opens; filter them
+(label, speaker, dates, metadata and metric bounds), search them (the hybrid searcher), and
+open one in the call view below (``ui.call_view``: transcript, recording, classify, relabel,
+summarize). Calls are read through ``app.services.call_views`` only."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -11,18 +14,28 @@ from typing import Any
 import gradio as gr
 
 from app.core.errors import InputError
-from app.core.models import Transcript
-from app.services.calls import list_calls
-from app.services.conversation import conversation
+from app.core.filters import CallFilter
+from app.services.call_views import clock, filter_words, list_calls, parse_filter, span
 from app.services.search import search
-from retrieval.index.filters import CallFilter
-from retrieval.search import clock, span
+from ui import call_view
+from ui.call_view import metrics_markdown, transcript_markdown
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
-from ui.summary import open_for_summary, summarize_handler
+
+__all__ = [
+    "COLUMNS",
+    "browse_rows",
+    "call_filter",
+    "check_dates",
+    "metrics_markdown",
+    "transcript_markdown",
+    "turns_of",
+    "typed_filter",
+]
 
 COLUMNS = ("col.call", "col.labels", "col.date", "col.time", "col.speakers", "col.text")
 SPEAKERS = ("agent", "customer", "speaker")
+#: Calls listed at most (the count above the table is always the full one).
 MAX_ROWS = 500
 
 
@@ -52,79 +65,79 @@ def call_filter(
     )
 
 
-def turns_of(transcript: Transcript | None) -> list[dict[str, Any]]:
-    return [t.to_dict() for t in transcript.turns] if transcript else []
+def turns_of(transcript: Any) -> list[dict[str, Any]]:
+    """A transcript's turns as dicts (what :func:`transcript_markdown` takes)."""
+    return [turn.to_dict() for turn in transcript.turns] if transcript else []
 
 
-def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None) -> str:
-    """``[mm:ss] **speaker**: text`` per turn; the turn at ``focus`` seconds is marked."""
-    lines = []
-    for turn in turns:
-        start, end = turn.get("start"), turn.get("end")
-        here = focus is not None and start is not None and start <= focus < (end or start) + 0.01
-        mark = "▶ " if here else ""
-        lines.append(
-            f"{mark}{f'`[{clock(start)}]` ' if start is not None else ''}"
-            f"**{turn.get('speaker', '')}**: {turn.get('text', '')}"
-        )
-    return "\n\n".join(lines)
+#: ``name op value`` in the metadata box; ``=`` for metadata, a comparison for metrics.
+_ITEM = re.compile(r"^\s*(?:metrics\.)?([^\s<>=]+)\s*(>=|<=|>|<|=)\s*(.*?)\s*$")
 
 
-#: The conversation figures shown on the call view, in this order, and how each is written.
-_SHOWN = (
-    ("agent_talk_share", "{:.0%}"),
-    ("customer_talk_share", "{:.0%}"),
-    ("silence_share", "{:.0%}"),
-    ("longest_silence", "{:.1f} s"),
-    ("overtalk_seconds", "{:.1f} s"),
-    ("interruptions", "{:.0f}"),
-    ("agent_wpm", "{:.0f}"),
-    ("customer_wpm", "{:.0f}"),
-    ("turns", "{:.0f}"),
-)
+def _items(text: str) -> list[str]:
+    """The box's items: split at commas (full-width ones too: NFKC), a piece without an
+    operator being one more value of the item before it (``agent=Li, Wang``)."""
+    items: list[str] = []
+    for piece in re.split(r"[,;]", unicodedata.normalize("NFKC", text or "")):
+        piece = piece.strip()
+        if not piece:
+            continue
+        before = _ITEM.match(items[-1]) if items else None
+        if before and before.group(2) == "=" and not re.search(r"[<>=]", piece):
+            items[-1] += f",{piece}"
+        else:
+            items.append(piece)
+    return items
 
 
-#: How the speakers were found, as the call view says it.
-_SPEAKERS = {
-    "channels": "metrics.speakers.channels",
-    "voices": "metrics.speakers.voices",
-    "uncertain": "metrics.speakers.uncertain",
-    "mono": "metrics.speakers.mono",
-    "transcript": "metrics.speakers.transcript",
-}
+def typed_filter(ctx: UIContext, text: str, lang: str) -> CallFilter:
+    """The metadata box (``agent=Li, longest_silence>=60``) as a filter. What it may name comes
+    from the service (the deployment's metadata fields, the metric names), and an error says
+    exactly that, in the page's language."""
+    items = _items(text)
+    if not items:
+        return CallFilter()
+    words = filter_words(ctx.runtime)
+    named = {
+        "fields": ", ".join(words.metadata) or "—",
+        "metrics": ", ".join(words.metrics),
+    }
+    for item in items:
+        m = _ITEM.match(item)
+        name, op = (m.group(1), m.group(2)) if m else (item, "")
+        if name in words.metrics and op == "=":
+            raise gr.Error(t("calls.metric_op", lang).format(item=item, name=name))
+        if name in words.metadata and op != "=":
+            raise gr.Error(t("calls.field_op", lang).format(item=item, name=name))
+        if name not in words.metrics and name not in words.metadata:
+            raise gr.Error(t("calls.filter_unknown", lang).format(item=item, **named))
+    try:
+        return parse_filter(ctx.runtime, items)
+    except InputError as exc:
+        raise gr.Error(t("calls.filter_bad", lang).format(error=exc)) from None
 
 
-def metrics_markdown(how: dict[str, Any], lang: str) -> str:
-    """One line of how the call went (``services.conversation``), above its transcript."""
-    if not how:
-        return ""
-    parts = []
-    if how.get("speakers") in _SPEAKERS:
-        parts.append(f"**{t('metrics.speakers', lang)}**: {t(_SPEAKERS[how['speakers']], lang)}")
-    if how.get("duration") is not None:
-        parts.append(f"**{t('metrics.duration', lang)}** {clock(how['duration'])}")
-    parts += [
-        f"**{t(f'metrics.{key}', lang)}** {shape.format(how[key])}"
-        for key, shape in _SHOWN
-        if how.get(key) is not None
-    ]
-    return " · ".join(parts) + "\n\n"
+def _row(call: Any) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "labels": ", ".join(call.labels),
+        "date": (call.date or "")[:10],
+        "time": clock(call.duration) if call.duration else "",
+        "start": None,
+        "speakers": ", ".join(call.speakers),
+        "text": call.opening,
+    }
+
+
+def browse(ctx: UIContext, filters: CallFilter) -> tuple[int, list[dict[str, Any]]]:
+    """How many indexed calls match the filters, and the newest :data:`MAX_ROWS` of them."""
+    page = list_calls(ctx.runtime, filters or None, state="indexed", limit=MAX_ROWS)
+    return page.total, [_row(c) for c in page.calls]
 
 
 def browse_rows(ctx: UIContext, filters: CallFilter) -> list[dict[str, Any]]:
-    """Indexed calls matching the filters."""
-    return [
-        {
-            "call_id": c.call_id,
-            "labels": ", ".join(c.labels),
-            "date": c.date or "",
-            "time": clock(c.duration) if c.duration else "",
-            "start": None,
-            "speakers": ", ".join(c.speakers),
-            "text": c.opening,
-        }
-        for c in list_calls(ctx.runtime, filters, limit=MAX_ROWS)
-    ]
+    """The newest indexed calls matching the filters, as table rows."""
+    return browse(ctx, filters)[1]
 
 
 def search_rows(ctx: UIContext, query: str, filters: CallFilter, k: int = 25) -> list[dict]:
@@ -133,7 +146,7 @@ def search_rows(ctx: UIContext, query: str, filters: CallFilter, k: int = 25) ->
         {
             "call_id": p.call_id,
             "labels": ", ".join(p.labels),
-            "date": p.date or "",
+            "date": (p.date or "")[:10],
             "time": span(p.start, p.end),
             "start": p.start,
             "speakers": ", ".join(p.speakers),
@@ -143,8 +156,34 @@ def search_rows(ctx: UIContext, query: str, filters: CallFilter, k: int = 25) ->
     ]
 
 
-def build(ctx: UIContext) -> list[gr.Dropdown]:
-    """The tab's components; returns its label dropdowns (filled when the page loads)."""
+def count_markdown(total: int, shown: int, filtered: str, lang: str) -> str:
+    """The line above the listed calls: how many there are and what is listed, and a clear
+    "nothing matches" instead of an empty table."""
+    where = t("calls.where", lang).format(filters=filtered) if filtered else ""
+    if not total:
+        if filtered:
+            return t("calls.no_match", lang).format(filters=filtered)
+        return t("calls.empty", lang)
+    text = t("calls.total", lang).format(n=total) + where
+    if shown < total:
+        text += t("calls.newest", lang).format(shown=shown)
+    return text
+
+
+def _filters_text(
+    label: str | None, speaker: str | None, dfrom: str | None, dto: str | None, meta: str
+) -> str:
+    """The filters in force, as the user wrote them (for the count line)."""
+    parts = [p for p in (label, speaker) if p]
+    if dfrom or dto:
+        parts.append(f"{dfrom or '…'} – {dto or '…'}")
+    parts += _items(meta)
+    return ", ".join(parts)
+
+
+def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
+    """The tab's components; returns its label dropdowns (filled when the page loads). Opening
+    the tab lists the newest calls."""
     with gr.Row():
         query = gr.Textbox(
             label=I18N("calls.query"),
@@ -160,8 +199,12 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             allow_custom_value=True,
             scale=1,
         )
-        dfrom = gr.Textbox(label=I18N("filter.date_from"), placeholder="2026-10-01", scale=1)
-        dto = gr.Textbox(label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1)
+        dfrom = gr.Textbox(
+            label=I18N("filter.date_from"), placeholder="2026-10-01", scale=1, elem_id="calls-from"
+        )
+        dto = gr.Textbox(
+            label=I18N("filter.date_to"), placeholder="2026-10-31", scale=1, elem_id="calls-to"
+        )
         meta = gr.Textbox(
             label=I18N("filter.metadata"),
             placeholder="agent=Li, longest_silence>=60",
@@ -169,6 +212,7 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             elem_id="calls-metadata",
         )
         go = gr.Button(I18N("calls.search"), variant="primary", scale=1, elem_id="calls-search")
+    count = gr.Markdown(elem_id="calls-count")
     table = dataframe(
         COLUMNS,
         interactive=False,
@@ -176,20 +220,7 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         elem_id="calls-table",
         max_height=360,
     )
-    with gr.Row():
-        with gr.Column(scale=3):
-            transcript = gr.Markdown(elem_id="calls-transcript", max_height=420)
-        with gr.Column(scale=2):
-            audio = gr.Audio(
-                label=I18N("audio.recording"),
-                type="filepath",
-                interactive=False,
-                elem_id="calls-audio",
-            )
-            summarize = gr.Button(I18N("summary.button"), elem_id="calls-summarize")
-            summary = gr.Markdown(elem_id="calls-summary")
-    state = gr.State([])
-    opened = gr.State(None)  # the id of the call on view, for Summarize
+    rows = gr.State([])
 
     def find(
         q: str, lab: str | None, spk: str | None, f: str, to: str, m: str, request: gr.Request
@@ -197,42 +228,44 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
         lang = lang_of(request)
         try:
             filters = call_filter(lab or None, spk or None, *check_dates(f, to))
-            if (m or "").strip():
-                items = [item for item in m.split(",") if item.strip()]
-                fields = ctx.runtime.settings.ingest.metadata_fields
-                typed = CallFilter.parse(items, fields)  # metadata and metric bounds
-                filters = replace(filters, metadata=typed.metadata, metrics=typed.metrics)
         except InputError as exc:
             raise gr.Error(str(exc)) from None
-        rows = (
-            search_rows(ctx, q.strip(), filters) if (q or "").strip() else browse_rows(ctx, filters)
-        )
-        table_rows = [
-            [r[c] for c in ("call_id", "labels", "date", "time", "speakers", "text")] for r in rows
-        ]
-        return gr.Dataframe(value=table_rows, headers=[t(c, lang) for c in COLUMNS]), rows
-
-    def open_call(rows: list[dict[str, Any]], evt: gr.SelectData, request: gr.Request):
-        lang = lang_of(request)
-        i = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        if i is None or i >= len(rows):
-            return gr.skip(), gr.skip()
-        r = rows[i]
-        call = ctx.runtime.ledger.get(r["call_id"])
-        if call is None:
-            return t("calls.gone", lang), gr.Audio(value=None)
-        head = f"### {call.call_id} · {', '.join(call.labels) or t('unlabeled', lang)}\n\n"
-        how = metrics_markdown(conversation(ctx.runtime, call), lang)
-        body = head + how + transcript_markdown(turns_of(call.transcript), r["start"])
-        path, position = ctx.playable(call.call_id, r["start"])
-        if path is None:
-            return body + f"\n\n_{t('audio.none', lang)}_", gr.Audio(value=None)
-        return body, gr.Audio(value=path, playback_position=position)
+        typed = typed_filter(ctx, m, lang)
+        filters = replace(filters, metadata=typed.metadata, metrics=typed.metrics)
+        q, said = (q or "").strip(), _filters_text(lab, spk, f, to, m)
+        if q:
+            found = search_rows(ctx, q, filters)
+            line = _hits_line(found, said, lang, q)
+        else:
+            total, found = browse(ctx, filters)
+            line = count_markdown(total, len(found), said, lang)
+        keys = ("call_id", "labels", "date", "time", "speakers", "text")
+        table_rows = [[r[c] for c in keys] for r in found]
+        headers = [t(c, lang) for c in COLUMNS]
+        return line, gr.Dataframe(value=table_rows, headers=headers), found
 
     inputs = [query, label, speaker, dfrom, dto, meta]
-    for trigger in (go.click, query.submit):
-        trigger(find, inputs, [table, state], api_visibility="private")
-    table.select(open_call, [state], [transcript, audio], api_visibility="private")
-    table.select(open_for_summary, [state], [opened, summary], api_visibility="private")
-    summarize.click(summarize_handler(ctx), [opened], [summary], api_visibility="private")
+    # Enter in any text box searches, as the button does; opening the tab lists the calls.
+    # One event for every trigger, so a search started while the tab's first listing runs
+    # comes after it (never overwritten by it), and is never dropped ("always_last").
+    gr.on(
+        [go.click, query.submit, dfrom.submit, dto.submit, meta.submit, tab.select],
+        find,
+        inputs,
+        [count, table, rows],
+        trigger_mode="always_last",
+        api_visibility="private",
+    )
+    # After a relabel (or its undo) in the call view, the list shows the labels as they are.
+    for changed in call_view.build(ctx, rows, table):
+        changed.success(find, inputs, [count, table, rows], api_visibility="private")
     return [label]
+
+
+def _hits_line(found: list[dict[str, Any]], filtered: str, lang: str, query: str) -> str:
+    """The line above search results: how many passages from how many calls, or none."""
+    where = t("calls.where", lang).format(filters=filtered) if filtered else ""
+    if not found:
+        return t("calls.no_hits", lang).format(query=query) + where
+    calls = len({r["call_id"] for r in found})
+    return t("calls.hits", lang).format(n=len(found), calls=calls, query=query) + where

@@ -12,11 +12,10 @@ from typing import Any
 
 import gradio as gr
 
-from app.core.models import CallSource, Transcript
-from app.jobs.queue import jobs_dir
+from app.core.models import CallSource
+from app.jobs.queue import Job, jobs_dir
 from app.services.calls import store_files
-from app.services.classify import CallResult, classify_batch
-from ingest.sources import SUPPORTED, discover, parse_text_turns
+from app.services.classify import INPUT_SUFFIXES, UNKNOWN, CallResult, classify_inputs
 from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, lang_of, t
 
@@ -25,54 +24,13 @@ RESULT_COLUMNS = (
     "col.label",
     "col.confidence",
     "col.decided_by",
-    "col.labels",
+    "classify.col.labels",
     "col.flags",
     "col.error",
 )
-NEIGHBOUR_COLUMNS = ("col.call", "col.labels", "col.score", "col.via")
-PASTED_ID = "pasted-transcript"
-
-
-def sources_for(
-    files: list[str] | None, text: str | None
-) -> tuple[list[CallSource], list[CallResult]]:
-    """Call sources of the uploaded files and the pasted text; unusable files as failed results."""
-    sources, failed = [], []
-    if files:
-        found, errors = discover([Path(f) for f in files])
-        sources.extend(found)
-        failed.extend(CallResult(Path(o).stem, o, error=msg) for o, msg in errors)
-    if text and text.strip():
-        turns = parse_text_turns(text)
-        sources.append(CallSource(PASTED_ID, "text", "pasted", transcript=Transcript(turns=turns)))
-    return sources, failed
-
-
-class HeardTranscripts:
-    """Wraps the transcriber to keep what it heard, so the UI can show it beside the label."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.heard: dict[str, Transcript] = {}
-
-    def transcribe_many(self, items: list[tuple[Path, str]]) -> list[Any]:
-        found = self.inner.transcribe_many(items)
-        for (path, _), result in zip(items, found, strict=True):
-            if isinstance(result, tuple):
-                self.heard[str(path)] = result[0]
-        return found
-
-
-def transcript_texts(sources: list[CallSource], heard: dict[str, Transcript]) -> dict[str, str]:
-    """Each call's text as classified: the pasted/uploaded transcript or what whisper heard."""
-    from app.core.text import call_text
-
-    out = {}
-    for s in sources:
-        transcript = heard.get(str(s.path)) if s.kind == "audio" else s.transcript
-        if transcript is not None:
-            out[s.call_id] = call_text(transcript)
-    return out
+#: ``classify.col.share``: a neighbour's share of the vote (0-1), one scale for dense and BM25
+#: neighbours (their raw scores are a cosine and an unbounded BM25 score).
+NEIGHBOUR_COLUMNS = ("col.call", "col.labels", "classify.col.share", "col.via")
 
 
 def result_row(r: CallResult) -> list[Any]:
@@ -94,32 +52,37 @@ def neighbour_rows(r: CallResult | None) -> list[list[Any]]:
     if r is None or r.classification is None:
         return []
     return [
-        [n.call_id, ", ".join(n.labels), round(n.score, 3), n.via]
+        [n.call_id, ", ".join(n.labels), round(n.weight, 3), n.via]
         for n in r.classification.neighbours
     ]
 
 
-def summary_markdown(r: CallResult | None, lang: str, text: str = "") -> str:
+def summary_markdown(r: CallResult | None, lang: str) -> str:
+    """One result: the label, its confidence and path, the top candidate labels (always: a
+    close second is worth seeing, not only when the answer is ``unknown``), and the text that
+    was classified (a recording as whisper heard it)."""
     if r is None:
         return ""
     heard = ""
-    if text:
-        short = text if len(text) <= 600 else text[:600] + "…"
-        heard = f"\n\n**{t('classify.transcript', lang)}**\n\n" + "\n".join(
+    if r.text:
+        short = r.text if len(r.text) <= 600 else r.text[:600] + "…"
+        # One paragraph per turn (consecutive "> " lines would run into one).
+        heard = f"\n\n**{t('classify.transcript', lang)}**\n\n" + "\n>\n".join(
             f"> {line}" for line in short.splitlines() if line.strip()
         )
     c = r.classification
     if c is None:
         return f"**{r.call_id}**: {t('classify.failed', lang)} {r.error}" + heard
     path = t(f"decided.{c.decided_by}", lang)
-    closest = ""
-    if c.label == "unknown" and c.candidates:
-        closest = f"\n\n{t('classify.candidates', lang)} " + ", ".join(
+    candidates = ""
+    if c.candidates:
+        key = "classify.closest" if c.label == UNKNOWN else "classify.candidates"
+        candidates = f"\n\n{t(key, lang)} " + ", ".join(
             f"`{label}` ({conf:.2f})" for label, conf in c.candidates
         )
     return (
         f"### {r.call_id}: `{c.label}`\n{t('col.confidence', lang)} **{c.confidence:.2f}** · "
-        f"{t('col.decided_by', lang)} **{c.decided_by}** ({path})" + closest + heard
+        f"{t('col.decided_by', lang)} **{c.decided_by}** ({path})" + candidates + heard
     )
 
 
@@ -130,7 +93,7 @@ def build(ctx: UIContext) -> None:
                 label=I18N("classify.files"),
                 file_count="multiple",
                 type="filepath",
-                file_types=sorted(SUPPORTED),
+                file_types=sorted(INPUT_SUFFIXES),
                 elem_id="classify-files",
             )
             text = gr.Textbox(
@@ -166,49 +129,48 @@ def build(ctx: UIContext) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - gradio's way to ask for a bar
     ) -> tuple:
         lang = lang_of(request)
-        sources, failed = sources_for(paths, pasted)
-        if not sources and not failed:
+        if not paths and not (pasted and pasted.strip()):
             raise gr.Error(t("classify.nothing", lang))
-        runtime = ctx.runtime
-        ears = (
-            HeardTranscripts(runtime.transcriber())
-            if any(s.kind == "audio" for s in sources)
-            else None
-        )
-        total = len(sources)
-        started: list[CallSource] = []
+        count = [0, 0]  # results so far, results to come
 
-        def one_starts(source: CallSource) -> None:  # a bar, as recordings take seconds each
-            progress((len(started), total), desc=source.call_id)
-            started.append(source)
+        def counted(n: int) -> None:
+            count[1] = n
+
+        def one_done(result: CallResult) -> None:  # a bar, as recordings take seconds each
+            count[0] += 1
+            progress((count[0], count[1]), desc=result.call_id)
+
+        def one_starts(source: CallSource) -> None:
+            progress((count[0], count[1]), desc=source.call_id)
 
         # Uploaded calls that are in the store keep a classification history, like the API's.
-        found = classify_batch(
-            runtime,
-            sources,
+        done = classify_inputs(
+            ctx.runtime,
+            [Path(p) for p in paths or []],
+            pasted,
             source="ui",
-            transcriber=lambda: ears,  # type: ignore[arg-type,return-value]
+            on_count=counted,
             on_start=one_starts,
+            on_result=one_done,
         )
-        texts = transcript_texts(sources, ears.heard if ears else {})
-        done = [(r, texts.get(r.call_id, "")) for r in failed + found]
-        first = next((d for d in done if d[0].classification is not None), done[0])
+        if not done:
+            raise gr.Error(t("classify.nothing", lang))
+        first = next((r for r in done if r.classification is not None), done[0])
         return (
-            summary_markdown(first[0], lang, first[1]),
+            summary_markdown(first, lang),
             gr.Dataframe(
-                value=[result_row(r) for r, _ in done], headers=[t(c, lang) for c in RESULT_COLUMNS]
+                value=[result_row(r) for r in done], headers=[t(c, lang) for c in RESULT_COLUMNS]
             ),
-            _neighbours(first[0], lang),
+            _neighbours(first, lang),
             done,
         )
 
-    def pick(done: list[tuple[CallResult, str]], evt: gr.SelectData, request: gr.Request) -> tuple:
+    def pick(done: list[CallResult], evt: gr.SelectData, request: gr.Request) -> tuple:
         lang = lang_of(request)
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         if row is None or row >= len(done):
             return gr.skip(), gr.skip()
-        result, text = done[row]
-        return summary_markdown(result, lang, text), _neighbours(result, lang)
+        return summary_markdown(done[row], lang), _neighbours(done[row], lang)
 
     def batch(paths: list[str] | None, request: gr.Request) -> Iterator[tuple]:
         lang = lang_of(request)
@@ -219,9 +181,8 @@ def build(ctx: UIContext) -> None:
             raise gr.Error(t("classify.batch_nothing", lang))
         stored = store_files(ctx.runtime, [Path(p) for p in paths])
         files = [{"name": n, "path": str(p)} for n, p in stored]
-        job = yield from follow_job(
-            jobs, jobs.submit("batch", {"files": files, "date": None}), lang, (gr.skip(),) * 3
-        )
+        submitted = jobs.submit("batch", {"files": files, "date": None})
+        job = yield from follow_job(jobs, submitted, lang, (gr.skip(),) * 3, note=batch_note)
         if job is None:
             return
         done_file = jobs_dir(ctx.runtime, job.id) / "results.jsonl"
@@ -250,6 +211,14 @@ def batch_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
         ]
         for r in rows
     ]
+
+
+def batch_note(job: Job, lang: str) -> str:
+    """A running *Index and classify* job in the page's language: how many of its calls are
+    done (the count moves as each step of the batch is stored and classified)."""
+    if job.state == "queued":
+        return t("classify.batch_queued", lang)
+    return t("classify.batch_running", lang).format(done=job.done, total=job.total or "…")
 
 
 def batch_markdown(summary: dict[str, Any], lang: str) -> str:

@@ -4,12 +4,13 @@ which recordings the browser may fetch."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
+from app.services.call_views import call_audio
 from ui.i18n import t
 
 if TYPE_CHECKING:
@@ -17,12 +18,12 @@ if TYPE_CHECKING:
 
     from app.jobs.queue import Job, JobRunner
     from app.runtime import Runtime
-    from ingest.ledger import LedgerRow
 
 
-def audio_source(row: LedgerRow | None, start: float | None) -> tuple[Path | None, float]:
-    """The recording to play for a call and where to start (seconds): an audio call whose
-    recording is still on disk, from the cited second (never before 0)."""
+def audio_source(row: Any, start: float | None) -> tuple[Path | None, float]:
+    """The recording to play for a call (``row``: a ledger row, with its ``recording``) and
+    where to start (seconds): an audio call whose recording is still on disk, from the cited
+    second (never before 0). Faces ask ``call_views.call_audio`` for the recording instead."""
     position = max(0.0, float(start or 0.0))
     return (row.recording if row is not None else None), position
 
@@ -32,17 +33,25 @@ POLL_SECONDS = 1.0
 
 
 def follow_job(
-    jobs: JobRunner, job: Job, lang: str, pad: tuple[Any, ...]
+    jobs: JobRunner,
+    job: Job,
+    lang: str,
+    pad: tuple[Any, ...],
+    note: Callable[[Job, str], str] | None = None,
 ) -> Generator[tuple[Any, ...], None, Job | None]:
     """For a handler that streams a job's progress: yields ``(note, *pad)`` while the job runs
     (and once more saying why, if it fails); returns the finished job, None if it failed.
-    ``job = yield from follow_job(...)``."""
+    ``note(job, lang)`` words the progress of a kind of job in the page's language (the job's
+    own message is English). ``job = yield from follow_job(...)``."""
     while not job.finished:
-        total = f"/{job.total}" if job.total else ""
-        note = t("lq.progress", lang).format(
-            id=job.id, state=job.state, done=job.done, total=total, message=job.message
-        )
-        yield (note, *pad)
+        if note is not None:
+            text = note(job, lang)
+        else:
+            total = f"/{job.total}" if job.total else ""
+            text = t("lq.progress", lang).format(
+                id=job.id, state=job.state, done=job.done, total=total, message=job.message
+            )
+        yield (text, *pad)
         job = jobs.wait(job.id, timeout=POLL_SECONDS)
     if job.state != "done" or not job.result:
         yield (t("lq.failed", lang).format(state=job.state, error=job.error or job.message), *pad)
@@ -74,9 +83,9 @@ class UIContext:
 
     def playable(self, call_id: str, start: float | None) -> tuple[str | None, float]:
         """``(path, position)`` of a call's recording, allowing that one file to be served
-        (never its folder, which may hold anything); the path comes from the ledger only,
-        never from the browser."""
-        path, position = audio_source(self.runtime.ledger.get(call_id), start)
+        (never its folder, which may hold anything); the path comes from the service
+        (``call_views.call_audio``, i.e. the ledger), never from the browser."""
+        path, position = call_audio(self.runtime, call_id), max(0.0, float(start or 0.0))
         if path is None:
             return None, position
         exact = str(path.resolve())

@@ -1,8 +1,11 @@
-"""Insights tab: the label mix per week (stacked bars), labels rising and falling against the
-previous period, unknown and low-confidence shares, tables per agent/team/queue and the metric
-distributions, over a period and filters; a click on any number lists the calls behind it (the
-Calls tab's listing, ``ui.calls.browse_rows``) and a click on a call shows its transcript; the
-XLSX export. Everything is counted by the store's engine (``app.services.insights``)."""
+"""Insights tab: the label mix per week (stacked bars), labels rising, falling and new against
+the previous period, unknown and low-confidence shares, tables per agent/team/queue and the
+metric distributions, over a period and filters; a click on any number lists the calls behind it
+(the Calls tab's listing, ``ui.calls.browse_rows``) and a click on a call shows it as the call
+view does (``app.services.call_views.get_call``); the XLSX export. What the numbers leave out is
+said beside them: calls without a date, calls dated by their upload time, the calls the
+histograms cover (those with timings), a metadata field no call has. Everything is counted by the
+store's engine (``app.services.insights``)."""
 
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ from typing import Any
 import gradio as gr
 
 from app.core.errors import CallScopeError, InputError
-from app.services.counting import ids_behind
+from app.core.filters import METRICS, CallFilter, metric_bound
+from app.services.call_views import get_call
 from app.services.insights import BINS, InsightsQuery, insights, insights_dict
 from app.services.insights_xlsx import write_insights_xlsx
-from retrieval.index.filters import METRICS, CallFilter, metric_bound
-from ui.calls import browse_rows, check_dates, transcript_markdown, turns_of
+from ui.call_view import call_markdown
+from ui.calls import check_dates
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, lang_of, t
 from ui.insights_tables import (
     BIN_COLUMNS,
     DRILL_COLUMNS,
@@ -33,18 +37,20 @@ from ui.insights_tables import (
     WEEK_COLUMNS,
     bin_name,
     bins_table,
+    drill,
+    drill_table,
     groups_table,
     labels_table,
     metric_frame,
+    missing_markdown,
     numbers_table,
     summary_markdown,
+    timed_markdown,
     weekly_frame,
     weeks_filter,
     weeks_table,
 )
 
-#: Calls listed behind a number (the count above the list is always exact).
-MAX_ROWS = 500
 SOURCES = ("both", "labels", "predicted")
 #: Exported workbooks are kept this long in the temp dir (gradio serves its own copy).
 EXPORT_SECONDS = 3600
@@ -93,25 +99,6 @@ def build_query(
     )
 
 
-def drill(ctx: UIContext, spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
-    """The calls behind a number: the exact count, and the first rows as the Calls tab lists
-    them with each call's prediction."""
-    total, predictions = ids_behind(ctx.runtime, spec, limit=MAX_ROWS)
-    if not predictions:
-        return total, []
-    rows = browse_rows(ctx, CallFilter(call_ids=tuple(sorted(predictions))))
-    for row in rows:
-        predicted, confidence = predictions.get(row["call_id"], (None, None))
-        row["predicted"] = predicted or ""
-        row["confidence"] = round(confidence, 3) if isinstance(confidence, int | float) else ""
-    return total, rows
-
-
-def drill_table(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    keys = ("call_id", "labels", "predicted", "confidence", "date", "time", "text")
-    return [[r[k] for k in keys] for r in rows]
-
-
 def export_file(report_query: InsightsQuery, ctx: UIContext) -> str:
     """The workbook of a query, written to the temp dir (older exports there are removed)."""
     folder = Path(tempfile.gettempdir()) / "callscope-insights"
@@ -128,6 +115,14 @@ def export_file(report_query: InsightsQuery, ctx: UIContext) -> str:
 def _cell(evt: gr.SelectData) -> tuple[int | None, int | None]:
     index = evt.index if isinstance(evt.index, list | tuple) else (evt.index, None)
     return index[0], index[1] if len(index) > 1 else None
+
+
+def _table(columns: tuple[str, ...], **kwargs: Any) -> gr.Dataframe:
+    """A table of this tab, headed in English as built and in the request's language by every
+    answer that fills it (the first when the tab opens). Not headed again on page load, as
+    ``ui.i18n.dataframe`` tables are: that empties them, and a tab opened at once could have
+    its numbers wiped by that load arriving after them."""
+    return gr.Dataframe(headers=[t(c) for c in columns], interactive=False, **kwargs)
 
 
 def build(ctx: UIContext, tab: gr.Tab) -> None:
@@ -169,26 +164,37 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         elem_id="insights-weekly",
     )
     with gr.Row():
-        numbers = dataframe(NUMBER_COLUMNS, interactive=False, elem_id="insights-numbers")
-        labels = dataframe(LABEL_COLUMNS, interactive=False, elem_id="insights-labels")
-    weeks = dataframe(WEEK_COLUMNS, interactive=False, elem_id="insights-weeks")
+        numbers = _table(NUMBER_COLUMNS, elem_id="insights-numbers")
+        labels = _table(LABEL_COLUMNS, elem_id="insights-labels")
+    weeks = _table(WEEK_COLUMNS, elem_id="insights-weeks")
     with gr.Row():
         with gr.Column():
             field = gr.Dropdown(
                 fields, value=fields[0] if fields else None, label=I18N("ins.group_by")
             )
-            groups = dataframe(GROUP_COLUMNS, interactive=False, elem_id="insights-groups")
+            groups = _table(GROUP_COLUMNS, elem_id="insights-groups")
+            group_note = gr.Markdown(elem_id="insights-group-note")
         with gr.Column():
             pick_metric = gr.Dropdown(list(METRICS), value=METRICS[0], label=I18N("ins.metric"))
-            bins = dataframe(BIN_COLUMNS, interactive=False, elem_id="insights-bins")
-            # The bins' order is given once, for every metric's bins (an order given again
-            # with each update stops gradio from redrawing the bars).
+            timed_note = gr.Markdown(elem_id="insights-timed")
+            bins = _table(BIN_COLUMNS, elem_id="insights-bins")
+            # The chart is drawn anew (vega) when its order or titles change, and gradio hands
+            # it the new bars before that drawing ends: they would be lost and the old bars
+            # stay. So the order (every metric's bins) and the titles are given once; only the
+            # bars and the label above the chart (not part of the drawing) follow the metric.
             metric_plot = gr.BarPlot(
-                x="bin", y="calls", sort=BIN_ORDER, height=240, elem_id="insights-metric-plot"
+                x="bin",
+                y="calls",
+                sort=BIN_ORDER,
+                height=240,
+                x_title=" ",
+                label=I18N("ins.metric"),
+                show_label=True,
+                elem_id="insights-metric-plot",
             )
     gr.Markdown(I18N("ins.drill_help"))
     drill_title = gr.Markdown(elem_id="insights-drill-title")
-    calls_table = dataframe(DRILL_COLUMNS, interactive=False, wrap=True, elem_id="insights-calls")
+    calls_table = _table(DRILL_COLUMNS, wrap=True, elem_id="insights-calls")
     transcript = gr.Markdown(elem_id="insights-transcript", max_height=420)
     report_state = gr.State(None)
     cells_state = gr.State({})
@@ -210,6 +216,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         low: float | None,
         field_value: str | None,
         metric_value: str | None,
+        shown: list[str] | None,
         request: gr.Request,
     ) -> tuple:
         lang = lang_of(request)
@@ -219,10 +226,10 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         except CallScopeError as exc:
             raise gr.Error(str(exc)) from None
         number_rows, number_cells = numbers_table(report, lang)
-        label_rows, label_cells = labels_table(report)
+        label_rows, label_cells = labels_table(report, lang)
         week_rows, week_heads, week_cells = weeks_table(report, lang)
-        group_out, group_cells = _groups(report, field_value, lang)
-        bin_out, plot_out, bin_cells = _bins(report, metric_value, lang)
+        group_out, group_text, group_cells = _groups(report, field_value, lang)
+        bin_out, plot_out, bin_cells = _bins(report, metric_value, lang, titles=True)
         cells = {
             "numbers": number_cells,
             "labels": label_cells,
@@ -230,18 +237,27 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             "groups": group_cells,
             "bins": bin_cells,
         }
+        frame = weekly_frame(report, lang)
+        # The first chart is drawn with its legend; later ones get theirs after (``legend``).
+        first = {"colors_in_legend": _names(frame)} if shown is None else {}
         return (
             summary_markdown(report, lang),
             gr.BarPlot(
-                value=weekly_frame(report, lang),
+                value=frame,
+                **first,
                 x_title=t("ins.week", lang),
                 y_title=t("ins.calls", lang),
                 color_title=t("col.label", lang),
+                # No calls, no bars: the summary says so (an empty chart would draw one
+                # nameless legend entry).
+                visible=bool(report["calls"]["value"]),
             ),
             gr.Dataframe(value=number_rows, headers=[t(c, lang) for c in NUMBER_COLUMNS]),
             gr.Dataframe(value=label_rows, headers=[t(c, lang) for c in LABEL_COLUMNS]),
             gr.Dataframe(value=week_rows, headers=week_heads),
             group_out,
+            group_text,
+            timed_markdown(report, lang),
             bin_out,
             plot_out,
             report,
@@ -251,27 +267,35 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             gr.Dataframe(value=[], headers=[t(c, lang) for c in DRILL_COLUMNS]),
             [],
             "",
+            first.get("colors_in_legend", shown),
         )
 
-    def _groups(report: dict, field_value: str | None, lang: str) -> tuple[Any, Any]:
-        rows, heads, cells = groups_table(report, field_value, lang)
-        return gr.Dataframe(value=rows, headers=heads), cells
+    def _names(frame: Any) -> list[str]:
+        return list(dict.fromkeys(frame["label"]))
 
-    def _bins(report: dict, metric_value: str | None, lang: str) -> tuple[Any, Any, Any]:
+    def _groups(report: dict, field_value: str | None, lang: str) -> tuple[Any, str, Any]:
+        rows, heads, cells = groups_table(report, field_value, lang)
+        note = missing_markdown(report, field_value, lang)
+        return gr.Dataframe(value=rows, headers=heads), note, cells
+
+    def _bins(
+        report: dict, metric_value: str | None, lang: str, *, titles: bool = False
+    ) -> tuple[Any, Any, Any]:
         rows, cells = bins_table(report, metric_value)
-        frame = metric_frame(report, metric_value)
+        # Titles only with the whole report (the same each time): see the chart's comment.
+        axes = {"x_title": t("ins.bin", lang), "y_title": t("ins.calls", lang)} if titles else {}
         plot = gr.BarPlot(
-            value=frame,
-            x_title=metric_value or "",
-            y_title=t("ins.calls", lang),
+            value=metric_frame(report, metric_value),
+            label=t("ins.metric_plot", lang).format(metric=metric_value or ""),
+            **axes,
         )
         return gr.Dataframe(value=rows, headers=[t(c, lang) for c in BIN_COLUMNS]), plot, cells
 
     def regroup(report: dict | None, cells: dict, field_value: str, request: gr.Request):
         if not report:
-            return gr.skip(), cells
-        table, group_cells = _groups(report, field_value, lang_of(request))
-        return table, {**cells, "groups": group_cells}
+            return gr.skip(), gr.skip(), cells
+        table, note, group_cells = _groups(report, field_value, lang_of(request))
+        return table, note, {**cells, "groups": group_cells}
 
     def remetric(report: dict | None, cells: dict, metric_value: str, request: gr.Request):
         if not report:
@@ -311,11 +335,11 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         row, _ = _cell(evt)
         if row is None or row >= len(rows):
             return gr.skip()
-        call = ctx.runtime.ledger.get(rows[row]["call_id"])
-        if call is None:
-            return t("calls.gone", lang_of(request))
-        head = f"### {call.call_id} · {', '.join(call.labels) or t('unlabeled', lang_of(request))}"
-        return head + "\n\n" + transcript_markdown(turns_of(call.transcript))
+        view = get_call(ctx.runtime, rows[row]["call_id"])
+        lang = lang_of(request)
+        if view is None:
+            return t("calls.gone", lang)
+        return call_markdown(view, lang)
 
     def export_it(
         dfrom: str, dto: str, meta: str, metric: str, source: str, low: float | None
@@ -326,12 +350,36 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         except CallScopeError as exc:
             raise gr.Error(str(exc)) from None
 
-    outputs = [summary, chart, numbers, labels, weeks, groups, bins, metric_plot]
+    outputs = [summary, chart, numbers, labels, weeks, groups, group_note, timed_note, bins]
+    outputs += [metric_plot]
     outputs += [report_state, cells_state, drill_title, calls_table, drill_state, transcript]
+    legend_state = gr.State(None)
+    outputs += [legend_state]
+
+    def legend(report: dict | None, shown: list[str] | None, request: gr.Request) -> tuple:
+        """The weekly chart's legend: the labels now drawn. The chart fixes its colours when it
+        is drawn anew, which a new legend makes it do; sent with the bars of a chart already
+        drawn, that drawing starts before the bars arrive and keeps the old ones, so it comes
+        after them, and only when the labels changed (the same labels keep their colours, and
+        the chart is not drawn again)."""
+        if not report:
+            return gr.skip(), shown
+        names = _names(weekly_frame(report, lang_of(request)))
+        if names == shown:
+            return gr.skip(), shown
+        return gr.BarPlot(colors_in_legend=names), names
+
     for trigger in (run.click, tab.select):
-        trigger(show, [*inputs, field, pick_metric], outputs, api_visibility="private")
+        trigger(
+            show, [*inputs, field, pick_metric, legend_state], outputs, api_visibility="private"
+        ).success(
+            legend, [report_state, legend_state], [chart, legend_state], api_visibility="private"
+        )
     field.change(
-        regroup, [report_state, cells_state, field], [groups, cells_state], api_visibility="private"
+        regroup,
+        [report_state, cells_state, field],
+        [groups, group_note, cells_state],
+        api_visibility="private",
     )
     pick_metric.change(
         remetric,

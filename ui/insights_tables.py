@@ -1,6 +1,8 @@
 """The Insights tab's tables and charts, built from the report's data (``insights_dict``): each
 table comes with a grid of the same shape holding, for every number, the filter that reproduces
-it (``None`` where a cell is not a number), so a click on any number lists its calls."""
+it (``None`` where a cell is not a number), so a click on any number lists its calls
+(:func:`drill`, as the Calls tab lists calls). The notes beside them say what the numbers leave
+out."""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from app.core.filters import CallFilter
+from app.services.counting import ids_behind
+from ui.calls import browse_rows
+from ui.context import UIContext
 from ui.i18n import t
 
 NUMBER_COLUMNS = ("ins.measure", "ins.calls", "ins.share")
@@ -29,6 +35,8 @@ DRILL_COLUMNS = (
 CHART_LABELS = 10
 
 Table = tuple[list[list[Any]], list[list[dict[str, Any] | None]]]
+#: Calls listed behind a number (the count above the list is always exact).
+MAX_ROWS = 500
 
 
 def _pct(value: float | None) -> str:
@@ -44,9 +52,13 @@ def top_labels(report: dict[str, Any]) -> list[str]:
     return [c["label"] for c in report["labels"] if c["current"]["value"]][:CHART_LABELS]
 
 
+#: How a date that is not the call's own came about (``date_source``), as the page says it.
+DATED_BY = {"upload": "ins.how.upload"}
+
+
 def numbers_table(report: dict[str, Any], lang: str) -> Table:
     """The period in numbers: calls, the previous period, classified, unknown, low confidence,
-    no label, undated, and the calls per speaker source."""
+    no label, undated, dated by upload time, with timings, and the calls per speaker source."""
     calls = report["calls"]["value"]
     classified = report["classified"]["value"]
     below = report["low_confidence_below"]
@@ -68,6 +80,15 @@ def numbers_table(report: dict[str, Any], lang: str) -> Table:
         (t("ins.n_undated", lang), report["undated"], None),
     ]
     items += [
+        (
+            t("ins.n_dated", lang).format(how=t(DATED_BY.get(how, how), lang)),
+            c,
+            _share(c["value"], calls),
+        )
+        for how, c in report["dated_by"].items()
+    ]
+    items.append((t("ins.n_timed", lang), report["timed"], _share(report["timed"]["value"], calls)))
+    items += [
         (t("ins.n_speakers", lang).format(source=name), c, _share(c["value"], calls))
         for name, c in report["speaker_sources"].items()
     ]
@@ -76,8 +97,9 @@ def numbers_table(report: dict[str, Any], lang: str) -> Table:
     return rows, cells
 
 
-def labels_table(report: dict[str, Any]) -> Table:
-    """Every label: calls, share, calls in the previous period, change."""
+def labels_table(report: dict[str, Any], lang: str) -> Table:
+    """Every label: calls, share, calls in the previous period, change ("new" when it had
+    none before: not a rise from nothing)."""
     rows, cells = [], []
     for c in report["labels"]:
         rows.append(
@@ -86,7 +108,7 @@ def labels_table(report: dict[str, Any]) -> Table:
                 c["current"]["value"],
                 _pct(c["share"]),
                 c["previous"]["value"],
-                f"{c['change']:+d}",
+                t("ins.new_change", lang) if c["new"] else f"{c['change']:+d}",
             ]
         )
         cells.append([None, c["current"]["filter"], None, c["previous"]["filter"], None])
@@ -148,7 +170,8 @@ def weekly_frame(report: dict[str, Any], lang: str) -> pd.DataFrame:
     the stacked bars."""
     names = set(top_labels(report))
     other, unassigned = t("ins.other", lang), t("ins.unassigned", lang)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    empty = []
     for w in report["weeks"]:
         rest = 0
         for label, c in w["labels"].items():
@@ -163,7 +186,11 @@ def weekly_frame(report: dict[str, Any], lang: str) -> pd.DataFrame:
                 {"week": w["start"], "label": unassigned, "calls": w["unassigned"]["value"]}
             )
         if not any(r["week"] == w["start"] for r in rows):
-            rows.append({"week": w["start"], "label": "", "calls": 0})  # the week still shows
+            empty.append(w["start"])
+    # A week without calls still shows, as a bar of height 0 of a label the chart has (a label
+    # of its own would add a nameless colour to the legend).
+    if rows:
+        rows += [{"week": week, "label": rows[0]["label"], "calls": 0} for week in empty]
     return pd.DataFrame(rows, columns=["week", "label", "calls"])
 
 
@@ -189,9 +216,12 @@ def _date(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def summary_markdown(report: dict[str, Any], lang: str) -> str:
-    """One paragraph of the period and its rising and falling labels."""
+    """One paragraph of the period and its rising, falling and new labels, and what its
+    numbers leave out: calls without a date, calls dated by their upload time."""
+    notes = _date_notes(report, lang)
     if not report["calls"]["value"]:
-        return t("ins.none", lang).format(start=report["date_from"], end=report["date_to"])
+        text = t("ins.none", lang).format(start=report["date_from"], end=report["date_to"])
+        return "\n\n".join([text, *notes])
     text = t("ins.summary", lang).format(
         calls=report["calls"]["value"],
         start=report["date_from"],
@@ -204,8 +234,61 @@ def summary_markdown(report: dict[str, Any], lang: str) -> str:
         low_share=_pct(report["low_confidence_share"]) or "–",
         source=report["source"],
     )
-    for key, moved in (("ins.rising", report["rising"]), ("ins.falling", report["falling"])):
-        if moved:
-            items = ", ".join(f"`{c['label']}` {c['change']:+d}" for c in moved)
-            text += f"\n\n**{t(key, lang)}**: {items}"
-    return text
+    if not report["previous_calls"]["value"]:
+        # Nothing to compare with: every label would read "rising" by all its calls.
+        text += "\n\n" + t("ins.no_previous", lang).format(
+            start=report["previous_from"], end=report["previous_to"]
+        )
+    else:
+        for key, moved in (("ins.rising", report["rising"]), ("ins.falling", report["falling"])):
+            if moved:
+                items = ", ".join(f"`{c['label']}` {c['change']:+d}" for c in moved)
+                text += f"\n\n**{t(key, lang)}**: {items}"
+        if report["new"]:
+            items = ", ".join(f"`{c['label']}` ({c['current']['value']})" for c in report["new"])
+            text += f"\n\n**{t('ins.new', lang)}**: {items}"
+    return "\n\n".join([text, *notes])
+
+
+def _date_notes(report: dict[str, Any], lang: str) -> list[str]:
+    notes = [
+        t("ins.dated_note", lang).format(n=c["value"], how=t(DATED_BY.get(how, how), lang))
+        for how, c in report["dated_by"].items()
+    ]
+    if report["undated"]["value"]:
+        notes.append(t("ins.undated_note", lang).format(n=report["undated"]["value"]))
+    return notes
+
+
+def timed_markdown(report: dict[str, Any], lang: str) -> str:
+    """Which calls the metric histograms cover: only calls with timings have metrics."""
+    calls = report["calls"]["value"]
+    if not calls:
+        return ""
+    return t("ins.timed_note", lang).format(timed=report["timed"]["value"], calls=calls)
+
+
+def missing_markdown(report: dict[str, Any], field: str | None, lang: str) -> str:
+    """Why the table by ``field`` is empty, and how calls get the field; "" when it is not."""
+    if not field or field not in report["missing_metadata"]:
+        return ""
+    return t("ins.missing_meta", lang).format(field=field)
+
+
+def drill(ctx: UIContext, spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+    """The calls behind a number: the exact count, and the first rows as the Calls tab lists
+    them with each call's prediction."""
+    total, predictions = ids_behind(ctx.runtime, spec, limit=MAX_ROWS)
+    if not predictions:
+        return total, []
+    rows = browse_rows(ctx, CallFilter(call_ids=tuple(sorted(predictions))))
+    for row in rows:
+        predicted, confidence = predictions.get(row["call_id"], (None, None))
+        row["predicted"] = predicted or ""
+        row["confidence"] = round(confidence, 3) if isinstance(confidence, int | float) else ""
+    return total, rows
+
+
+def drill_table(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    keys = ("call_id", "labels", "predicted", "confidence", "date", "time", "text")
+    return [[r[k] for k in keys] for r in rows]

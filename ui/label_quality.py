@@ -1,90 +1,85 @@
-"""Label-quality tab: start a run (a background job, with progress), review the suspects of the
-latest or a chosen run, accept the suggested label or type another (``apply_corrections``), and
-see the run's plots (confusion heatmap, per-label F1, score histogram)."""
+"""Label-quality tab: start a run (a background job whose progress moves through every stage),
+review the suspects of the latest or a chosen run (every label of a call, the suggested change
+and the reasons in words, the call's transcript beside the table: ``ui.label_review``), and see
+the run's plots (confusion heatmap, per-label F1, score histogram). Runs, their rows and their
+plots come from ``app.services.label_runs``; label changes go through ``app.services.labels``.
+"""
 
 from __future__ import annotations
 
-import csv
 import html
-import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from app.services import label_runs
-from eval.quality.issue import LabelIssue
-from ui.context import UIContext, follow_job
+from app.services import label_runs, labels
+from ui import label_review
+from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
 
 SUSPECT_COLUMNS = (
     "col.call",
-    "col.given",
-    "col.suggested",
+    "col.given_labels",
+    "col.suggestion",
     "col.score",
     "col.reasons",
-    "col.current",
+    "col.current_labels",
+)
+#: How often a running run's progress is looked at: a run of a few hundred calls takes seconds,
+#: and each of its steps (a fold of the light model) should show.
+POLL_SECONDS = 0.25
+#: The i18n key of each of the run's stages (its progress messages), in order.
+STAGE_KEYS = dict(
+    zip(
+        label_runs.STAGES,
+        ("index", "read", "duplicates", "knn", "model", "llm", "reports"),
+        strict=True,
+    )
 )
 
 
-def read_issues(out: str | Path) -> list[dict[str, str]]:
-    """The rows of a run's ``label_issues.csv`` (empty when the run's files are gone)."""
-    path = Path(out) / "label_issues.csv"
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _score(value: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def suspects(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The flagged rows, most suspicious first."""
-    flagged = [r for r in rows if str(r.get("flagged", "")).lower() == "true"]
-    flagged.sort(
-        key=lambda r: (
-            -_score(r.get("score", "")) if not math.isnan(_score(r.get("score", ""))) else 0
-        )
-    )
+def suspects(
+    issues: list[label_runs.LabelIssue], current: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """The flagged rows, most suspicious first, with each call's labels now."""
+    flagged = sorted((i for i in issues if i.flagged), key=lambda i: -i.score)
     return [
         {
-            "id": r["id"],
-            "given": r["given_label"],
-            "suggested": r["suggested_label"],
-            "score": round(_score(r["score"]), 3),
-            "reasons": r.get("reasons", ""),
+            "id": i.call_id,
+            "given": i.labels,
+            "add": list(i.add),
+            "remove": list(i.remove),
+            "score": round(i.score, 3),
+            "reasons": list(i.reasons),
+            "conflicts": list(i.conflicts),
+            "current": current.get(i.call_id, []),
         }
-        for r in flagged
+        for i in flagged
     ]
 
 
-def plots_html(summary: dict[str, Any], rows: list[dict[str, str]]) -> str:
+def table_rows(found: list[dict[str, Any]], lang: str) -> list[list[Any]]:
+    """The suspects table: every label of a call, the suggestion and reasons in words."""
+    return [
+        [
+            s["id"],
+            label_review.labels_text(s["given"], lang),
+            label_review.change_text(s["add"], s["remove"], lang),
+            s["score"],
+            label_review.reasons_text(s["reasons"], s["conflicts"], lang),
+            label_review.labels_text(s["current"], lang),
+        ]
+        for s in found
+    ]
+
+
+def plots_html(ctx: UIContext, run_id: int) -> str:
     """The run's figures, drawn by the report's own plotting code, as inline PNGs."""
-    from eval.quality.report import figures as report_figures
-
-    issues = [
-        LabelIssue(
-            row=int(r.get("row") or 0),
-            call_id=r["id"],
-            given_label=r["given_label"],
-            suggested_label=r["suggested_label"],
-            score=_score(r["score"]),
-            flagged=str(r.get("flagged", "")).lower() == "true",
-        )
-        for r in rows
-    ]
-    issues.sort(key=lambda i: -i.score if not math.isnan(i.score) else math.inf)
-    figures = report_figures(issues, summary)
     return "".join(
         f'<figure class="lq-plot"><img alt="{html.escape(cap)}" src="data:image/png;base64,{png}"/>'
         f"<figcaption>{html.escape(cap)}</figcaption></figure>"
-        for png, cap in figures
+        for png, cap in label_runs.run_figures(ctx.settings, run_id)
     )
 
 
@@ -99,15 +94,19 @@ def summary_markdown(summary: dict[str, Any], lang: str) -> str:
     return head + warnings
 
 
-def run_choices(ctx: UIContext) -> list[tuple[str, int]]:
-    listed = label_runs.list_runs(ctx.settings)
+def run_choices(ctx: UIContext, lang: str) -> list[tuple[str, int]]:
     return [
         (
-            f"#{r['run_id']} · {r['started_at']} · health {r['health']} · "
-            f"flagged {r['n_flagged']}/{r['n']}",
+            t("lq.run_choice", lang).format(
+                run=r["run_id"],
+                at=r["started_at"],
+                health=r["health"],
+                flagged=r["n_flagged"],
+                n=r["n"],
+            ),
             r["run_id"],
         )
-        for r in listed
+        for r in label_runs.list_runs(ctx.settings)
     ]
 
 
@@ -116,84 +115,85 @@ def load_run(ctx: UIContext, run_id: int | None, lang: str) -> tuple[str, Any, s
     if run_id is None:
         return t("lq.no_runs", lang), _table([], lang), "", []
     summary = label_runs.run_summary(ctx.settings, int(run_id))
-    rows = read_issues(summary.get("out", ""))
-    found = suspects(rows)
-    ledger = ctx.runtime.ledger
-    for s in found:
-        row = ledger.get(s["id"])
-        s["current"] = row.labels[0] if row and row.labels else ""
+    issues = label_runs.run_issues(ctx.settings, int(run_id))
+    flagged = [i.call_id for i in issues if i.flagged]
+    found = suspects(issues, labels.labels_of(ctx.runtime, flagged))
     text = summary_markdown(summary, lang)
-    if not rows:
+    if not issues:
         text += "\n\n" + t("lq.files_gone", lang)
     elif not found:
         text += "\n\n" + t("lq.no_suspects", lang)
-    return text, _table(found, lang), plots_html(summary, rows), found
+    return text, _table(found, lang), plots_html(ctx, int(run_id)) if issues else "", found
 
 
 def _table(found: list[dict[str, Any]], lang: str) -> Any:
-    keys = ("id", "given", "suggested", "score", "reasons", "current")
     return gr.Dataframe(
-        value=[[s.get(k, "") for k in keys] for s in found],
-        headers=[t(c, lang) for c in SUSPECT_COLUMNS],
+        value=table_rows(found, lang), headers=[t(c, lang) for c in SUSPECT_COLUMNS]
     )
 
 
-def relabel(ctx: UIContext, call_id: str, label: str, run_id: Any, lang: str) -> str:
-    """Apply one correction through ``ingest.relabel`` and say what happened."""
-    from ingest.relabel import Correction, apply_corrections
+def progress_note(job: Any, lang: str) -> str:
+    """A running run's progress in the page's language: percent and stage."""
+    key = STAGE_KEYS.get(job.message or "")
+    if job.state == "queued" or key is None:
+        return t("lq.queued", lang).format(id=job.id)
+    percent = round(100 * job.done / job.total) if job.total else 0
+    return t("lq.running", lang).format(
+        id=job.id, percent=percent, stage=t(f"lq.stage.{key}", lang)
+    )
 
-    call_id, label = (call_id or "").strip(), (label or "").strip()
-    if not call_id or not label:
-        raise gr.Error(t("lq.pick_first", lang))
-    source = f"ui label run {run_id}" if run_id else "ui"
-    report = apply_corrections(ctx.runtime, [Correction(call_id, label, source)], source)
-    if report.changed:
-        c = report.changed[0]
-        return t("lq.relabeled", lang).format(
-            call=call_id, old=", ".join(c.old), new=", ".join(c.new)
-        )
-    if report.unchanged:
-        return t("lq.unchanged", lang).format(call=call_id, label=label)
-    reason = report.skipped[0][1] if report.skipped else "?"
-    return t("lq.skipped", lang).format(call=call_id, reason=reason)
+
+def follow(jobs: Any, job: Any, lang: str, pad: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    """Yields ``(note, *pad)`` while the run's job runs; returns the finished job (None when it
+    failed, after saying why)."""
+    while not job.finished:
+        yield (progress_note(job, lang), *pad)
+        job = jobs.wait(job.id, timeout=POLL_SECONDS)
+    if job.state != "done" or not job.result:
+        yield (t("lq.failed", lang).format(state=job.state, error=job.error or job.message), *pad)
+        return None
+    return job
 
 
 def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
-    """The tab's components (the latest run loads when the tab opens); returns its label
-    dropdowns (filled when the page loads)."""
+    """The tab's components (the latest run loads when the tab opens). Its label editor is
+    filled when a suspect is selected, so no dropdown is returned for the page's load."""
     with gr.Row():
         run_btn = gr.Button(I18N("lq.start"), variant="primary", scale=1, elem_id="lq-start")
         pick = gr.Dropdown([], label=I18N("lq.runs"), scale=3, elem_id="lq-runs")
     progress = gr.Markdown(elem_id="lq-progress")
     summary = gr.Markdown(elem_id="lq-summary")
-    table = dataframe(
-        SUSPECT_COLUMNS,
-        interactive=False,
-        label=I18N("lq.suspects"),
-        wrap=True,
-        elem_id="lq-suspects",
-    )
-    with gr.Row():
-        call = gr.Textbox(label=I18N("lq.call"), interactive=False, elem_id="lq-call")
-        suggested = gr.Textbox(
-            label=I18N("col.suggested"), interactive=False, elem_id="lq-suggested"
-        )
-        new_label = gr.Dropdown(
-            [], label=I18N("lq.new_label"), allow_custom_value=True, elem_id="lq-new-label"
-        )
-    with gr.Row():
-        accept = gr.Button(I18N("lq.accept"), variant="primary", elem_id="lq-accept")
-        other = gr.Button(I18N("lq.relabel"), elem_id="lq-relabel")
-    message = gr.Markdown(elem_id="lq-message")
-    plots = gr.HTML(elem_id="lq-plots")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            table = dataframe(
+                SUSPECT_COLUMNS,
+                interactive=False,
+                label=I18N("lq.suspects"),
+                wrap=True,
+                column_widths=["13%", "18%", "19%", "9%", "25%", "16%"],
+                elem_id="lq-suspects",
+            )
+        with gr.Column(scale=2):
+            transcript = gr.Markdown(
+                I18N("lq.pick_hint"), elem_id="lq-transcript", max_height=520, container=True
+            )
     found = gr.State([])
+
+    def refresh(run_id: Any, lang: str) -> tuple:
+        if not run_id:
+            return gr.skip(), gr.skip()
+        _, tbl, _, rows = load_run(ctx, run_id, lang)
+        return tbl, rows
+
+    review = label_review.build(ctx, pick, transcript, refresh, [table, found])
+    plots = gr.HTML(elem_id="lq-plots")
 
     def start(request: gr.Request) -> Iterator[tuple]:
         lang = lang_of(request)
         jobs = ctx.jobs
         if jobs is None:
             raise gr.Error(t("jobs.unavailable", lang))
-        job = yield from follow_job(
+        job = yield from follow(
             jobs, jobs.submit("label_run", {"adjudicate": None}), lang, (gr.skip(),) * 5
         )
         if job is None:
@@ -201,36 +201,26 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
         run_id = job.result.get("run_id")
         text, tbl, figs, sus = load_run(ctx, run_id, lang)
         done = t("lq.done", lang).format(run=run_id)
-        yield done, gr.Dropdown(choices=run_choices(ctx), value=run_id), text, tbl, figs, sus
+        yield done, gr.Dropdown(choices=run_choices(ctx, lang), value=run_id), text, tbl, figs, sus
 
     def init(request: gr.Request) -> tuple:
-        choices = run_choices(ctx)
+        lang = lang_of(request)
+        choices = run_choices(ctx, lang)
         latest = choices[0][1] if choices else None
-        return gr.Dropdown(choices=choices, value=latest), *load_run(ctx, latest, lang_of(request))
+        return gr.Dropdown(choices=choices, value=latest), *load_run(ctx, latest, lang)
 
     def show(run_id: int | None, request: gr.Request) -> tuple:
         return load_run(ctx, run_id, lang_of(request))
 
-    def select(rows: list[dict[str, Any]], evt: gr.SelectData) -> tuple:
+    def select(rows: list[dict[str, Any]], evt: gr.SelectData, request: gr.Request) -> tuple:
         i = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         if i is None or i >= len(rows):
-            return gr.skip(), gr.skip(), gr.skip()
-        return rows[i]["id"], rows[i]["suggested"], gr.Dropdown(value=rows[i]["suggested"])
+            return tuple(gr.skip() for _ in review.outputs())
+        return review.opened(ctx, rows[i], lang_of(request))
 
-    def apply(call_id: str, label: str, run_id: Any, request: gr.Request) -> tuple:
-        lang = lang_of(request)
-        msg = relabel(ctx, call_id, label, run_id, lang)
-        if not run_id:
-            return msg, gr.skip(), gr.skip()
-        _, tbl, _, sus = load_run(ctx, run_id, lang)
-        return msg, tbl, sus
-
-    tab.select(init, None, [pick, summary, table, plots, found], api_visibility="private")
-    run_btn.click(
-        start, None, [progress, pick, summary, table, plots, found], api_visibility="private"
-    )
-    pick.input(show, [pick], [summary, table, plots, found], api_visibility="private")
-    table.select(select, [found], [call, suggested, new_label], api_visibility="private")
-    accept.click(apply, [call, suggested, pick], [message, table, found], api_visibility="private")
-    other.click(apply, [call, new_label, pick], [message, table, found], api_visibility="private")
-    return [new_label]
+    private = {"api_visibility": "private"}
+    tab.select(init, None, [pick, summary, table, plots, found], **private)
+    run_btn.click(start, None, [progress, pick, summary, table, plots, found], **private)
+    pick.input(show, [pick], [summary, table, plots, found], **private)
+    table.select(select, [found], review.outputs(), **private)
+    return []

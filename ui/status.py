@@ -1,5 +1,7 @@
-"""Status tab: the models in use, collection and ledger sizes, whether an LLM is configured
-(and how to configure one), and the recent background jobs."""
+"""Status tab, in words a supervisor reads: how many calls are ready, waiting or failed (and
+why), whether answers are written by an LLM (and how to configure one), and the recent
+background jobs; the models and the store are under "Technical details". Refreshed when the
+tab opens, by the button, and every few seconds while a job runs."""
 
 from __future__ import annotations
 
@@ -8,42 +10,43 @@ from typing import Any
 
 import gradio as gr
 
-from app.services.status import status
+from app.services.status import Status, status
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
 
 JOB_COLUMNS = ("col.job", "col.kind", "col.state", "col.progress", "col.message", "col.created")
+#: Seconds between refreshes while a job is queued or running.
+REFRESH_SECONDS = 3.0
+_RUNNING = ("queued", "running")
 
 
-def status_markdown(ctx: UIContext, lang: str) -> str:
-    report = status(ctx.runtime, failures=5, open_store=True)
-    s = ctx.runtime.settings
-    lines = [
-        f"### {t('status.models', lang)}",
-        f"- {t('status.speech', lang)}: `{report.speech_model}` ({report.speech_device})",
-        f"- {t('status.embedding', lang)}: `{report.embedding_model}`",
-    ]
-    store = (
-        f"Qdrant server {s.qdrant.url}"
-        if s.qdrant.url
-        else f"Qdrant Edge ({t('status.embedded', lang)})"
-    )
-    lines += ["", f"### {t('status.store', lang)}", f"- {store}"]
-    if report.collection is not None:
-        c = report.collection
-        lines += [
-            f"- {t('status.collection', lang)} `{c.name}`: {c.points} {t('status.chunks', lang)}, "
-            f"{c.calls} {t('status.calls', lang)} · {c.model_id} ({c.dim}-d)"
-        ]
+def calls_markdown(report: Status, lang: str) -> str:
+    """The calls: ready (indexed), on their way, failed with the first reasons."""
+    ledger = report.ledger
+    ready = ledger.get("indexed", 0)
+    waiting = ledger.get("pending", 0) + ledger.get("transcribed", 0)
+    failed = ledger.get("failed", 0)
+    lines = [f"### {t('status.calls_title', lang)}"]
+    if not any(ledger.values()):
+        lines.append(t("status.no_calls", lang))
+    else:
+        lines.append(t("status.ready", lang).format(n=ready))
+        if report.collection is not None:
+            lines.append(t("status.turns", lang).format(n=report.collection.points))
+        if waiting:
+            lines.append(t("status.waiting", lang).format(n=waiting))
+        if failed:
+            lines.append(t("status.failed", lang).format(n=failed))
+    lines = [lines[0], *(f"- {line}" for line in lines[1:])]
+    lines += [f"  - `{f.call_id}`: {f.error}" for f in report.failures]
     if report.store_error:
-        lines.append(f"- ⚠ {report.store_error}")
-    lines += [
-        "",
-        f"### {t('status.ledger', lang)}",
-        " · ".join(f"{t('state.' + k, lang)} **{v}**" for k, v in report.ledger.items()),
-    ]
-    lines += [f"- ⚠ `{f.call_id}`: {f.error}" for f in report.failures]
-    lines += ["", "### LLM"]
+        lines.append(f"- ⚠ {t('status.store_error', lang)}: {report.store_error}")
+    return "\n".join(lines)
+
+
+def llm_markdown(ctx: UIContext, lang: str) -> str:
+    s = ctx.runtime.settings
+    lines = [f"### {t('status.llm_title', lang)}"]
     if s.llm.enabled:
         lines.append(t("status.llm_on", lang).format(model=s.llm.model, url=s.llm.base_url))
     else:
@@ -56,12 +59,39 @@ def status_markdown(ctx: UIContext, lang: str) -> str:
     return "\n".join(lines)
 
 
-def job_rows(ctx: UIContext, limit: int = 10) -> list[list[Any]]:
+def technical_markdown(report: Status, lang: str) -> str:
+    """The models and the store, for whoever runs the service."""
+    lines = [
+        f"- {t('status.speech', lang)}: `{report.speech_model}` ({report.speech_device})",
+        f"- {t('status.embedding', lang)}: `{report.embedding_model}`",
+        f"- {t('status.store', lang)}: {report.store}",
+    ]
+    if report.collection is not None:
+        c = report.collection
+        lines.append(
+            t("status.collection_line", lang).format(
+                name=c.name, points=c.points, calls=c.calls, model=c.model_id, dim=c.dim
+            )
+        )
+    lines.append(f"- {t('status.state_dir', lang)}: `{report.state_dir}`")
+    return "\n".join(lines)
+
+
+def status_markdown(ctx: UIContext, lang: str) -> tuple[str, str]:
+    """The tab's main text (calls, LLM, when it was read) and its technical details."""
+    report = status(ctx.runtime, failures=5, open_store=True)
+    stamp = t("status.updated", lang).format(at=time.strftime("%H:%M:%S"))
+    main = "\n\n".join([calls_markdown(report, lang), llm_markdown(ctx, lang), f"_{stamp}_"])
+    return main, technical_markdown(report, lang)
+
+
+def job_rows(ctx: UIContext, limit: int = 10) -> tuple[list[list[Any]], bool]:
+    """The recent jobs as table rows, and whether any is still queued or running."""
     jobs = ctx.jobs
     if jobs is None:
-        return []
+        return [], False
     _, listed = jobs.store.list(limit=limit)
-    return [
+    rows = [
         [
             j.id,
             j.kind,
@@ -72,10 +102,14 @@ def job_rows(ctx: UIContext, limit: int = 10) -> list[list[Any]]:
         ]
         for j in listed
     ]
+    return rows, any(j.state in _RUNNING for j in listed)
 
 
 def build(ctx: UIContext, tab: gr.Tab) -> None:
-    refresh = gr.Button(I18N("status.refresh"), elem_id="status-refresh")
+    with gr.Row():
+        refresh = gr.Button(
+            I18N("status.refresh"), size="sm", scale=0, min_width=120, elem_id="status-refresh"
+        )
     text = gr.Markdown(elem_id="status-text")
     jobs = dataframe(
         JOB_COLUMNS,
@@ -83,12 +117,24 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         label=I18N("status.jobs"),
         elem_id="status-jobs",
     )
+    with gr.Accordion(I18N("status.technical"), open=False, elem_id="status-technical"):
+        technical = gr.Markdown(elem_id="status-technical-text")
+    # Ticks only while a job is queued or running (each refresh decides whether it goes on).
+    timer = gr.Timer(REFRESH_SECONDS, active=False)
 
     def show(request: gr.Request) -> tuple:
         lang = lang_of(request)
-        return status_markdown(ctx, lang), gr.Dataframe(
-            value=job_rows(ctx), headers=[t(c, lang) for c in JOB_COLUMNS]
-        )
+        main, details = status_markdown(ctx, lang)
+        rows, running = job_rows(ctx)
+        table = gr.Dataframe(value=rows, headers=[t(c, lang) for c in JOB_COLUMNS])
+        return main, table, details, gr.Timer(active=running)
 
-    tab.select(show, None, [text, jobs], api_visibility="private")
-    refresh.click(show, None, [text, jobs], api_visibility="private")
+    outputs = [text, jobs, technical, timer]
+    gr.on(
+        [tab.select, refresh.click, timer.tick],
+        show,
+        None,
+        outputs,
+        show_progress="hidden",
+        api_visibility="private",
+    )

@@ -9,9 +9,15 @@ from typing import Any
 import gradio as gr
 
 from app.core.errors import CallScopeError
-from app.services.summary import NO_LLM, NoSuchCall, SummaryResult, summarize_call
-from retrieval.llm.summary import FollowUp, SummaryPoint, TurnRef
-from retrieval.llm.turn_lines import stamp
+from app.services.call_views import clock
+from app.services.summary import (
+    NO_LLM,
+    FollowUp,
+    NoSuchCall,
+    SummaryPoint,
+    SummaryResult,
+    summarize_call,
+)
 from ui.context import UIContext
 from ui.i18n import lang_of, t
 
@@ -74,6 +80,7 @@ def _point(point: SummaryPoint, lang: str) -> str:
     return f"{text} {cites}"
 
 
-def _ref(c: TurnRef) -> str:
-    when = stamp(c.start)
+def _ref(c: Any) -> str:
+    """A cited turn (``TurnRef``) as `` `[T3 01:25 agent]` ``."""
+    when = clock(c.start) if c.start is not None else ""
     return f"`[T{c.turn}{' ' + when if when else ''} {c.speaker}]`"

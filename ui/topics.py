@@ -1,9 +1,11 @@
 """Topics tab: discover topics among the calls without a label (or classified ``unknown``), read
 a topic's distinctive terms and representative calls, and turn it into a label (its calls become
-labeled examples; ``app.services.topics.label_topic``, with history)."""
+labeled examples; ``app.services.topics.label_topic``, with history) after saying what would
+change and asking first."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import gradio as gr
@@ -18,10 +20,26 @@ COLUMNS = ("col.n", "col.topic_calls", "col.topic_name", "col.terms", "col.sugge
 SHOWN_CALLS = 30
 
 
-def run_choices(ctx: UIContext) -> list[tuple[str, str]]:
+def run_when(run_id: str) -> str:
+    """When a run was made, as people read it (``2026-12-07 09:30:12``; run ids are the local
+    time they were made)."""
+    try:
+        return datetime.strptime(run_id, "%Y%m%d-%H%M%S-%f").strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return run_id
+
+
+def run_choices(ctx: UIContext, lang: str = "en") -> list[tuple[str, str]]:
+    """The stored runs that found topics, newest first, named by when they ran and what they
+    found (a run that found nothing has nothing to show or label)."""
     return [
-        (f"{r['run_id']} · {r['topics']} topics · {r['clustered']}/{r['pool']} calls", r["run_id"])
-        for r in topics.list_runs(ctx.settings)
+        (
+            t("topics.run_choice", lang).format(
+                when=run_when(r["run_id"]), n=r["topics"], clustered=r["clustered"], pool=r["pool"]
+            ),
+            r["run_id"],
+        )
+        for r in topics.list_runs(ctx.settings, include_empty=False)
     ]
 
 
@@ -29,19 +47,25 @@ def summary_markdown(run: dict[str, Any] | None, lang: str) -> str:
     if run is None:
         return t("topics.no_runs", lang)
     text = t("topics.summary", lang).format(
-        run=run["run_id"],
+        run=run_when(run["run_id"]),
         pool=run["pool"],
         clustered=run["clustered"],
         n=len(run["topics"]),
         none=len(run["unclustered"]),
-        method=run["method"],
         seconds=run["seconds"]["total"],
     )
     if not run["pool"]:
         text += "\n\n" + t("topics.empty_pool", lang)
+    elif not run["topics"]:
+        text += "\n\n" + t("topics.no_topics", lang)
     if not run.get("llm"):
         text += "\n\n" + t("topics.no_llm", lang)
     return text
+
+
+def topic_title(topic: dict[str, Any]) -> str:
+    """The LLM's name, else the topic's best terms (runs kept from before titles: made here)."""
+    return topic.get("title") or topic["name"] or topics.title([x["term"] for x in topic["terms"]])
 
 
 def table_rows(run: dict[str, Any] | None) -> list[list[Any]]:
@@ -52,14 +76,13 @@ def table_rows(run: dict[str, Any] | None) -> list[list[Any]]:
         done = topic.get("promotions") or []
         label = topic["suggested_label"] + (f" → {done[-1]['label']}" if done else "")
         terms = ", ".join(x["term"] for x in topic["terms"])
-        rows.append([topic["id"], topic["size"], topic["name"] or "", terms, label])
+        rows.append([topic["id"], topic["size"], topic_title(topic), terms, label])
     return rows
 
 
 def topic_markdown(topic: dict[str, Any], lang: str) -> str:
     """A topic's name, description, terms and its calls (representatives marked)."""
-    head = topic["name"] or ", ".join(x["term"] for x in topic["terms"][:4])
-    lines = [f"### {t('topics.topic', lang)} {topic['id']}: {head}"]
+    lines = [f"### {t('topics.topic', lang)} {topic['id']}: {topic_title(topic)}"]
     if topic.get("description"):
         lines.append(topic["description"])
     terms = ", ".join(f"{x['term']} ({x['score']:.3f})" for x in topic["terms"])
@@ -96,16 +119,51 @@ def discover(ctx: UIContext) -> dict[str, Any]:
         raise gr.Error(str(exc)) from None
 
 
-def promote(
+def _leave_out(exclude: str) -> list[str]:
+    return [c.strip() for c in (exclude or "").replace("\n", ",").split(",") if c.strip()]
+
+
+def preview(
     ctx: UIContext, run_id: str | None, topic_id: Any, name: str, exclude: str, lang: str
-) -> str:
-    """Label the topic's calls ``name`` and say what happened."""
+) -> tuple[str, dict[str, Any] | None]:
+    """What labeling the topic would change (a dry run), as the question to confirm, and what
+    to apply on confirmation (None when nothing would change)."""
     if not run_id or not topic_id:
         raise gr.Error(t("topics.pick_first", lang))
-    leave_out = [c.strip() for c in (exclude or "").replace("\n", ",").split(",") if c.strip()]
+    leave_out = _leave_out(exclude)
+    try:
+        dry = topics.label_topic(
+            ctx.runtime, int(topic_id), name, run_id=run_id, exclude=leave_out, dry_run=True
+        )
+    except CallScopeError as exc:
+        raise gr.Error(str(exc)) from None
+    if not dry["changed"]:
+        return t("topics.nothing_to_label", lang).format(topic=dry["topic"]) + _skipped(dry), None
+    question = t("topics.confirm_question", lang).format(
+        n=len(dry["changed"]), label=dry["label"], topic=dry["topic"]
+    )
+    if dry["existing_label"]:
+        question += " " + t("topics.existing", lang)
+    ids = ", ".join(f"`{c['call_id']}`" for c in dry["changed"][:SHOWN_CALLS])
+    more = len(dry["changed"]) - SHOWN_CALLS
+    pending = {"run_id": run_id, "topic": int(topic_id), "label": dry["label"]}
+    pending["exclude"] = leave_out
+    return f"{question}\n\n{ids}{' …' if more > 0 else ''}{_skipped(dry)}", pending
+
+
+def promote(ctx: UIContext, pending: dict[str, Any] | None, lang: str) -> str:
+    """Label the topic's calls as confirmed (``pending`` from :func:`preview`) and say what
+    happened."""
+    if not pending:
+        raise gr.Error(t("topics.pick_first", lang))
     try:
         result = topics.label_topic(
-            ctx.runtime, int(topic_id), name, run_id=run_id, exclude=leave_out, by="ui"
+            ctx.runtime,
+            pending["topic"],
+            pending["label"],
+            run_id=pending["run_id"],
+            exclude=pending["exclude"],
+            by="ui",
         )
     except CallScopeError as exc:
         raise gr.Error(str(exc)) from None
@@ -114,9 +172,11 @@ def promote(
     )
     if result["existing_label"]:
         text += " " + t("topics.existing", lang)
-    for skipped in result["skipped"]:
-        text += f"\n- {skipped['call_id']}: {skipped['reason']}"
-    return text
+    return text + _skipped(result)
+
+
+def _skipped(result: dict[str, Any]) -> str:
+    return "".join(f"\n- {s['call_id']}: {s['reason']}" for s in result["skipped"])
 
 
 def build(ctx: UIContext, tab: gr.Tab) -> None:
@@ -139,53 +199,87 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         exclude = gr.Textbox(label=I18N("topics.exclude"), elem_id="topics-exclude")
     apply_btn = gr.Button(I18N("topics.apply"), variant="primary", elem_id="topics-apply")
     message = gr.Markdown(elem_id="topics-message")
+    with gr.Row(visible=False, elem_id="topics-confirm-row") as confirm_row:
+        confirm_btn = gr.Button(I18N("topics.confirm"), variant="stop", elem_id="topics-confirm")
+        cancel_btn = gr.Button(I18N("topics.cancel"), elem_id="topics-cancel")
     current = gr.State(None)
+    pending = gr.State(None)
 
     def init(request: gr.Request) -> tuple:
-        choices = run_choices(ctx)
+        lang = lang_of(request)
+        choices = run_choices(ctx, lang)
         latest = choices[0][1] if choices else None
-        text, tbl, run = load(ctx, latest, lang_of(request))
+        text, tbl, run = load(ctx, latest, lang)
         return gr.Dropdown(choices=choices, value=latest), text, tbl, run
 
     def start(request: gr.Request) -> tuple:
         lang = lang_of(request)
-        run = discover(ctx)
-        text, tbl, run = load(ctx, run["run_id"], lang)
-        picker = gr.Dropdown(choices=run_choices(ctx), value=run["run_id"] if run else None)
-        return picker, text, tbl, run, "", None
+        made = discover(ctx)
+        text, tbl, run = load(ctx, made["run_id"], lang)
+        # A run that found nothing is shown once, never listed (it would only clutter).
+        choices = run_choices(ctx, lang)
+        picker = gr.Dropdown(choices=choices, value=made["run_id"] if made["topics"] else None)
+        return picker, text, tbl, run, "", None, "", None, gr.Row(visible=False)
 
     def show(run_id: str | None, request: gr.Request) -> tuple:
-        return load(ctx, run_id, lang_of(request))
+        return (*load(ctx, run_id, lang_of(request)), None, gr.Row(visible=False))
 
     def select(run: dict[str, Any] | None, evt: gr.SelectData, request: gr.Request) -> tuple:
         i = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         if run is None or i is None or i >= len(run["topics"]):
-            return gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         try:
             topic = topics.show(ctx.runtime, run["topics"][i]["id"], run["run_id"])
         except CallScopeError as exc:
             raise gr.Error(str(exc)) from None
-        return topic_markdown(topic, lang_of(request)), topic["id"], topic["suggested_label"]
+        shown = topic_markdown(topic, lang_of(request))
+        return shown, topic["id"], topic["suggested_label"], "", None, gr.Row(visible=False)
 
-    def apply(
+    def ask_first(
         run: dict[str, Any] | None, topic_id: Any, label: str, leave_out: str, request: gr.Request
     ) -> tuple:
         lang = lang_of(request)
-        text = promote(ctx, run["run_id"] if run else None, topic_id, label, leave_out, lang)
-        _, tbl, fresh = load(ctx, run["run_id"] if run else None, lang)
+        text, todo = preview(ctx, run["run_id"] if run else None, topic_id, label, leave_out, lang)
+        return text, todo, gr.Row(visible=todo is not None)
+
+    def confirm(todo: dict[str, Any] | None, request: gr.Request) -> tuple:
+        lang = lang_of(request)
+        text = promote(ctx, todo, lang)
+        assert todo is not None
+        _, tbl, fresh = load(ctx, todo["run_id"], lang)
         # The topic again, each call with its label now.
-        shown = topics.show(ctx.runtime, int(topic_id), run["run_id"] if run else None)
-        return text, tbl, fresh, topic_markdown(shown, lang)
+        shown = topics.show(ctx.runtime, todo["topic"], todo["run_id"])
+        return text, tbl, fresh, topic_markdown(shown, lang), None, gr.Row(visible=False)
+
+    def cancel(request: gr.Request) -> tuple:
+        return t("topics.cancelled", lang_of(request)), None, gr.Row(visible=False)
 
     tab.select(init, None, [pick, summary, table, current], api_visibility="private")
     run_btn.click(
-        start, None, [pick, summary, table, current, detail, number], api_visibility="private"
-    )
-    pick.input(show, [pick], [summary, table, current], api_visibility="private")
-    table.select(select, [current], [detail, number, name], api_visibility="private")
-    apply_btn.click(
-        apply,
-        [current, number, name, exclude],
-        [message, table, current, detail],
+        start,
+        None,
+        [pick, summary, table, current, detail, number, message, pending, confirm_row],
         api_visibility="private",
     )
+    pick.input(
+        show, [pick], [summary, table, current, pending, confirm_row], api_visibility="private"
+    )
+    table.select(
+        select,
+        [current],
+        [detail, number, name, message, pending, confirm_row],
+        api_visibility="private",
+    )
+    apply_btn.click(
+        ask_first,
+        [current, number, name, exclude],
+        [message, pending, confirm_row],
+        api_visibility="private",
+    )
+    confirm_btn.click(
+        confirm,
+        [pending],
+        [message, table, current, detail, pending, confirm_row],
+        api_visibility="private",
+    )
+    cancel_btn.click(cancel, None, [message, pending, confirm_row], api_visibility="private")

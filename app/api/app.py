@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.api.docs import add_docs
 from app.api.limits import AuthFailureLimit, BodySizeLimit, WatchedSend
 from app.api.responses import errors
 from app.api.routes import (
@@ -29,6 +30,7 @@ from app.api.routes import (
     insights,
     jobs,
     label_runs,
+    labels,
     search,
     summary,
     topics,
@@ -49,6 +51,7 @@ from app.core.errors import (
 )
 from app.jobs import job_runner
 from app.runtime import Runtime
+from app.services.status import warm_up
 
 log = logging.getLogger("callscope.api")
 
@@ -91,7 +94,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             # Load models and open the store before the first request; a failure here is not
             # fatal (the store may come up later) and /ready keeps reporting it until it works.
-            health.warm_up(rt)
+            warm_up(rt)
         except CallScopeError as exc:
             log.warning("not ready at startup: %s", exc)
         # The job queue lives beside the ledger; jobs a previous process left running resume.
@@ -110,7 +113,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 # half way; left alone, the process exits and the next start resumes the job.
                 log.warning("a job is still running at shutdown; it resumes at the next start")
 
-    app = FastAPI(title="CallScope API", version="0.1.0", lifespan=lifespan, docs_url="/docs")
+    # /docs is served from local assets (app.api.docs), never from a CDN.
+    app = FastAPI(
+        title="CallScope API", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.state.settings = settings
     if settings.api.cors_origins:
         app.add_middleware(
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # to the server, which logs it a second time).
     app.add_middleware(CatchAll)
     app.include_router(health.router)
+    add_docs(app, home="/ui/" if settings.api.ui else "/docs")
     protected = [Depends(require_api_key)]
     # Every protected route can answer these; routes declare their own 404/409/413/415.
     common = errors(400, 401, 409, 413, 422, 429, 503)
@@ -143,6 +150,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         calls,
         summary,
         label_runs,
+        labels,
         imports,
         jobs,
         topics,

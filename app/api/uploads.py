@@ -1,6 +1,6 @@
 """Uploaded files over HTTP: accepted types (415), size-limited copies to disk (413), empty files
 (422), stored under safe names; a refused request writes nothing. What happens to the stored
-files is the services' business (``app.services.calls``, ``app.services.batch``)."""
+files is the services' business (``app.services.calls``, ``app.services.classify_uploads``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import BinaryIO
 
 from fastapi import HTTPException, UploadFile
 
-from app.core.names import safe_basename, stored_name
-from ingest.sources import SUPPORTED, labels_from
+from app.core.names import SUPPORTED, safe_basename, stored_name
+from app.core.text import labels_from
 
 #: Content types a browser or client may send with an accepted extension; the extension decides,
 #: this only refuses files that say they are something else (an executable renamed to .wav).

@@ -1,12 +1,5 @@
 """The ``callscope`` command line: thin commands over ``app.services``."""
 
-import os
-
-# Our own rich progress bars (CLI) and job progress (API) report progress; the tqdm bars that
-# FlagEmbedding and faster-whisper draw would interleave with them. tqdm reads this when it is
-# first imported, so the entry points set it before any model library is imported.
-os.environ.setdefault("TQDM_DISABLE", "1")
-
-from app.cli.main import app  # noqa: E402
+from app.cli.main import app
 
 __all__ = ["app"]

@@ -15,10 +15,7 @@ from rich.table import Table
 from app.cli.console import console, err_console, settings_for
 from app.cli.options import AgentSpeakerOpt, CollectionOpt
 from app.core.errors import InputError
-from app.runtime import Runtime
-from app.services import calls
-from app.services.batch_run import batches_dir, run_batch, run_id
-from ingest.labels import Columns
+from app.core.models import Columns
 
 
 def batch(
@@ -74,6 +71,10 @@ def batch(
 
     Killed or interrupted, the same command continues where it stopped: no call is done twice
     and none is lost. Results go to the run's folder (and --out)."""
+    from app.runtime import Runtime
+    from app.services import calls
+    from app.services.batch_run import batches_dir, run_batch, run_id
+
     settings = settings_for(collection)
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})

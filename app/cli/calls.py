@@ -1,5 +1,5 @@
-"""``callscope ingest``, ``import-labels``, ``status``, ``relabel``: calls in, what is there,
-label corrections (over ``app.services.calls`` and ``app.services.status``)."""
+"""``callscope ingest``, ``import-labels``, ``status``: calls in and what is there (over
+``app.services.calls`` and ``app.services.status``; label corrections: ``app.cli.labels``)."""
 
 from __future__ import annotations
 
@@ -20,16 +20,15 @@ from app.cli.console import (
 )
 from app.cli.options import AgentSpeakerOpt, CollectionOpt
 from app.core.config import Settings
-from app.core.models import CallSource
-from app.runtime import Runtime
-from app.services import calls
-from app.services import status as status_service
-from ingest.labels import Columns
+from app.core.models import CallSource, Columns
 
 
 def _run(
     sources: list[CallSource], input_errors: list[tuple[str, str]], settings: Settings, title: str
 ) -> None:
+    from app.runtime import Runtime
+    from app.services import calls
+
     started = time.perf_counter()
     results = []
     if sources:
@@ -54,7 +53,9 @@ def ingest(
     agent_speaker: AgentSpeakerOpt = None,
     collection: CollectionOpt = None,
 ) -> None:
-    """Transcribe, chunk, embed and index recordings and transcripts."""
+    """Transcribe, cut into turns, embed and index recordings and transcripts."""
+    from app.services import calls
+
     settings = settings_for(collection)
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})
@@ -77,6 +78,8 @@ def import_labels(
     collection: CollectionOpt = None,
 ) -> None:
     """Import labeled training calls (text or audio) into the index."""
+    from app.services import calls
+
     settings = settings_for(collection)
     columns = Columns(
         id=id_col, text=text_col, audio=audio_col, label=label_col, label_sep=label_sep
@@ -90,6 +93,9 @@ def status(
     failures: Annotated[int, typer.Option(help="How many failed inputs to list.")] = 10,
 ) -> None:
     """Show what is indexed, what failed, and which models and store are in use."""
+    from app.runtime import Runtime
+    from app.services import status as status_service
+
     settings = settings_for(collection)
     with Runtime(settings) as runtime:
         report = status_service.status(runtime, failures=failures)
@@ -119,47 +125,17 @@ def status(
         console.print(f"[red]failed[/] {f.call_id} ({f.origin}): {f.error}", highlight=False)
 
 
-def relabel(
-    file: Annotated[Path, typer.Argument(help="CSV, XLSX or JSONL of id,new_label corrections.")],
-    id_col: Annotated[Optional[str], typer.Option(help="Column with the call id.")] = None,
-    label_col: Annotated[
-        Optional[str], typer.Option(help="Column with the new label (new_label/suggested_label).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
-    collection: CollectionOpt = None,
-) -> None:
-    """Apply accepted label corrections to indexed calls (no re-embedding; history kept)."""
-    settings = settings_for(collection)
-    with Runtime(settings) as runtime:
-        report, warnings = calls.relabel(
-            runtime, file, id_col=id_col, label_col=label_col, dry_run=dry_run
-        )
-    for warning in warnings:
-        console.print(f"[yellow]warning[/] {warning}", highlight=False)
-    table = Table(title="Label changes" + (" (dry run: nothing written)" if dry_run else ""))
-    for col in ("id", "from", "to"):
-        table.add_column(col)
-    for change in report.changed:
-        table.add_row(change.call_id, ", ".join(change.old) or "-", ", ".join(change.new))
-    console.print(table)
-    for call_id, reason in report.skipped:
-        console.print(f"[yellow]skipped[/] {call_id}: {reason}", highlight=False)
-    unknown = f" (unknown ids: {', '.join(report.unknown)})" if report.unknown else ""
-    console.print(
-        f"{'would relabel' if dry_run else 'relabeled'} {len(report.changed)}, "
-        f"unchanged {len(report.unchanged)}, skipped {len(report.skipped)}{unknown}",
-        highlight=False,
-    )
-
-
 def reindex(collection: CollectionOpt = None) -> None:
     """Rebuild the index in this version's schema from the ledger (nothing is transcribed)."""
+    from app.runtime import Runtime
+    from app.services import status as status_service
     from app.services.reindex import reindex as rebuild
 
     settings = settings_for(collection)
     started = time.perf_counter()
     with Runtime(settings) as runtime:
-        total = sum(runtime.ledger.counts().values())
+        ledger = status_service.status(runtime, failures=0, open_store=False).ledger
+        total = sum(ledger.values())
         with batch_progress(total, "reindex") as (_, on_result):
             report = rebuild(runtime, on_result=on_result)
     was = f"schema {report.old_schema}" if report.old_schema is not None else "no collections"

@@ -1,23 +1,23 @@
-"""``callscope classify``: new calls against the labeled calls in the index (over
-``app.services.classify``), a summary table and an optional results file."""
+"""``callscope classify``: new calls, or stored ones, against the labeled calls in the index
+(over ``app.services.classify``), a summary table and an optional results file."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.cli.console import batch_progress, console, err_console, settings_for
+from app.cli.console import console, err_console, settings_for
 from app.cli.options import CollectionOpt
-from app.core.errors import CallScopeError, InputError
-from app.runtime import Runtime
-from app.services.calls import discover_inputs
-from app.services.classify import CallResult, classify_batch, classify_stored
-from app.services.results import write_results
+from app.core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.services.classify import CallResult
 
 
 def classify(
@@ -29,7 +29,7 @@ def classify(
         typer.Option(
             "--call",
             help="A stored call's id (repeatable): classified from the vectors the index "
-            "already holds, nothing transcribed or embedded again.",
+            "already holds, nothing transcribed or embedded again; the call itself never votes.",
         ),
     ] = None,
     out: Annotated[
@@ -39,53 +39,70 @@ def classify(
 ) -> None:
     """Classify new calls, or stored ones (--call), against the labeled calls in the index
     (LLM-refined when configured)."""
+    from app.runtime import Runtime
+    from app.services.classify import classify_calls, classify_inputs
+    from app.services.results import write_results
+
     settings = settings_for(collection)
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {out.suffix!r}")
     if not paths and not call:
         raise InputError("give recordings, transcripts or folders to classify, or --call ID")
-    sources, errors = discover_inputs(paths) if paths else ([], [])
+    stored = list(call or [])
     started = time.perf_counter()
-    with Runtime(settings) as runtime:
-        with batch_progress(len(sources) + len(call or []), "classify") as (_, on_result):
-
-            def advance(result: CallResult) -> None:
-                on_result(None)  # type: ignore[arg-type] - the bar only counts
-
-            results = classify_batch(runtime, sources, source="cli", on_result=advance)
-            for call_id in call or []:
-                try:
-                    found = classify_stored(runtime, call_id, source="cli")
-                    results.append(CallResult(call_id, "stored", classification=found))
-                except CallScopeError as exc:
-                    results.append(CallResult(call_id, "stored", error=str(exc)))
-                advance(results[-1])
+    with Runtime(settings) as runtime, _bar() as bar:
+        task = bar.add_task("classify", total=len(stored) or None, current="")
+        results = classify_inputs(
+            runtime,
+            paths or [],
+            source="cli",
+            on_count=lambda n: bar.update(task, total=n + len(stored)),
+            on_start=lambda src: bar.update(task, current=f"{src.kind}: {src.call_id}"),
+            on_result=lambda _: bar.advance(task),
+        )
+        # Stored calls: all in one pass, from the vectors the index holds.
+        bar.update(task, current="stored calls" if stored else "")
+        results += classify_calls(runtime, stored, source="cli")
+        bar.update(task, completed=len(results), current="")
         usage = runtime.llm_usage()
+    _report(results, time.perf_counter() - started, usage)
+    if out is not None:
+        write_results(out, results)
+        console.print(f"results written to {out}", highlight=False)
+    if not any(r.classification is not None for r in results):
+        err_console.print("[red]error:[/] nothing could be classified")
+        raise typer.Exit(code=1)
 
-    done = [r for r in results if r.classification is not None]
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=console,
+        transient=False,
+    )
+
+
+def _report(results: list[CallResult], seconds: float, usage: str | None) -> None:
+    """Calls per label, how each was decided, and every failure on its own line."""
+    done = [r.classification for r in results if r.classification is not None]
     table = Table(title="Classification summary")
     table.add_column("label")
     table.add_column("calls", justify="right")
-    for label, n in Counter(r.classification.label for r in done).most_common():
+    for label, n in Counter(c.label for c in done).most_common():
         table.add_row(label, str(n))
     console.print(table)
-    paths_by = Counter(r.classification.decided_by for r in done)
+    paths_by = Counter(c.decided_by for c in done)
     console.print(
         f"{len(done)} classified ({', '.join(f'{k}: {v}' for k, v in paths_by.items()) or '-'}), "
-        f"{len(results) - len(done) + len(errors)} failed · "
-        f"{time.perf_counter() - started:.1f} s",
+        f"{len(results) - len(done)} failed · {seconds:.1f} s",
         highlight=False,
     )
     if usage:
         console.print(usage, highlight=False)
-    for origin, message in errors:
-        console.print(f"[red]rejected[/] {origin}: {message}", highlight=False)
     for r in results:
         if r.error:
             console.print(f"[red]failed[/] {r.call_id} ({r.origin}): {r.error}", highlight=False)
-    if out is not None:
-        write_results(out, results)
-        console.print(f"results written to {out}", highlight=False)
-    if not done:
-        err_console.print("[red]error:[/] nothing could be classified")
-        raise typer.Exit(code=1)

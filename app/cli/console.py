@@ -17,8 +17,7 @@ from rich.table import Table
 
 from app.core.config import Settings, load_settings
 from app.core.errors import CallScopeError
-from app.core.models import CallSource
-from ingest.pipeline import IngestResult
+from app.core.models import CallSource, IngestResult
 
 # soft_wrap: one error per line, never folded, so logs stay greppable.
 console = Console(soft_wrap=True)
@@ -62,10 +61,10 @@ def print_summary(
     table = Table(title="Ingest summary", show_header=True)
     table.add_column("outcome")
     table.add_column("calls", justify="right")
-    table.add_column("chunks", justify="right")
+    table.add_column("turn points", justify="right")
     for status in ("indexed", "unchanged", "failed"):
-        chunks = sum(r.chunks for r in results if r.status == status)
-        table.add_row(f"[{_STYLE[status]}]{status}[/]", str(counts[status]), str(chunks))
+        points = sum(r.turn_points for r in results if r.status == status)
+        table.add_row(f"[{_STYLE[status]}]{status}[/]", str(counts[status]), str(points))
     if input_errors:
         table.add_row("[red]rejected inputs[/]", str(len(input_errors)), "-")
     audio = sum(r.seconds_audio or 0 for r in results)

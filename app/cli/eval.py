@@ -13,7 +13,7 @@ from rich.table import Table
 from app.cli.console import App, console, err_console
 from app.core.config import load_settings
 from app.core.errors import InputError
-from ingest.labels import Columns
+from app.core.models import Columns
 
 eval_app = App(
     help="Measure classification, retrieval, label and transcription quality.", no_args_is_help=True

@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -15,12 +15,11 @@ from rich.table import Table
 from app.cli.console import console, settings_for
 from app.cli.options import CollectionOpt, FilterOpt
 from app.core.errors import InputError
-from app.runtime import Runtime
-from app.services import counting
-from app.services.insights import Insights, InsightsQuery, insights_dict, share
-from app.services.insights import insights as build
-from app.services.insights_xlsx import write_insights_xlsx
-from retrieval.index.filters import CallFilter, metric_bound
+from app.core.filters import CallFilter, metric_bound
+
+if TYPE_CHECKING:
+    from app.services import counting
+    from app.services.insights import Insights
 
 #: Label columns of the weekly table in the terminal (the rest are in --json and --xlsx).
 WEEK_COLUMNS = 8
@@ -65,6 +64,12 @@ def insights(
     """Label mix per week, rising and falling labels, unknown and low-confidence shares, per
     agent/team/queue tables and metric distributions, counted in the store; or, with --count,
     one number ("how many refund calls last week?")."""
+    from app.runtime import Runtime
+    from app.services import counting
+    from app.services.insights import InsightsQuery, insights_dict
+    from app.services.insights import insights as build
+    from app.services.insights_xlsx import write_insights_xlsx
+
     settings = settings_for(collection)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     filters = replace(
@@ -146,6 +151,9 @@ def _pct(value: float | None) -> str:
 
 
 def _print(report: Insights) -> None:
+    from app.services.insights import share
+    from app.services.insights_xlsx import DATED_BY, missing_metadata_note
+
     r = report
     console.print(
         f"[bold]Insights {r.date_from} to {r.date_to}[/] (previous: {r.previous_from} to "
@@ -157,9 +165,15 @@ def _print(report: Insights) -> None:
         f"{r.classified.value} · unknown {r.unknown.value} ({_pct(r.unknown_share)}) · below "
         f"{r.low_confidence_below} confidence {r.low_confidence.value} "
         f"({_pct(r.low_confidence_share)}) · no label {r.unassigned.value}"
-        + (f" · {r.undated.value} calls have no date" if r.undated.value else ""),
+        + (f" · {r.undated.value} calls have no date (not counted)" if r.undated.value else ""),
         highlight=False,
     )
+    for how, c in r.dated_by.items():
+        console.print(
+            f"{c.value} calls are dated by their {DATED_BY.get(how, how)} (they came without a "
+            "date of their own)",
+            highlight=False,
+        )
     names = [c.label for c in r.labels if c.current.value][:WEEK_COLUMNS]
     weeks = Table(title="Calls per week")
     for col in ("week", "calls", *names, "no label"):
@@ -177,13 +191,25 @@ def _print(report: Insights) -> None:
             str(c.current.value),
             _pct(share(c.current, r.calls)),
             str(c.previous.value),
-            f"{c.change:+d}",
+            "new" if c.new else f"{c.change:+d}",
         )
     console.print(labels)
-    for title, moved in (("rising", r.rising), ("falling", r.falling)):
-        if moved:
-            text = ", ".join(f"{c.label} {c.change:+d}" for c in moved)
-            console.print(f"[bold]{title}:[/] {text}", highlight=False)
+    if not r.previous_calls.value:
+        console.print(
+            f"no calls in the previous period ({r.previous_from} to {r.previous_to}): nothing "
+            "to compare with, every label is new",
+            highlight=False,
+        )
+    else:
+        for title, moved in (("rising", r.rising), ("falling", r.falling)):
+            if moved:
+                text = ", ".join(f"{c.label} {c.change:+d}" for c in moved)
+                console.print(f"[bold]{title}:[/] {text}", highlight=False)
+        if r.new:
+            text = ", ".join(f"{c.label} ({c.current.value})" for c in r.new)
+            console.print(f"[bold]new:[/] {text}", highlight=False)
+    for field in r.missing_metadata:
+        console.print(f"[bold]By {field}:[/] {missing_metadata_note(field)}", highlight=False)
     for field, rows in r.groups.items():
         if not rows:
             continue
@@ -202,7 +228,10 @@ def _print(report: Insights) -> None:
         console.print(table)
     measured = {k: v for k, v in r.metrics.items() if any(b.calls.value for b in v)}
     if measured:
-        table = Table(title="Conversation metrics (calls per bin)")
+        table = Table(
+            title=f"Conversation metrics (calls per bin; {r.timed.value} of {r.calls.value} "
+            "calls have timings: recordings)"
+        )
         table.add_column("metric")
         table.add_column("bins")
         for name, bins in measured.items():
@@ -213,4 +242,10 @@ def _print(report: Insights) -> None:
             ]
             table.add_row(name, " · ".join(cells))
         console.print(table)
+    elif r.calls.value:
+        console.print(
+            f"no conversation metrics: none of the {r.calls.value} calls has timings (only "
+            "recordings have them)",
+            highlight=False,
+        )
     console.print(f"[dim]{r.engine_calls} engine counts in {r.seconds * 1000:.0f} ms[/]")

@@ -6,12 +6,13 @@ registered on it."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
 from rich.logging import RichHandler
 
-from app.cli import batch, calls, classify, insights, query, sizing, summary
+from app.cli import batch, calls, classify, insights, labels, query, sizing, summary
 from app.cli.console import App, err_console
 from app.cli.demo import demo
 from app.cli.eval import eval_app
@@ -31,6 +32,11 @@ app = App(
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show library logs.")] = False,
 ) -> None:
+    # Our own progress (rich bars, job progress) is what a user reads; the tqdm bars that
+    # FlagEmbedding and faster-whisper draw would interleave with it. tqdm reads this when it is
+    # first imported, which is later: every command imports the model libraries lazily. Worker
+    # processes inherit it.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(message)s",
@@ -47,7 +53,9 @@ app.command()(calls.status)
 app.command()(classify.classify)
 app.command()(batch.batch)
 app.command()(sizing.sizing)
-app.command()(calls.relabel)
+app.command()(labels.relabel)
+app.command("label-history")(labels.label_history)
+app.command("undo-relabel")(labels.undo_relabel)
 app.command()(calls.reindex)
 app.command()(calls.doctor)
 app.command()(query.search)

@@ -10,11 +10,7 @@ from rich.table import Table
 
 from app.cli.console import console, settings_for
 from app.cli.options import CollectionOpt, FilterOpt
-from app.runtime import Runtime
-from app.services import search as service
-from retrieval.index.filters import CallFilter
-from retrieval.qa.engine import Answer, answer_dict
-from retrieval.search import clock
+from app.core.filters import CallFilter
 
 
 def search(
@@ -26,6 +22,10 @@ def search(
     collection: CollectionOpt = None,
 ) -> None:
     """Hybrid (dense + BM25) search over call passages, with citations."""
+    from app.runtime import Runtime
+    from app.services import search as service
+    from app.services.search import clock
+
     settings = settings_for(collection)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     with Runtime(settings) as runtime:
@@ -60,6 +60,10 @@ def ask(
     collection: CollectionOpt = None,
 ) -> None:
     """Answer a question from the calls, citing call, time and speaker."""
+    from app.runtime import Runtime
+    from app.services import search as service
+    from app.services.search import Answer, answer_dict, clock
+
     settings = settings_for(collection)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     answer: Answer | None = None

@@ -6,21 +6,15 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from app.cli.console import console, settings_for
-from app.runtime import Runtime
-from app.services.sizing import (
-    CUSTOMER_SERVERS,
-    SERVER_CORES,
-    WINDOW_HOURS,
-    Sizing,
-    find_run,
-    size,
-)
+
+if TYPE_CHECKING:
+    from app.services.sizing import Sizing
 
 
 class Device(StrEnum):
@@ -36,14 +30,14 @@ def sizing(
         float, typer.Option("--minutes", min=0.01, help="Average length of a call, in minutes.")
     ],
     window_hours: Annotated[
-        float,
+        Optional[float],
         typer.Option(
             "--window-hours",
             min=0.1,
             help="Hours the batch may take each week (default 120: 24 h × 5 days, around the "
             "clock through a working week).",
         ),
-    ] = WINDOW_HOURS,
+    ] = None,
     run: Annotated[
         Optional[str],
         typer.Option("--run", help="Size from this batch run (default: the latest that did work)."),
@@ -65,13 +59,16 @@ def sizing(
 
     Uses the latest `callscope batch` run that transcribed new calls (or --run/--summary):
     its seconds per audio hour and per call, scaled to the week."""
+    from app.runtime import Runtime
+    from app.services.sizing import WINDOW_HOURS, find_run, size
+
     with Runtime(settings_for()) as runtime:
         measured = find_run(runtime, run=run, summary=summary)
     plan = size(
         measured,
         calls=calls_per_week,
         minutes=minutes,
-        window_hours=window_hours,
+        window_hours=WINDOW_HOURS if window_hours is None else window_hours,
         model=model,
         device=device.value if device else None,
     )
@@ -82,6 +79,8 @@ def sizing(
 
 
 def _print(plan: Sizing) -> None:
+    from app.services.sizing import CUSTOMER_SERVERS, SERVER_CORES, WINDOW_HOURS
+
     cores = plan.measured_cores
     table = Table(
         title=f"{plan.calls:,} calls × {plan.minutes:g} min a week ({plan.audio_hours:,.1f} h of "

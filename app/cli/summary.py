@@ -4,7 +4,7 @@ it cites (over ``app.services.summary``)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,10 +12,11 @@ from rich.table import Table
 
 from app.cli.console import console, settings_for
 from app.cli.options import CollectionOpt
-from app.runtime import Runtime
-from app.services.summary import SummaryResult, summarize_call, summary_dict
-from retrieval.llm.summary import FollowUp, SummaryPoint, TurnRef
-from retrieval.llm.turn_lines import stamp
+from app.core.models import FollowUp, SummaryPoint, TurnRef
+from app.core.text import stamp
+
+if TYPE_CHECKING:
+    from app.services.summary import SummaryResult
 
 
 def summary(
@@ -24,6 +25,9 @@ def summary(
     collection: CollectionOpt = None,
 ) -> None:
     """Summarize a call with the LLM: reason, outcome, promised follow-ups, cited turns."""
+    from app.runtime import Runtime
+    from app.services.summary import summarize_call, summary_dict
+
     with Runtime(settings_for(collection)) as runtime:
         result = summarize_call(runtime, call_id)
         usage = runtime.llm.usage_line() if runtime.llm is not None else None

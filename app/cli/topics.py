@@ -11,9 +11,6 @@ from rich.table import Table
 
 from app.cli.console import App, console, handled, settings_for
 from app.cli.options import CollectionOpt
-from app.runtime import Runtime
-from app.services import topics as service
-from retrieval.topics import METHODS, TopicOptions
 
 topics_app = App(
     help="Discover topics among unlabeled calls (and calls classified unknown); show one; "
@@ -28,23 +25,28 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 def topics(
     ctx: typer.Context,
+    # The defaults are the service's (TopicOptions); None here keeps `--help` from loading it.
     method: Annotated[
-        str, typer.Option(help=f"Clustering: {' or '.join(METHODS)}.")
-    ] = TopicOptions.method,
+        Optional[str],
+        typer.Option(help="Clustering: agglomerative (default) or hdbscan."),
+    ] = None,
     min_size: Annotated[
         Optional[int],
-        typer.Option(help="Fewest calls per topic (default: 1% of the pool, 5 to 20)."),
+        typer.Option(
+            help="Fewest calls per topic (default: 1% of the pool, 5 to 20; a pool under 25 "
+            "calls: a fifth of it, at least 3)."
+        ),
     ] = None,
     bm25_weight: Annotated[
-        float, typer.Option(help="Weight of BM25 words against call vectors (0-1).")
-    ] = TopicOptions.bm25_weight,
+        Optional[float], typer.Option(help="Weight of BM25 words against call vectors (0-1).")
+    ] = None,
     scope: Annotated[
         str,
         typer.Option(help="all (unlabeled or classified unknown), unlabeled, or unknown."),
     ] = "all",
     max_calls: Annotated[
-        int, typer.Option(help="The most calls clustered (the newest are kept).")
-    ] = service.MAX_CALLS,
+        Optional[int], typer.Option(help="The most calls clustered (the newest are kept).")
+    ] = None,
     llm: Annotated[
         bool, typer.Option(help="Name topics with the LLM when one is configured.")
     ] = True,
@@ -55,15 +57,26 @@ def topics(
     collection: CollectionOpt = None,
 ) -> None:
     """Cluster the calls without a label (or classified unknown) and list the topics."""
+    from app.runtime import Runtime
+    from app.services import topics as service
+    from app.services.topics import TopicOptions
+
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(collection)
     if latest:
         run = service.load_run(settings)
     else:
-        options = TopicOptions(method=method, min_size=min_size, bm25_weight=bm25_weight)
+        given = {"method": method, "min_size": min_size, "bm25_weight": bm25_weight}
+        options = TopicOptions(**{k: v for k, v in given.items() if v is not None})
         with Runtime(settings) as runtime:
-            run = service.discover(runtime, options, scope=scope, max_calls=max_calls, use_llm=llm)
+            run = service.discover(
+                runtime,
+                options,
+                scope=scope,
+                max_calls=service.MAX_CALLS if max_calls is None else max_calls,
+                use_llm=llm,
+            )
     if as_json:
         print(json.dumps(run, ensure_ascii=False))
         return
@@ -113,6 +126,9 @@ def show(
     collection: CollectionOpt = None,
 ) -> None:
     """A topic's terms and its calls, the closest to its centroid first."""
+    from app.runtime import Runtime
+    from app.services import topics as service
+
     with Runtime(settings_for(collection)) as runtime:
         found = service.show(runtime, topic, run)
     if as_json:
@@ -157,6 +173,9 @@ def label(
     collection: CollectionOpt = None,
 ) -> None:
     """Give a topic's calls a new label (labeled examples from now on; history kept)."""
+    from app.runtime import Runtime
+    from app.services import topics as service
+
     with Runtime(settings_for(collection)) as runtime:
         result = service.label_topic(
             runtime, topic, name, run_id=run, exclude=exclude or (), dry_run=dry_run

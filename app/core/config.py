@@ -14,7 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.errors import ConfigError
@@ -206,7 +214,7 @@ class QdrantSettings(BaseModel):
     write_consistency_factor: int = Field(1, ge=1, le=8)
 
 
-class ChunkingSettings(BaseModel):
+class TokenizerSettings(BaseModel):
     """How text is counted in tokens where prompts are cut to size (the LLM paths)."""
 
     encoding: str = "cl100k_base"
@@ -230,8 +238,17 @@ class IndexSettings(BaseModel):
 class IngestSettings(BaseModel):
     """Batching and limits of the ingest pipeline."""
 
-    #: Chunks embedded and upserted together.
-    batch_chunks: int = Field(64, ge=1)
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        # INGEST__BATCH_CHUNKS: the name before turn points replaced chunks; still honoured.
+        if isinstance(data, dict) and "batch_chunks" in data:
+            data = {**data}
+            data.setdefault("batch_points", data.pop("batch_chunks"))
+        return data
+
+    #: Turn points embedded and upserted together.
+    batch_points: int = Field(64, ge=1)
     #: Calls whose recordings are transcribed together (shared whisper batches, shared among
     #: the transcription workers).
     group_calls: int = Field(32, ge=1, le=10_000)
@@ -474,7 +491,10 @@ class Settings(BaseSettings):
     whisper: WhisperSettings = WhisperSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     qdrant: QdrantSettings = QdrantSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
+    # Read from CHUNKING__* too: the section's name before it said what it holds.
+    tokenizer: TokenizerSettings = Field(
+        TokenizerSettings(), validation_alias=AliasChoices("tokenizer", "chunking")
+    )
     index: IndexSettings = IndexSettings()
     ingest: IngestSettings = IngestSettings()
     classify: ClassifySettings = ClassifySettings()

@@ -85,6 +85,10 @@ class Transcript:
         )
 
 
+#: Where a call's date came from, stored beside it as ``date_source`` (see ``CallSource``).
+DATE_SOURCES = ("call", "upload")
+
+
 @dataclass
 class CallSource:
     """One input to ingest: a recording, a transcript file, or inline turns from a label file.
@@ -99,6 +103,10 @@ class CallSource:
     transcript: Transcript | None = None
     labels: list[str] = field(default_factory=list)
     date: str | None = None
+    #: Where ``date`` came from (:data:`DATE_SOURCES`): ``call`` (given by the import, the
+    #: manifest, the upload or the transcript itself) or ``upload`` (the time it was uploaded,
+    #: for an upload that came without one); None = ``call``.
+    date_source: str | None = None
     split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: Call metadata (agent, team, queue, direction, tags, as declared in
@@ -113,3 +121,68 @@ def _opt_float(value: Any) -> float | None:
     if value is None or value == "":
         return None
     return float(value)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which column holds what. ``None`` means "the usual name, if the file has it" (``id``,
+    ``text``/``turns``/``transcript``, ``audio``, ``label``/``labels``/``category``/``intent``); a
+    name given explicitly must exist."""
+
+    id: str | None = None
+    text: str | None = None
+    audio: str | None = None
+    label: str | None = None
+    label_sep: str = ";"
+    #: Metadata columns kept as filterable payload when the file has them
+    #: (``ingest.metadata_fields``: agent, team, queue, direction, tags).
+    metadata: tuple[str, ...] = ()
+
+
+#: What became of one input to ingest.
+IngestStatus = Literal["indexed", "unchanged", "failed"]
+
+
+@dataclass
+class IngestResult:
+    """What happened to one input."""
+
+    call_id: str
+    origin: str
+    status: IngestStatus
+    #: Turn points stored for the call (one per turn, or per piece of a long turn).
+    turn_points: int = 0
+    seconds_audio: float | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnRef:
+    """A cited turn: its number as in the prompt (1 = the first turn of the transcript)."""
+
+    turn: int
+    start: float | None
+    end: float | None
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SummaryPoint:
+    """One point of a summary and the turns it rests on."""
+
+    text: str
+    citations: list[TurnRef]
+    #: Cited values that name no turn the model was shown, as given (dropped from citations).
+    invalid: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FollowUp(SummaryPoint):
+    """A promised later action."""
+
+    #: Who promised it, as the model read it from the call ("" when not said).
+    by: str = ""
+    #: When it is due, as said in the call ("" when not said).
+    due: str = ""

@@ -54,3 +54,13 @@ def clean_id(value: str) -> str:
     the client's own records."""
     value = unicodedata.normalize("NFKC", value or "")
     return "".join(c for c in value if unicodedata.category(c)[0] != "C").strip()
+
+
+#: The recordings CallScope reads.
+AUDIO_EXTENSIONS = frozenset(
+    {".mp3", ".wav", ".m4a", ".flac", ".ogg", ".opus", ".aac", ".wma", ".webm", ".mp4", ".amr"}
+)
+#: Transcripts: ``Speaker: text`` lines or a JSON list of turns.
+TRANSCRIPT_EXTENSIONS = frozenset({".txt", ".json"})
+#: Every file a call may come in.
+SUPPORTED = AUDIO_EXTENSIONS | TRANSCRIPT_EXTENSIONS

@@ -7,6 +7,7 @@ import os
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import opencc
 import tiktoken
@@ -71,3 +72,24 @@ def spreadsheet_safe(value: object) -> object:
     """A CSV cell that a spreadsheet will show as text, never evaluate: a string that would
     start a formula gets a leading apostrophe, the usual guard; anything else is unchanged."""
     return "'" + value if starts_formula(value) else value  # type: ignore[operator]
+
+
+def stamp(seconds: float | None) -> str:
+    """``mm:ss`` (``h:mm:ss`` past an hour), or empty for a turn without times."""
+    if seconds is None:
+        return ""
+    h, rest = divmod(int(seconds), 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def labels_from(value: Any, sep: str = ";") -> list[str]:
+    """Labels from a list, or a string with ``sep``-separated labels; blanks dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else str(value).split(sep)
+    out: list[str] = []
+    for item in items:
+        label = str(item).strip()
+        if label and label.lower() != "nan" and label not in out:
+            out.append(label)
+    return out

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.jobs.queue import Cleanup, Handler, Job, Progress, jobs_dir
 from app.services import batch_run, calls, label_runs
-from app.services.batch import classify_files, discard_uploads
+from app.services.classify_uploads import classify_uploads, discard_uploads
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -53,7 +53,7 @@ def run_import(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]
 
 def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
     folder = jobs_dir(runtime, job.id)
-    return classify_files(
+    return classify_uploads(
         runtime, _stored(job), source=f"job:{job.id}", folder=folder, progress=progress
     )
 
@@ -89,12 +89,8 @@ def _end_import(runtime: Runtime, job: Job) -> None:
 
 
 def run_label_quality(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
-    progress(0, None, "reading the labeled calls")
-
-    def on_stage(i: int, name: str) -> None:
-        progress(i, len(label_runs.STAGES), name)
-
-    return label_runs.run_on_store(runtime, job.params.get("adjudicate"), on_stage)
+    # Progress is a percentage of the whole run, its message the stage (label_runs.STAGES).
+    return label_runs.run_on_store(runtime, job.params.get("adjudicate"), progress)
 
 
 #: What to remove once a job of a kind has ended (done, failed or cancelled, never when it was

@@ -3,8 +3,9 @@
 vectors just stored, and written to the run's results; a summary of the run at the end.
 
 A run lives in a folder (``<state>/batches/<run id>``). Calls are taken ``batch.chunk`` at a
-time: ingested (a call already indexed comes back ``unchanged`` from the ledger, never stored
-twice), classified in one pass, then appended to ``progress.jsonl``, one flushed line per call.
+time (fewer in a small run, so that its progress moves while it runs: ``step_size``): ingested
+(a call already indexed comes back ``unchanged`` from the ledger, never stored twice),
+classified in one pass, then appended to ``progress.jsonl``, one flushed line per call.
 Killed at any point, the same command continues: inputs already in ``progress.jsonl`` are
 skipped, the interrupted step is done again (its ingest finds its calls indexed), and a torn last
 line is dropped, so no call is lost and none appears twice in the results. A bad input becomes a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -24,17 +26,18 @@ from typing import Any
 
 from app.core.models import CallSource
 from app.runtime import Runtime
-from app.services.batch import ResultLog
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.conversation import conversation
-from app.services.results import row, write_rows
+from app.services.results import ResultLog, row, write_rows
 from ingest.ledger import LedgerRow
 from ingest.workers import plan
 from retrieval.classify.knn import UNKNOWN
 
 #: Ingest outcomes after which the call is in the store and can be classified.
 _STORED = ("indexed", "unchanged")
+#: A small run is cut into at least this many steps, so its progress moves while it runs.
+PROGRESS_STEPS = 4
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -81,7 +84,6 @@ def run_batch(
     report = progress or (lambda done, total, message: None)
     started = time.perf_counter()
     clock = Counter(runtime.clock)
-    chunk = runtime.settings.batch.chunk
     try:
         for origin, message in input_errors:
             if origin not in log.done:
@@ -96,6 +98,7 @@ def run_batch(
                 )
         pending = [s for s in sources if s.origin not in log.done]
         report(len(rows), total, f"{len(pending)} calls to process ({resumed} done before)")
+        chunk = step_size(len(pending), runtime)
         for at in range(0, len(pending), chunk):
             step = pending[at : at + chunk]
             for src, item in zip(step, _process(runtime, step, source), strict=True):
@@ -114,6 +117,15 @@ def run_batch(
         json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     return summary
+
+
+def step_size(pending: int, runtime: Runtime) -> int:
+    """Calls per step: ``batch.chunk``, or fewer in a small run so that it reports progress at
+    least ``PROGRESS_STEPS`` times (a step is transcribed as one group: nothing can be reported
+    inside it), but never fewer than one call per transcription worker."""
+    workers = int(machine(runtime)["workers"] or 1)
+    small = max(workers, math.ceil(pending / PROGRESS_STEPS))
+    return max(1, min(runtime.settings.batch.chunk, small))
 
 
 def _process(runtime: Runtime, step: list[CallSource], source: str) -> list[dict[str, Any]]:

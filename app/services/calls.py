@@ -1,5 +1,6 @@
-"""Calls, the use case: bring calls in (files and folders, uploads, labeled tables), delete them,
-correct their labels. The CLI, the API routes, the jobs and the UI call these functions.
+"""Calls, the use case: bring calls in (files and folders, uploads, labeled tables) and delete
+them (their labels: ``app.services.labels``). The CLI, the API routes, the jobs and the UI call
+these functions.
 
 Uploads live under the state dir (``uploads/`` for calls, ``imports/<id>/`` for a table and the
 recordings it names); only those are ever deleted by us, never a file the CLI ingested from
@@ -12,23 +13,21 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import InputError
-from app.core.models import CallSource
+from app.core.models import CallSource, Columns, IngestResult
 from app.core.names import safe_basename, safe_call_id, stored_name, unique_id
 from app.runtime import Runtime
 from ingest.audio import file_sha256
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from ingest.ledger import Ledger
-from ingest.pipeline import IngestResult
-from ingest.relabel import RelabelReport, apply_corrections, read_corrections
 from ingest.roles import agent_speaker_choice
 from ingest.sources import discover
-from retrieval.index.filters import CallFilter
 
 #: ``progress(done, total, message)``, as background jobs report it.
 Progress = Callable[[int, "int | None", str], None]
@@ -62,7 +61,7 @@ def ingest_sources(
     on_start: Callable[[CallSource], None] | None = None,
     by: str = "cli",
 ) -> list[IngestResult]:
-    """Transcribe, chunk, embed and index calls (resumable: indexed calls come back
+    """Transcribe, cut into turns, embed and index calls (resumable: indexed calls come back
     ``unchanged``); one result per source, a bad one ``failed`` while the rest go on.
 
     A source named like a stored call replaces its content but never silently drops what the
@@ -101,8 +100,10 @@ def _keep_what_calls_had(
         changes: dict[str, Any] = {}
         if not source.labels and row.labels:
             changes["labels"] = list(row.labels)
-        if source.date is None and payload.get("date"):
+        # The stored date beats an upload time (a re-upload is not a new call).
+        if (source.date is None or source.date_source == "upload") and payload.get("date"):
             changes["date"] = str(payload["date"])
+            changes["date_source"] = payload.get("date_source") or "call"
         if source.split is None and payload.get("split"):
             changes["split"] = payload["split"]
         kept = {f: payload[f] for f in fields if f in payload and f not in source.metadata}
@@ -155,7 +156,10 @@ def upload_sources(
     stored: list[tuple[str, Path]], labels: list[str] | None = None, date: str | None = None
 ) -> tuple[list[CallSource], list[tuple[str, str]]]:
     """Call sources for uploads stored under ``uploads/`` (client name, path), named after the
-    client's file, and (stored path, message) for every unusable one."""
+    client's file, and (stored path, message) for every unusable one.
+
+    Every call gets a date, so Insights count it: ``date`` when the upload gives one, else the
+    transcript's own (``date_source`` ``call``), else the time it was uploaded (``upload``)."""
     names = {path: name for name, path in stored}
     sources, errors = discover([path for _, path in stored])
     used: set[str] = set()
@@ -170,10 +174,18 @@ def upload_sources(
         if labels is not None:
             changes["labels"] = list(labels)
         if date is not None:
-            changes["date"] = date
+            changes["date"], changes["date_source"] = date, "call"
+        elif source.date is None:
+            changes["date"], changes["date_source"] = upload_time(source.path), "upload"
         sources[i] = replace(source, **changes)
         used.add(sources[i].call_id)
     return sources, errors
+
+
+def upload_time(path: Path) -> str:
+    """When a stored upload was uploaded, local time to the second: its copy under
+    ``uploads/`` was written then (and a resumed job reads the same time again)."""
+    return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
 
 
 def ingest_stored(
@@ -196,7 +208,7 @@ def ingest_stored(
             "filename": names[Path(origin)],
             "call_id": safe_call_id(_stem(names[Path(origin)])),
             "status": "failed",
-            "chunks": 0,
+            "turn_points": 0,
             "error": message.replace(origin, names[Path(origin)]),
         }
         for origin, message in errors
@@ -217,7 +229,7 @@ def ingest_stored(
                 "filename": name,
                 "call_id": r.call_id,
                 "status": r.status,
-                "chunks": r.chunks,
+                "turn_points": r.turn_points,
                 "error": error,
             }
         )
@@ -339,7 +351,7 @@ def delete_call(runtime: Runtime, call_id: str) -> int | None:
     if row is None:
         return None
     points = 0
-    for store in (runtime.store, runtime.calls):
+    for store in (runtime.turns, runtime.calls):
         n = store.count({"call_id": call_id})
         if n:
             store.delete({"call_id": call_id})
@@ -376,63 +388,3 @@ def _drop_cached_transcript(runtime: Runtime, ledger: Ledger, call_id: str, audi
         ):
             return
     runtime.forget_transcript(audio_hash)
-
-
-def relabel(
-    runtime: Runtime,
-    file: Path,
-    *,
-    id_col: str | None = None,
-    label_col: str | None = None,
-    dry_run: bool = False,
-    source: str | None = None,
-) -> tuple[RelabelReport, list[str]]:
-    """Apply the accepted corrections of a file (id,new_label; or suggested_label + an accept
-    column) to the indexed calls: payloads and ledger only, history kept. Returns the report
-    and the file's warnings."""
-    corrections, warnings = read_corrections(file, id_col, label_col)
-    report = apply_corrections(runtime, corrections, source or file.name, dry_run=dry_run)
-    return report, warnings
-
-
-@dataclass(frozen=True)
-class CallRow:
-    """One indexed call as listed for browsing."""
-
-    call_id: str
-    labels: list[str]
-    date: str | None
-    duration: float | None
-    speakers: list[str]
-    #: The opening words of the call.
-    opening: str
-
-
-def list_calls(
-    runtime: Runtime, filters: CallFilter | None = None, *, limit: int = 500
-) -> list[CallRow]:
-    """Indexed calls matching ``filters``, by call id. The filter runs in the engine over the
-    chunk points (which carry the call's labels, date and the speakers of each chunk); the
-    ledger adds the transcript's opening words and the duration."""
-    spec = filters.spec() if filters else None
-    matching: dict[str, str | None] = {}
-    for point in runtime.store.scroll(spec):
-        matching.setdefault(point.payload["call_id"], point.payload.get("date"))
-    rows = []
-    for row in runtime.ledger.rows("indexed"):
-        if row.call_id not in matching:
-            continue
-        turns = row.transcript.turns if row.transcript else []
-        rows.append(
-            CallRow(
-                call_id=row.call_id,
-                labels=row.labels,
-                date=matching[row.call_id],
-                duration=row.duration,
-                speakers=sorted({t.speaker for t in turns}),
-                opening=" ".join(turns[0].text.split())[:160] if turns else "",
-            )
-        )
-        if len(rows) >= limit:
-            break
-    return rows

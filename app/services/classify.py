@@ -1,36 +1,65 @@
-"""Classification, the use case: one transcript, one stored call, or a batch of recordings and
-transcripts; every entry point (``callscope classify``, ``POST /api/classify[/batch]``,
-``/api/calls/{id}/classify``, the classify job, the UI tab) calls these functions.
+"""Classification, the use case. One function per way in, every entry point calls them:
 
-A batch is read (recordings transcribed, from the transcript cache when seen before), classified
-in batches by the kNN path, refined by the LLM when one is configured, and handed to
-``on_result`` one by one. A bad input becomes a failed result; the batch goes on. A named call
-that is in the store gets the classification in its history (who asked: ``source``), and its
-point in the calls collection carries the latest one (``predicted``, ``confidence``,
-``decided_by``, ``classified_at``: what Insights counts).
+- :func:`classify_inputs`: recordings and transcripts (files, folders, a pasted transcript):
+  ``callscope classify PATHS``, the Classify tab, and through ``classify_uploads`` the API's
+  ``POST /api/classify/batch`` and its job;
+- :func:`classify_calls` / :func:`classify_stored`: calls already in the store, from the vectors
+  the index holds, all in one pass: ``callscope classify --call``,
+  ``POST /api/calls/{id}/classify``, the call view, the weekly batch;
+- :func:`classify_text`: one transcript given as text (``POST /api/classify``).
+
+Recordings are transcribed (from the transcript cache when seen before) a group at a time,
+classified by the kNN path, refined by the LLM when one is configured, and handed to
+``on_result`` one by one, each with the text it was classified from. A bad input becomes a
+failed result; the rest go on. A call never votes for itself: not by its id, not by its content
+(``retrieval.classify.vote``). A named call that is in the store gets the classification in its
+history (who asked: ``source``), and its point in the calls collection carries the latest one
+(``predicted``, ``confidence``, ``decided_by``, ``classified_at``: what Insights counts).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from app.core.errors import CallScopeError, InputError
 from app.core.iters import chunked
 from app.core.models import CallSource, Transcript
+from app.core.names import SUPPORTED
 from app.core.text import call_text
 from app.runtime import Runtime
-from ingest.audio import file_sha256
-from ingest.sources import parse_text_turns
-from ingest.transcribe import Heard, SpeechToText
-from retrieval.classify.knn import Classification, KnnClassifier
+from ingest.pipeline import transcribe_group
+from ingest.sources import discover, parse_text_turns
+from ingest.transcribe import Heard
+from retrieval.classify.knn import UNKNOWN, Classification, Neighbour
+
+__all__ = [
+    "INPUT_SUFFIXES",
+    "PASTED_ID",
+    "UNKNOWN",
+    "CallResult",
+    "Classification",
+    "Neighbour",
+    "classify_calls",
+    "classify_inputs",
+    "classify_sources",
+    "classify_stored",
+    "classify_text",
+    "input_sources",
+]
 
 log = logging.getLogger(__name__)
 
-Refiner = Callable[[list[Classification], list[str]], list[Classification]]
+#: File types that can be classified (recordings and transcripts), for file pickers.
+INPUT_SUFFIXES = frozenset(SUPPORTED)
+#: The call id of a pasted transcript.
+PASTED_ID = "pasted-transcript"
+#: Calls taken together: their recordings transcribed in shared whisper batches.
+GROUP = 32
 
 
 @dataclass
@@ -41,81 +70,128 @@ class CallResult:
     origin: str
     classification: Classification | None = None
     error: str | None = None
+    #: What was classified: the transcript as given, or what whisper heard (``Speaker: text``).
+    text: str = ""
+
+
+def input_sources(
+    paths: Iterable[Path] = (), text: str | None = None, *, names: dict[str, str] | None = None
+) -> tuple[list[CallSource], list[CallResult]]:
+    """The call sources of recordings and transcripts (files or folders) and of a pasted
+    transcript (call id :data:`PASTED_ID`); unusable inputs as failed results. ``names`` gives
+    an input's real file name by its path (an upload stored under another name): calls are
+    named after it."""
+    names = names or {}
+    sources, errors = discover(list(paths))
+    for src in sources:
+        if src.path is not None and src.call_id == src.path.stem and str(src.path) in names:
+            src.call_id = Path(names[str(src.path)]).stem
+    failed = [
+        CallResult(Path(names.get(origin, origin)).stem, origin, error=message)
+        for origin, message in errors
+    ]
+    if text and text.strip():
+        turns = parse_text_turns(text)
+        sources.append(CallSource(PASTED_ID, "text", "pasted", transcript=Transcript(turns=turns)))
+    return sources, failed
+
+
+def classify_inputs(
+    runtime: Runtime,
+    paths: Iterable[Path] = (),
+    text: str | None = None,
+    *,
+    source: str,
+    names: dict[str, str] | None = None,
+    on_result: Callable[[CallResult], None] | None = None,
+    on_start: Callable[[CallSource], None] | None = None,
+    on_count: Callable[[int], None] | None = None,
+) -> list[CallResult]:
+    """Classify recordings and transcripts (files or folders) and a pasted transcript: one
+    result per input, the unusable ones first, each with the text it was classified from.
+    ``on_count`` hears how many results there will be before the work starts, ``on_start`` of
+    each call before it is read (a recording takes seconds), ``on_result`` of each result as it
+    comes (for a progress bar); ``names`` as in :func:`input_sources`."""
+    sources, failed = input_sources(paths, text, names=names)
+    if on_count is not None:
+        on_count(len(sources) + len(failed))
+    for result in failed:
+        if on_result is not None:
+            on_result(result)
+    found = classify_sources(
+        runtime, sources, source=source, on_result=on_result, on_start=on_start
+    )
+    return failed + found
 
 
 def classify_sources(
+    runtime: Runtime,
     sources: Iterable[CallSource],
-    classifier: KnnClassifier,
     *,
-    transcriber: Callable[[], SpeechToText],
-    refine: Refiner | None = None,
-    batch_size: int = 32,
+    source: str,
     on_result: Callable[[CallResult], None] | None = None,
     on_start: Callable[[CallSource], None] | None = None,
 ) -> list[CallResult]:
-    """Classify every source; never raises for a bad input. ``on_start`` hears of each source
-    before it is read (results come in batches; a recording takes seconds to transcribe)."""
+    """Classify call sources with the runtime's classifier (LLM-refined when configured); never
+    raises for a bad input. Each result is recorded in its call's history (a source named like
+    a stored call is that call, and does not vote for itself) and handed to ``on_result``."""
     results: list[CallResult] = []
-    pending: list[tuple[CallSource, str]] = []
 
     def emit(result: CallResult) -> None:
+        if result.classification is not None:
+            record(runtime, result.call_id, result.classification, source)
         results.append(result)
-        if on_result:
+        if on_result is not None:
             on_result(result)
 
-    def flush() -> None:
-        if not pending:
-            return
-        texts = [text for _, text in pending]
-        try:
-            found = classifier.classify_texts(texts)
-            if refine is not None:
-                found = refine(found, texts)
-        except CallScopeError as exc:
-            for source, _ in pending:
-                emit(CallResult(source.call_id, source.origin, error=str(exc)))
-        else:
-            for (source, _), classification in zip(pending, found, strict=True):
-                emit(CallResult(source.call_id, source.origin, classification))
-        pending.clear()
-
-    for group in chunked(sources, batch_size):
-        for source in group:
-            if on_start:
-                on_start(source)
-        # The group's recordings are transcribed together (whisper batches across calls).
-        audio = [s for s in group if s.kind == "audio" and s.transcript is None]
-        heard: dict[int, Heard] = {}
-        if audio:
+    for group in chunked(sources, GROUP):
+        for src in group:
+            if on_start is not None:
+                on_start(src)
+        heard = transcribe_group(
+            runtime.transcriber,
+            [(s.path, None) if s.kind == "audio" and s.transcript is None else None for s in group],
+        )
+        ready: list[tuple[CallSource, str]] = []
+        for src, speech in zip(group, heard, strict=True):
             try:
-                found = transcriber().transcribe_many(
-                    [(s.path, file_sha256(s.path)) for s in audio if s.path is not None]
-                )
-            except CallScopeError as exc:  # the model itself could not be loaded
-                found = [exc] * len(audio)
-            heard = {id(s): h for s, h in zip(audio, found, strict=True)}
-        for source in group:
-            try:
-                transcript = source.transcript
-                if id(source) in heard:
-                    speech = heard[id(source)]
-                    if isinstance(speech, CallScopeError):
-                        raise speech
-                    transcript = speech[0]
-                text = call_text(transcript or Transcript([]))
-                if not text.strip():
-                    raise CallScopeError("no speech or text to classify")
+                ready.append((src, _text_of(src, speech)))
             except CallScopeError as exc:
-                emit(CallResult(source.call_id, source.origin, error=str(exc)))
-                continue
+                emit(CallResult(src.call_id, src.origin, error=str(exc)))
             except Exception as exc:  # one bad input must not end the batch
-                log.exception("unexpected error on %s", source.origin)
-                emit(CallResult(source.call_id, source.origin, error=f"internal error: {exc}"))
-                continue
-            pending.append((source, text))
-        flush()
-    flush()
+                log.exception("unexpected error on %s", src.origin)
+                emit(CallResult(src.call_id, src.origin, error=f"internal error: {exc}"))
+        for result in _classify_group(runtime, ready):
+            emit(result)
     return results
+
+
+def _text_of(src: CallSource, speech: Heard | None) -> str:
+    transcript = src.transcript
+    if isinstance(speech, CallScopeError):
+        raise speech
+    if speech is not None:
+        transcript = speech[0]
+    text = call_text(transcript or Transcript([]))
+    if not text.strip():
+        raise CallScopeError("no speech or text to classify")
+    return text
+
+
+def _classify_group(runtime: Runtime, ready: list[tuple[CallSource, str]]) -> list[CallResult]:
+    if not ready:
+        return []
+    texts = [text for _, text in ready]
+    try:
+        found = runtime.classifier.classify_texts(texts, exclude=[s.call_id for s, _ in ready])
+        refine = runtime.llm_refiner()
+        if refine is not None:
+            found = refine(found, texts)
+    except CallScopeError as exc:
+        return [CallResult(s.call_id, s.origin, error=str(exc), text=t) for s, t in ready]
+    return [
+        CallResult(s.call_id, s.origin, c, text=t) for (s, t), c in zip(ready, found, strict=True)
+    ]
 
 
 def classify_text(
@@ -126,101 +202,65 @@ def classify_text(
     source: str = "api",
 ) -> Classification:
     """Classify one call given as transcript text (``Agent: ...`` lines or plain text); with
-    ``call_id``, the result joins that call's classification history."""
+    ``call_id``, the result joins that call's classification history (and that call does not
+    vote)."""
     text = call_text(Transcript(turns=parse_text_turns(transcript)))
-    return _classify_one(runtime, text, call_id, source)
+    found = runtime.classifier.classify_texts([text], exclude=[call_id])
+    refine = runtime.llm_refiner()
+    if refine is not None:
+        found = refine(found, [text])
+    if call_id:
+        record(runtime, call_id, found[0], source)
+    return found[0]
 
 
 def classify_stored(runtime: Runtime, call_id: str, *, source: str = "api") -> Classification:
-    """Classify a call already in the store from the vectors the index holds (nothing is
-    embedded again); its own point never votes for it. A call whose point is missing (an
-    interrupted ingest) is classified from its transcript."""
-    row = runtime.ledger.get(call_id)
-    if row is None or row.transcript is None:
-        raise InputError(f"no transcribed call {call_id!r}")
-    text = call_text(row.transcript)
-    try:
-        result = runtime.classifier.classify_stored([call_id])
-    except InputError:
-        return _classify_one(runtime, text, call_id, source, skip=call_id)
-    refine = runtime.llm_refiner()
-    if refine is not None:
-        result = refine(result, [text])
-    record(runtime, call_id, result[0], source)
-    return result[0]
+    """Classify a call already in the store (:func:`classify_calls`); the call itself never
+    votes, by its id or by its content. An id that is not a transcribed call: ``InputError``."""
+    [result] = classify_calls(runtime, [call_id], source=source)
+    if result.classification is None:
+        raise InputError(result.error or f"no transcribed call {call_id!r}")
+    return result.classification
 
 
-def classify_calls(runtime: Runtime, call_ids: list[str], *, source: str) -> list[CallResult]:
-    """Classify stored calls from the vectors the index holds, all in one pass (LLM-refined when
-    configured); each result joins its call's history. A call that cannot be classified this way
-    (no point: an interrupted ingest) goes through :func:`classify_stored` alone."""
-    if not call_ids:
-        return []
+def classify_calls(runtime: Runtime, call_ids: Sequence[str], *, source: str) -> list[CallResult]:
+    """Classify stored calls in one pass (LLM-refined when configured), from the vectors the
+    index holds (nothing embedded again); a call whose point is missing (an interrupted ingest)
+    from its transcript. None votes for itself. Each result joins its call's history; an id
+    that is not a transcribed call is a failed result."""
     rows = {c: runtime.ledger.get(c) for c in call_ids}
-    try:
-        found = runtime.classifier.classify_stored(call_ids)
-    except InputError:
-        return [_one_stored(runtime, c, source) for c in call_ids]
-    refine = runtime.llm_refiner()
-    if refine is not None:
-        texts = [call_text(r.transcript) if r and r.transcript else "" for r in rows.values()]
-        found = refine(found, texts)
+    texts = {
+        c: call_text(row.transcript)
+        for c, row in rows.items()
+        if row is not None and row.transcript is not None
+    }
+    found = dict(zip(texts, _classify_stored_texts(runtime, texts), strict=True))
     out = []
-    for call_id, classification in zip(call_ids, found, strict=True):
-        record(runtime, call_id, classification, source)
+    for call_id in call_ids:
         row = rows[call_id]
-        out.append(CallResult(call_id, row.origin if row else call_id, classification))
+        origin = row.origin if row else call_id
+        if call_id not in found:
+            out.append(CallResult(call_id, origin, error=f"no transcribed call {call_id!r}"))
+            continue
+        record(runtime, call_id, found[call_id], source)
+        out.append(CallResult(call_id, origin, found[call_id], text=texts[call_id]))
     return out
 
 
-def _one_stored(runtime: Runtime, call_id: str, source: str) -> CallResult:
-    row = runtime.ledger.get(call_id)
-    origin = row.origin if row else call_id
-    try:
-        return CallResult(call_id, origin, classify_stored(runtime, call_id, source=source))
-    except CallScopeError as exc:
-        return CallResult(call_id, origin, error=str(exc))
-
-
-def classify_batch(
-    runtime: Runtime,
-    sources: Iterable[CallSource],
-    *,
-    source: str,
-    transcriber: Callable[[], SpeechToText] | None = None,
-    on_result: Callable[[CallResult], None] | None = None,
-    on_start: Callable[[CallSource], None] | None = None,
-) -> list[CallResult]:
-    """Classify recordings and transcripts with the runtime's classifier (LLM-refined when
-    configured); each result is recorded in its call's history (when the call is stored) and
-    then handed to ``on_result``. ``transcriber`` replaces the runtime's speech model."""
-
-    def done(result: CallResult) -> None:
-        if result.classification is not None:
-            record(runtime, result.call_id, result.classification, source)
-        if on_result is not None:
-            on_result(result)
-
-    return classify_sources(
-        sources,
-        runtime.classifier,
-        transcriber=transcriber or runtime.transcriber,
-        refine=runtime.llm_refiner(),
-        on_result=done,
-        on_start=on_start,
-    )
-
-
-def _classify_one(
-    runtime: Runtime, text: str, call_id: str | None, source: str, skip: str | None = None
-) -> Classification:
-    result = runtime.classifier.classify_texts([text], exclude=[skip])
+def _classify_stored_texts(runtime: Runtime, texts: dict[str, str]) -> list[Classification]:
+    if not texts:
+        return []
+    classifier = runtime.classifier
+    ids = list(texts)
+    views = classifier.stored_views(ids)
+    missing = [c for c in ids if c not in views]
+    if missing:
+        views.update(zip(missing, classifier.call_views([texts[c] for c in missing]), strict=True))
+    found = classifier.classify_views([views[c] for c in ids], exclude=ids)
     refine = runtime.llm_refiner()
     if refine is not None:
-        result = refine(result, [text])
-    if call_id:
-        record(runtime, call_id, result[0], source)
-    return result[0]
+        found = refine(found, [texts[c] for c in ids])
+    return found
 
 
 def prediction(classification: Classification, at: datetime | None = None) -> dict[str, Any]:

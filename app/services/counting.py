@@ -6,7 +6,7 @@ hits of a search. Insights (``app.services.insights``) is built from these count
   (``source="both"``); ``"labels"`` or ``"predicted"`` count only one of them.
 - Every number is a :class:`Count`: its value and the filter on the calls collection that
   reproduces it (``runtime.calls.count(filter) == value``); :func:`calls_behind` lists those
-  calls through the Calls tab's listing service (``app.services.calls.list_calls``).
+  calls through the Calls tab's listing service (``app.services.call_views.list_calls``).
 - Counting questions ("how many refund calls last week?", "上周有多少退款电话？") are answered by
   :func:`count_question`: the labels it names, the days it names.
 """
@@ -20,9 +20,10 @@ from typing import Any
 
 from app.core.dates import question_dates
 from app.core.errors import InputError
+from app.core.filters import METRICS, CallFilter
 from app.runtime import Runtime
-from app.services.calls import CallRow, list_calls
-from retrieval.index.filters import MAX_DEPTH, METRICS, CallFilter, normalize_filter
+from app.services.call_views import CallRow, list_calls
+from retrieval.index.filters import MAX_DEPTH, normalize_filter
 
 SOURCES = ("both", "labels", "predicted")
 UNKNOWN = "unknown"
@@ -251,7 +252,7 @@ class CallsBehind:
 
 #: The call-point fields a filter from outside may name (besides the declared metadata).
 FILTER_FIELDS = frozenset(
-    {"call_id", "labels", "split", "language", "source_kind", "date"}
+    {"call_id", "labels", "split", "language", "source_kind", "date", "date_source"}
     | {"predicted", "decided_by", "confidence", "classified_at", "speaker_source"}
     | {f"metrics.{m}" for m in METRICS}
 )
@@ -303,8 +304,8 @@ def ids_behind(
 
 def calls_behind(runtime: Runtime, spec: Any, *, limit: int = 500) -> CallsBehind:
     """The calls a :class:`Count` stands for: how many, and the first ``limit`` as
-    :func:`app.services.calls.list_calls` (the Calls tab's list) lists them."""
+    :func:`app.services.call_views.list_calls` (the Calls tab's list) lists them."""
     total, predictions = ids_behind(runtime, spec, limit=limit)
     ids = CallFilter(call_ids=tuple(sorted(predictions)))
-    rows = list_calls(runtime, ids, limit=limit) if predictions else []
+    rows = list_calls(runtime, ids, limit=limit).calls if predictions else []
     return CallsBehind(total, rows, predictions)

@@ -54,7 +54,7 @@ def doctor(settings: Settings, *, repair: bool = True) -> DoctorReport:
     ledger_problem = _ledger_problem(paths.ledger)
     with Runtime(settings) as runtime:
         try:
-            runtime.store  # noqa: B018 - both collections must open
+            runtime.turns  # noqa: B018 - both collections must open
             stored = _calls_in_store(runtime)
         except StoreBusyError:
             raise  # in use by another process: not damaged, and not ours to touch now
@@ -91,8 +91,8 @@ def doctor(settings: Settings, *, repair: bool = True) -> DoctorReport:
                 report.problems.append(f"{len(orphans)} call(s) have turn points but no record")
                 if repair:
                     for call_id in orphans:
-                        report.orphan_points += runtime.store.count({"call_id": call_id})
-                        runtime.store.delete({"call_id": call_id})
+                        report.orphan_points += runtime.turns.count({"call_id": call_id})
+                        runtime.turns.delete({"call_id": call_id})
             report.missing_points = sorted(
                 row.call_id
                 for row in ledger.rows("indexed")
@@ -150,13 +150,13 @@ def _calls_in_store(runtime: Runtime) -> dict[str, dict[str, Any]]:
 
 
 def _turn_point_owners(runtime: Runtime) -> set[str]:
-    return {p.payload["call_id"] for p in runtime.store.scroll()}
+    return {p.payload["call_id"] for p in runtime.turns.scroll()}
 
 
 def _rebuild(runtime: Runtime, ledger: Ledger, stored: dict[str, dict[str, Any]]) -> int:
     """One indexed ledger row per call point, its transcript from its turn points."""
     units: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for point in runtime.store.scroll():
+    for point in runtime.turns.scroll():
         units[point.payload["call_id"]].append(point.payload)
     for call_id, call in stored.items():
         transcript = _transcript(units.get(call_id, []), call.get("date"))
@@ -169,7 +169,7 @@ def _rebuild(runtime: Runtime, ledger: Ledger, stored: dict[str, dict[str, Any]]
             content_hash="",
             state="indexed",
             labels=list(call.get("labels") or []),
-            n_chunks=len(units.get(call_id, [])),
+            n_turn_points=len(units.get(call_id, [])),
             language=call.get("language"),
             duration=max(ends) if ends else None,
             warnings=["ledger row rebuilt from the store by `callscope doctor`"],

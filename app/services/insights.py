@@ -3,6 +3,10 @@ engine's counts (``app.services.counting``): the label mix per week; labels risi
 against the previous period of the same length; the share answered ``unknown`` and the share
 below a confidence; tables per metadata field (agent, team, queue ...); the distributions of the
 conversation metrics. Every number is a :class:`Count` carrying the filter that reproduces it.
+
+What a number does not cover is said beside it: the calls without a date (not counted), the calls
+dated by their upload time, the calls with timings (only they have conversation metrics), a
+metadata field no call of the period carries, labels new in the period (no calls before).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.filters import METRICS, CallFilter
+from app.core.models import DATE_SOURCES
 from app.runtime import Runtime
 from app.services.counting import (
     ABSTAINED,
@@ -27,8 +33,29 @@ from app.services.counting import (
     period_spec,
     unassigned_spec,
 )
-from retrieval.index.filters import METRICS, CallFilter
+from app.services.insights_report import (
+    Bin,
+    GroupRow,
+    Insights,
+    LabelChange,
+    Week,
+    insights_dict,
+    share,
+)
 from retrieval.index.store import VectorStore
+
+__all__ = [
+    "BINS",
+    "Bin",
+    "GroupRow",
+    "Insights",
+    "InsightsQuery",
+    "LabelChange",
+    "Week",
+    "insights",
+    "insights_dict",
+    "share",
+]
 
 #: Weeks shown when no period is given (ending with the week of the latest call), and the most
 #: a period may span (each week costs a few engine counts).
@@ -74,105 +101,6 @@ class InsightsQuery(Scope):
             raise InputError(f"low confidence {low!r}: use a number from 0 to 1")
         if isinstance(self.top, bool) or not isinstance(self.top, int) or not 1 <= self.top <= 50:
             raise InputError(f"top {self.top!r}: use a whole number from 1 to 50")
-
-
-@dataclass
-class LabelChange:
-    label: str
-    current: Count
-    previous: Count
-
-    @property
-    def change(self) -> int:
-        return self.current.value - self.previous.value
-
-
-@dataclass
-class Week:
-    start: date
-    end: date
-    calls: Count
-    labels: dict[str, Count]
-    unassigned: Count
-    classified: Count
-    unknown: Count
-    low_confidence: Count
-
-
-@dataclass
-class GroupRow:
-    value: str
-    calls: Count
-    labels: dict[str, Count]
-    classified: Count
-    unknown: Count
-    low_confidence: Count
-
-
-@dataclass
-class Bin:
-    low: float
-    high: float | None
-    calls: Count
-
-
-@dataclass
-class Insights:
-    """The answer for one period; see the module docstring."""
-
-    date_from: date
-    date_to: date
-    previous_from: date
-    previous_to: date
-    source: str
-    low_confidence_below: float
-    scope: dict[str, Any]
-    calls: Count
-    previous_calls: Count
-    undated: Count
-    unassigned: Count
-    classified: Count
-    unknown: Count
-    low_confidence: Count
-    labels: list[LabelChange]
-    weeks: list[Week]
-    groups: dict[str, list[GroupRow]]
-    metrics: dict[str, list[Bin]]
-    speaker_sources: dict[str, Count]
-    #: How many rising and falling labels to show.
-    top: int = 5
-    #: Engine requests made and seconds taken.
-    engine_calls: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rising(self) -> list[LabelChange]:
-        """Labels with more calls than in the previous period, most gained first."""
-        return _moved(self.labels, 1)[: self.top]
-
-    @property
-    def falling(self) -> list[LabelChange]:
-        """Labels with fewer calls than in the previous period, most lost first."""
-        return _moved(self.labels, -1)[: self.top]
-
-    @property
-    def unknown_share(self) -> float | None:
-        """Of the classified calls, the share answered ``unknown``."""
-        return share(self.unknown, self.classified)
-
-    @property
-    def low_confidence_share(self) -> float | None:
-        """Of the classified calls, the share answered below the confidence threshold."""
-        return share(self.low_confidence, self.classified)
-
-
-def share(count: Count, of: Count) -> float | None:
-    return round(count.value / of.value, 4) if of.value else None
-
-
-def _moved(labels: list[LabelChange], sign: int) -> list[LabelChange]:
-    moved = [c for c in labels if c.change * sign > 0]
-    return sorted(moved, key=lambda c: (-abs(c.change), -c.current.value, c.label))
 
 
 class _Counter:
@@ -268,6 +196,7 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
         for name in METRICS
     }
     sources = engine.facet("speaker_source", now)
+    dated = engine.facet("date_source", now)
     return Insights(
         date_from=start,
         date_to=end,
@@ -289,6 +218,12 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
         metrics=metrics,
         speaker_sources={
             str(k): Count(v, both(now, {"speaker_source": k})) for k, v in sources.items()
+        },
+        timed=engine.count(both(now, TIMED)),
+        dated_by={
+            k: Count(dated[k], both(now, {"date_source": k}))
+            for k in DATE_SOURCES
+            if k != "call" and dated.get(k)
         },
         engine_calls=engine.calls,
         seconds=time.perf_counter() - started,
@@ -338,6 +273,10 @@ def _group(
     ]
 
 
+#: The calls with conversation metrics: every call with timings has a duration.
+TIMED = {"metrics.duration": {"gte": 0}}
+
+
 def _bins(edges: tuple[float, ...]) -> list[tuple[float, float | None]]:
     return [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)] + [(edges[-1], None)]
 
@@ -360,7 +299,11 @@ def _weeks(start: date, end: date) -> list[tuple[date, date]]:
 
 
 def _period(store: VectorStore, scope: dict, filters: CallFilter) -> tuple[date, date]:
+    """The period asked for; what is not given is taken from the calls: it ends with the latest
+    call and begins 12 weeks (whole weeks, from a Monday) before, or with the week of the first
+    call when they began later (so the chart opens on a week with calls, not an empty one)."""
     start, end = filters.date_from, filters.date_to
+    found = None
     if end is None:
         since = both(scope, {"date": {"gte": start.isoformat()}}) if start else scope
         found = store.value_range("date", since)
@@ -370,6 +313,11 @@ def _period(store: VectorStore, scope: dict, filters: CallFilter) -> tuple[date,
             start = end - timedelta(days=end.weekday(), weeks=DEFAULT_WEEKS - 1)
         except OverflowError:
             raise InputError(f"date to {end.isoformat()} is out of range") from None
+        if found is None:
+            found = store.value_range("date", both(scope, {"date": {"lte": end.isoformat()}}))
+        first = _day(found[0]) if found else start
+        if start < first <= end:
+            start = first - timedelta(days=first.weekday())
     if start > end:
         raise InputError(f"date from {start.isoformat()} is after date to {end.isoformat()}")
     if end >= date.max - timedelta(days=7):
@@ -392,79 +340,3 @@ def _day(value: Any) -> date:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return date.today()
-
-
-# ------------------------------------------------------------------------------ as data
-
-
-def insights_dict(report: Insights) -> dict[str, Any]:
-    """The report as JSON-ready data (the API's answer, ``callscope insights --json``)."""
-
-    def change(c: LabelChange) -> dict[str, Any]:
-        return {
-            "label": c.label,
-            "current": c.current.to_dict(),
-            "previous": c.previous.to_dict(),
-            "change": c.change,
-            "share": share(c.current, report.calls),
-            "previous_share": share(c.previous, report.previous_calls),
-        }
-
-    def counts(items: dict[str, Count]) -> dict[str, Any]:
-        return {k: v.to_dict() for k, v in items.items()}
-
-    return {
-        "date_from": report.date_from.isoformat(),
-        "date_to": report.date_to.isoformat(),
-        "previous_from": report.previous_from.isoformat(),
-        "previous_to": report.previous_to.isoformat(),
-        "source": report.source,
-        "low_confidence_below": report.low_confidence_below,
-        "scope": report.scope,
-        "calls": report.calls.to_dict(),
-        "previous_calls": report.previous_calls.to_dict(),
-        "undated": report.undated.to_dict(),
-        "unassigned": report.unassigned.to_dict(),
-        "classified": report.classified.to_dict(),
-        "unknown": report.unknown.to_dict(),
-        "low_confidence": report.low_confidence.to_dict(),
-        "unknown_share": report.unknown_share,
-        "low_confidence_share": report.low_confidence_share,
-        "labels": [change(c) for c in report.labels],
-        "rising": [change(c) for c in report.rising],
-        "falling": [change(c) for c in report.falling],
-        "weeks": [
-            {
-                "start": w.start.isoformat(),
-                "end": w.end.isoformat(),
-                "calls": w.calls.to_dict(),
-                "labels": counts(w.labels),
-                "unassigned": w.unassigned.to_dict(),
-                "classified": w.classified.to_dict(),
-                "unknown": w.unknown.to_dict(),
-                "low_confidence": w.low_confidence.to_dict(),
-            }
-            for w in report.weeks
-        ],
-        "groups": {
-            name: [
-                {
-                    "value": r.value,
-                    "calls": r.calls.to_dict(),
-                    "labels": counts(r.labels),
-                    "classified": r.classified.to_dict(),
-                    "unknown": r.unknown.to_dict(),
-                    "low_confidence": r.low_confidence.to_dict(),
-                }
-                for r in rows
-            ]
-            for name, rows in report.groups.items()
-        },
-        "metrics": {
-            name: [{"low": b.low, "high": b.high, "calls": b.calls.to_dict()} for b in bins]
-            for name, bins in report.metrics.items()
-        },
-        "speaker_sources": counts(report.speaker_sources),
-        "engine_calls": report.engine_calls,
-        "seconds": round(report.seconds, 4),
-    }

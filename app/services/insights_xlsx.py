@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from app.services.counting import Count
-from app.services.insights import Insights, share
+from app.services.insights_report import Insights, share
 
 _SHEET_UNSAFE = re.compile(r"[\[\]:*?/\\]")
 
@@ -28,13 +28,14 @@ def insights_xlsx(report: Insights) -> bytes:
     labels = book.create_sheet("labels")
     _table(
         labels,
-        ["label", "calls", "previous period", "change", "share", "previous share"],
+        ["label", "calls", "previous period", "change", "new", "share", "previous share"],
         [
             [
                 c.label,
                 c.current.value,
                 c.previous.value,
                 c.change,
+                "new" if c.new else None,  # no calls before: not "rising" from nothing
                 share(c.current, report.calls),
                 share(c.previous, report.previous_calls),
             ]
@@ -65,7 +66,8 @@ def insights_xlsx(report: Insights) -> bytes:
                 + _values(r.calls, r.classified, r.unknown, r.low_confidence)
                 + [_value(r.labels.get(n)) for n in columns]
                 for r in rows
-            ],
+            ]
+            or [[missing_metadata_note(field)]],
         )
     metrics = book.create_sheet("metrics")
     _table(
@@ -110,12 +112,34 @@ def _summary(report: Insights) -> list[list[Any]]:
         ],
         ["no label", report.unassigned.value, share(report.unassigned, report.calls)],
         ["without a date (not counted)", report.undated.value, None],
+        *(
+            [f"dated by {DATED_BY.get(how, how)}", c.value, share(c, report.calls)]
+            for how, c in report.dated_by.items()
+        ),
+        [
+            "with timings (recordings): in the metrics sheet",
+            report.timed.value,
+            share(report.timed, report.calls),
+        ],
     ]
     rows += [
         [f"speakers from {name}", c.value, share(c, report.calls)]
         for name, c in report.speaker_sources.items()
     ]
     return rows
+
+
+#: How a date that is not the call's own came about, as the summary sheet says it.
+DATED_BY = {"upload": "upload time"}
+
+
+def missing_metadata_note(field: str) -> str:
+    """What an empty table by ``field`` means and how calls get the field."""
+    return (
+        f"No call of this period has {field!r}. Calls get it from a {field!r} column of an "
+        "imported table: callscope import-labels, callscope batch --manifest, POST /api/imports "
+        "(the fields of INGEST__METADATA_FIELDS)."
+    )
 
 
 def _table(sheet: Any, header: list[str], rows: list[list[Any]]) -> None:

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import CollectionMismatchError, StoreBusyError, StoreError
-from app.core.models import CallSource
+from app.core.models import CallSource, IngestResult
 from app.runtime import Runtime
-from ingest.pipeline import IngestResult
 from retrieval.index.factory import calls_collection, open_store, set_aside
 
 #: Payload of the old call points worth carrying over (the ledger does not hold them).
-_CARRIED = ("date", "split")
+_CARRIED = ("date", "date_source", "split")
 
 
 @dataclass

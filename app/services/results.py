@@ -1,4 +1,5 @@
-"""Writing batch classification results as CSV, XLSX or JSONL (chosen by the extension)."""
+"""Batch classification results: one flat row per call, kept as they come (``ResultLog``, what
+a resumed run reads back) and written as CSV, XLSX or JSONL (chosen by the extension)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,10 @@ def row(result: CallResult) -> dict[str, Any]:
         "candidates": ";".join(f"{label}:{conf:.3f}" for label, conf in c.candidates),
         "decided_by": c.decided_by,
         "flags": ";".join(c.flags),
+        # id:labels:share:via, share = the neighbour's part of the vote (0-1): one scale for
+        # both kinds of neighbour (the raw score is a cosine or an unbounded BM25 score).
         "neighbours": ";".join(
-            f"{n.call_id}:{'|'.join(n.labels)}:{n.score:.3f}:{n.via}" for n in c.neighbours
+            f"{n.call_id}:{'|'.join(n.labels)}:{n.weight:.3f}:{n.via}" for n in c.neighbours
         ),
         "embedding_model": c.provenance.get("embedding_model"),
         "label_model": c.provenance.get("label_model"),
@@ -97,3 +100,38 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
         book.save(path)
     else:
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {suffix or '(none)'!r}")
+
+
+class ResultLog:
+    """Result rows kept as they come. With a ``path`` (a run's ``progress.jsonl``) each row is
+    appended as one flushed line, so a run that is stopped and started again reads back what
+    was done (``done``: each row's ``key``) and goes on after the last written row."""
+
+    def __init__(self, path: Path | None, *, key: str) -> None:
+        self.rows = read_progress(path) if path else []
+        self.done = {r[key] for r in self.rows}
+        self._out = path.open("a", encoding="utf-8") if path else None
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.rows.append(item)
+        if self._out is not None:
+            self._out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+
+def read_progress(path: Path) -> list[dict[str, Any]]:
+    """The rows a previous attempt of this run wrote (a torn last line is dropped)."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        # Rewrite without a torn line, so appends start on a fresh line.
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return rows

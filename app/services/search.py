@@ -4,21 +4,49 @@ passages or a cited answer. The CLI, the API, the UI and the retrieval eval call
 A question that names a time ("what happened with this customer in May?", "上周的退款电话") has
 the turns of those days ranked first, or only those (``search.dates_from_question``), unless the
 filters already give dates: the range and the words that named it come back in
-``SearchResult.dates``."""
+``SearchResult.dates``.
+
+Turns with no content are ranked after the others and not cited: filler and the greeting and
+closing script by their words, and the collection's own boilerplate (lines most calls share,
+``app.core.filler.Boilerplate``) learned from a sample of its calls, again when the number of
+calls has changed by a tenth."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 
 from app.core.dates import DateSpan, question_dates
+from app.core.filler import Boilerplate, is_content_free
+from app.core.filters import CallFilter
 from app.runtime import Runtime
-from retrieval.index.filters import CallFilter
-from retrieval.qa.engine import Answer
-from retrieval.search import SearchResult
+from retrieval.qa.engine import GENERATION_OFF, Answer, Citation, QAEngine, answer_dict
+from retrieval.search import Passage, SearchResult, clock, span
 
-__all__ = ["Answer", "CallFilter", "SearchResult", "ask", "ask_stream", "search"]
+# The faces (CLI, API, UI) take these types and formatters from here, never from retrieval.
+__all__ = [
+    "GENERATION_OFF",
+    "Answer",
+    "CallFilter",
+    "Citation",
+    "Passage",
+    "SearchResult",
+    "answer_dict",
+    "ask",
+    "ask_stream",
+    "boilerplate",
+    "clock",
+    "search",
+    "span",
+]
+
+#: Calls read to learn the collection's boilerplate (by id order, so a spread of them).
+BOILERPLATE_SAMPLE = 500
+_learned: weakref.WeakKeyDictionary[Runtime, tuple[int, Boilerplate]] = weakref.WeakKeyDictionary()
+_learning = threading.Lock()
 
 
 def search(
@@ -33,7 +61,13 @@ def search(
     """Hybrid (dense + BM25) search over the turns of the calls, best first."""
     filters, first, span = _with_question_dates(runtime, query, filters)
     result = runtime.searcher().search(
-        query, filters=filters, k=k, mode=mode, expand=expand, first=first
+        query,
+        filters=filters,
+        k=k,
+        mode=mode,
+        expand=expand,
+        first=first,
+        demote=_content_free(runtime),
     )
     result.dates = span
     return result
@@ -50,7 +84,7 @@ def ask_stream(
     """Answer text as the LLM writes it (nothing without an LLM), then the cited
     :class:`Answer`. ``history`` = earlier (question, answer) pairs of a conversation."""
     filters, first, _ = _with_question_dates(runtime, question, filters)
-    yield from runtime.qa(k=k, filters=filters, first=first).stream(question, history)
+    yield from _qa(runtime, k, filters, first).stream(question, history)
 
 
 def ask(
@@ -63,7 +97,37 @@ def ask(
 ) -> Answer:
     """The whole cited answer at once."""
     filters, first, _ = _with_question_dates(runtime, question, filters)
-    return runtime.qa(k=k, filters=filters, first=first).ask(question, history)
+    return _qa(runtime, k, filters, first).ask(question, history)
+
+
+def boilerplate(runtime: Runtime) -> Boilerplate:
+    """The lines most calls of a language in the collection share, learned from up to
+    :data:`BOILERPLATE_SAMPLE` calls and learned again once the number of calls has changed
+    by a tenth (what most calls say changes slowly; learning takes a fraction of a second)."""
+    calls = runtime.calls
+    count = calls.count()
+    with _learning:
+        known = _learned.get(runtime)
+        if known is not None and abs(count - known[0]) <= known[0] // 10:
+            return known[1]
+        learned = Boilerplate.learn_by_language(
+            (point.payload.get("language"), str(point.payload.get("text") or "").splitlines())
+            for point in calls.scroll(limit=BOILERPLATE_SAMPLE)
+        )
+        _learned[runtime] = (count, learned)
+        return learned
+
+
+def _content_free(runtime: Runtime) -> Callable[[str], bool]:
+    learned = boilerplate(runtime)
+    return lambda text: is_content_free(text, learned)
+
+
+def _qa(runtime: Runtime, k: int, filters: CallFilter | None, first: CallFilter | None) -> QAEngine:
+    engine = runtime.qa(k=k, filters=filters, first=first)
+    # The retriever is built for this question alone: it takes the collection's boilerplate.
+    engine.retriever.demote = _content_free(runtime)
+    return engine
 
 
 def _with_question_dates(

@@ -1,8 +1,9 @@
 """What is there: ledger states, the store and its collections, the models, the LLM, failures.
-``callscope status`` and the UI's Status tab show it; ``/ready`` checks the part it needs."""
+``callscope status`` and the UI's Status tab show it; ``/ready`` asks :func:`readiness`."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from app.core.errors import CallScopeError
@@ -70,10 +71,41 @@ def status(runtime: Runtime, *, failures: int = 10, open_store: bool | None = No
         open_store = any(counts.values())
     if open_store:
         try:
-            info = runtime.store.info
+            info = runtime.turns.info
             report.collection = CollectionStatus(
-                info.name, runtime.store.count(), runtime.calls.count(), info.model_id, info.dim
+                info.name, runtime.turns.count(), runtime.calls.count(), info.model_id, info.dim
             )
         except CallScopeError as exc:
             report.store_error = str(exc)
     return report
+
+
+# Runtime's cached properties are built under its lock, but two first requests must still not
+# load the model and open the store side by side (each would wait on the other's work).
+_warm_lock = threading.Lock()
+
+
+def warm_up(runtime: Runtime) -> None:
+    """Load the embedding model and open both collections (raises CallScopeError if not)."""
+    with _warm_lock:
+        runtime.embedder.embed(["warm-up"], query=True)
+        runtime.turns  # noqa: B018 - opening is the point
+        runtime.calls  # noqa: B018
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The service can answer: the model it embeds with, its collection and how many calls."""
+
+    embedding_model: str
+    collection: str
+    calls: int
+
+
+def readiness(runtime: Runtime) -> Readiness:
+    """Whether the embedder loads, the store opens and the ledger is sound; a CallScopeError
+    says why not."""
+    warm_up(runtime)
+    calls = runtime.calls.count()
+    runtime.ledger  # noqa: B018 - opening checks it: a damaged ledger is not ready
+    return Readiness(runtime.embedder.model_id, runtime.settings.qdrant.collection, calls)

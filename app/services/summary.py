@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.models import FollowUp, SummaryPoint
 from app.runtime import Runtime
-from retrieval.llm.summary import CallSummary, FollowUp, SummaryPoint, summarize_turns
+from retrieval.llm.summary import CallSummary, summarize_turns
 from retrieval.llm.turn_lines import omission_note
 
 NO_LLM = "no LLM is configured: set LLM__BASE_URL and LLM__MODEL (any OpenAI-compatible endpoint)"
@@ -57,7 +58,7 @@ def summarize_call(runtime: Runtime, call_id: str) -> SummaryResult:
         llm,
         turns,
         budget_tokens=settings.llm.max_prompt_tokens,
-        encoding_name=settings.chunking.encoding,
+        encoding_name=settings.tokenizer.encoding,
     )
     note = omission_note(summary.window, turns)
     return SummaryResult(call_id, summary, model=llm.model, note=note)

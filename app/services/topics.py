@@ -2,36 +2,47 @@
 ``unknown``), name each cluster, keep the run, and turn a cluster into a new label. The CLI
 (``callscope topics``), the API (``/api/topics``) and the UI's Topics tab call these functions.
 
-Vectors are read from the call collection as ingest stored them (nothing is embedded again).
-Each run is kept as JSON under ``<state>/topics/`` so ``show`` and ``label`` refer to a stable
-topic number; labeling goes through ``ingest.relabel.apply_corrections``, the path of
-``callscope relabel``, so every call's change is in its label history (payload and ledger).
+Vectors are read from the index as ingest stored them (nothing is embedded again). Boilerplate
+(lines most calls of the pool share: the company's greeting and closing) and filler are left out:
+a call that has such turns gets its vector again from its other turns' stored vectors
+(``retrieval.topics.content``). Each run is kept as JSON under ``<state>/topics/``
+(``topic_runs``) so ``show`` and ``label`` refer to a stable topic number; labeling goes through
+``ingest.relabel.apply_corrections``, the path of ``callscope relabel``, so every call's change
+is in its label history (payload and ledger).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import threading
 import time
 import unicodedata
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.core.config import Settings
 from app.core.errors import InputError, LLMError
+from app.core.filler import Boilerplate
 from app.runtime import Runtime
+from app.services.topic_runs import (
+    NoSuchTopic,
+    list_runs,
+    load_run,
+    new_run_id,
+    runs_dir,
+    topic_of,
+    write_lock,
+    write_run,
+)
 from ingest.relabel import Correction, apply_corrections
 from retrieval.classify.unknown import UNKNOWN
 from retrieval.topics import (
+    METHODS,
     Discovery,
     PoolCall,
     Topic,
@@ -42,9 +53,29 @@ from retrieval.topics import (
     suggest_label,
 )
 from retrieval.topics import discover as discover_topics
+from retrieval.topics.content import content_vector, has_content_free, learn_boilerplate
 
 if TYPE_CHECKING:
     from retrieval.llm.client import LLMClient
+
+# The faces take these from here, never from retrieval.
+__all__ = [
+    "MAX_CALLS",
+    "METHODS",
+    "SCOPES",
+    "TopicOptions",
+    "NoSuchTopic",
+    "clean_label",
+    "discover",
+    "label_topic",
+    "list_runs",
+    "load_run",
+    "read_pool",
+    "runs_dir",
+    "show",
+    "title",
+    "with_content_vectors",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +88,9 @@ BACKGROUND_CALLS = 2000
 EXCERPT_CHARS = 240
 NO_LLM = "no LLM configured: topics are named by their distinctive terms only"
 
-_RUN_ID = re.compile(r"^\d{8}-\d{6}-\d{6}$")
+#: Calls whose turns are read at once to give them their vectors without boilerplate.
+TURN_BATCH = 100
 _CUSTOMER = re.compile(r"^\s*customer\s*[:：]\s*", re.IGNORECASE)
-# Run files are rewritten when a topic is labeled; API threads may do it at the same moment.
-_write_lock = threading.Lock()
-
-
-class NoSuchTopic(InputError):
-    """No stored run, or no topic of that number in it (the API answers 404)."""
 
 
 @dataclass
@@ -81,11 +107,14 @@ class Pool:
     centres: dict[str, np.ndarray]
     #: Calls that matched the scope before ``max_calls`` kept the newest.
     total: int
+    #: The lines most calls of the pool share (its greeting, its closing).
+    boilerplate: Boilerplate
 
 
 def read_pool(runtime: Runtime, scope: str = "all", max_calls: int = MAX_CALLS) -> Pool:
     """The call points in ``scope`` with their vectors. A call's prediction is its point's
-    ``predicted`` payload when present, else its latest classification in the ledger."""
+    ``predicted`` payload when present, else its latest classification in the ledger. A call
+    with filler or boilerplate turns gets its vector from its other turns."""
     if scope not in SCOPES:
         raise InputError(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
     if not isinstance(max_calls, int) or max_calls < 2:
@@ -126,7 +155,34 @@ def read_pool(runtime: Runtime, scope: str = "all", max_calls: int = MAX_CALLS) 
     # Newest first when the pool is too big (undated calls count as oldest); then by id.
     found.sort(key=lambda dc: (dc[0], dc[1].call_id), reverse=True)
     kept = sorted((c for _, c in found[:max_calls]), key=lambda c: c.call_id)
-    return Pool(kept, labels, predicted, background, language_centres(every), len(found))
+    kept, boilerplate = with_content_vectors(runtime, kept)
+    return Pool(
+        kept, labels, predicted, background, language_centres(every), len(found), boilerplate
+    )
+
+
+def with_content_vectors(
+    runtime: Runtime, calls: list[PoolCall]
+) -> tuple[list[PoolCall], Boilerplate]:
+    """The calls of a pool, those with filler or boilerplate turns given the vector of their
+    other turns (from the turn vectors the index holds, a batch of calls at a time: a pool of
+    thousands of long calls never sits in memory as turn vectors), and the pool's boilerplate
+    (learned from the calls' texts)."""
+    boilerplate = learn_boilerplate(calls)
+    redo = [c.call_id for c in calls if has_content_free(c.text, boilerplate)]
+    vectors: dict[str, np.ndarray] = {}
+    for i in range(0, len(redo), TURN_BATCH):
+        turns: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for point in runtime.turns.scroll({"call_id": redo[i : i + TURN_BATCH]}, with_vectors=True):
+            if point.dense is not None:
+                text = str(point.payload.get("text") or "")
+                dense = np.asarray(point.dense, dtype=np.float32)
+                turns.setdefault(str(point.payload["call_id"]), []).append((text, dense))
+        for call_id, found in turns.items():
+            if (vector := content_vector(found, boilerplate)) is not None:
+                vectors[call_id] = vector
+    content = [replace(c, dense=vectors[c.call_id]) if c.call_id in vectors else c for c in calls]
+    return content, boilerplate
 
 
 def discover(
@@ -142,8 +198,10 @@ def discover(
     started = time.perf_counter()
     pool = read_pool(runtime, scope, max_calls)
     read_seconds = time.perf_counter() - started
-    found = discover_topics(pool.calls, options, pool.background, pool.centres)
-    texts = {c.call_id: c.text for c in pool.calls}
+    found = discover_topics(
+        pool.calls, options, pool.background, pool.centres, boilerplate=pool.boilerplate
+    )
+    texts = found.texts  # without the greeting, the closing and filler
     llm = runtime.llm if use_llm else None
     names, llm_info = _names(
         llm, found, texts, options.representatives, runtime.settings.llm.concurrency
@@ -157,6 +215,7 @@ def discover(
                 "id": topic.id,
                 "size": len(topic.members),
                 "name": named.name if named else None,
+                "title": named.name if named else title(terms),
                 "description": named.description if named else None,
                 "terms": [{"term": t, "score": s} for t, s in topic.terms],
                 "suggested_label": suggest_label(named.name if named else None, terms),
@@ -176,7 +235,7 @@ def discover(
             }
         )
     run = {
-        "run_id": _new_run_id(runtime.settings),
+        "run_id": new_run_id(runtime.settings),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "collection": runtime.settings.qdrant.collection,
         "scope": scope,
@@ -196,8 +255,13 @@ def discover(
             "total": round(time.perf_counter() - started, 3),
         },
     }
-    _write(runtime.settings, run)
+    write_run(runtime.settings, run)
     return run
+
+
+def title(terms: list[str]) -> str:
+    """What a topic is called without an LLM: its three best terms."""
+    return " · ".join(terms[:3])
 
 
 def _names(
@@ -232,52 +296,10 @@ def excerpt(text: str, chars: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= chars else flat[: chars - 1].rstrip() + "…"
 
 
-# ---------------------------------------------------------------------------- stored runs
-
-
-def runs_dir(settings: Settings) -> Path:
-    return settings.paths.state_dir / "topics"
-
-
-def list_runs(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest ``limit`` stored runs of this collection, newest first, with their headline
-    numbers."""
-    out: list[dict[str, Any]] = []
-    for path in sorted(runs_dir(settings).glob("*.json"), reverse=True):
-        if len(out) >= limit:
-            break
-        run = _read(path)
-        if run is None or run.get("collection") != settings.qdrant.collection:
-            continue
-        out.append(
-            {
-                k: run.get(k)
-                for k in ("run_id", "created_at", "scope", "method", "pool", "clustered")
-            }
-            | {"topics": len(run.get("topics") or []), "named_by_llm": bool(run.get("llm"))}
-        )
-    return out
-
-
-def load_run(settings: Settings, run_id: str | None = None) -> dict[str, Any]:
-    """A stored run (the newest of this collection without ``run_id``)."""
-    if run_id is None:
-        runs = list_runs(settings)
-        if not runs:
-            raise NoSuchTopic("no topic discovery run yet: run `callscope topics` first")
-        run_id = str(runs[0]["run_id"])
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
-        raise InputError(f"run ids look like 20261201-093000-123456, got {run_id!r}")
-    run = _read(runs_dir(settings) / f"{run_id}.json")
-    if run is None or run.get("collection") != settings.qdrant.collection:
-        raise NoSuchTopic(f"no topic discovery run {run_id!r} for this collection")
-    return run
-
-
 def show(runtime: Runtime, topic_id: int, run_id: str | None = None) -> dict[str, Any]:
     """One topic of a run, its calls with their labels now (a call labeled since shows it)."""
     run = load_run(runtime.settings, run_id)
-    topic = dict(_topic(run, topic_id))
+    topic = dict(topic_of(run, topic_id))
     calls = []
     for call in topic["calls"]:
         row = runtime.ledger.get(call["call_id"])
@@ -303,7 +325,7 @@ def label_topic(
     whose labels changed since the run is left alone and reported."""
     label = clean_label(name)
     run = load_run(runtime.settings, run_id)
-    topic = _topic(run, topic_id)
+    topic = topic_of(run, topic_id)
     members = {c["call_id"]: c for c in topic["calls"]}
     leave_out = {str(c).strip() for c in exclude if str(c).strip()}
     strangers = sorted(leave_out - set(members))
@@ -354,20 +376,12 @@ def clean_label(name: str) -> str:
     return text
 
 
-def _topic(run: dict[str, Any], topic_id: int) -> dict[str, Any]:
-    for topic in run["topics"]:
-        if topic["id"] == topic_id:
-            return topic
-    have = f"1-{len(run['topics'])}" if run["topics"] else "none"
-    raise NoSuchTopic(f"run {run['run_id']} has no topic {topic_id} (topics: {have})")
-
-
 def _record_promotion(
     settings: Settings, run_id: str, topic_id: int, result: dict[str, Any]
 ) -> None:
-    with _write_lock:
+    with write_lock:
         run = load_run(settings, run_id)
-        _topic(run, topic_id).setdefault("promotions", []).append(
+        topic_of(run, topic_id).setdefault("promotions", []).append(
             {
                 "label": result["label"],
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -375,31 +389,4 @@ def _record_promotion(
                 "skipped": len(result["skipped"]),
             }
         )
-        _write(settings, run)
-
-
-def _new_run_id(settings: Settings) -> str:
-    while True:
-        now = datetime.now()
-        run_id = now.strftime("%Y%m%d-%H%M%S-%f")
-        if not (runs_dir(settings) / f"{run_id}.json").exists():
-            return run_id
-        time.sleep(1e-6)
-
-
-def _write(settings: Settings, run: dict[str, Any]) -> None:
-    """Write the run atomically: a reader never sees half a file."""
-    folder = runs_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run['run_id']}.json"
-    tmp = path.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
-    tmp.write_text(json.dumps(run, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("topics"), list) else None
+        write_run(settings, run)

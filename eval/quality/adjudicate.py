@@ -100,15 +100,21 @@ def _messages(issue: LabelIssue, examples: dict[str, list[str]]) -> list[dict]:
         return enc.decode(ids[:tokens]) + (" [...]" if len(ids) > tokens else "")
 
     blocks = []
-    for label in dict.fromkeys([issue.given_label, issue.suggested_label]):
+    for label in dict.fromkeys([*issue.labels, issue.suggested_label]):
         for text in examples.get(label, [])[:EXAMPLES_PER_LABEL]:
             blocks.append(
                 f'<example label="{quote_attr(label)}">\n{cut(text, _EXAMPLE_TOKENS)}\n</example>'
             )
+    given = f"Given label: {issue.given_label}\nSuggested label: {issue.suggested_label}\n"
+    if len(issue.labels) > 1:  # judged as a set: say which change is suggested
+        given = (
+            f"Given labels (the call has all of them): {', '.join(issue.labels)}\n"
+            f"Suggested change: {issue.change}\n"
+        )
     user = (
         "Example calls (quoted data):\n"
         + "\n".join(blocks)
-        + f"\n\nGiven label: {issue.given_label}\nSuggested label: {issue.suggested_label}\n"
+        + f"\n\n{given}"
         + f"Call under review (quoted data):\n<call>\n{cut(issue.text, _CALL_TOKENS)}\n</call>\n\n"
         + "Answer with the JSON object only."
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,15 @@ from app.core.errors import InputError
 from app.core.text import has_cjk
 from eval.quality.health import agreement, health
 from eval.quality.issue import LabelIssue
+from eval.quality.progress import (
+    DUPLICATES,
+    KNN,
+    LLM_REVIEW,
+    MODEL,
+    READING,
+    REPORTS,
+    Tracker,
+)
 from eval.quality.runs import LabelRuns
 from eval.quality.scores import (
     Example,
@@ -38,19 +46,6 @@ from retrieval.index.store import SPARSE_OPENING, VectorStore
 
 if TYPE_CHECKING:
     from retrieval.llm.client import LLMClient
-
-
-#: The steps of a run, in order, for progress reports (the first only when indexing a file).
-STAGES = (
-    "indexing the labeled file",
-    "near-duplicates and outliers",
-    "leave-one-out neighbour vote",
-    "cross-validated light model",
-    "LLM review of the top suspects",
-    "writing the reports",
-)
-#: ``on_stage(index, name)``: a run has reached ``STAGES[index]``.
-Stage = Callable[[int, str], None]
 
 
 def runs_path(settings: Settings) -> Path:
@@ -83,13 +78,16 @@ def analyse_calls(
     n: int | None = None,
     unreadable: list[LabelIssue] | None = None,
     timings: dict[str, float] | None = None,
-    on_stage: Stage | None = None,
+    progress: Tracker | None = None,
 ) -> Analysis:
     """Score every labeled call in ``calls``. ``row_of`` maps call ids to input rows (a file),
-    ``n`` counts the input rows and ``unreadable`` lists the rows that never made it in."""
+    ``n`` counts the input rows and ``unreadable`` lists the rows that never made it in;
+    ``progress`` hears how far the run is."""
     timings = {} if timings is None else timings
+    progress = progress or Tracker()
+    progress(READING)
     examples = _examples(calls, row_of)
-    issues, probs, labels = _analyse(calls, examples, settings, timings, on_stage)
+    issues, probs, labels = _analyse(calls, examples, settings, timings, progress)
     unreadable = sorted(unreadable or [], key=lambda i: i.row)
     total = len(issues) if n is None else n
     return Analysis(issues, probs, labels, total, unreadable, source, _dense(examples), timings)
@@ -102,13 +100,13 @@ def finish_run(
     *,
     llm: LLMClient | None,
     adjudicate_top: int | None = None,
-    on_stage: Stage | None = None,
+    progress: Tracker | None = None,
     started: float | None = None,
 ) -> tuple[dict[str, Any], list[LabelIssue]]:
     """Health, warnings, the LLM review, the stored run and the reports of an analysis;
     returns the summary (printed as JSON) and every issue (unreadable rows included)."""
     started = time.perf_counter() if started is None else started
-    stage = on_stage or (lambda i, name: None)
+    progress = progress or Tracker()
     issues, labels = a.issues, a.labels
     lq = settings.labels
     report = health(issues, labels, a.probs["combined"], min_examples=lq.min_examples)
@@ -124,9 +122,9 @@ def finish_run(
             f"{len(a.unreadable)} row(s) could not be scored (see the reasons column), "
             f"first: row {first.row}: {first.reasons[0]}"
         )
-    stage(4, STAGES[4])
+    progress(LLM_REVIEW)
     adjudication = _adjudicate(settings, issues, labels, llm, adjudicate_top)
-    given = [i.given_label for i in issues]
+    given = [i.labels for i in issues]
     summary: dict[str, Any] = {
         "run_id": None,
         "source": a.source,
@@ -155,8 +153,10 @@ def finish_run(
         runs.close()
     from eval.quality.report import write_reports
 
-    stage(5, STAGES[5])
-    summary["outputs"] = {k: str(v) for k, v in write_reports(all_issues, summary, out).items()}
+    progress(REPORTS)
+    written = write_reports(all_issues, summary, out, progress.part(REPORTS))
+    summary["outputs"] = {k: str(v) for k, v in written.items()}
+    progress.finished()
     return summary, all_issues
 
 
@@ -179,6 +179,7 @@ def _examples(calls: VectorStore, row_of: dict[str, int] | None) -> list[Example
                 opening=point.more.get(SPARSE_OPENING),
                 text=text,
                 chinese=has_cjk(text),
+                labels=tuple(labels),
             )
         )
     return sorted(examples, key=lambda e: e.row)
@@ -189,29 +190,28 @@ def _analyse(
     examples: list[Example],
     settings: Settings,
     timings: dict[str, float],
-    on_stage: Stage | None = None,
+    progress: Tracker,
 ) -> tuple[list[LabelIssue], dict[str, np.ndarray], list[str]]:
-    stage = on_stage or (lambda i, name: None)
     labels = sorted({e.label for e in examples})
     if len(labels) < 2:
         found = f"only {labels[0]!r}" if labels else "none"
         raise InputError(f"a label-quality run needs calls of at least two labels (found {found})")
     lq = settings.labels
     dense = _dense(examples)
-    stage(1, STAGES[1])
+    progress(DUPLICATES)
     t = time.perf_counter()
     dups = near_duplicates(dense, lq.near_duplicate)
     far = outliers(
         nearest_same_label(dense, [e.label for e in examples]), [e.label for e in examples]
     )
     timings["duplicates_outliers"] = time.perf_counter() - t
-    stage(2, STAGES[2])
+    progress(KNN)
     t = time.perf_counter()
-    knn = loo_knn_probs(calls, examples, labels, settings.classify, dups)
+    knn = loo_knn_probs(calls, examples, labels, settings.classify, dups, progress.part(KNN))
     timings["knn"] = time.perf_counter() - t
-    stage(3, STAGES[3])
+    progress(MODEL)
     t = time.perf_counter()
-    model = cv_model_probs(examples, labels, folds=lq.folds)
+    model = cv_model_probs(examples, labels, folds=lq.folds, done=progress.part(MODEL))
     timings["model"] = time.perf_counter() - t
     combined = lq.knn_weight * knn + (1 - lq.knn_weight) * model
     issues = score_examples(examples, labels, combined, dups, far, lq.min_examples)

@@ -23,8 +23,13 @@ def health(
     overall health: the share (0-100) of calls that are not flagged and whose given label is
     the one the out-of-sample evidence predicts."""
     column = {label: j for j, label in enumerate(labels)}
-    given = np.array([column[i.given_label] for i in issues], dtype=int)
     predicted = probs.argmax(axis=1) if len(issues) else np.zeros(0, dtype=int)
+    # A multi-label call counts as the label of its set that the evidence predicts (it agrees),
+    # else as its primary label.
+    given = np.array(
+        [_given(i.labels, column, int(p)) for i, p in zip(issues, predicted, strict=True)],
+        dtype=int,
+    )
     flagged = np.array([i.flagged for i in issues], dtype=bool)
     matrix = np.zeros((len(labels), len(labels)), dtype=int)
     np.add.at(matrix, (given, predicted), 1)
@@ -66,8 +71,17 @@ def health(
     }
 
 
-def agreement(labels: list[str], given: Sequence[str], probs: np.ndarray) -> float:
-    """Share of calls whose given label is the most probable one (for comparing methods)."""
+def agreement(labels: list[str], given: Sequence[Sequence[str]], probs: np.ndarray) -> float:
+    """Share of calls whose most probable label is one of their given labels (each call's
+    labels, primary first), for comparing methods."""
     column = {label: j for j, label in enumerate(labels)}
-    idx = np.array([column[g] for g in given])
-    return round(float((probs.argmax(axis=1) == idx).mean()), 4) if len(idx) else 0.0
+    predicted = probs.argmax(axis=1)
+    idx = np.array([_given(g, column, int(p)) for g, p in zip(given, predicted, strict=True)])
+    return round(float((predicted == idx).mean()), 4) if len(idx) else 0.0
+
+
+def _given(labels: Sequence[str], column: dict[str, int], predicted: int) -> int:
+    """The column a call's given labels count as: the predicted one when the call has it,
+    else its primary label's."""
+    mine = [column[label] for label in labels if label in column]
+    return predicted if predicted in mine else mine[0]

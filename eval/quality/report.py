@@ -18,6 +18,7 @@ import io
 import json
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,31 @@ from openpyxl.styles import Font, PatternFill
 from app.core.text import spreadsheet_safe, starts_formula
 from eval.quality.issue import LabelIssue
 
+#: ``given_labels`` holds every label (``;``-separated); the suggestion is ``change`` in words
+#: and, for ``callscope relabel``, ``add_labels`` / ``remove_labels`` (what accepting applies).
 COLUMNS = (
-    "row,id,given_label,suggested_label,score,reasons,flagged,"
-    "self_confidence,llm_verdict,llm_label,llm_reason"
+    "row,id,given_label,given_labels,suggested_label,change,add_labels,remove_labels,score,"
+    "reasons,flagged,self_confidence,llm_verdict,llm_label,llm_reason"
 ).split(",")
 MAX_HEATMAP_LABELS = 30
 TOP_SUSPECTS = 200
-_WIDTHS = dict(row=7, id=18, given_label=22, suggested_label=22, score=8, reasons=40, flagged=8)
+_WIDTHS = dict(
+    row=7, id=18, given_label=22, given_labels=28, suggested_label=22, change=32, score=8,
+    reasons=40, flagged=8,
+)  # fmt: skip
 _FLAG_FILL = PatternFill("solid", fgColor="FFF2CC")
 _CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Droid Sans Fallback")
 
 
-def write_reports(issues: list[LabelIssue], summary: dict, out: Path) -> dict[str, Path]:
-    """Write CSV, XLSX, HTML and JSON for one run into ``out``; return their paths by kind."""
+def write_reports(
+    issues: list[LabelIssue],
+    summary: dict,
+    out: Path,
+    done: Callable[[float], None] | None = None,
+) -> dict[str, Path]:
+    """Write CSV, XLSX, HTML and JSON for one run into ``out``; return their paths by kind.
+    ``done(fraction)`` hears of each file (the HTML, with its plots, takes most of the time)."""
+    done = done or (lambda fraction: None)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ranked = _ranked(issues)
@@ -54,8 +67,11 @@ def write_reports(issues: list[LabelIssue], summary: dict, out: Path) -> dict[st
         "json": out / "summary.json",
     }
     _write_csv(ranked, paths["csv"])
+    done(0.05)
     _write_xlsx(ranked, summary, paths["xlsx"])
+    done(0.2)
     paths["html"].write_text(_html(ranked, summary), encoding="utf-8")
+    done(0.95)
     paths["json"].write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return paths
 
@@ -74,9 +90,10 @@ def _values(issue: LabelIssue) -> list[Any]:
         return round(x, 4) if _finite(x) else None
 
     return [
-        issue.row, issue.call_id, issue.given_label, issue.suggested_label, num(issue.score),
-        issue.reason_text, issue.flagged, num(issue.self_confidence), issue.llm_verdict,
-        issue.llm_label, issue.llm_reason,
+        issue.row, issue.call_id, issue.given_label, ";".join(issue.labels),
+        issue.suggested_label, str(issue.change), ";".join(issue.add), ";".join(issue.remove),
+        num(issue.score), issue.reason_text, issue.flagged, num(issue.self_confidence),
+        issue.llm_verdict, issue.llm_label, issue.llm_reason,
     ]  # fmt: skip
 
 
@@ -87,7 +104,7 @@ def _write_csv(ranked: list[LabelIssue], path: Path) -> None:
         writer.writerow(COLUMNS)
         for issue in ranked:
             cells = _values(issue)
-            cells[6] = "true" if issue.flagged else "false"
+            cells[COLUMNS.index("flagged")] = "true" if issue.flagged else "false"
             # Call ids, labels and suggestions come from users' files: never a formula.
             writer.writerow(["" if v is None else spreadsheet_safe(v) for v in cells])
 
@@ -311,10 +328,11 @@ def _html(ranked: list[LabelIssue], summary: dict) -> str:
                 llm += f": {i.llm_reason}"
             text = i.text if len(i.text or "") <= 300 else i.text[:300] + "…"
             score = i.score if _finite(i.score) else None
-            rows.append([i.row, i.call_id, i.given_label, i.suggested_label, score,
+            rows.append([i.row, i.call_id, "; ".join(i.labels), str(i.change), score,
                          i.reason_text, text, llm])  # fmt: skip
         parts.append(f"<h2>Top {len(top)} suspects (of {len(ranked)} rows)</h2>")
-        header = ["row", "id", "given", "suggested", "score", "reasons", "text", "LLM"]
+        header = ["row", "id", "given labels", "suggested change", "score", "reasons", "text",
+                  "LLM"]  # fmt: skip
         parts.append(_table(header, rows, ["flag" if i.flagged else "" for i in top]))
     methods = s.get("methods") or {}
     if methods:

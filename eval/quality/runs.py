@@ -1,8 +1,10 @@
 """Label-quality runs kept over time, so a relabeling round can be shown to have helped.
 
 Each run stores its summary (time, source, data fingerprint, metrics) and, per call, the given
-label, score and flag. Comparing two runs then says how health and per-label F1 moved, which
-calls were relabeled in between, which suspects were resolved and which are new.
+label, score and flag, and the whole issue (given labels, the suggested change, reasons) so a
+run's suspects can be reviewed and accepted later without its report files. Comparing two runs
+then says how health and per-label F1 moved, which calls were relabeled in between, which
+suspects were resolved and which are new.
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ CREATE TABLE IF NOT EXISTS run_rows (
     given_label TEXT NOT NULL,
     score       REAL NOT NULL,
     flagged     INTEGER NOT NULL,
+    issue       TEXT,
     PRIMARY KEY (run_id, call_id)
 );
 """
+#: What of a :class:`LabelIssue` is kept per row (the transcript stays in the ledger).
+_KEPT = (
+    "row", "given_label", "given_labels", "suggested_label", "add", "remove", "score", "reasons",
+    "flagged", "self_confidence", "conflicts", "llm_verdict", "llm_label", "llm_reason",
+)  # fmt: skip
 
 
 class LabelRuns:
@@ -44,6 +52,9 @@ class LabelRuns:
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(run_rows)")}
+        if "issue" not in columns:  # runs stored before the issues were kept whole
+            self._db.execute("ALTER TABLE run_rows ADD COLUMN issue TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -63,9 +74,10 @@ class LabelRuns:
                 (json.dumps(summary, ensure_ascii=False), run_id),
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO run_rows VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO run_rows "
+                "(run_id, call_id, given_label, score, flagged, issue) VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, i.call_id, i.given_label, i.score, int(i.flagged))
+                    (run_id, i.call_id, i.given_label, i.score, int(i.flagged), _issue_json(i))
                     for i in issues
                     if i.scored
                 ],
@@ -102,6 +114,19 @@ class LabelRuns:
             raise InputError(f"no label-quality run {run_id} (recent runs: {known})")
         return dict(json.loads(row[0]))
 
+    def issues(self, run_id: int) -> list[LabelIssue] | None:
+        """A run's scored rows, most suspect first; None for a run stored before the issues
+        were kept (its rows hold only label, score and flag)."""
+        self.summary(run_id)  # InputError when there is no such run
+        cur = self._db.execute(
+            "SELECT call_id, issue FROM run_rows WHERE run_id = ? ORDER BY score DESC, call_id",
+            (run_id,),
+        )
+        rows = cur.fetchall()
+        if any(raw is None for _, raw in rows):
+            return None
+        return [LabelIssue(call_id=call_id, **json.loads(raw)) for call_id, raw in rows]
+
     def compare(self, a: int, b: int) -> dict[str, Any]:
         """What changed from run ``a`` to run ``b``."""
         sa, sb = self.summary(a), self.summary(b)
@@ -128,9 +153,9 @@ class LabelRuns:
             },
             "per_label": per_label,
             "relabeled": [
-                {"id": cid, "from": rows_a[cid][0], "to": rows_b[cid][0]}
+                {"id": cid, "from": ";".join(rows_a[cid][0]), "to": ";".join(rows_b[cid][0])}
                 for cid in sorted(common)
-                if rows_a[cid][0] != rows_b[cid][0]
+                if _relabeled(rows_a[cid], rows_b[cid])
             ],
             "resolved": sorted(cid for cid in common if rows_a[cid][1] and not rows_b[cid][1]),
             "new_flags": sorted(cid for cid in common if rows_b[cid][1] and not rows_a[cid][1]),
@@ -138,11 +163,30 @@ class LabelRuns:
             "only_in_b": len(rows_b.keys() - rows_a.keys()),
         }
 
-    def _rows(self, run_id: int) -> dict[str, tuple[str, bool]]:
+    def _rows(self, run_id: int) -> dict[str, tuple[list[str], bool, bool]]:
+        """{call id: (its labels, flagged, whether the run kept every label)}: a run stored
+        before the issues were kept knows only the primary label."""
         cur = self._db.execute(
-            "SELECT call_id, given_label, flagged FROM run_rows WHERE run_id = ?", (run_id,)
+            "SELECT call_id, given_label, flagged, issue FROM run_rows WHERE run_id = ?",
+            (run_id,),
         )
-        return {cid: (label, bool(flag)) for cid, label, flag in cur}
+        rows = {}
+        for call_id, label, flagged, raw in cur:
+            labels = json.loads(raw).get("given_labels") if raw else None
+            rows[call_id] = (labels or [label], bool(flagged), bool(labels))
+        return rows
+
+
+def _relabeled(a: tuple[list[str], bool, bool], b: tuple[list[str], bool, bool]) -> bool:
+    """The call's labels differ between two runs' rows (on the primary label alone when one
+    run did not keep every label)."""
+    if a[2] and b[2]:
+        return set(a[0]) != set(b[0])
+    return a[0][0] != b[0][0]
+
+
+def _issue_json(issue: LabelIssue) -> str:
+    return json.dumps({k: getattr(issue, k) for k in _KEPT}, ensure_ascii=False)
 
 
 def _delta(a: Any, b: Any) -> float | None:

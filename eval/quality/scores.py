@@ -14,19 +14,24 @@ the self-confidence of the given label, the margin to the best other label, and 
 thresholds (the mean probability a label gets on the calls that carry it) that decide "likely
 mislabeled" without one global cut-off. Near-duplicates with different labels and outliers (far
 from every other example of their label) add reasons.
+
+A call with several labels is judged by its set (``eval.quality.label_sets``): suspect only
+when a label outside the set is confident, or one of its labels looks like a call without it;
+the suggestion says which label to add, remove or replace.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.core.config import ClassifySettings
 from eval.quality.issue import LabelIssue
+from eval.quality.label_sets import absent_means, given_sets, score_set
 from retrieval.classify.knn import Neighbour, neighbour_vote
 from retrieval.classify.label_model import LabeledVector, LabelModel
 from retrieval.index.store import SPARSE_OPENING, SparseVec, VectorStore
@@ -49,6 +54,13 @@ class Example:
     opening: SparseVec | None = None
     text: str = ""
     chinese: bool = False
+    #: Every label of the call, primary first (empty: just ``label``).
+    labels: tuple[str, ...] = ()
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """The call's labels, primary first."""
+        return self.labels or (self.label,)
 
 
 def near_duplicates(dense: np.ndarray, threshold: float) -> list[list[int]]:
@@ -107,6 +119,7 @@ def loo_knn_probs(
     labels: list[str],
     settings: ClassifySettings,
     duplicates: Sequence[Sequence[int]],
+    done: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Leave-one-out neighbour vote of every example over the call-level index.
 
@@ -116,6 +129,8 @@ def loo_knn_probs(
     column = {label: j for j, label in enumerate(labels)}
     probs = np.zeros((len(examples), len(labels)), dtype=np.float64)
     for i, ex in enumerate(examples):
+        if done is not None:
+            done(i / len(examples))
         skip = {ex.call_id, *(examples[j].call_id for j in duplicates[i])}
         fetch = settings.k + len(skip) + 2
         found = [("dense", h) for h in calls.query(dense=ex.dense, limit=fetch)]
@@ -138,10 +153,16 @@ def loo_knn_probs(
 
 
 def cv_model_probs(
-    examples: Sequence[Example], labels: list[str], *, folds: int, seed: int = 0
+    examples: Sequence[Example],
+    labels: list[str],
+    *,
+    folds: int,
+    seed: int = 0,
+    done: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """K-fold cross-validated probabilities of the production light model (stratified folds;
-    each call is scored by the model fitted on the other folds)."""
+    each call is scored by the model fitted on the other folds); ``done(fraction)`` hears
+    of each fold."""
     from sklearn.model_selection import StratifiedKFold
 
     column = {label: j for j, label in enumerate(labels)}
@@ -157,7 +178,9 @@ def cv_model_probs(
         # Labels with fewer members than folds are expected (and reported by the run).
         warnings.simplefilter("ignore", UserWarning)
         splits = list(splitter.split(np.zeros(len(y)), y))
-    for train, held in splits:
+    for n, (train, held) in enumerate(splits):
+        if done is not None:
+            done(n / len(splits))
         items = [
             LabeledVector(
                 examples[i].call_id,
@@ -198,6 +221,8 @@ def score_examples(
     call. Its own calls are flagged for review (``small_label``) with the best other label."""
     column = {label: j for j, label in enumerate(labels)}
     given = np.array([column[ex.label] for ex in examples])
+    sets = given_sets(examples, column)
+    absent = absent_means(probs, sets) if any(len(s) > 1 for s in sets) else np.zeros(0)
     counts = Counter(ex.label for ex in examples)
     # Small = under min_examples and under half the typical label's size, so a set with few
     # examples of every label (all "small") is still checked as a whole.
@@ -209,6 +234,13 @@ def score_examples(
     )
     issues = []
     for i, ex in enumerate(examples):
+        if len(sets[i]) > 1:
+            issues.append(
+                score_set(
+                    i, examples, sets, labels, probs, thresholds, small, duplicates, outlier, absent
+                )
+            )
+            continue
         p, g = probs[i], given[i]
         self_conf = float(p[g])
         # Small labels take no part in suggestions for other calls.
@@ -227,7 +259,11 @@ def score_examples(
             reasons.append("other_label_confident")
         if self_conf < 0.5 * thresholds[g]:
             reasons.append("low_self_confidence")
-        conflicts = [examples[j].call_id for j in duplicates[i] if examples[j].label != ex.label]
+        conflicts = [
+            examples[j].call_id
+            for j in duplicates[i]
+            if set(examples[j].label_set) != set(ex.label_set)
+        ]
         # The score is 1 - self-confidence: on Banking77 with 10% flips it ranked the flips
         # better than the margin (average precision 0.98 vs 0.94), and adding weight for the
         # conflict and outlier reasons made it worse (0.97), so those stay reasons to look at.
@@ -249,6 +285,9 @@ def score_examples(
             suggested = labels[assigned] if assigned != g else labels[best_other]
         else:
             suggested = labels[int(p.argmax())]
+        # One label: the suggestion replaces it (a secondary label outside the label set,
+        # which has no column and so no evidence, is left alone).
+        change = ([suggested], [ex.label]) if suggested != ex.label else ([], [])
         issues.append(
             LabelIssue(
                 row=ex.row,
@@ -261,6 +300,9 @@ def score_examples(
                 self_confidence=round(self_conf, 4),
                 conflicts=conflicts,
                 text=ex.text,
+                given_labels=list(ex.label_set),
+                add=change[0],
+                remove=change[1],
             )
         )
     return issues

@@ -23,8 +23,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,72 +34,33 @@ from app.core.models import Transcript
 from app.core.text import call_text, has_cjk
 from ingest.sources import parse_text_turns
 from ingest.turns import CALL_TEXT_CHARS, call_vector, opening_line, turn_units
+from retrieval.classify.answer import Classification, decide
 from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint, item_key
-from retrieval.classify.unknown import (
-    UNKNOWN,
-    Calibration,
-    calibration_folds,
-    evidence,
-    fit_calibration,
-)
+from retrieval.classify.unknown import UNKNOWN, Calibration, calibration_folds, fit_calibration
+from retrieval.classify.views import CallView, stored_view, trainable
+from retrieval.classify.vote import Neighbour, content_key, neighbour_vote
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
-from retrieval.index.store import SPARSE_OPENING, Hit, SparseVec, VectorStore
+from retrieval.index.store import SPARSE_OPENING, SparseVec, VectorStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["UNKNOWN", "CallView", "Classification", "KnnClassifier", "Neighbour"]
-
-#: Calls held back for evaluation never serve as neighbours or training examples.
-_HELD_BACK = "test"
-
-
-@dataclass(frozen=True)
-class Neighbour:
-    """A labeled call that voted, and how close it was."""
-
-    call_id: str
-    labels: list[str]
-    score: float
-    via: str  # "dense" or "bm25"
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class CallView:
-    """A call as the classifier sees it: what a stored call point holds."""
-
-    dense: np.ndarray
-    sparse: SparseVec
-    opening: SparseVec
-    #: ``Speaker: text`` lines (cut at ``ingest.turns.CALL_TEXT_CHARS``).
-    text: str
-    chinese: bool
-
-
-@dataclass
-class Classification:
-    """The answer for one call, with everything needed to audit it later."""
-
-    label: str
-    confidence: float
-    labels: list[str]
-    scores: dict[str, float]
-    neighbours: list[Neighbour]
-    decided_by: str  # "knn", "llm", "abstain"
-    flags: list[str] = field(default_factory=list)
-    #: The neighbours' vote alone (before the light model is blended in).
-    vote: dict[str, float] = field(default_factory=dict)
-    provenance: dict[str, Any] = field(default_factory=dict)
-    #: Best labels with their calibrated confidence (also when the answer is ``unknown``).
-    candidates: list[tuple[str, float]] = field(default_factory=list)
-    #: The evidence the confidence was computed from (``unknown.EVIDENCE``).
-    evidence: np.ndarray | None = field(default=None, repr=False)
-
+__all__ = [
+    "UNKNOWN",
+    "CallView",
+    "Classification",
+    "KnnClassifier",
+    "Neighbour",
+    "content_key",
+    "neighbour_vote",
+]
 
 #: How often the labels of a shared (server) collection are checked for changes made by other
 #: processes; writes through this process are seen at once.
 RECHECK_SECONDS = 30.0
+#: Labeled calls classified together are scored by models that each leave out at most this
+#: fraction (1/n) of the labeled calls: 10-fold cross-validation when all of them are.
+LEAVE_OUT = 10
 
 
 class KnnClassifier:
@@ -123,6 +83,13 @@ class KnnClassifier:
         self._model: LabelModel | None = None
         self._calibration: Calibration | None = None
         self._vote_only = False  # the cached calibration is of the vote alone (no model fitted)
+        # The labeled calls the model was fitted on, their ids, and their ids by content
+        # (``content_key``): what tells that a call being classified is one of them.
+        self._items: tuple[LabeledVector, ...] = ()
+        self._trained_ids: frozenset[str] = frozenset()
+        self._by_content: dict[str, tuple[str, ...]] = {}
+        # The last model fitted without some labeled calls: ((fingerprint, left out), model).
+        self._left_out: tuple[tuple[str, frozenset[str]], LabelModel] | None = None
         # When the labels were last checked: the store's write count and the clock.
         self._checked: tuple[int, float] | None = None
         self._lock = threading.Lock()
@@ -142,15 +109,20 @@ class KnnClassifier:
     def classify_stored(self, call_ids: Sequence[str]) -> list[Classification]:
         """Classify calls already in the store from the vectors it holds (nothing is embedded);
         a call never votes for itself. Unknown ids are an ``InputError``."""
-        found = {
-            point.payload["call_id"]: _stored_view(point)
-            for point in self.calls.scroll({"call_id": list(call_ids)}, with_vectors=True)
-            if point.dense is not None
-        }
+        found = self.stored_views(call_ids)
         missing = [c for c in call_ids if c not in found]
         if missing:
             raise InputError(f"no call point for {', '.join(map(repr, missing[:5]))}")
         return self.classify_views([found[c] for c in call_ids], exclude=list(call_ids))
+
+    def stored_views(self, call_ids: Sequence[str]) -> dict[str, CallView]:
+        """The stored calls among ``call_ids`` as the classifier sees them, by id (a call
+        whose point is missing, e.g. after an interrupted ingest, is not there)."""
+        return {
+            point.payload["call_id"]: stored_view(point)
+            for point in self.calls.scroll({"call_id": list(call_ids)}, with_vectors=True)
+            if point.dense is not None
+        }
 
     def call_view(self, text: str) -> CallView:
         """A new call as the classifier sees it (one embedding pass over its turns)."""
@@ -178,12 +150,19 @@ class KnnClassifier:
     def classify_views(
         self, calls: Sequence[CallView], *, exclude: Sequence[str | None] | None = None
     ) -> list[Classification]:
-        """Classify calls given their vectors; ``exclude[i]`` is a call id that must not vote
-        for item i (leave-one-out)."""
-        model, calibration = self._fitted() if self.settings.model_weight > 0 else (None, None)
-        if model is None:
-            calibration = self._calibration_only()
-        return self._classify(calls, model, calibration, exclude=exclude)
+        """Classify calls given their vectors. A call never votes for itself: ``exclude[i]`` is
+        item i's own id (a stored call classified again), and labeled calls with the same
+        content (``vote.content_key``: a stored call uploaded again under any name) are left
+        out as well, from the neighbours and from the light model (fitted again without them)."""
+        use_model = self.settings.model_weight > 0
+        with self._lock:  # one consistent view of the labeled calls, refitted if they changed
+            model = self._current_model(fit_model=use_model)
+            calibration, by_content = self._calibration, self._by_content
+        selves = [
+            frozenset(c for c in (exclude[i] if exclude else None, *by_content.get(key, ())) if c)
+            for i, key in enumerate(content_key(call.text) for call in calls)
+        ]
+        return self._classify(calls, model if use_model else None, calibration, selves=selves)
 
     def _classify(
         self,
@@ -191,52 +170,111 @@ class KnnClassifier:
         model: LabelModel | None,
         calibration: Calibration | None,
         *,
-        exclude: Sequence[str | None] | None = None,
+        selves: Sequence[frozenset[str]] | None = None,
         only: frozenset[str] | None = None,
     ) -> list[Classification]:
-        """``only``: the calls that may vote (calibration folds); None = every labeled call."""
-        probs = None
-        x = None
-        if model is not None and model.fitted and calls:
-            x = model.features(
-                [c.dense for c in calls], [c.sparse for c in calls], [c.text for c in calls]
+        """``selves[i]``: the labeled calls that are item i itself (they neither vote for it nor
+        train the model that scores it); ``only``: the calls that may vote (calibration folds),
+        None = every labeled call."""
+        selves = selves or [frozenset()] * len(calls)
+        scorers = self._scorers(model, selves)
+        probs: list[np.ndarray | None] = [None] * len(calls)
+        features: dict[int, Any] = {}
+        for scorer, idx in _grouped(scorers):
+            if scorer is None or not scorer.fitted:
+                continue
+            x = scorer.features(
+                [calls[i].dense for i in idx],
+                [calls[i].sparse for i in idx],
+                [calls[i].text for i in idx],
             )
-            probs = model.probabilities(x)
+            features[id(scorer)] = x
+            for i, row in zip(idx, scorer.probabilities(x), strict=True):
+                probs[i] = row
         results = []
         for i, call in enumerate(calls):
-            skip = exclude[i] if exclude else None
-            neighbours = self.neighbours(call.dense, call.opening, skip=skip, only=only)
-            results.append(
-                self._decide(
-                    neighbours,
-                    model,
-                    probs[i] if probs is not None else None,
-                    call.chinese,
-                    calibration,
-                )
-            )
-        if model is not None and model.multi_label and probs is not None:
-            extra = model.secondary(x, [r.label for r in results])
-            for result, more in zip(results, extra, strict=True):
-                if result.label != UNKNOWN:
-                    result.labels = [result.label, *more]
+            neighbours = self.neighbours(call.dense, call.opening, skip=selves[i], only=only)
+            result = self._decide(neighbours, scorers[i], probs[i], call.chinese, calibration)
+            if selves[i] & self._trained_ids:
+                result.provenance["not_voting"] = sorted(selves[i] & self._trained_ids)
+            results.append(result)
+        for scorer, idx in _grouped(scorers):
+            if scorer is None or not scorer.multi_label or id(scorer) not in features:
+                continue
+            extra = scorer.secondary(features[id(scorer)], [results[i].label for i in idx])
+            for i, more in zip(idx, extra, strict=True):
+                if results[i].label != UNKNOWN:
+                    results[i].labels = [results[i].label, *more]
         return results
+
+    def _scorers(
+        self, model: LabelModel | None, selves: Sequence[frozenset[str]]
+    ) -> list[LabelModel | None]:
+        """The light model that scores each item: the one fitted on every labeled call, or for
+        items that are labeled calls themselves, one fitted without them (a model fitted on a
+        call knows its label by heart: that would be the call voting for itself). Many labeled
+        calls at once are scored as in cross-validation: each model leaves out at most a
+        ``LEAVE_OUT``-th of the labeled calls, so it still saw most of the others."""
+        scorers: list[LabelModel | None] = [model] * len(selves)
+        if model is None or not model.fitted:
+            return scorers
+        most = max(1, len(self._trained_ids) // LEAVE_OUT)
+        group: list[int] = []
+        left: set[str] = set()
+        for i, found in enumerate(selves):
+            own = found & self._trained_ids
+            if not own:
+                continue
+            if group and len(left | own) > most:
+                self._score_without(scorers, model, group, left)
+                group, left = [], set()
+            group.append(i)
+            left |= own
+        if group:
+            self._score_without(scorers, model, group, left)
+        return scorers
+
+    def _score_without(
+        self,
+        scorers: list[LabelModel | None],
+        model: LabelModel,
+        items: list[int],
+        left: set[str],
+    ) -> None:
+        without = self._model_without(model, frozenset(left))
+        for i in items:
+            scorers[i] = without
+
+    def _model_without(self, model: LabelModel, left_out: frozenset[str]) -> LabelModel:
+        """The light model fitted on every labeled call but ``left_out``; the last one is kept,
+        so classifying the same stored call again costs no fit."""
+        key = (model.fingerprint, left_out)
+        with self._lock:
+            if self._left_out is not None and self._left_out[0] == key:
+                return self._left_out[1]
+            items = [i for i in self._items if i.call_id not in left_out]
+        without = LabelModel().fit(items)
+        with self._lock:
+            self._left_out = (key, without)
+        return without
 
     def neighbours(
         self,
         dense: np.ndarray,
         opening: SparseVec,
         *,
-        skip: str | None = None,
+        skip: Collection[str] | str | None = None,
         only: frozenset[str] | None = None,
     ) -> list[Neighbour]:
         """The k nearest labeled calls by the call vector and by BM25 of the opening, each list
-        best first (``only``: among these calls)."""
+        best first; never a call in ``skip`` (the call itself), and with ``only``: among these
+        calls."""
         k = self.settings.k
+        skip = {skip} if isinstance(skip, str) else set(skip or ())
         # Over-fetch: unlabeled, held-back and skipped calls are dropped after the query (and,
         # in calibration folds, calls outside ``only``: a filter on thousands of ids would make
         # each query several times slower than reading a few more hits).
-        fetch = k * 2 + 2 if only is None else k * 4 + 2
+        fetch = (k * 2 + 2 if only is None else k * 4 + 2) + len(skip)
         found = []
         if float(np.abs(dense).sum()) > 0:
             found += [("dense", h) for h in self.calls.query(dense=dense, limit=fetch)]
@@ -246,7 +284,9 @@ class KnnClassifier:
         out: list[Neighbour] = []
         taken: dict[str, int] = defaultdict(int)
         for via, hit in found:
-            if taken[via] >= k or not _usable(hit, skip):
+            if taken[via] >= k or not trainable(hit.payload):
+                continue
+            if hit.payload["call_id"] in skip:
                 continue
             if only is not None and hit.payload["call_id"] not in only:
                 continue
@@ -299,7 +339,7 @@ class KnnClassifier:
         current = fingerprint(
             (p.payload["call_id"], item_key(p.payload["labels"], str(p.payload.get("text", ""))))
             for p in self.calls.scroll()
-            if _trainable(p.payload)
+            if trainable(p.payload)
         )
         if (
             self._model is None
@@ -311,6 +351,12 @@ class KnnClassifier:
             model = LabelModel().fit(items) if fit_model else LabelModel()
             model.fingerprint = current
             self._model, self._vote_only = model, not fit_model
+            self._items, self._left_out = tuple(items), None
+            self._trained_ids = frozenset(i.call_id for i in items)
+            by_content: dict[str, list[str]] = defaultdict(list)
+            for item in items:
+                by_content[content_key(item.text)].append(item.call_id)
+            self._by_content = {key: tuple(ids) for key, ids in by_content.items()}
             self._calibration = self._calibrate(items, views, fit_model=fit_model)
             log.info(
                 "fitted label model and calibration on %d calls in %.1fs",
@@ -329,8 +375,8 @@ class KnnClassifier:
         items, views = [], []
         points = sorted(self.calls.scroll(with_vectors=True), key=lambda p: p.payload["call_id"])
         for point in points:
-            if _trainable(point.payload) and point.dense is not None:
-                view = _stored_view(point)
+            if trainable(point.payload) and point.dense is not None:
+                view = stored_view(point)
                 items.append(
                     LabeledVector(
                         call_id=point.payload["call_id"],
@@ -351,9 +397,14 @@ class KnnClassifier:
 
         The folds (``unknown.calibration_folds``) hold out a fifth of each label's calls *and*
         a fifth of the labels: a held-out label's calls are classified by a model (and
-        neighbours) that never saw the label, so they stand in for calls of a new reason."""
+        neighbours) that never saw the label, so they stand in for calls of a new reason. A
+        labeled call with the same content as a held-out one is that call (it never votes for
+        itself when classified either): it is left out of the fold's training calls."""
         rows, right, outside = [], [], []
+        keys = [content_key(i.text) for i in items]
         for train, held, new_reason in calibration_folds([i.label for i in items]):
+            held_keys = {keys[i] for i in held}
+            train = [i for i in train if keys[i] not in held_keys]
             model = LabelModel().fit([items[i] for i in train]) if fit_model else None
             found = self._classify(
                 [views[i] for i in held],
@@ -379,103 +430,23 @@ class KnnClassifier:
         chinese: bool = False,
         calibration: Calibration | None = None,
     ) -> Classification:
-        s = self.settings
-        dense_weight = s.dense_weight_chinese if chinese else s.dense_weight
-        vote = neighbour_vote(neighbours, s.temperature, dense_weight)
-        scores = dict(vote)
-        if probs is not None and model is not None:
-            w = s.model_weight
-            scores = defaultdict(float, {label: (1 - w) * v for label, v in vote.items()})
-            for label, p in zip(model.labels, probs, strict=True):
-                scores[label] += w * float(p)
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        if not ranked:
-            return Classification(UNKNOWN, 0.0, [], {}, neighbours, "abstain", ["no_labeled_calls"])
-        found = evidence(ranked, probs, vote, neighbours)
-        best, top = ranked[0]
-        if calibration is not None:
-            confidence = float(calibration.confidence(found)[0])
-            threshold = (
-                calibration.threshold_for(s.false_unknown_rate)
-                if s.min_confidence is None
-                else s.min_confidence
-            )
-        else:  # too few labels to calibrate: the blended score, and only a fixed threshold
-            confidence, threshold = float(top), s.min_confidence or 0.0
-        label, decided_by, flags = best, "knn", []
-        if confidence < threshold:
-            label, decided_by, flags = UNKNOWN, "abstain", ["low_confidence"]
-        # Other labels' confidences: the best one's, scaled by their blended score.
-        candidates = [
-            (lab, round(confidence * v / top, 4) if top else 0.0) for lab, v in ranked[:3]
-        ]
-        return Classification(
-            label=label,
-            confidence=round(confidence, 4),
-            labels=[label] if label != UNKNOWN else [],
-            scores={lab: round(float(v), 4) for lab, v in ranked[:10]},
-            neighbours=neighbours,
-            decided_by=decided_by,
-            flags=flags,
-            vote={lab: round(float(v), 4) for lab, v in vote.items()},
-            provenance={
+        return decide(
+            neighbours,
+            model,
+            probs,
+            settings=self.settings,
+            chinese=chinese,
+            calibration=calibration,
+            models={
                 "embedding_model": self.embedder.model_id,
                 "sparse_model": self.sparse.model_id,
-                "label_model": model.fingerprint if model and model.fitted else None,
-                "k": s.k,
-                "calibrated": calibration is not None,
-                "unknown_below": round(float(threshold), 4),
-                "timestamp": time.time(),
             },
-            candidates=candidates,
-            evidence=found,
         )
 
 
-def _stored_view(point: Any) -> CallView:
-    """A stored call point as the classifier sees it."""
-    text = str(point.payload.get("text", ""))
-    return CallView(
-        dense=np.asarray(point.dense, dtype=np.float32),
-        sparse=point.sparse or SparseVec([], []),
-        opening=point.more.get(SPARSE_OPENING) or SparseVec([], []),
-        text=text,
-        chinese=has_cjk(text),
-    )
-
-
-def _trainable(payload: dict[str, Any]) -> bool:
-    """A labeled call that is not held back: it may vote and train the light model."""
-    return bool(payload.get("labels")) and payload.get("split") != _HELD_BACK
-
-
-def _usable(hit: Hit, skip: str | None) -> bool:
-    return _trainable(hit.payload) and (skip is None or hit.payload.get("call_id") != skip)
-
-
-def neighbour_vote(
-    neighbours: list[Neighbour], temperature: float, dense_weight: float
-) -> dict[str, float]:
-    """Primary-label distribution: a softmax-weighted vote per source, mixed by
-    ``dense_weight``."""
-    mixed: dict[str, float] = defaultdict(float)
-    for via, share in (("dense", dense_weight), ("bm25", 1 - dense_weight)):
-        group = [n for n in neighbours if n.via == via]
-        if not group or share == 0:
-            continue
-        scores = np.array([n.score for n in group], dtype=np.float64)
-        if via == "bm25":
-            # BM25 scores have no fixed scale: compare them relative to the best match.
-            scores = scores / (scores.max() or 1.0)
-        weights = np.exp((scores - scores.max()) / temperature)
-        weights /= weights.sum()
-        for n, w in zip(group, weights, strict=True):
-            # A neighbour votes for its primary label only (measured: splitting its vote over
-            # all its labels blurs the first reason; secondary labels have their own models).
-            if n.labels:
-                mixed[n.labels[0]] += share * float(w)
-    present = {n.via for n in neighbours}
-    total = sum(mixed.values())
-    if total and present != {"dense", "bm25"}:
-        mixed = defaultdict(float, {k: v / total for k, v in mixed.items()})
-    return dict(mixed)
+def _grouped(scorers: Sequence[LabelModel | None]) -> list[tuple[LabelModel | None, list[int]]]:
+    """Items by the model that scores them (every labeled call, or without some of them)."""
+    groups: dict[int, tuple[LabelModel | None, list[int]]] = {}
+    for i, scorer in enumerate(scorers):
+        groups.setdefault(id(scorer), (scorer, []))[1].append(i)
+    return list(groups.values())

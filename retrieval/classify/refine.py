@@ -46,11 +46,16 @@ class LLMRefiner:
         return [combine(c, v, self.client.model) for c, v in zip(found, verdicts, strict=True)]
 
     def _ask(self, knn: Classification, text: str) -> LLMVerdict:
+        # Ranked by their share of the vote (one scale: the raw score is a cosine for dense
+        # neighbours and an unbounded BM25 score for the others); a call found both ways once.
+        share: dict[str, float] = {}
+        for n in knn.neighbours:
+            share[n.call_id] = share.get(n.call_id, 0.0) + n.weight
         examples, seen = [], set()
-        for n in sorted(knn.neighbours, key=lambda n: -n.score):
+        for n in sorted(knn.neighbours, key=lambda n: -share[n.call_id]):
             if n.call_id not in seen and n.text:
                 seen.add(n.call_id)
-                examples.append(Example(n.call_id, n.labels, n.text, n.score))
+                examples.append(Example(n.call_id, n.labels, n.text, share[n.call_id]))
         return classify_with_llm(
             self.client,
             text,
@@ -58,7 +63,7 @@ class LLMRefiner:
             examples,
             descriptions=self.descriptions,
             budget_tokens=self.settings.llm.max_prompt_tokens,
-            encoding_name=self.settings.chunking.encoding,
+            encoding_name=self.settings.tokenizer.encoding,
         )
 
 

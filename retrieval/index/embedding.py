@@ -8,6 +8,7 @@ collection is never filled with vectors from two different models.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from abc import ABC, abstractmethod
@@ -61,9 +62,7 @@ class FlagEmbedder(Embedder):
         # The dimension comes from the model's config alone, so opening a collection (status,
         # a re-run over unchanged calls) never waits for FlagEmbedding and the weights to load.
         try:
-            from transformers import AutoConfig
-
-            self.dim = int(AutoConfig.from_pretrained(source).hidden_size)
+            self.dim = _hidden_size(source)
         except Exception as exc:  # transformers/HF raise OSError, ValueError, ...
             raise ConfigError(f"cannot load embedding model {settings.model!r}: {exc}") from exc
 
@@ -152,3 +151,16 @@ def _pool(hidden: Any, mask: Any, method: str) -> Any:
         return hidden[:, 0]
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def _hidden_size(source: str) -> int:
+    """The model's vector size. A local model folder is read from its ``config.json``
+    (importing transformers costs seconds, and ``callscope status`` needs only this number);
+    a hub name goes through transformers' own config loading."""
+    config = os.path.join(source, "config.json")
+    if os.path.isfile(config):
+        with open(config, encoding="utf-8") as fh:
+            return int(json.load(fh)["hidden_size"])
+    from transformers import AutoConfig
+
+    return int(AutoConfig.from_pretrained(source).hidden_size)

@@ -73,7 +73,7 @@ class CollectionInfo:
 
 @dataclass
 class StoredPoint:
-    """One chunk as stored: id, vectors and payload.
+    """One point as stored (a turn point, or a call's call-level point): id, vectors and payload.
 
     ``dense`` (and ``sparse``) are ``None`` in records from ``scroll(with_vectors=False)``.
     """
@@ -99,17 +99,19 @@ class Hit:
 # ---------------------------------------------------------------------------- ids
 
 
-def point_id(call_id: str, chunk_index: int, content_hash: str) -> str:
-    """Deterministic id of a chunk, so re-ingesting the same chunk overwrites it.
+def point_id(call_id: str, turn: int, content_hash: str) -> str:
+    """Deterministic id of a turn point (``turn``: its turn in the call; the call-level point
+    uses its own), so re-ingesting the same turn overwrites it.
 
-    The content hash is part of the id: a chunk whose text changed gets a new id, so a
+    The content hash is part of the id: a turn whose text changed gets a new id, so a
     re-ingest of a changed call must ``delete({"call_id": ...})`` first.
     """
     if not isinstance(call_id, str) or not call_id:
         raise InputError(f"call_id must be a non-empty string, got {call_id!r}")
-    if not isinstance(chunk_index, int) or isinstance(chunk_index, bool) or chunk_index < 0:
-        raise InputError(f"chunk_index must be a non-negative integer, got {chunk_index!r}")
-    return str(uuid.uuid5(POINT_NAMESPACE, f"{call_id}:{chunk_index}:{content_hash}"))
+    if not isinstance(turn, int) or isinstance(turn, bool) or turn < 0:
+        raise InputError(f"turn must be a non-negative integer, got {turn!r}")
+    # The id's text is unchanged since points were chunks: stored ids stay valid.
+    return str(uuid.uuid5(POINT_NAMESPACE, f"{call_id}:{turn}:{content_hash}"))
 
 
 # ---------------------------------------------------------------------------- collections

@@ -106,7 +106,7 @@ class VectorStore(ABC):
     #: Call metadata fields (``ingest.metadata_fields``) with a keyword payload index.
     keyword_fields: tuple[str, ...] = ()
 
-    """One collection of call chunks with a dense and a BM25 sparse vector per point.
+    """One collection of points (turn points or call points) with dense and BM25 sparse vectors.
 
     Public methods validate their arguments here (raising ``InputError``) and hand
     clean values to the backend's ``_``-methods; backends raise ``StoreError``.

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from app.core.config import LLMSettings
 from app.core.errors import ConfigError
-from app.core.models import Turn
+from app.core.models import FollowUp, SummaryPoint, Turn, TurnRef
 from app.core.text import encoding
 from retrieval.llm.client import LLMClient, LLMOutputError
 from retrieval.llm.prompts import count_prompt_tokens
@@ -66,37 +66,6 @@ SYSTEM = (
     '{"reason": {"text": "...", "turns": [2]}, "outcome": {"text": "...", "turns": [5, 6]}, '
     '"follow_ups": [{"text": "...", "by": "agent", "due": "tomorrow", "turns": [6]}]}'
 )
-
-
-@dataclass(frozen=True)
-class TurnRef:
-    """A cited turn: its number as in the prompt (1 = the first turn of the transcript)."""
-
-    turn: int
-    start: float | None
-    end: float | None
-    speaker: str
-    text: str
-
-
-@dataclass(frozen=True)
-class SummaryPoint:
-    """One point of a summary and the turns it rests on."""
-
-    text: str
-    citations: list[TurnRef]
-    #: Cited values that name no turn the model was shown, as given (dropped from citations).
-    invalid: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class FollowUp(SummaryPoint):
-    """A promised later action."""
-
-    #: Who promised it, as the model read it from the call ("" when not said).
-    by: str = ""
-    #: When it is due, as said in the call ("" when not said).
-    due: str = ""
 
 
 @dataclass(frozen=True)

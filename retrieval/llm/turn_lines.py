@@ -20,6 +20,7 @@ import tiktoken
 
 from app.core.errors import ConfigError, InputError
 from app.core.models import Turn
+from app.core.text import stamp
 from retrieval.llm.prompts import neutralize, trim_middle
 
 #: The opening's share of the room when the middle of a long call is left out.
@@ -43,14 +44,6 @@ class PromptWindow:
     omitted: tuple[int, int] | None = None
     #: Turns cut head + tail because each alone was too long for its share of the budget.
     shortened: tuple[int, ...] = ()
-
-
-def stamp(seconds: float | None) -> str:
-    """``mm:ss`` (``h:mm:ss`` past an hour), or empty for a turn without times."""
-    if seconds is None:
-        return ""
-    h, rest = divmod(int(seconds), 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:02d}:{rest % 60:02d}"
 
 
 def turn_line(n: int, turn: Turn, text: str | None = None) -> str:

@@ -1,7 +1,9 @@
 """Questions about calls, answered only from retrieved evidence, with citations.
 
-Retrieval goes through the LlamaIndex :class:`~retrieval.qa.llama.CallRetriever`. Without an LLM
-the answer is the best evidence passages grouped by call, each with its citation (call, time,
+Retrieval goes through the LlamaIndex :class:`~retrieval.qa.llama.CallRetriever`. Turns without
+content (filler, greetings, closings, boilerplate: ``app/core/filler.py``) are not evidence when
+anything else was found. Without an LLM the answer is the best evidence passages grouped by call
+(the best call first), numbered in the order they are listed, each with its citation (call, time,
 speaker), and a note that generation is off. With an LLM the passages are numbered, quoted as
 data, trimmed to a token budget, and the model must cite ``[n]`` for every claim; citations are
 mapped back to the real passages. The LLM is the shared client behind
@@ -92,16 +94,17 @@ class QAEngine:
         # previous question so its subject is not lost.
         query = question if not history else f"{history[-1][0]}\n{question}"
         nodes = self.retriever.retrieve(QueryBundle(query))
-        passages: list[Passage] = [n.node.metadata["passage"] for n in nodes]
+        passages = with_content([n.node.metadata["passage"] for n in nodes])
         if is_weak(nodes) or not passages:
             yield _not_found(question, passages)
             return
         if self.llm is None:
+            listed = by_call(passages)
             yield Answer(
                 question,
-                evidence_text(passages),
-                passages,
-                [Citation(i + 1, p) for i, p in enumerate(passages)],
+                evidence_text(listed),
+                listed,
+                [Citation(i + 1, p) for i, p in enumerate(listed)],
                 note=GENERATION_OFF,
             )
             return
@@ -127,7 +130,7 @@ class QAEngine:
         )
 
     def _within_budget(self, question: str, passages: list[Passage]) -> list[Passage]:
-        enc = encoding(self.settings.chunking.encoding)
+        enc = encoding(self.settings.tokenizer.encoding)
         budget = self.settings.llm.max_prompt_tokens - len(enc.encode(SYSTEM + question)) - 64
         used, spent = [], 0
         for p in passages:
@@ -158,18 +161,33 @@ class QAEngine:
         return messages
 
 
+def with_content(passages: list[Passage]) -> list[Passage]:
+    """The passages with content; all of them when none has any (the question may be about
+    exactly that: "did the customer say thanks?")."""
+    return [p for p in passages if not p.content_free] or passages
+
+
+def by_call(passages: list[Passage]) -> list[Passage]:
+    """Passages grouped by call, the calls in the order of their best passage, each call's
+    passages best first: listed this way and numbered 1, 2, 3..., the citations read in
+    order."""
+    groups: dict[str, list[Passage]] = {}
+    for p in passages:
+        groups.setdefault(p.call_id, []).append(p)
+    return [p for group in groups.values() for p in group]
+
+
 def evidence_text(passages: list[Passage]) -> str:
-    """Passages grouped by call, best call first, each line with its citation number."""
-    groups: dict[str, list[tuple[int, Passage]]] = {}
-    for i, p in enumerate(passages, 1):
-        groups.setdefault(p.call_id, []).append((i, p))
+    """Passages (in :func:`by_call` order) under their call, each with its citation number and
+    the speaker's words (the speaker is in the citation)."""
     lines: list[str] = []
-    for call_id, items in groups.items():
-        labels = ", ".join(items[0][1].labels) or "unlabeled"
-        lines.append(f"Call {call_id} ({labels}):")
-        for i, p in items:
-            lines.append(f"  [{i}] {p.citation}")
-            lines.extend(f"      {line}" for line in p.text.splitlines())
+    call = None
+    for i, p in enumerate(passages, 1):
+        if p.call_id != call:
+            call = p.call_id
+            lines.append(f"Call {call} ({', '.join(p.labels) or 'unlabeled'}):")
+        lines.append(f"  [{i}] {p.citation}")
+        lines.extend(f"      {line}" for line in p.words.splitlines())
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -32,7 +32,8 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
-from retrieval.index.filters import CallFilter
+from app.core.filler import is_filler
+from app.core.filters import CallFilter
 from retrieval.llm.client import LLMClient
 from retrieval.llm.stream import ChatStream
 from retrieval.search import Passage, Searcher
@@ -54,6 +55,7 @@ class CallRetriever(BaseRetriever):
         filters: CallFilter | dict[str, Any] | None = None,
         expand: bool | None = None,
         first: CallFilter | None = None,
+        demote: Callable[[str], bool] | None = is_filler,
     ) -> None:
         super().__init__()
         self.searcher = searcher
@@ -62,6 +64,8 @@ class CallRetriever(BaseRetriever):
         self.expand = expand
         #: Turns matching this (the days the question names) come first.
         self.first = first
+        #: What counts as a turn without content (``Searcher.search``).
+        self.demote = demote
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         result = self.searcher.search(
@@ -70,11 +74,15 @@ class CallRetriever(BaseRetriever):
             k=self.k,
             expand=self.expand,
             first=self.first,
+            demote=self.demote,
         )
         # Fused (RRF) scores tie exactly whenever two passages swap ranks between dense and
         # BM25, and the store orders ties arbitrarily. A fixed order among ties keeps the
         # prompt, and so the response-cache key, the same for the same question.
-        passages = sorted(result.passages, key=lambda p: (-p.score, p.call_id, p.turn, p.part))
+        # Content-free passages stay after the others (the search ranked them so).
+        passages = sorted(
+            result.passages, key=lambda p: (p.content_free, -p.score, p.call_id, p.turn, p.part)
+        )
         return [NodeWithScore(node=to_node(p, weak=result.weak), score=p.score) for p in passages]
 
 

@@ -1,6 +1,7 @@
 """Topic discovery over a pool of calls: features, clusters, each cluster's distinctive terms and
 the calls closest to its centroid. Pure: the calls come in, the topics go out; reading the pool
-from the store and keeping the run is the service's part (``app.services.topics``)."""
+from the store and keeping the run is the service's part (``app.services.topics``). Filler and
+the pool's boilerplate (greetings, closings) are no part of a call's terms (``content``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.core.errors import InputError
+from app.core.filler import Boilerplate
 from retrieval.topics.clustering import METHODS, NOISE, cluster
+from retrieval.topics.content import content_text, learn_boilerplate
 from retrieval.topics.features import CallFeatures, PoolCall
 from retrieval.topics.terms import distinctive_terms
 
@@ -27,7 +30,8 @@ class TopicOptions:
     method: str = "agglomerative"
     #: The fewest calls a topic may have; None: 1% of the pool, at least 5 and at most 20 (at
     #: 5, HDBSCAN split 10 hidden Banking77 intents into 55 topics; at 40, 4000 calls of 77
-    #: intents were forced into too few topics).
+    #: intents were forced into too few topics); a pool under 25 calls takes a fifth of its
+    #: size, at least 3 (at 5, twelve new calls on three reasons could form no topic at all).
     min_size: int | None = None
     #: Weight of the BM25 cosine against the call vectors' cosine. 0 (vectors only): no weight
     #: won on both data sets; at 0.1-0.3 ARI moved between -0.05 (the demo's long calls) and
@@ -57,7 +61,9 @@ class TopicOptions:
 
     def size_for(self, pool: int) -> int:
         """The smallest topic for a pool of ``pool`` calls."""
-        return self.min_size if self.min_size is not None else max(5, min(20, round(pool * 0.01)))
+        if self.min_size is not None:
+            return self.min_size
+        return max(min(5, max(3, pool // 5)), min(20, round(pool * 0.01)))
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ class Discovery:
     unclustered: list[str]
     min_size: int
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Each call's text without filler and boilerplate (what its terms were read from).
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 def discover(
@@ -99,11 +107,13 @@ def discover(
     options: TopicOptions = TopicOptions(),
     background: Sequence[str] = (),
     centres: Mapping[str, np.ndarray] | None = None,
+    boilerplate: Boilerplate | None = None,
 ) -> Discovery:
     """Cluster ``calls`` and describe each cluster. ``background``: texts of calls outside the
     pool (the labeled ones) that the terms are contrasted with; ``centres``: the language means
     of the collection's call vectors (``features.language_centres``), taken off each call's
-    vector. Topics are numbered from 1, the largest first."""
+    vector; ``boilerplate``: the lines the pool shares (None: learned from the pool's texts),
+    left out of the texts with filler. Topics are numbered from 1, the largest first."""
     ids = [c.call_id for c in calls]
     if len(set(ids)) != len(ids):
         raise InputError("the pool holds a call twice")
@@ -112,6 +122,10 @@ def discover(
     started = time.perf_counter()
     if not calls:
         return Discovery([], [], min_size, seconds)
+    if boilerplate is None:
+        boilerplate = learn_boilerplate(calls)
+    texts = {c.call_id: content_text(c.text, boilerplate) for c in calls}
+    background = [content_text(text, boilerplate) for text in background]
     features = CallFeatures(calls, options.bm25_weight, centres)
     distance = features.distance()
     seconds["features"] = time.perf_counter() - started
@@ -121,7 +135,7 @@ def discover(
     started = time.perf_counter()
     groups = [np.flatnonzero(labels == k) for k in range(int(labels.max(initial=NOISE)) + 1)]
     terms = distinctive_terms(
-        [[calls[i].text for i in rows] for rows in groups], background, top=options.terms
+        [[texts[ids[i]] for i in rows] for rows in groups], background, top=options.terms
     )
     topics = []
     for number, (rows, found) in enumerate(zip(groups, terms, strict=True), start=1):
@@ -131,4 +145,4 @@ def discover(
         topics.append(Topic(number, members, found, round(float(closeness.mean()), 4)))
     seconds["terms"] = time.perf_counter() - started
     unclustered = [ids[i] for i in np.flatnonzero(labels == NOISE)]
-    return Discovery(topics, unclustered, min_size, seconds)
+    return Discovery(topics, unclustered, min_size, seconds, texts)

@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import app
+from app.core.models import Columns
 from eval.classify import sample_shots
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
 from tests.llm_server import Reply
 from tests.retrieval.classify.test_knn import REASONS, TRAIN, TRAIN_ZH

@@ -65,9 +65,9 @@ def test_folder_with_a_corrupt_file_indexes_the_rest(runtime: Runtime, tmp_path:
     assert broken.state == "failed" and "broken.mp3" in broken.error
     assert runtime.ledger.counts()["indexed"] == 5
 
-    store = runtime.store
+    store = runtime.turns
     # The turn index: one point per turn (two per text call here, one per stereo channel).
-    assert store.count() == sum(r.chunks for r in results) == runtime.calls.count() * 2
+    assert store.count() == sum(r.turn_points for r in results) == runtime.calls.count() * 2
     stereo = sorted(store.scroll({"call_id": "stereo"}), key=lambda p: p.payload["turn"])
     assert [p.payload["speakers"] for p in stereo] == [["agent"], ["customer"]]
     assert all(p.payload["source_kind"] == "audio" and p.payload["end"] <= 5.0 for p in stereo)
@@ -89,18 +89,18 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(
     _write_calls(inbox, 4)
     pipeline = runtime.pipeline()
     pipeline.run(discover([inbox])[0])
-    before = sorted(p.id for p in runtime.store.scroll())
+    before = sorted(p.id for p in runtime.turns.scroll())
 
     again = pipeline.run(discover([inbox])[0])
     assert {r.status for r in again} == {"unchanged"}
-    assert sorted(p.id for p in runtime.store.scroll()) == before
+    assert sorted(p.id for p in runtime.turns.scroll()) == before
 
     (inbox / "call-0001.txt").write_text("Customer: Actually I need to change my address.\n")
     changed = {r.call_id: r.status for r in pipeline.run(discover([inbox])[0])}
     assert changed["call-0001"] == "indexed" and changed["call-0000"] == "unchanged"
-    points = list(runtime.store.scroll({"call_id": "call-0001"}))
+    points = list(runtime.turns.scroll({"call_id": "call-0001"}))
     assert len(points) == 1 and "address" in points[0].payload["text"]  # its one turn now
-    assert runtime.store.count() == 3 * 2 + 1  # the old turns of call-0001 are gone
+    assert runtime.turns.count() == 3 * 2 + 1  # the old turns of call-0001 are gone
 
 
 def test_relabel_reindexes_without_retranscribing(runtime: Runtime, tmp_path: Path) -> None:
@@ -111,8 +111,8 @@ def test_relabel_reindexes_without_retranscribing(runtime: Runtime, tmp_path: Pa
     source.labels = ["complaint_escalation"]
     [result] = pipeline.run([source])
     assert result.status == "indexed"
-    assert pipeline._transcriber.cache_hits >= 1
-    points = list(runtime.store.scroll({"labels": "complaint_escalation"}))
+    assert pipeline._transcriber.cache.hits >= 1
+    points = list(runtime.turns.scroll({"labels": "complaint_escalation"}))
     assert points and {p.payload["call_id"] for p in points} == {"c"}
 
 
@@ -135,7 +135,7 @@ def test_opening_a_collection_with_another_model_is_refused(
         Runtime(settings, embedder=_OtherModel()) as rt,
         pytest.raises(CollectionMismatchError) as info,
     ):
-        rt.store  # noqa: B018
+        rt.turns  # noqa: B018
     message = str(info.value)
     assert "all-MiniLM-L6-v2" in message and "other-model" in message
 
@@ -172,9 +172,9 @@ def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
         statuses = [r.status for r in results]
         assert statuses.count("unchanged") >= indexed_at_kill
         assert "failed" not in statuses
-        points = list(rt.store.scroll())
+        points = list(rt.turns.scroll())
         # Two turns per call, each stored once: nothing lost, nothing doubled.
-        assert len(points) == 2 * total == rt.store.count()
+        assert len(points) == 2 * total == rt.turns.count()
         assert len({p.payload["call_id"] for p in points}) == total
         assert len({(p.payload["call_id"], p.payload["turn"]) for p in points}) == 2 * total
         assert rt.ledger.counts()["indexed"] == total
@@ -215,7 +215,7 @@ def test_demo_corpus_rows_import(runtime: Runtime) -> None:
     )
     said = {w for t in script["turns"] for w in t["text"].lower().split() if len(w) > 4}
     heard = " ".join(
-        p.payload["text"].lower() for p in runtime.store.scroll({"call_id": one.call_id})
+        p.payload["text"].lower() for p in runtime.turns.scroll({"call_id": one.call_id})
     )
     assert sum(w.strip(".,?!") in heard for w in said) / len(said) > 0.6
     # Turns come back in the order they were spoken, each with its channel's speaker.
@@ -307,4 +307,4 @@ def test_calls_carry_how_the_conversation_went(runtime: Runtime, tmp_path: Path)
     turns = runtime.ledger.get("mono").transcript.turns
     # Swapped: the voice that greets (the agent by voice) is now called the customer.
     assert turns[0].speaker == "customer" and {t.speaker for t in turns} == {"agent", "customer"}
-    assert runtime.store.count({"call_id": "mono", "speakers": "customer"}) >= 1
+    assert runtime.turns.count({"call_id": "mono", "speakers": "customer"}) >= 1

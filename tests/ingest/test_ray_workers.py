@@ -41,4 +41,4 @@ def test_ray_actors_transcribe_like_this_process(
         assert isinstance(result, tuple)
         assert_hears_like_alone(transcriber, f, result[0])
     # The driver, not the actors, wrote the cache: a second ask reads it, no cluster needed.
-    assert stt.local.cached("ray-0") is not None and stt.local.cached("ray-2") is None
+    assert stt.cache.get("ray-0") is not None and stt.cache.get("ray-2") is None

@@ -15,7 +15,14 @@ from app.core.config import Settings
 from app.core.errors import InputError
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
-from ingest.relabel import Correction, apply_corrections, read_corrections
+from ingest.relabel import (
+    Correction,
+    LabelChange,
+    LabelsChangedError,
+    apply_corrections,
+    read_corrections,
+    undo_change,
+)
 from retrieval.classify.knn import KnnClassifier
 from retrieval.index.embedding import Embedder
 
@@ -58,14 +65,14 @@ def _write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def _labels(runtime: Runtime, call_id: str) -> tuple[list[list[str]], list[str]]:
-    chunks = [p.payload["labels"] for p in runtime.store.scroll({"call_id": call_id})]
+    chunks = [p.payload["labels"] for p in runtime.turns.scroll({"call_id": call_id})]
     [call] = list(runtime.calls.scroll({"call_id": call_id}))
     return chunks, call.payload["labels"]
 
 
 def test_relabel_updates_every_point_ledger_and_history(rt: Runtime) -> None:
-    assert rt.store.count({"call_id": "c2"}) > 1
-    ids = sorted(p.id for p in rt.store.scroll())
+    assert rt.turns.count({"call_id": "c2"}) > 1
+    ids = sorted(p.id for p in rt.turns.scroll())
     classifier = KnnClassifier(rt.calls, rt.embedder, rt.sparse, rt.settings.classify)
     fitted_on = classifier.label_model().fingerprint
     report = apply_corrections(rt, [Correction("c2", "delivery_delay", "f:2")], "fixes.csv")
@@ -93,10 +100,10 @@ def test_relabel_updates_every_point_ledger_and_history(rt: Runtime) -> None:
         (["delivery_delay"], ["shipping"], "second.jsonl"),
     ]
     assert history[0]["at"].endswith("+00:00")
-    assert all(p.payload["label_history"] == history for p in rt.store.scroll({"call_id": "c2"}))
+    assert all(p.payload["label_history"] == history for p in rt.turns.scroll({"call_id": "c2"}))
     assert len(rt.ledger.history("c2")) == 2
     # Nothing was re-embedded or re-chunked: the same points; the light model sees the change.
-    assert sorted(p.id for p in rt.store.scroll()) == ids and rt.calls.count() == 3
+    assert sorted(p.id for p in rt.turns.scroll()) == ids and rt.calls.count() == 3
     assert classifier.label_model().fingerprint != fitted_on
 
 
@@ -200,10 +207,17 @@ def test_cli_relabel_end_to_end(
     dry = runner.invoke(app, ["relabel", str(fixes), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "dry run" in dry.output and "would relabel 1, unchanged 1, skipped 1" in dry.output
+    assert "replace refund with delivery_delay" in dry.output
+    assert "would create new labels (asked first): delivery_delay" in dry.output
 
-    ok = runner.invoke(app, ["relabel", str(fixes)])
+    # delivery_delay is on no call yet: created only when the question is answered yes.
+    refused = runner.invoke(app, ["relabel", str(fixes)], input="n\n")
+    assert refused.exit_code == 0, refused.output
+    assert "Create them?" in refused.output and "new labels not created" in refused.output
+    assert "relabeled 0, unchanged 1, skipped 2" in refused.output
+    ok = runner.invoke(app, ["relabel", str(fixes)], input="y\n")
     assert ok.exit_code == 0, ok.output
-    assert "a2" in ok.output and "delivery_delay" in ok.output
+    assert "a2" in ok.output and "replace refund with delivery_delay" in ok.output
     assert "relabeled 1, unchanged 1, skipped 1 (unknown ids: ghost)" in ok.output
     again = runner.invoke(app, ["relabel", str(fixes)])
     assert "relabeled 0, unchanged 2, skipped 1" in again.output
@@ -217,6 +231,87 @@ def test_cli_relabel_end_to_end(
     bad = runner.invoke(app, ["relabel", str(fixes), "--label-col", "intent"])
     assert bad.exit_code == 1
     assert "unknown column 'intent'" in bad.output and "id, new_label" in bad.output
+
+    # Every relabel can be undone from the CLI; the history says what to name.
+    history = runner.invoke(app, ["label-history", "a2"])
+    assert history.exit_code == 0, history.output
+    assert "#1" in history.output and "fixes.csv" in history.output
+    undone = runner.invoke(app, ["undo-relabel", "a2"])
+    assert undone.exit_code == 0, undone.output
+    assert "restored a2: delivery_delay → refund (replace delivery_delay with refund)" in (
+        undone.output
+    )
+    again = runner.invoke(app, ["undo-relabel", "a2", "--entry", "1"])
+    assert again.exit_code == 1 and "changed since entry #1" in again.output
+    assert "undo #1 (cli)" in runner.invoke(app, ["label-history", "a2"]).output
+    with Runtime(Settings()) as runtime:
+        assert runtime.ledger.get("a2").labels == ["refund"]
+
+
+def test_a_label_change_touches_only_what_it_names() -> None:
+    labels = ["refund", "delivery_delay"]
+    remove = LabelChange(remove=("refund",))
+    assert (remove.kind, str(remove), remove.apply(labels)) == (
+        "remove",
+        "remove refund",
+        ["delivery_delay"],
+    )
+    replace = LabelChange(("billing",), ("refund",))
+    assert (replace.kind, replace.apply(labels)) == ("replace", ["billing", "delivery_delay"])
+    assert str(replace) == "replace refund with billing"
+    assert LabelChange(("billing",)).apply(labels) == [*labels, "billing"]
+    assert LabelChange(("refund",)).apply(labels) == labels  # already there: no change
+    assert str(LabelChange(("a", "b"), ("c",))) == "remove c; add a, b"
+    assert LabelChange.between(labels, ["delivery_delay", "x"]) == LabelChange(("x",), ("refund",))
+
+
+def test_accepting_a_run_report_applies_its_change_and_nothing_else(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    """A label run's report row for c1 (refund;complaint) suggesting to add billing: before,
+    the accepted row made billing the primary label and silently dropped refund."""
+    report = _write_csv(
+        tmp_path / "label_issues.csv",
+        [
+            ["row", "id", "given_label", "given_labels", "suggested_label", "change",
+             "add_labels", "remove_labels", "accept"],
+            ["0", "c1", "refund", "refund;complaint", "billing", "add billing", "billing", "",
+             "yes"],
+            ["1", "c2", "refund", "refund", "shipping", "replace refund with shipping",
+             "shipping", "refund", "x"],
+            ["2", "c3", "account_access", "account_access", "refund", "", "", "", "yes"],
+        ],
+    )  # fmt: skip
+    corrections, warnings = read_corrections(report)
+    assert any("'c3' has no suggested change" in w for w in warnings)
+    done = apply_corrections(rt, corrections, report.name)
+    assert [(c.call_id, c.new) for c in done.changed] == [
+        ("c1", ["refund", "complaint", "billing"]),
+        ("c2", ["shipping"]),
+    ]
+    assert _labels(rt, "c1")[1] == ["refund", "complaint", "billing"]
+    # The run saw other labels than c1 has now: accepting its row again is refused.
+    again = apply_corrections(rt, read_corrections(report)[0], report.name)
+    assert not again.changed and again.unchanged == []
+    assert [why for _, why in again.skipped][0].startswith("labels changed since (then: refund")
+
+
+def test_new_labels_wait_for_confirmation_and_undo_restores(rt: Runtime) -> None:
+    known = {"refund", "complaint", "account_access"}
+    fix = Correction("c3", change=LabelChange(("refund",)))
+    created = Correction("c3", "warranty", "f:2")
+    report = apply_corrections(rt, [fix, created], "ui", known_labels=known)
+    assert [c.new for c in report.changed] == [["account_access", "refund"]]
+    assert report.new_labels == ["warranty"] and "no call has it yet" in report.skipped[0][1]
+    entry = report.changed[0].entry
+    assert entry == rt.ledger.history("c3")[-1]["id"]
+
+    undone = undo_change(rt, "c3", entry, "undo")
+    assert (undone.old, undone.new) == (["account_access", "refund"], ["account_access"])
+    assert _labels(rt, "c3")[1] == ["account_access"] == rt.ledger.get("c3").labels
+    with pytest.raises(LabelsChangedError, match=f"changed since entry #{entry}"):
+        undo_change(rt, "c3", entry, "undo")
+    assert [h["source"] for h in rt.ledger.history("c3")] == ["ui", "undo"]
 
 
 def test_suggestions_without_an_accept_column_are_refused(tmp_path: Path) -> None:

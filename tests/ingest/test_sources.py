@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 
 from app.core.errors import InputError
-from ingest.labels import Columns, load_labeled
+from app.core.models import Columns
+from ingest.labels import load_labeled
 from ingest.sources import discover, parse_text_turns, read_transcript
 
 

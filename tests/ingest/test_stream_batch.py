@@ -11,7 +11,7 @@ import numpy as np
 
 from app.core.errors import AudioError
 from ingest.audio import decode_windows
-from ingest.stream_batch import Said, _glue, _Piece, _runs, transcribe_conversations
+from ingest.stream_batch import Said, _glue, _Region, _runs, transcribe_conversations
 from ingest.transcribe import Transcriber
 from tests.conftest import DATA
 from tests.ingest.hearing import assert_hears_like_alone
@@ -83,7 +83,7 @@ def test_a_bad_recording_in_a_group_fails_alone(transcriber: Transcriber, tmp_pa
         "agent",
         "customer",
     }
-    assert cache.cached("good") is not None and cache.cached("bad") is None
+    assert cache.cache.get("good") is not None and cache.cache.get("bad") is None
 
 
 def test_glue_fills_chunks_in_order_up_to_the_limit() -> None:
@@ -92,8 +92,8 @@ def test_glue_fills_chunks_in_order_up_to_the_limit() -> None:
 
 
 def test_runs_split_at_speaker_changes_and_long_pauses() -> None:
-    agent = _Piece(0, "agent", 0, 0, 16000 * 10)
-    customer = _Piece(0, "customer", 0, 0, 16000 * 10)
+    agent = _Region(0, "agent", 0, 0, 16000 * 10)
+    customer = _Region(0, "customer", 0, 0, 16000 * 10)
     words = [
         (agent, 0.0, 0.4, " Hello"),
         (agent, 0.5, 0.9, " there."),
@@ -130,7 +130,7 @@ def test_worker_pool_transcribes_like_one_process_shares_long_calls_isolates_bad
         assert isinstance(result, tuple)
         assert_hears_like_alone(transcriber, f, result[0])
     # The workers wrote the shared cache: this process now reads them without a model.
-    assert pool.cached(f"pool-{STEREO.name}") is not None
+    assert pool.cache.get(f"pool-{STEREO.name}") is not None
     # Work is dealt by size, largest first, to the lightest share.
     assert sorted(i for part in share([(f, "") for f in files], 2) for i in part) == [0, 1, 2]
 

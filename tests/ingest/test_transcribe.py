@@ -51,10 +51,10 @@ def test_mandarin_comes_out_simplified(transcriber: Transcriber) -> None:
 
 def test_same_audio_is_never_transcribed_twice(transcriber: Transcriber, tmp_path: Path) -> None:
     copy = shutil.copy(DATA / "stereo_diarization.wav", tmp_path / "again.wav")
-    before = transcriber.cache_hits
+    before = transcriber.cache.hits
     first, _ = transcriber.transcribe(Path(copy), "same-hash")
     second, _ = transcriber.transcribe(Path(copy), "same-hash")
-    assert transcriber.cache_hits == before + 1
+    assert transcriber.cache.hits == before + 1
     assert first.turns == second.turns
 
 
@@ -66,5 +66,5 @@ def test_cache_key_changes_with_options(
         models_dir=models_dir,
         cache_dir=tmp_path,
     )
-    assert forced.cache_key("h") != transcriber.cache_key("h")
-    assert transcriber.cache_key("h") == transcriber.cache_key("h")
+    assert forced.cache.key("h") != transcriber.cache.key("h")
+    assert transcriber.cache.key("h") == transcriber.cache.key("h")

@@ -17,7 +17,7 @@ from retrieval.index import Bm25Encoder, EdgeStore, ServerStore, StoredPoint, Ve
 DIM = 8
 MODEL = "test-model"
 
-# (call_id, chunk_index, text, labels, split, date)
+# (call_id, turn, text, labels, split, date)
 DOCS: list[tuple[str, int, str, list[str], str, str]] = [
     ("c1", 0, "I want a refund for my broken headphones", ["refund"], "train", "2026-10-02"),
     ("c1", 1, "The agent processed the refund yesterday", ["refund"], "train", "2026-10-02"),
@@ -38,9 +38,9 @@ class Corpus:
     ids: list[str]
     vectors: np.ndarray
 
-    def id_of(self, call_id: str, chunk_index: int = 0) -> str:
+    def id_of(self, call_id: str, turn: int = 0) -> str:
         for p in self.points:
-            if p.payload["call_id"] == call_id and p.payload["chunk_index"] == chunk_index:
+            if p.payload["call_id"] == call_id and p.payload["turn"] == turn:
                 return p.id
         raise KeyError(call_id)
 
@@ -85,7 +85,7 @@ def corpus() -> Corpus:
     for (call_id, idx, text, labels, split, day), vec, sv in zip(DOCS, vecs, sparse, strict=True):
         payload = {
             "call_id": call_id,
-            "chunk_index": idx,
+            "turn": idx,
             "text": text,
             "labels": labels,
             "split": split,

@@ -9,9 +9,9 @@ import pytest
 from llama_index.core.schema import MetadataMode, QueryBundle
 
 from app.core.errors import InputError
+from app.core.filters import CallFilter
 from app.core.models import CallSource
 from app.runtime import Runtime
-from retrieval.index.filters import CallFilter
 from retrieval.qa.engine import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
 from retrieval.qa.llama import CallRetriever, is_weak
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
@@ -133,7 +133,7 @@ def test_llm_answer_streams_and_citations_map_to_chunks(
     assert answer.generated and [c.n for c in answer.citations] == [1]
     cited = answer.citations[0].passage
     assert cited is answer.passages[0] and cited.call_id == "c-courier"
-    stored = {(p.payload["call_id"], p.payload["turn"]) for p in indexed.store.scroll()}
+    stored = {(p.payload["call_id"], p.payload["turn"]) for p in indexed.turns.scroll()}
     assert (cited.call_id, cited.turn) in stored
     [request] = llm_server.requests
     assert request.body["stream"] is True

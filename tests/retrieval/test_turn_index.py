@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 
 from app.core.errors import StaleIndexError
+from app.core.filters import CallFilter
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
+from app.services import call_views
 from app.services import calls as calls_service
 from app.services import search as search_service
 from app.services.reindex import reindex
 from retrieval.index.embedding import Embedder
-from retrieval.index.filters import CallFilter
 from retrieval.index.points import INDEX_SCHEMA
 from tests.conftest import DATA
 
@@ -66,7 +67,7 @@ def test_evidence_turn_of_a_long_call_ranks_first_and_queries_embed_only_the_que
     with Runtime(make_settings(), embedder=counting) as rt:
         source = CallSource("long", "text", "test", transcript=_long_call(), labels=["delivery"])
         [result] = rt.pipeline().run([source])
-        assert result.status == "indexed" and result.chunks == 300
+        assert result.status == "indexed" and result.turn_points == 300
         counting.calls.clear()
         found = search_service.search(
             rt, "where did the courier leave the parcel?", filters=CallFilter(call_ids=("long",))
@@ -99,7 +100,7 @@ def test_sessions_with_their_own_dates(runtime: Runtime) -> None:
         ]
     )
     runtime.pipeline().run([CallSource("conv", "text", "test", transcript=transcript)])
-    points = sorted(runtime.store.scroll({"call_id": "conv"}), key=lambda p: p.payload["turn"])
+    points = sorted(runtime.turns.scroll({"call_id": "conv"}), key=lambda p: p.payload["turn"])
     assert [p.payload["session"] for p in points] == [0, 0, 1, 1]
     assert [p.payload["date"][:10] for p in points] == ["2023-05-08"] * 2 + ["2023-06-09"] * 2
     june = CallFilter(call_ids=("conv",), date_from=_day("2023-06-01"), date_to=_day("2023-06-30"))
@@ -130,7 +131,7 @@ def test_metadata_columns_become_filters(runtime: Runtime, tmp_path: Path) -> No
         p.call_id for p in search_service.search(runtime, "refund", filters=by_li).passages
     } == {"m1"}
     vip = CallFilter.parse(["tags=vip"], runtime.settings.ingest.metadata_fields)
-    assert [c.call_id for c in calls_service.list_calls(runtime, vip)] == ["m1"]
+    assert [c.call_id for c in call_views.list_calls(runtime, vip).calls] == ["m1"]
     [point] = runtime.calls.scroll({"call_id": "m2"})
     assert point.payload["agent"] == "Wang" and "colour" not in point.payload  # undeclared
 
@@ -163,7 +164,7 @@ def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_trans
             data["schema"] = old
         meta.write_text(json.dumps(data))
     with Runtime(settings, embedder=embedder) as rt, pytest.raises(StaleIndexError) as refused:
-        rt.store  # noqa: B018 - opening is what refuses
+        rt.turns  # noqa: B018 - opening is what refuses
     assert "callscope reindex" in str(refused.value) and "older CallScope" in str(refused.value)
 
     def no_transcribing(*args, **kwargs):
@@ -173,7 +174,7 @@ def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_trans
     with Runtime(settings, embedder=embedder) as rt:
         report = reindex(rt)
         assert report.old_schema == old and report.counts == {"indexed": 2}
-        assert rt.store.info.schema == INDEX_SCHEMA
+        assert rt.turns.info.schema == INDEX_SCHEMA
         found = search_service.search(rt, "charged twice", filters=CallFilter(labels=("billing",)))
         assert found.passages[0].call_id == "text"
         [text_call] = rt.calls.scroll({"call_id": "text"})

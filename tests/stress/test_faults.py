@@ -79,8 +79,8 @@ def test_kill_9_during_an_import_loses_and_doubles_nothing(
         assert rt.ledger.counts()["indexed"] == N
         assert rt.calls.count() == N
         # Exactly two turn points per call: nothing doubled, nothing left half-written.
-        assert rt.store.count() == 2 * N
-        per_call = {p.payload["call_id"] for p in rt.store.scroll()}
+        assert rt.turns.count() == 2 * N
+        per_call = {p.payload["call_id"] for p in rt.turns.scroll()}
         assert len(per_call) == N
     report = doctor(settings, repair=False)
     assert report.problems == [] and report.orphan_points == 0

@@ -4,6 +4,7 @@ a small indexed corpus, protected by an API key like a deployment."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -54,14 +55,20 @@ def chromium() -> Path:
             "`apt-get install chromium` first"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    done = subprocess.run(
-        "apt-get update -q && apt-get install -y -q chromium",
-        shell=True,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    # The suite runs on two workers (pytest-xdist): one installs, the other waits for the lock
+    # and then finds chromium there (two apt-get runs at once fight over dpkg's lock).
+    with open("/tmp/callscope-chromium-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return CHROMIUM
+        done = subprocess.run(
+            "apt-get update -q && apt-get install -y -q chromium",
+            shell=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if done.returncode != 0 or not CHROMIUM.exists():
         pytest.skip(f"could not install chromium with apt-get: {done.stderr[-500:]}")
     return CHROMIUM

@@ -137,6 +137,8 @@ def test_calls_filter_by_date_read_transcript_and_search_plays_audio(open_ui: An
     )
     page.locator("#calls-search").click()
     table = page.locator("#calls-table")
+    # The tab lists every call when it opens: wait for the filtered list.
+    expect(page.locator("#calls-count")).to_contain_text("2026-10-12 – 2026-10-12")
     table.get_by_role("gridcell", name="d2", exact=True).wait_for()
     ids = {
         c
@@ -185,10 +187,11 @@ def test_label_quality_run_shows_suspects_plots_and_accepts_a_fix(
     cell.click()
     expect(page.locator("#lq-call input, #lq-call textarea").first).to_have_value(MISLABELED)
     expect(page.locator("#lq-suggested input, #lq-suggested textarea").first).to_have_value(
-        "refund"
+        "replace delivery_delay with refund"
     )
     page.locator("#lq-accept").click()
-    page.locator("#lq-message").get_by_text(f"Relabeled {MISLABELED}").wait_for()
+    page.locator("#lq-confirm").click()  # accepting asks first (tests/ui/test_browser_labels.py)
+    page.locator("#lq-message").get_by_text(f"Changed {MISLABELED}").wait_for()
     row = served.runtime.ledger.get(MISLABELED)
     assert row is not None and row.labels[0] == "refund"
     assert served.runtime.ledger.history(MISLABELED)[-1]["new_labels"][0] == "refund"
@@ -200,10 +203,13 @@ def test_status_shows_models_sizes_and_how_to_configure_an_llm(open_ui: Any) -> 
     status = page.locator("#status-text")
     status.get_by_text("LLM__BASE_URL").wait_for()
     text = status.inner_text()
-    assert "all-MiniLM-L6-v2" in text and "bundled:base" in text
-    assert re.search(r"indexed\s+17", text), text
-    assert re.search(r"\d+ turn points, 17 calls", text), text
+    assert re.search(r"17 calls ready to search", text), text
     assert "No LLM configured" in text
+    page.get_by_text("Technical details").click()  # the models and sizes, folded away
+    details = page.locator("#status-technical-text")
+    details.get_by_text("all-MiniLM-L6-v2").first.wait_for()
+    assert "bundled:base" in details.inner_text()
+    assert re.search(r"\d+ turn points, 17 call points", details.inner_text())
     # Runs after the label-quality test, so its job is listed.
     page.locator("#status-jobs").get_by_role("gridcell", name="label_run").first.wait_for()
     screenshot(page, "status")

@@ -1,8 +1,14 @@
-"""The call view's line of how the call went."""
+"""The call view's line of how the call went, and the Calls tab's filter box."""
 
 from __future__ import annotations
 
-from ui.calls import metrics_markdown
+from types import SimpleNamespace
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from ui.calls import metrics_markdown, typed_filter
 
 
 def test_metrics_line_in_english_and_chinese() -> None:
@@ -24,3 +30,27 @@ def test_metrics_line_in_english_and_chinese() -> None:
 def test_no_metrics_no_line() -> None:
     assert metrics_markdown({}, "en") == ""
     assert "uncertain" in metrics_markdown({"speakers": "uncertain"}, "en")
+
+
+def _ctx() -> Any:
+    from app.core.config import load_settings
+
+    return SimpleNamespace(runtime=SimpleNamespace(settings=load_settings()))
+
+
+def test_the_filter_box_reads_metadata_and_metric_bounds_as_people_type_them() -> None:
+    typed = typed_filter(_ctx(), "agent=Li, Wang，longest_silence＞＝60", "en")
+    assert typed.metadata == (("agent", ("Li", "Wang")),)
+    assert typed.metrics == (("longest_silence", "gte", 60.0),)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_a_wrong_filter_names_what_the_box_takes(lang: str) -> None:
+    with pytest.raises(gr.Error) as wrong:
+        typed_filter(_ctx(), "split=test", lang)
+    said = str(wrong.value.message)
+    assert "split=test" in said and "longest_silence" in said and "agent" in said
+    assert "call_id" not in said  # internal keys are not offered
+    with pytest.raises(gr.Error) as wrong:
+        typed_filter(_ctx(), "duration=60", lang)
+    assert "duration>=60" in str(wrong.value.message)

@@ -13,16 +13,16 @@ from fastapi.testclient import TestClient
 
 from app.core.config import ApiSettings, load_settings
 from app.core.errors import InputError
+from app.services.classify import PASTED_ID, input_sources
 from ingest.ledger import LedgerRow
 from retrieval.qa.engine import Answer, Citation
 from retrieval.search import Passage
 from ui.ask import _pairs, answer_markdown
 from ui.auth import access_mode, login_check
 from ui.calls import call_filter, check_dates, transcript_markdown
-from ui.classify import PASTED_ID, sources_for, summary_markdown
+from ui.classify import summary_markdown
 from ui.context import audio_source
 from ui.i18n import EN, LANGUAGES, ZH, language, t
-from ui.label_quality import read_issues, suspects
 
 UI = Path(__file__).parents[2] / "ui"
 
@@ -160,27 +160,8 @@ def test_transcript_shows_times_speakers_and_marks_the_cited_turn() -> None:
     assert transcript_markdown(untimed) == "**agent**: Hello"
     passage = Passage("c9", 0, "Agent: Hello", None, None, ["agent"], ["refund"], 0.9)
     md = answer_markdown(Answer("q", "", [passage], [Citation(1, passage)]), "en")
-    assert "**[1]** (agent): Agent: Hello" in md and "--:--" not in md
-
-
-def test_suspects_are_the_flagged_rows_most_suspicious_first(tmp_path: Path) -> None:
-    (tmp_path / "label_issues.csv").write_text(
-        "\ufeffrow,id,given_label,suggested_label,score,reasons,flagged\n"
-        "0,a,refund,refund,0.1,,false\n"
-        "1,b,refund,account,0.7,other_label_confident,true\n"
-        "2,c,account,refund,0.9,outlier,true\n",
-        encoding="utf-8",
-    )
-    found = suspects(read_issues(tmp_path))
-    assert [s["id"] for s in found] == ["c", "b"]
-    assert found[0] == {
-        "id": "c",
-        "given": "account",
-        "suggested": "refund",
-        "score": 0.9,
-        "reasons": "outlier",
-    }
-    assert read_issues(tmp_path / "gone") == []
+    # The speaker once, then the words (never "(agent): Agent: Hello").
+    assert "**[1]** (agent): Hello" in md and "Agent: Hello" not in md and "--:--" not in md
 
 
 def test_an_unknown_answer_shows_the_closest_labels_in_both_languages() -> None:
@@ -202,7 +183,7 @@ def test_an_unknown_answer_shows_the_closest_labels_in_both_languages() -> None:
 def test_classify_inputs_pasted_text_and_refused_files(tmp_path: Path) -> None:
     bad = tmp_path / "notes.exe"
     bad.write_bytes(b"MZ")
-    sources, failed = sources_for([str(bad)], "Agent: hi\nCustomer: my parcel is late")
+    sources, failed = input_sources([bad], "Agent: hi\nCustomer: my parcel is late")
     assert [s.call_id for s in sources] == [PASTED_ID]
     assert [t.speaker for t in sources[0].transcript.turns] == ["agent", "customer"]
     assert failed[0].call_id == "notes" and "unsupported" in (failed[0].error or "")

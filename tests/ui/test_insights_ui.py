@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from app.core.config import load_settings
 from app.core.errors import InputError
+from app.core.filters import CallFilter
 from app.runtime import Runtime
 from app.services.insights import InsightsQuery, insights, insights_dict
-from retrieval.index.filters import CallFilter
 from tests.textcalls import text_sources
 from tests.ui.corpus import calls as corpus
 from ui.app import build_blocks
@@ -26,8 +26,10 @@ from ui.insights_tables import (
     bins_table,
     groups_table,
     labels_table,
+    missing_markdown,
     numbers_table,
     summary_markdown,
+    timed_markdown,
     weekly_frame,
     weeks_filter,
     weeks_table,
@@ -132,7 +134,7 @@ def test_every_table_number_is_what_its_filter_counts(ctx: UIContext) -> None:
     for lang in ("en", "zh-CN"):
         rows, cells = numbers_table(report, lang)
         checked += _check_cells(ctx, rows, cells)
-    rows, cells = labels_table(report)
+    rows, cells = labels_table(report, "en")
     checked += _check_cells(ctx, rows, cells)
     assert {r[0]: r[1] for r in rows} == {
         "delivery_delay": 7,  # five, the mislabeled one, and new-1 by its prediction
@@ -174,6 +176,57 @@ def test_the_weekly_chart_stacks_labels_per_week(ctx: UIContext) -> None:
     frame = weekly_frame(many, "en")
     assert frame["calls"].sum() == 13 + many["weeks"][0]["unassigned"]["value"]
     assert "(other)" in set(frame["label"]) and len(set(frame["label"]) - {"(other)"}) <= 11
+
+
+def test_a_week_without_calls_adds_no_nameless_series(ctx: UIContext) -> None:
+    """The week before the corpus has no calls: it still shows, as a bar of height 0 of a
+    label the chart has, not as a series of its own (a legend entry without a name)."""
+    query = build_query("2026-09-28", "2026-10-25", "", "", "both", None, FIELDS)
+    report = insights_dict(insights(ctx.runtime, query))
+    assert report["weeks"][0]["calls"]["value"] == 0
+    frame = weekly_frame(report, "en")
+    assert "2026-09-28" in set(frame["week"])
+    assert set(frame["label"]) == {c["label"] for c in report["labels"] if c["current"]["value"]}
+
+
+def test_labels_after_a_period_without_calls_are_new(ctx: UIContext) -> None:
+    """Before 5 October there were no calls: every label is "new", none "rising +N"."""
+    report = _report(ctx)
+    assert report["previous_calls"]["value"] == 0
+    for lang, new in (("en", "new"), ("zh-CN", "新出现")):
+        rows, _ = labels_table(report, lang)
+        assert {r[4] for r in rows} == {new}
+    en, zh = summary_markdown(report, "en"), summary_markdown(report, "zh-CN")
+    assert "No calls in the previous period (2026-09-14 to 2026-10-04)" in en
+    assert "Rising" not in en and "上一周期（2026-09-14 至 2026-10-04）没有通话" in zh
+    # A week against the week before: risen, fallen, and a label with no call before is new.
+    week = insights_dict(
+        insights(ctx.runtime, build_query("2026-10-19", "2026-10-25", "", "", "both", None, FIELDS))
+    )
+    assert week["previous_calls"]["value"] > 0
+    new = [c["label"] for c in week["new"]]
+    assert "退款" in new and "退款" not in [c["label"] for c in week["rising"]]
+    assert "**New**: `退款` (1)" in summary_markdown(week, "en")
+    assert "**新出现**: `退款` (1)" in summary_markdown(week, "zh-CN")
+
+
+def test_what_the_numbers_leave_out_is_said(ctx: UIContext) -> None:
+    """The histograms cover the calls with timings; an empty table by a field says how calls
+    get that field; in English and Chinese."""
+    report = _report(ctx)
+    assert timed_markdown(report, "en") == (
+        "**18 of 18 calls** have timings (recordings): only they are in these histograms."
+    )
+    assert "**18 个通话中有 18 个**带时间信息" in timed_markdown(report, "zh-CN")
+    assert missing_markdown(report, "agent", "en") == ""
+    en, zh = (
+        missing_markdown(report, "direction", "en"),
+        missing_markdown(report, "direction", "zh-CN"),
+    )
+    assert en.startswith("No call of this period has **direction**") and "import-labels" in en
+    assert "本周期没有任何通话带有 **direction**" in zh and "import-labels" in zh
+    numbers = dict((r[0], r[1]) for r in numbers_table(report, "en")[0])
+    assert numbers["With timings (recordings)"] == 18
 
 
 def test_a_number_lists_its_calls_like_the_calls_tab(ctx: UIContext) -> None:
@@ -225,3 +278,20 @@ def test_the_tab_is_built_with_its_chart(ctx: UIContext) -> None:
     blocks = build_blocks(ctx)
     ids = {getattr(b, "elem_id", None) for b in blocks.blocks.values()}
     assert {"tab-insights", "insights-weekly", "insights-weeks", "insights-calls"} <= ids
+
+
+def test_page_load_leaves_the_tab_s_tables_alone(ctx: UIContext) -> None:
+    """Page load heads the ``ui.i18n.dataframe`` tables in the request's language by emptying
+    them; a tab opened at once had its numbers wiped when that load came after them (a table
+    without rows next to a filled summary). The tab's tables are headed by its own answers."""
+    from ui.i18n import COLUMN_KEYS
+
+    blocks = build_blocks(ctx)
+    tables = [
+        b
+        for b in blocks.blocks.values()
+        if getattr(b, "elem_id", None) and str(b.elem_id).startswith("insights-")
+    ]
+    frames = [b for b in tables if b.__class__.__name__ == "Dataframe"]
+    assert {b.elem_id for b in frames} >= {"insights-numbers", "insights-weeks", "insights-calls"}
+    assert not [b.elem_id for b in frames if getattr(b, COLUMN_KEYS, None)]

@@ -9,10 +9,10 @@ from typing import Any
 import gradio as gr
 import pytest
 
-from app.core.models import Transcript, Turn
+from app.core.models import FollowUp, SummaryPoint, Transcript, Turn, TurnRef
 from app.runtime import Runtime
 from app.services.summary import NO_LLM, SummaryResult
-from retrieval.llm.summary import CallSummary, FollowUp, SummaryPoint, TurnRef
+from retrieval.llm.summary import CallSummary
 from retrieval.llm.turn_lines import PromptWindow
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply

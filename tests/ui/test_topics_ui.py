@@ -17,7 +17,16 @@ from app.services import topics
 from tests.topiccalls import PLANTED, sources
 from ui.context import UIContext
 from ui.i18n import t
-from ui.topics import discover, load, promote, run_choices, table_rows, topic_markdown
+from ui.topics import (
+    discover,
+    load,
+    preview,
+    promote,
+    run_choices,
+    run_when,
+    table_rows,
+    topic_markdown,
+)
 
 
 @pytest.fixture
@@ -36,21 +45,36 @@ def test_discover_read_a_topic_and_label_it(ctx: UIContext) -> None:
 
     made = discover(ctx)
     text, table, run = load(ctx, made["run_id"], "en")
-    assert run == made and f"**Run {made['run_id']}**" in text and "14 calls" in text
+    when = run_when(made["run_id"])
+    assert run == made and f"**Run of {when}**" in text and "14 calls" in text
     assert t("topics.no_llm", "en") in text
-    assert t("topics.no_llm", "zh-CN") in load(ctx, made["run_id"], "zh-CN")[0]
+    zh = load(ctx, made["run_id"], "zh-CN")[0]
+    assert t("topics.no_llm", "zh-CN") in zh and f"**{when} 的发现**" in zh
+    # Staff see when a run ran and what it found, not how it clustered.
+    assert "agglomerative" not in text and "agglomerative" not in zh
     assert table.headers == ["#", "Calls", "Name", "Distinctive terms", "Suggested label"]
-    assert run_choices(ctx)[0][1] == made["run_id"]
+    [(label, value)] = run_choices(ctx)
+    assert value == made["run_id"] and label.startswith(when) and "agglomerative" not in label
+    assert f"{len(made['topics'])} topics" in label
+    assert f"{len(made['topics'])} 个话题" in run_choices(ctx, "zh-CN")[0][0]
     [row] = [r for r in table_rows(run) if "thermostat" in r[3]]
     number, size, name, terms, suggested = row
-    assert size == 6 and name == "" and suggested == "thermostat_firmware"
+    # No LLM: the name is the topic's best terms, never empty.
+    assert size == 6 and name.startswith("thermostat · ") and suggested == "thermostat_firmware"
 
     shown = topic_markdown(topics.show(ctx.runtime, number, made["run_id"]), "en")
     assert shown.startswith(f"### Topic {number}: thermostat") and "★ `t" in shown
     assert "firmware update" in shown and t("topics.star", "en") in shown
     assert "话题" in topic_markdown(topics.show(ctx.runtime, number), "zh-CN")
 
-    message = promote(ctx, made["run_id"], number, "smart_home", "t5, ", "en")
+    # Asked first: what would change, and nothing changed yet.
+    question, pending = preview(ctx, made["run_id"], number, "smart_home", "t5, ", "en")
+    assert question.startswith(f"Label **5** calls of topic {number} **smart_home**?")
+    assert "`t0`" in question and "`t5`" not in question and pending is not None
+    assert ctx.runtime.ledger.get("t0").labels == []
+    zh, _ = preview(ctx, made["run_id"], number, "smart_home", "t5", "zh-CN")
+    assert zh.startswith(f"将话题 {number} 的 **5** 通通话设定标签 **smart_home**？")
+    message = promote(ctx, pending, "en")
     assert message.startswith(f"Labeled 5 calls of topic {number} **smart_home**")
     assert ctx.runtime.ledger.get("t0").labels == ["smart_home"]
     assert ctx.runtime.ledger.get("t5").labels == []
@@ -62,13 +86,25 @@ def test_discover_read_a_topic_and_label_it(ctx: UIContext) -> None:
 
 def test_labeling_needs_a_topic_and_a_usable_label(ctx: UIContext) -> None:
     with pytest.raises(gr.Error, match="Select a topic"):
-        promote(ctx, None, None, "x", "", "en")
+        preview(ctx, None, None, "x", "", "en")
+    with pytest.raises(gr.Error, match="Select a topic"):
+        promote(ctx, None, "en")
     made = discover(ctx)
     with pytest.raises(gr.Error, match="not a label"):
-        promote(ctx, made["run_id"], 1, "unknown", "", "en")
+        preview(ctx, made["run_id"], 1, "unknown", "", "en")
     with pytest.raises(gr.Error, match="not calls of topic 1"):
-        promote(ctx, made["run_id"], 1, "x", "nobody", "en")
+        preview(ctx, made["run_id"], 1, "x", "nobody", "en")
     assert all(ctx.runtime.ledger.get(c).labels == [] for c in PLANTED)
+
+
+def test_runs_that_found_nothing_are_not_listed(ctx: UIContext) -> None:
+    kept = discover(ctx)
+    # No call was classified unknown: this run has an empty pool and finds nothing.
+    empty = topics.discover(ctx.runtime, scope="unknown")
+    assert empty["topics"] == [] and empty["pool"] == 0
+    assert [value for _, value in run_choices(ctx)] == [kept["run_id"]]
+    # Shown when asked for (it is still stored), saying why it is empty.
+    assert t("topics.empty_pool", "zh-CN") in load(ctx, empty["run_id"], "zh-CN")[0]
 
 
 def test_the_topics_tab_is_mounted(tmp_path) -> None:

@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.deps import RuntimeDep
 from app.api.routes.search import SearchFilters
 from app.core.errors import CallScopeError
+from app.core.filters import CallFilter
 from app.services import search as service
-from retrieval.index.filters import CallFilter
-from retrieval.qa.engine import Answer, answer_dict
+from app.services.search import Answer, answer_dict
 
 router = APIRouter(prefix="/api", tags=["ask"])
 log = logging.getLogger("callscope.api")

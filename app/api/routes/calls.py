@@ -1,13 +1,12 @@
 """``/api/calls``: upload recordings or transcripts, list, read and delete calls.
 
-The routes share the Runtime's ledger (its connection is thread-safe behind a lock: FastAPI runs
-sync routes on any threadpool thread).
+Listing and reading go through ``app.services.call_views`` (the UI reads calls through the same
+functions); uploading and deleting through ``app.services.calls``.
 """
 
 from __future__ import annotations
 
 from datetime import date as Date
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
@@ -18,9 +17,8 @@ from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep, SettingsDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import parse_labels, store_uploads
-from app.services import calls
-from app.services.conversation import conversation
-from ingest.ledger import STATES, LedgerRow
+from app.services import call_views, calls
+from app.services.call_views import STATES, CallFilter, CallRow
 
 router = APIRouter(prefix="/api", tags=["calls"])
 
@@ -29,7 +27,7 @@ class FileResult(BaseModel):
     filename: str
     call_id: str
     status: str
-    chunks: int = 0
+    turn_points: int = 0
     error: str | None = None
 
 
@@ -45,8 +43,10 @@ class CallSummary(BaseModel):
     origin: str
     duration: float | None
     language: str | None
-    n_chunks: int
+    turn_points: int
     updated_at: float
+    #: The call's date (ISO), when it has one.
+    date: str | None = None
 
 
 class CallList(BaseModel):
@@ -85,18 +85,18 @@ def _error(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status, detail={"code": code, "message": message})
 
 
-def _summary(row: LedgerRow) -> dict[str, Any]:
+def _summary(row: CallRow) -> dict[str, Any]:
     return {
         "call_id": row.call_id,
         "state": row.state,
         "labels": row.labels,
         "kind": row.kind,
-        # Only the file name: the full origin is a server path.
-        "origin": Path(row.origin).name,
+        "origin": row.origin,  # the file name only: the full origin is a server path
         "duration": row.duration,
         "language": row.language,
-        "n_chunks": row.n_chunks,
+        "turn_points": row.turn_points,
         "updated_at": row.updated_at,
+        "date": row.date,
     }
 
 
@@ -147,38 +147,33 @@ def upload_calls(
 @router.get("/calls")
 def list_calls(
     runtime: RuntimeDep,
-    label: str | None = None,
+    label: Annotated[str | None, Query(min_length=1)] = None,
     state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CallList:
-    """List calls from the ledger, newest first, filtered by label and state."""
-    ledger = runtime.ledger
-    rows = [r for r in ledger.rows(state) if label is None or label in r.labels]
-    rows.sort(key=lambda r: r.updated_at, reverse=True)
-    page = rows[offset : offset + limit]
-    return CallList(total=len(rows), calls=[CallSummary(**_summary(r)) for r in page])
+    """List calls, newest call date first, filtered by label (indexed calls) and state."""
+    filters = CallFilter(labels=(label,)) if label else None
+    page = call_views.list_calls(runtime, filters, state=state, limit=limit, offset=offset)
+    return CallList(total=page.total, calls=[CallSummary(**_summary(r)) for r in page.calls])
 
 
 @router.get("/calls/{call_id}", responses=errors(404))
 def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
     """One call: transcript turns, labels, label and classification history, state, error."""
-    ledger = runtime.ledger
-    row = ledger.get(call_id)
-    if row is None:
+    view = call_views.get_call(runtime, call_id)
+    if view is None:
         raise _error(404, "not_found", f"no call {call_id!r}")
-    history = ledger.history(call_id)
-    how = conversation(runtime, row)
-    turns = [t.to_dict() for t in row.transcript.turns] if row.transcript else []
+    turns = view.turns
     return CallDetail(
-        **_summary(row),
-        error=row.error,
-        warnings=row.warnings,
-        turns=[TurnOut(**{k: t.get(k) for k in TurnOut.model_fields}) for t in turns],
-        label_history=history,
-        classifications=ledger.classifications(call_id),
-        speakers=how.pop("speakers", None),
-        metrics=how,
+        **_summary(view.row),
+        error=view.error,
+        warnings=view.warnings,
+        turns=[TurnOut(speaker=t.speaker, text=t.text, start=t.start, end=t.end) for t in turns],
+        label_history=view.label_history,
+        classifications=view.classifications,
+        speakers=view.speakers,
+        metrics=view.metrics,
     )
 
 

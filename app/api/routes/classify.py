@@ -25,9 +25,9 @@ from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import store_uploads
 from app.core.errors import InputError
-from app.services.batch import classify_files, discard_uploads
 from app.services.calls import uploads_dir
 from app.services.classify import Classification, classify_stored, classify_text
+from app.services.classify_uploads import classify_uploads, discard_uploads
 
 router = APIRouter(prefix="/api", tags=["classify"])
 
@@ -49,8 +49,11 @@ class ClassifyRequest(BaseModel):
 class NeighbourOut(BaseModel):
     call_id: str
     labels: list[str]
+    #: Raw similarity: a cosine (0-1) for ``dense``, a BM25 score (no fixed scale) for ``bm25``.
     score: float
     via: str
+    #: Its share of the neighbours' vote, 0-1 (one scale for both kinds; they sum to 1).
+    weight: float
 
 
 class CandidateOut(BaseModel):
@@ -83,7 +86,7 @@ def classify(body: ClassifyRequest, runtime: RuntimeDep) -> ClassifyResponse:
 
 @router.post("/calls/{call_id}/classify", responses=errors(404))
 def classify_call(call_id: str, runtime: RuntimeDep) -> ClassifyResponse:
-    """Classify a call already in the store (its own label never votes for it)."""
+    """Classify a call already in the store (it never votes for itself, by id or content)."""
     try:
         return _response(classify_stored(runtime, call_id, source="api"))
     except InputError as exc:
@@ -95,7 +98,7 @@ def classify_call(call_id: str, runtime: RuntimeDep) -> ClassifyResponse:
     status_code=202,
     responses={200: {"description": "The results (wait=true)"}, **errors(413, 415)},
 )
-def classify_batch(
+def classify_uploaded_files(
     files: Annotated[list[UploadFile], File(description="Recordings or .txt/.json transcripts.")],
     runtime: RuntimeDep,
     settings: SettingsDep,
@@ -113,7 +116,7 @@ def classify_batch(
     if not wait:
         return job_accepted(jobs.submit("classify", params))
     try:
-        return JSONResponse(classify_files(runtime, stored, source="api"))
+        return JSONResponse(classify_uploads(runtime, stored, source="api"))
     finally:
         discard_uploads(stored)
 
@@ -153,7 +156,9 @@ def _response(c: Classification) -> ClassifyResponse:
         decided_by=c.decided_by,
         flags=c.flags,
         neighbours=[
-            NeighbourOut(call_id=n.call_id, labels=n.labels, score=n.score, via=n.via)
+            NeighbourOut(
+                call_id=n.call_id, labels=n.labels, score=n.score, via=n.via, weight=n.weight
+            )
             for n in c.neighbours
         ],
         provenance=c.provenance,

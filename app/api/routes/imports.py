@@ -14,8 +14,8 @@ from app.api.deps import JobsDep, RuntimeDep, SettingsDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import TABLE_TYPES, TABLES, store_uploads
+from app.core.names import AUDIO_EXTENSIONS
 from app.services import calls
-from ingest.audio import AUDIO_EXTENSIONS
 
 router = APIRouter(prefix="/api", tags=["import"])
 

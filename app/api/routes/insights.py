@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import RuntimeDep
 from app.api.routes.search import SearchFilters
+from app.core.filters import metric_bound
 from app.services import counting
 from app.services.insights import InsightsQuery, insights, insights_dict
 from app.services.insights_xlsx import insights_xlsx
-from retrieval.index.filters import metric_bound
 
 router = APIRouter(prefix="/api/insights", tags=["insights"])
 
@@ -90,6 +90,8 @@ class LabelChangeOut(BaseModel):
     current: CountOut
     previous: CountOut
     change: int
+    #: Calls now and none in the previous period (listed under ``new``, not ``rising``).
+    new: bool
     share: float | None
     previous_share: float | None
 
@@ -138,12 +140,24 @@ class InsightsOut(BaseModel):
     unknown_share: float | None
     low_confidence_share: float | None
     labels: list[LabelChangeOut]
+    #: Labels with more calls than in the previous period, where they had some.
     rising: list[LabelChangeOut]
     falling: list[LabelChangeOut]
+    #: Labels with calls now and none in the previous period.
+    new: list[LabelChangeOut]
     weeks: list[WeekOut]
     groups: dict[str, list[GroupRowOut]]
+    #: Calls per bin of each metric: only calls with timings (``timed``) have metrics.
     metrics: dict[str, list[BinOut]]
     speaker_sources: dict[str, CountOut]
+    #: Calls of the period with timings (recordings, timed transcripts).
+    timed: CountOut
+    #: Calls of the period whose date is not their own, by where it came from: ``upload``
+    #: (the time they were uploaded).
+    dated_by: dict[str, CountOut]
+    #: Metadata fields no call of the period has (their ``groups`` are empty): calls get them
+    #: from a column of that name in an imported table (``POST /api/imports``).
+    missing_metadata: list[str]
     engine_calls: int
     seconds: float
 

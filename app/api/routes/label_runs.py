@@ -1,5 +1,6 @@
 """Label-quality runs over HTTP: start one on the labeled calls in the store, list the stored
-runs, fetch a run's summary, its report, its issue table, and compare two runs.
+runs, fetch a run's summary, its report, its issue table or rows, compare two runs, and accept
+a run's suggestion for a call (exactly the change it suggests: add, remove or replace).
 
 A run takes seconds to minutes (it scores every labeled call out of sample), so it is a
 background job (202 + the job to poll at ``/api/jobs/{id}``; its result is the run's summary);
@@ -20,7 +21,9 @@ from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep
 from app.api.public import without_paths
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
-from app.services import label_runs
+from app.api.routes.labels import LabelEditOut, http_errors
+from app.core.errors import InputError
+from app.services import label_runs, labels
 
 #: Run ids are SQLite integers: a bigger number from a URL is a 422, not an OverflowError.
 RunId = Annotated[int, Query(ge=1, le=MAX_OFFSET)]
@@ -77,6 +80,88 @@ def get_run(run_id: RunPath, runtime: RuntimeDep) -> dict[str, Any]:
     return without_paths(_summary(runtime, run_id))
 
 
+class IssueOut(BaseModel):
+    call_id: str
+    row: int
+    #: Every given label, primary first.
+    given_labels: list[str]
+    #: The suggestion: labels to add and to remove (both: a replace), and in words.
+    add: list[str]
+    remove: list[str]
+    change: str
+    suggested_label: str
+    suggested_labels: list[str]
+    score: float
+    flagged: bool
+    #: Codes (``other_label_confident``, ``unsupported_label``, ``low_self_confidence``,
+    #: ``near_duplicate_conflict``, ``outlier``, ``singleton_label``, ``small_label``).
+    reasons: list[str]
+    conflicts: list[str]
+    llm_verdict: str | None = None
+    llm_label: str | None = None
+    llm_reason: str | None = None
+
+
+class AcceptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str = Field(min_length=1, max_length=200)
+    #: Create a suggested label no call has yet (otherwise 409 ``new_label``).
+    create_labels: bool = False
+    #: Say what accepting would change; write nothing.
+    dry_run: bool = False
+
+
+@router.get("/{run_id}/issues", responses=errors(404))
+def get_issues(
+    run_id: RunPath,
+    runtime: RuntimeDep,
+    flagged: Annotated[bool, Query(description="Only the flagged rows (the suspects).")] = False,
+) -> list[IssueOut]:
+    """A run's rows, most suspect first: given labels, the suggested change, score, reasons."""
+    try:
+        issues = label_runs.run_issues(runtime.settings, run_id)
+    except InputError as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    return [_issue(i) for i in issues if i.flagged or not flagged]
+
+
+@router.post("/{run_id}/accept", responses=errors(404))
+def accept(run_id: RunPath, body: AcceptRequest, runtime: RuntimeDep) -> LabelEditOut:
+    """Apply exactly the change the run suggests for a call (409 if its labels changed since)."""
+    _summary(runtime, run_id)
+    with http_errors():
+        edit = labels.accept_suggestion(
+            runtime,
+            run_id,
+            body.call_id,
+            create_labels=body.create_labels,
+            dry_run=body.dry_run,
+            by="api",
+        )
+    return LabelEditOut(**edit.to_dict())
+
+
+def _issue(i: label_runs.LabelIssue) -> IssueOut:
+    return IssueOut(
+        call_id=i.call_id,
+        row=i.row,
+        given_labels=i.labels,
+        add=i.add,
+        remove=i.remove,
+        change=str(i.change),
+        suggested_label=i.suggested_label,
+        suggested_labels=i.suggested_labels,
+        score=i.score,
+        flagged=i.flagged,
+        reasons=i.reasons,
+        conflicts=i.conflicts,
+        llm_verdict=i.llm_verdict,
+        llm_label=i.llm_label,
+        llm_reason=i.llm_reason,
+    )
+
+
 @router.get("/{run_id}/{kind}", responses=errors(404))
 def get_file(run_id: RunPath, kind: str, runtime: RuntimeDep) -> FileResponse:
     """A run's ``report`` (HTML), ``csv`` / ``xlsx`` issue table or ``summary`` JSON."""
@@ -91,8 +176,6 @@ def get_file(run_id: RunPath, kind: str, runtime: RuntimeDep) -> FileResponse:
 
 
 def _summary(runtime: RuntimeDep, run_id: int) -> dict[str, Any]:
-    from app.core.errors import InputError
-
     try:
         return label_runs.run_summary(runtime.settings, run_id)
     except InputError as exc:

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import RuntimeDep
 from app.core.errors import InputError
+from app.core.filters import CallFilter
 from app.services import search as service
-from retrieval.index.filters import CallFilter
 
 router = APIRouter(prefix="/api", tags=["search"])
 

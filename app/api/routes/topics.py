@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.deps import RuntimeDep
 from app.api.responses import errors
 from app.services import topics
-from retrieval.topics import TopicOptions
+from app.services.topics import TopicOptions
 
 router = APIRouter(prefix="/api/topics", tags=["topics"])
 
@@ -34,7 +34,7 @@ class DiscoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["hdbscan", "agglomerative"] = TopicOptions.method  # type: ignore[assignment]
-    #: Fewest calls per topic (default: 1% of the pool, 5 to 20).
+    #: Fewest calls per topic (default: 1% of the pool, 5 to 20; under 25 calls a fifth, >= 3).
     min_size: int | None = Field(None, ge=2, le=100_000)
     bm25_weight: float = Field(TopicOptions.bm25_weight, ge=0.0, le=1.0)
     #: all: unlabeled or classified unknown; or only one of the two.

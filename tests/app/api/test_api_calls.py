@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _uploads(runtime: Runtime) -> list[Path]:
 
 def _nothing_written(runtime: Runtime) -> None:
     assert list(runtime.ledger.rows()) == []
-    assert runtime.store.count() == 0
+    assert runtime.turns.count() == 0
     assert _uploads(runtime) == []
     leftovers = [p for p in runtime.settings.paths.state_dir.iterdir() if p.name.startswith(".")]
     assert leftovers == []
@@ -59,14 +60,14 @@ def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime)
     assert r.status_code == 200
     [result] = r.json()["results"]
     assert result["call_id"] == "refund-42" and result["status"] == "indexed"
-    assert result["chunks"] >= 1 and result["error"] is None
-    assert runtime.store.count({"call_id": "refund-42"}) == result["chunks"]
+    assert result["turn_points"] >= 1 and result["error"] is None
+    assert runtime.turns.count({"call_id": "refund-42"}) == result["turn_points"]
 
     listed = client.get("/api/calls", params={"label": "refund"}, headers=AUTH).json()
     assert listed["total"] == 1
     call = listed["calls"][0]
     assert call["labels"] == ["refund", "billing"] and call["state"] == "indexed"
-    assert call["kind"] == "transcript" and call["n_chunks"] == result["chunks"]
+    assert call["kind"] == "transcript" and call["turn_points"] == result["turn_points"]
     assert call["origin"].endswith("-refund-42.txt") and "/" not in call["origin"]
     assert client.get("/api/calls", params={"label": "other"}, headers=AUTH).json()["total"] == 0
     assert client.get("/api/calls", params={"state": "failed"}, headers=AUTH).json()["total"] == 0
@@ -78,8 +79,8 @@ def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime)
     assert detail["speakers"] == "transcript" and detail["metrics"] == {}  # no timings
 
     r = client.delete("/api/calls/refund-42", headers=AUTH)
-    assert r.json() == {"deleted": "refund-42", "points": result["chunks"] + 1}
-    assert runtime.store.count() == 0 and runtime.calls.count() == 0
+    assert r.json() == {"deleted": "refund-42", "points": result["turn_points"] + 1}
+    assert runtime.turns.count() == 0 and runtime.calls.count() == 0
     assert _uploads(runtime) == []
     for r in (
         client.get("/api/calls/refund-42", headers=AUTH),
@@ -102,7 +103,7 @@ def test_upload_recording_and_a_corrupt_one_in_a_job(client: TestClient, runtime
     assert polled["state"] == "done" and polled["done"] == polled["total"] == 2
     assert polled["result"]["counts"] == {"indexed": 1, "failed": 1}
     results = {x["call_id"]: x for x in polled["result"]["results"]}
-    assert results["jfk"]["status"] == "indexed" and results["jfk"]["chunks"] >= 1
+    assert results["jfk"]["status"] == "indexed" and results["jfk"]["turn_points"] >= 1
     assert results["x"]["status"] == "failed" and results["x"]["error"]
     assert str(runtime.settings.paths.state_dir) not in str(results)
 
@@ -120,7 +121,7 @@ def test_upload_recording_and_a_corrupt_one_in_a_job(client: TestClient, runtime
     r = client.delete("/api/calls/jfk", headers=AUTH)
     assert r.status_code == 200 and r.json()["points"] >= 2
     assert list(cache.glob("*.json")) == []
-    assert runtime.store.count({"call_id": "jfk"}) == 0
+    assert runtime.turns.count({"call_id": "jfk"}) == 0
     assert [p.name.endswith("-x.mp3") for p in _uploads(runtime)] == [True]
 
 
@@ -196,3 +197,54 @@ def test_calls_need_the_key(client: TestClient, runtime: Runtime) -> None:
     ):
         assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     _nothing_written(runtime)
+
+
+def _upload(client: TestClient, name: str, day: str) -> None:
+    r = client.post(
+        "/api/calls?wait=true",
+        files={"files": (name, REFUND.encode(), "text/plain")},
+        data={"date": day},
+        headers=AUTH,
+    )
+    assert r.json()["results"][0]["status"] == "indexed", r.text
+
+
+def test_calls_are_listed_newest_call_first_with_their_date_and_the_total(
+    client: TestClient,
+) -> None:
+    """The list the UI shows (``services.call_views.list_calls``): newest call date first
+    (not the order they were stored in), a page and the total."""
+    _upload(client, "november.txt", "2026-11-03")
+    _upload(client, "september.txt", "2026-09-20")
+    _upload(client, "october.txt", "2026-10-01")
+    listed = client.get("/api/calls", headers=AUTH).json()
+    assert listed["total"] == 3
+    assert [c["call_id"] for c in listed["calls"]] == ["november", "october", "september"]
+    assert listed["calls"][0]["date"].startswith("2026-11-03")
+    page = client.get("/api/calls", params={"limit": 1, "offset": 1}, headers=AUTH).json()
+    assert page["total"] == 3 and [c["call_id"] for c in page["calls"]] == ["october"]
+    detail = client.get("/api/calls/october", headers=AUTH).json()
+    assert detail["date"].startswith("2026-10-01") and detail["labels"] == []
+
+
+def test_the_root_address_leads_to_the_ui_and_docs_work_offline(client: TestClient) -> None:
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code in (302, 307) and r.headers["location"] == "/ui/"
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets  # nothing from a CDN
+    for asset in assets:
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 1000, asset
+    assert "/openapi.json" in page.text
+
+
+def test_without_the_ui_the_root_address_leads_to_the_docs(
+    make_settings: Callable[..., Settings], embedder
+) -> None:
+    settings = make_settings(api={"api_keys": [KEY], "ui": False})
+    with Runtime(settings, embedder=embedder) as rt, TestClient(create_app(runtime=rt)) as c:
+        r = c.get("/", follow_redirects=False)
+        assert r.headers["location"] == "/docs"
+        assert c.get("/docs").status_code == 200

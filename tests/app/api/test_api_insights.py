@@ -105,6 +105,13 @@ def test_insights_numbers_lead_back_to_their_calls(client: TestClient, planted: 
     }
     silence = {b["low"]: b["calls"]["value"] for b in body["metrics"]["longest_silence"]}
     assert silence[60] == 2 and silence[10] == 1 and silence[0] == 1
+    # Nothing before 28 September: every label is new, none "rising". What the numbers leave
+    # out is named: the calls with timings (here all four), fields no call has.
+    assert body["previous_calls"]["value"] == 0 and body["rising"] == []
+    assert [c["label"] for c in body["new"]] == ["refund", "account"]  # top 2
+    assert all(c["new"] for c in body["labels"])
+    assert body["timed"]["value"] == 4 and body["dated_by"] == {}
+    assert body["missing_metadata"] == ["team", "queue", "direction", "tags"]
     counts = list(_counts(body))
     assert len(counts) > 100
     seen = 0

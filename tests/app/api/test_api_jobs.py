@@ -262,7 +262,7 @@ def test_an_interrupted_batch_classification_resumes_after_the_last_written_call
     runtime: Runtime, tmp_path: Path
 ) -> None:
     from app.jobs.queue import JobInterrupted
-    from app.services.batch import classify_files
+    from app.services.classify_uploads import classify_uploads
 
     stored = []
     # Named like two stored calls, so their classification histories show each result once.
@@ -279,12 +279,13 @@ def test_an_interrupted_batch_classification_resumes_after_the_last_written_call
             raise JobInterrupted
 
     with pytest.raises(JobInterrupted):
-        classify_files(runtime, stored, source="job:x", folder=folder, progress=stop_after_first)
+        classify_uploads(runtime, stored, source="job:x", folder=folder, progress=stop_after_first)
     assert len((folder / "progress.jsonl").read_text().splitlines()) == 1
 
-    result = classify_files(runtime, stored, source="job:x", folder=folder)
+    result = classify_uploads(runtime, stored, source="job:x", folder=folder)
     assert result["n"] == 2 and result["classified"] == 2
-    assert sorted(result["labels"]) == ["delivery_delay", "refund"]
+    # (Each is the only call of its label, and a call never votes for itself: no label check.)
+    assert sum(result["labels"].values()) == 2
     # Each call classified once: the resumed run did not redo the first.
     history = [runtime.ledger.classifications(c) for c in ("c-courier", "c-refund")]
     assert [[h["source"] for h in calls] for calls in history] == [["job:x"], ["job:x"]]

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli.main import app
 from ingest.ledger import Ledger
+from retrieval.classify.knn import KnnClassifier
 from tests.conftest import DATA
 from tests.llm_fixtures import llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
@@ -64,14 +65,30 @@ def test_classify_without_llm_writes_results(trained: Path, tmp_path: Path) -> N
     assert "failed n4" in result.output
 
 
-def test_classify_stored_calls_by_id(trained: Path, tmp_path: Path) -> None:
+def test_classify_stored_calls_by_id(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored calls go in one pass (they were classified one call at a time), none votes for
+    itself."""
+    passes: list[int] = []
+    real = KnnClassifier.classify_views
+
+    def counting(self: KnnClassifier, views: list, **kwargs: object) -> list:
+        passes.append(len(views))
+        return real(self, views, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KnnClassifier, "classify_views", counting)
     out = tmp_path / "stored.jsonl"
     result = runner.invoke(
-        app, ["classify", "--call", "train-0", "--call", "no-such", "--out", str(out)]
+        app,
+        ["classify", "--call", "train-0", "--call", "train-5", "--call", "no-such"]
+        + ["--out", str(out)],
     )
     assert result.exit_code == 0, result.output
+    assert passes == [2]
     rows = {r["call_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert rows["train-0"]["label"] == "refund"  # its own point never votes for it
+    assert "train-0:" not in rows["train-0"]["neighbours"]
     assert "no transcribed call 'no-such'" in rows["no-such"]["error"]
     nothing = runner.invoke(app, ["classify"])
     assert nothing.exit_code == 1 and "--call" in nothing.output

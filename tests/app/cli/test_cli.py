@@ -131,7 +131,7 @@ def test_status_says_when_the_store_is_held_elsewhere(env: Path, tmp_path: Path)
     (tmp_path / "a.txt").write_text("Customer: my bill is wrong this month.\n")
     assert runner.invoke(app, ["ingest", str(tmp_path / "a.txt")]).exit_code == 0
     with Runtime(load_settings()) as holder:
-        holder.store  # noqa: B018 - held open, like a running server
+        holder.turns  # noqa: B018 - held open, like a running server
         result = runner.invoke(app, ["status"])
     assert result.exit_code == 0, result.output
     assert "store unavailable" in result.output and "already open" in result.output

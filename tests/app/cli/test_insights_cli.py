@@ -52,7 +52,15 @@ def test_insights_in_the_terminal_as_json_and_as_a_workbook(env: Path) -> None:
     assert "Insights 2026-10-01 to 2026-10-18" in shown.output
     assert "3 calls (previous period 1)" in shown.output
     assert "Calls per week" in shown.output and "By agent" in shown.output
-    assert "rising: refund +1, delivery_delay +1" in shown.output
+    # delivery_delay had no call before: new, not "rising +1".
+    assert "rising: refund +1\n" in shown.output and "new: delivery_delay (1)" in shown.output
+    # What the numbers leave out is said: fields no call has, calls without timings.
+    assert "By team: No call of this period has 'team'" in shown.output
+    assert "import-labels" in shown.output
+    assert "none of the 3 calls has timings" in shown.output
+    first = runner.invoke(app, ["insights", "--from", "2026-09-14", "--to", "2026-10-18"])
+    assert "no calls in the previous period (2026-08-10 to 2026-09-13)" in first.output
+    assert "rising:" not in first.output
 
     out = env / "insights.xlsx"
     as_json = runner.invoke(

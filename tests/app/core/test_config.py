@@ -61,3 +61,13 @@ def test_with_changes_copies_and_never_mutates() -> None:
     assert changed.whisper == s.whisper
     with pytest.raises(ConfigError, match="qdrant.colection"):
         s.with_changes(qdrant={"colection": "typo"})
+
+
+def test_settings_renamed_from_chunks_still_read_their_old_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A .env written before turn points replaced chunks keeps working.
+    monkeypatch.setenv("CHUNKING__ENCODING", "o200k_base")
+    monkeypatch.setenv("INGEST__BATCH_CHUNKS", "7")
+    s = load_settings()
+    assert (s.tokenizer.encoding, s.ingest.batch_points) == ("o200k_base", 7)

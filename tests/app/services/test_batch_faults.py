@@ -13,7 +13,7 @@ from app.core.config import Settings
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
 from app.services import calls as calls_service
-from app.services.classify import classify_batch
+from app.services.classify import classify_sources
 from retrieval.index.embedding import Embedder
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
@@ -50,7 +50,7 @@ def test_the_llm_failing_mid_batch_falls_back_to_knn_and_the_batch_completes(
             for i, text in enumerate(texts)
         ]
         calls_service.ingest_sources(rt, train)
-        results = classify_batch(rt, batch, source="test")
+        results = classify_sources(rt, batch, source="test")
     assert len(results) == 6 and all(r.classification is not None for r in results)
     by = [r.classification.decided_by for r in results]
     assert by.count("llm") == 2 and by.count("knn") == 4

@@ -101,9 +101,9 @@ def test_a_damaged_ledger_refuses_clearly_and_doctor_rebuilds_it(
         found = search_service.search(rt, "parcel at the wrong house")
         assert found.passages[0].call_id == "c1"
         # Importing the same calls again leaves one set of points per call.
-        before = rt.store.count()
+        before = rt.turns.count()
         calls_service.ingest_sources(rt, _sources())
-        assert rt.store.count() == before and rt.calls.count() == 3
+        assert rt.turns.count() == before and rt.calls.count() == 3
     assert doctor(settings).problems == []
 
 
@@ -111,11 +111,11 @@ def test_doctor_removes_points_no_call_owns(settings: Settings, embedder: Embedd
     with Runtime(settings, embedder=embedder) as rt:
         rt.calls.delete({"call_id": "c2"})
         rt.ledger.delete("c2")
-        assert rt.store.count({"call_id": "c2"}) > 0
+        assert rt.turns.count({"call_id": "c2"}) > 0
     report = doctor(settings)
     assert report.orphan_points > 0 and report.ledger == "ok"
     with Runtime(settings, embedder=embedder) as rt:
-        assert rt.store.count({"call_id": "c2"}) == 0 and rt.store.count({"call_id": "c1"}) > 0
+        assert rt.turns.count({"call_id": "c2"}) == 0 and rt.turns.count({"call_id": "c1"}) > 0
 
 
 def _checkpoint(settings: Settings, embedder: Embedder) -> None:
@@ -131,7 +131,7 @@ def test_a_damaged_store_is_rebuilt_from_the_ledger(settings: Settings, embedder
         shutil.rmtree(segment)
     with Runtime(settings, embedder=embedder) as rt:
         with pytest.raises(StoreError, match="could not open"):
-            rt.store  # noqa: B018 - a clear one-line error, never a traceback
+            rt.turns  # noqa: B018 - a clear one-line error, never a traceback
     assert doctor(settings, repair=False).store == "damaged"
     report = doctor(settings)
     assert report.store == "rebuilt" and any(".damaged-" in k for k in report.kept)

@@ -22,6 +22,7 @@ import pytest
 
 from app.core.config import load_settings
 from app.core.errors import InputError
+from app.core.filters import METRICS, CallFilter, metric_bound
 from app.runtime import Runtime
 from app.services.classify import classify_calls, classify_text, prediction
 from app.services.counting import (
@@ -32,10 +33,9 @@ from app.services.counting import (
     count_question,
     named_labels,
 )
-from app.services.insights import BINS, Insights, InsightsQuery, insights
+from app.services.insights import BINS, Insights, InsightsQuery, insights, insights_dict
 from app.services.insights_xlsx import insights_xlsx
 from ingest.labels import load_labeled
-from retrieval.index.filters import METRICS, CallFilter, metric_bound
 from tests.textcalls import text_sources
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,6 +130,8 @@ def _counts(report: Insights) -> Iterator[Count]:
     for bins in report.metrics.values():
         yield from (b.calls for b in bins)
     yield from report.speaker_sources.values()
+    yield report.timed
+    yield from report.dated_by.values()
 
 
 def _period(start: date, end: date) -> CallFilter:
@@ -180,6 +182,11 @@ def test_insights_counts_against_a_hand_count_on_the_demo_corpus(demo: Demo) -> 
             hand_bin = sum(b.low <= m[name] < edges[i + 1] for m in demo.metrics.values())
             assert b.calls.value == hand_bin, (name, b.low)
         assert sum(b.calls.value for b in report.metrics[name]) == 90  # 10 calls have none
+    # ... and that is said: 90 of the 100 calls have timings (the histograms' calls).
+    assert report.timed.value == 90
+    # Every call came with its own date; no metadata table is empty but direction and tags.
+    assert report.dated_by == {} and report.undated.value == 0
+    assert report.missing_metadata == ["direction", "tags"]
     sources = Counter(demo.speaker_source.values())
     assert {k: v.value for k, v in report.speaker_sources.items()} == dict(sources)
     # Every number carries the filter that reproduces it, in the engine.
@@ -211,12 +218,27 @@ def test_rising_and_falling_against_the_previous_period(demo: Demo) -> None:
         for label in demo.label(c)
     )
     change = {k: now[k] - before[k] for k in now | before}
-    rising = sorted((k for k, v in change.items() if v > 0), key=lambda k: (-change[k], -now[k], k))
+    rising = sorted(
+        (k for k, v in change.items() if v > 0 and before[k]),
+        key=lambda k: (-change[k], -now[k], k),
+    )
     falling = sorted((k for k, v in change.items() if v < 0), key=lambda k: (change[k], -now[k], k))
     assert [c.label for c in report.rising] == rising[:3]
     assert [c.label for c in report.falling] == falling[:3]
     assert all(c.change == change[c.label] for c in report.labels)
     assert report.rising and report.falling
+    new = [k for k in now if not before[k]]
+    assert sorted(c.label for c in report.new) == sorted(new)[:3]
+
+
+def test_labels_of_a_period_after_none_are_new_not_rising(demo: Demo) -> None:
+    """The weeks before the first call hold nothing: every label is new, none "rising +N"."""
+    report = insights(demo.runtime, InsightsQuery(filters=_period(START, END), top=50))
+    assert report.previous_calls.value == 0
+    assert report.rising == [] and report.falling == []
+    assert [c.label for c in report.new] == [c.label for c in report.labels if c.current.value]
+    data = insights_dict(report)
+    assert data["rising"] == [] and data["new"] and all(c["new"] for c in data["new"])
 
 
 def test_metadata_and_metric_filters_narrow_the_calls(demo: Demo) -> None:
@@ -243,11 +265,17 @@ def test_metadata_and_metric_filters_narrow_the_calls(demo: Demo) -> None:
 
 
 def test_the_default_period_is_twelve_weeks_up_to_the_latest_call(demo: Demo) -> None:
+    """At most twelve whole weeks, from the week of the first call: not a week without calls."""
     report = insights(demo.runtime, InsightsQuery())
     latest = max(date.fromisoformat(r["date"]) for r in demo.rows.values())
+    first = min(date.fromisoformat(r["date"]) for r in demo.rows.values())
     assert report.date_to == latest
-    assert report.date_from == latest - timedelta(days=latest.weekday()) - timedelta(weeks=11)
-    assert len(report.weeks) == 12
+    assert report.date_from == first - timedelta(days=first.weekday())  # its Monday
+    assert latest - timedelta(days=latest.weekday()) - timedelta(weeks=11) < report.date_from
+    assert len(report.weeks) == 11 and report.weeks[0].calls.value > 0
+    assert report.calls.value == 100
+    until = insights(demo.runtime, InsightsQuery(filters=CallFilter(date_to=date(2026, 10, 4))))
+    assert (until.date_from, until.date_to) == (report.date_from, date(2026, 10, 4))
     later = insights(demo.runtime, InsightsQuery(filters=CallFilter(date_from=date(2026, 10, 1))))
     assert (later.date_from, later.date_to) == (date(2026, 10, 1), latest)
 
@@ -295,7 +323,7 @@ def test_the_calls_behind_a_number_are_listed_like_the_calls_tab(demo: Demo) -> 
     behind = calls_behind(demo.runtime, count.filter)
     expected = [c for c in demo.calls(week.start, week.end) if label in demo.label(c)]
     assert behind.count == count.value == len(expected)
-    assert [r.call_id for r in behind.calls] == expected
+    assert sorted(r.call_id for r in behind.calls) == expected  # in the Calls tab's order
     assert all(r.opening for r in behind.calls)
     unknown = calls_behind(demo.runtime, report.unknown.filter)
     assert {r.call_id for r in unknown.calls} == {
@@ -421,3 +449,10 @@ def test_the_workbook_holds_every_table_and_no_formula(runtime: Runtime, tmp_pat
             assert cell.data_type == "s", (cell.coordinate, cell.value)
     labels = {r[0].value: r[1].value for r in book["labels"].iter_rows(min_row=2)}
     assert labels == {hostile: 1, "refund": 1}
+    # No call came before: both labels are new. No call has a team: the sheet says how to
+    # give calls one instead of being empty.
+    assert [r[4].value for r in book["labels"].iter_rows(min_row=2)] == ["new", "new"]
+    note = book["by team"]["A2"].value
+    assert "No call of this period has 'team'" in note and "import-labels" in note
+    summary = {r[0].value: r[1].value for r in book["summary"].iter_rows(min_row=2)}
+    assert summary["with timings (recordings): in the metrics sheet"] == 2  # timed turns

@@ -71,7 +71,7 @@ def test_a_topic_becomes_a_label_with_history(runtime: Runtime) -> None:
     [history] = runtime.ledger.history("t0")
     assert history["source"] == f"topics {run['run_id']} #{number} (cli)"
     assert history["old_labels"] == [] and history["new_labels"] == ["smart_home"]
-    for store in (runtime.store, runtime.calls):
+    for store in (runtime.turns, runtime.calls):
         for point in store.scroll({"call_id": "t0"}):
             assert point.payload["labels"] == ["smart_home"]
             assert point.payload["label_history"][-1]["to"] == ["smart_home"]

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from app.cli.main import app
 from app.core.config import Settings
 from app.core.errors import InputError
+from app.core.models import Columns
 from app.runtime import Runtime
 from app.services.label_runs import run
 from eval.quality.engine import runs_path
 from eval.quality.runs import LabelRuns
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from tests.conftest import DATA
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply

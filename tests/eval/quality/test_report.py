@@ -121,15 +121,16 @@ def test_csv(written) -> None:
         rows = list(csv.reader(f))
     assert rows[0] == COLUMNS
     assert rows[0] == (
-        "row,id,given_label,suggested_label,score,reasons,flagged,"
-        "self_confidence,llm_verdict,llm_label,llm_reason"
+        "row,id,given_label,given_labels,suggested_label,change,add_labels,remove_labels,score,"
+        "reasons,flagged,self_confidence,llm_verdict,llm_label,llm_reason"
     ).split(",")
     body = rows[1:]
     assert len(body) == len(issues)
     assert sorted(int(r[0]) for r in body) == list(range(len(issues)))
-    scores = [float(r[4]) for r in body]
+    score = COLUMNS.index("score")
+    scores = [float(r[score]) for r in body]
     assert scores == sorted(scores, reverse=True)
-    ties = [int(r[0]) for r in body if r[4] == "0.5"]
+    ties = [int(r[0]) for r in body if r[score] == "0.5"]
     assert ties == [6, 7]
     by_row = {int(r[0]): dict(zip(COLUMNS, r, strict=True)) for r in body}
     # Never a formula when opened in a spreadsheet (the text keeps a leading apostrophe).
@@ -255,3 +256,29 @@ def test_banking77_scale(tmp_path: Path) -> None:
     assert ws.max_row == 3001
     assert len(next(ws.iter_rows(min_row=2, max_row=2, values_only=True))[-1]) == 2000
     assert elapsed < 30, elapsed
+
+
+def test_a_multi_label_suggestion_is_a_change_in_every_report(tmp_path: Path) -> None:
+    """CSV, XLSX and HTML carry every given label and the suggestion as a change (what
+    ``callscope relabel`` applies when the row is accepted), not a label that replaces all."""
+    issue = LabelIssue(
+        row=0,
+        call_id="demo-041",
+        given_label="refund",
+        suggested_label="delivery_delay",
+        score=0.62,
+        reasons=["unsupported_label"],
+        flagged=True,
+        given_labels=["refund", "delivery_delay"],
+        remove=["refund"],
+    )
+    paths = write_reports([issue], {"n": 1, "n_flagged": 1}, tmp_path)
+    with paths["csv"].open(encoding="utf-8-sig", newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["given_labels"] == "refund;delivery_delay" and row["change"] == "remove refund"
+    assert (row["add_labels"], row["remove_labels"]) == ("", "refund")
+    ws = openpyxl.load_workbook(paths["xlsx"])["Label issues"]
+    cells = dict(zip([c.value for c in ws[1]], [c.value for c in ws[2]], strict=True))
+    assert cells["given_labels"] == "refund;delivery_delay" and cells["change"] == "remove refund"
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<td>refund; delivery_delay</td><td>remove refund</td>" in page

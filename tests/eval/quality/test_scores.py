@@ -95,3 +95,48 @@ def test_few_examples_of_every_label_are_still_checked_as_a_whole() -> None:
     issues = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(6, bool), 5)
     assert [i.flagged for i in issues] == [False, False, True, False, False, False]
     assert not any("small_label" in i.reasons for i in issues)
+
+
+def test_a_multi_label_call_is_judged_by_its_set() -> None:
+    """Calls labeled a;b. Before, only the primary label a was judged: a call whose evidence
+    says b was "a → b" (a label it has), and accepting that dropped a. Now: b is one of its
+    labels (no suspect); a label nothing supports is to be removed; a confident label outside
+    the set is added, in place of an unsupported one (a replace)."""
+    labels = ["a", "b", "c"]
+    single = ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    ex = _examples(single) + [
+        Example(9 + k, f"m{k}", "a", np.ones(2, np.float32), None, labels=("a", "b"))
+        for k in range(1, 5)
+    ]
+    probs = np.array(
+        [[0.8, 0.1, 0.1]] * 3
+        + [[0.2, 0.6, 0.2]] * 3
+        + [[0.175, 0.175, 0.65]] * 3
+        + [
+            [0.3, 0.65, 0.05],  # m1: b is confident and one of its labels, a has evidence
+            [0.02, 0.9, 0.08],  # m2: nothing supports a
+            [0.2, 0.01, 0.79],  # m3: c is confident, nothing supports b
+            [0.19, 0.14, 0.67],  # m4: c is confident, a and b have evidence
+        ]
+    )
+    issues = score_examples(ex, labels, probs, [[] for _ in ex], np.zeros(len(ex), bool))
+    m1, m2, m3, m4 = issues[9:]
+    assert not m1.flagged and not m1.change.kind and m1.labels == ["a", "b"]
+    assert m2.flagged and (m2.add, m2.remove) == ([], ["a"]) and str(m2.change) == "remove a"
+    assert m2.suggested_labels == ["b"] and m2.reasons == ["unsupported_label"]
+    assert m3.flagged and str(m3.change) == "replace b with c"
+    assert m3.suggested_labels == ["a", "c"] and "other_label_confident" in m3.reasons
+    assert m4.flagged and str(m4.change) == "add c" and m4.suggested_labels == ["a", "b", "c"]
+    # A label to remove ranks among the suspects, not below every clean call.
+    assert m2.score > 0.5 > m1.score
+    # One-label calls are scored exactly as before: the suggestion replaces the label.
+    assert [i.flagged for i in issues[:9]] == [False] * 9
+    assert all(i.labels == [i.given_label] and not i.change.kind for i in issues[:9])
+
+
+def test_a_flagged_one_label_call_suggests_a_replace() -> None:
+    ex = _examples(["a", "a", "a", "b", "b", "b"])
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.45, 0.55], [0.4, 0.6], [0.5, 0.5]])
+    issue = score_examples(ex, ["a", "b"], probs, [[] for _ in ex], np.zeros(6, bool))[2]
+    assert issue.flagged and (issue.add, issue.remove) == (["b"], ["a"])
+    assert str(issue.change) == "replace a with b" and issue.suggested_labels == ["b"]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.models import Columns
 from app.core.text import call_text
 from app.runtime import Runtime
 from app.services import calls
-from ingest.labels import Columns, load_labeled
+from ingest.labels import load_labeled
 from retrieval.classify.knn import KnnClassifier
 
 DATA = Path(__file__).parents[2] / "data" / "zh_calls_small.csv"

@@ -96,12 +96,71 @@ def test_held_back_and_unlabeled_calls_never_vote(runtime: Runtime, indexed: Knn
     assert result.label == "refund"
 
 
-def test_leave_one_out_excludes_the_call_itself(indexed: KnnClassifier) -> None:
-    view = indexed.call_view("Customer: " + TRAIN["refund"][0])
-    [with_self] = indexed.classify_views([view])
-    [without] = indexed.classify_views([view], exclude=["refund-0"])
-    assert with_self.neighbours[0].call_id == "refund-0"
-    assert "refund-0" not in {n.call_id for n in without.neighbours}
+def test_a_call_never_votes_for_itself_by_id_or_by_content(indexed: KnnClassifier) -> None:
+    """A stored call classified again, or its words uploaded again under another name (other
+    speaker names, case or spacing), is not among its own neighbours (it used to be first,
+    cosine 1.0); a call with other words is another call and votes."""
+    words = TRAIN["refund"][0]
+    [by_id] = indexed.classify_stored(["refund-0"])
+    again = indexed.classify_texts(
+        ["Customer: " + words, "AGENT:   " + words.upper(), words], exclude=[None, None, None]
+    )
+    for result in (*again, by_id):
+        assert "refund-0" not in {n.call_id for n in result.neighbours}
+        assert max(n.score for n in result.neighbours if n.via == "dense") < 0.99
+        assert result.provenance["not_voting"] == ["refund-0"]
+    [other] = indexed.classify_texts(["Customer: " + words + ", it broke after a day"])
+    assert other.neighbours[0].call_id == "refund-0"
+    assert "not_voting" not in other.provenance
+
+
+def test_a_mislabeled_call_is_not_confirmed_by_its_own_label(
+    runtime: Runtime, indexed: KnnClassifier
+) -> None:
+    """Neither the neighbours nor the light model may know a call's own label when it is
+    classified again (a model fitted on the call knows it by heart): a refund call labeled
+    ``account_access`` by mistake is answered ``refund``, by id and re-uploaded."""
+    words = "Please refund me, I sent the broken blender back and want my money back"
+    runtime.pipeline().run([_source("odd", words, ["account_access"])])
+    [stored] = indexed.classify_stored(["odd"])
+    [uploaded] = indexed.classify_texts(["Customer: " + words])
+    for result in (stored, uploaded):
+        assert result.label == "refund", result
+        assert result.scores.get("account_access", 0) < 0.2
+    # The model fitted without the call is kept: the same call again costs no second fit.
+    kept = indexed._left_out  # noqa: SLF001
+    indexed.classify_stored(["odd"])
+    assert indexed._left_out is kept  # noqa: SLF001
+
+
+def test_every_labeled_call_classified_at_once_is_scored_out_of_sample(
+    indexed: KnnClassifier,
+) -> None:
+    """All labeled calls in one pass (``callscope classify --call`` of each): none is scored by
+    a model that saw it, yet none by a model left with nothing (leaving all of them out at once
+    would): cross-validation style, each model leaves out at most a tenth of them."""
+    indexed.label_model()  # fitted on the labeled calls (lazily, on first use)
+    ids = sorted(indexed._trained_ids)  # noqa: SLF001 - the labeled calls
+    assert len(ids) == 18
+    found = indexed.classify_stored(ids)
+    assert all(r.provenance["label_model"] for r in found)  # a fitted model scored each
+    assert all(r.provenance["not_voting"] == [c] for c, r in zip(ids, found, strict=True))
+    right = sum(r.label == c.rsplit("-", 1)[0] for c, r in zip(ids, found, strict=True))
+    assert right >= 0.7 * len(ids), right
+
+
+def test_neighbour_weights_are_one_scale_that_sums_to_one(indexed: KnnClassifier) -> None:
+    """The raw scores mix a cosine (0-1) and BM25 (no bound); each neighbour's weight is its
+    share of the vote, 0-1, summing to 1, and the vote per label is the sum of its weights."""
+    [result] = indexed.classify_texts(["Customer: my parcel is late and the courier never came"])
+    assert {n.via for n in result.neighbours} == {"dense", "bm25"}
+    assert max(n.score for n in result.neighbours) > 1  # BM25: why one scale is needed
+    weights = [n.weight for n in result.neighbours]
+    assert all(0 <= w <= 1 for w in weights) and sum(weights) == pytest.approx(1, abs=1e-3)
+    by_label: dict[str, float] = {}
+    for n in result.neighbours:
+        by_label[n.labels[0]] = by_label.get(n.labels[0], 0) + n.weight
+    assert by_label == pytest.approx(result.vote, abs=1e-3)
 
 
 def test_a_new_call_is_seen_exactly_as_the_stored_one(indexed: KnnClassifier) -> None:

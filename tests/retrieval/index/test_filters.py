@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from app.core.errors import InputError
-from retrieval.index.filters import CallFilter, normalize_filter
+from app.core.filters import CallFilter
+from retrieval.index.filters import normalize_filter
 
 
 def test_cli_form_parses_into_the_typed_filter() -> None:
