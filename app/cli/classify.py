@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.cli.console import console, err_console, settings_for
+from app.cli.console import console, err_console, progress_bar, settings_for
 from app.cli.options import CollectionOpt
 from app.core.errors import InputError
 
@@ -50,7 +49,7 @@ def classify(
         raise InputError("give recordings, transcripts or folders to classify, or --call ID")
     stored = list(call or [])
     started = time.perf_counter()
-    with Runtime(settings) as runtime, _bar() as bar:
+    with Runtime(settings) as runtime, progress_bar() as bar:
         task = bar.add_task("classify", total=len(stored) or None, current="")
         results = classify_inputs(
             runtime,
@@ -72,18 +71,6 @@ def classify(
     if not any(r.classification is not None for r in results):
         err_console.print("[red]error:[/] nothing could be classified")
         raise typer.Exit(code=1)
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[current]}"),
-        console=console,
-        transient=False,
-    )
 
 
 def _report(results: list[CallResult], seconds: float, usage: str | None) -> None:

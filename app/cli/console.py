@@ -26,12 +26,9 @@ err_console = Console(stderr=True, soft_wrap=True)
 _STYLE = {"indexed": "green", "unchanged": "cyan", "failed": "red"}
 
 
-@contextmanager
-def batch_progress(
-    total: int, title: str
-) -> Iterator[tuple[Callable[[CallSource], None], Callable[[IngestResult], None]]]:
-    """Callbacks for :meth:`IngestPipeline.run` that drive one progress bar."""
-    with Progress(
+def progress_bar(*, disable: bool = False) -> Progress:
+    """The CLI's progress bar over calls: description, bar, done/total, time, current call."""
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -39,8 +36,16 @@ def batch_progress(
         TextColumn("{task.fields[current]}"),
         console=console,
         transient=False,
-        disable=total == 0,
-    ) as progress:
+        disable=disable,
+    )
+
+
+@contextmanager
+def batch_progress(
+    total: int, title: str
+) -> Iterator[tuple[Callable[[CallSource], None], Callable[[IngestResult], None]]]:
+    """Callbacks for :meth:`IngestPipeline.run` that drive one progress bar."""
+    with progress_bar(disable=total == 0) as progress:
         task = progress.add_task(title, total=total, current="")
 
         def on_start(source: CallSource) -> None:
