@@ -15,6 +15,9 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 # One transcription process in tests (each worker process loads whisper: seconds per test);
 # the worker pool has its own tests (tests/ingest/test_stream_batch.py, the batch service's).
 os.environ.setdefault("WHISPER__WORKERS", "1")
+# pytest-xdist workers run with COLUMNS=80, and rich fixes a console's width when it is made (the
+# CLI's console, at the first import): the CLI tests read whole table rows, as a wide terminal.
+os.environ["COLUMNS"] = "200"
 
 from app.core.config import Settings, load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402

@@ -30,8 +30,25 @@ def rt(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder) -> 
 
 
 @pytest.fixture(scope="module")
-def run(rt: Runtime) -> dict[str, Any]:
-    return label_runs.run_on_store(rt, adjudicate=0)
+def heard() -> list[tuple[int, str]]:
+    """What the run below told its progress listener: (percent, stage)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def run(rt: Runtime, heard: list[tuple[int, str]]) -> dict[str, Any]:
+    listen = lambda done, total, stage: heard.append((done, stage))  # noqa: E731
+    return label_runs.run_on_store(rt, adjudicate=0, on_progress=listen)
+
+
+def test_a_runs_progress_moves_through_its_stages(
+    run: dict[str, Any], heard: list[tuple[int, str]]
+) -> None:
+    percents = [done for done, _ in heard]
+    assert percents == sorted(percents) and percents[-1] == 100
+    # Not one jump from 0 to 100: the bar moves within the stages, and every stage is named.
+    assert len(set(percents)) >= 5
+    assert {stage for _, stage in heard} <= set(label_runs.STAGES)
 
 
 def _csv(summary: dict[str, Any]) -> dict[str, dict[str, str]]:
