@@ -25,9 +25,11 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(BIN)/callscope demo
 
 # The layer contract first (pyproject.toml [tool.importlinter]): a wrong import fails here.
+# Three pytest workers on two cores: much of the suite waits on subprocesses, servers and the
+# browser, and 3 finished in 597 s where 2 took 702-742 s (docs/benchmarks.md "Suite time").
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # The long suites (docs/benchmarks.md "Stress"): schema fuzzing with many examples per API
 # operation, kill -9 during a 200-call import, then the load benchmark on a real server.

@@ -26,7 +26,7 @@ from ingest.pipeline import IngestPipeline
 from ingest.transcribe import SpeechToText, Transcriber
 from ingest.workers import TranscriberPool, plan
 from retrieval.index.embedding import Embedder, FlagEmbedder
-from retrieval.index.factory import calls_collection, open_store
+from retrieval.index.factory import adopt_legacy, open_store
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import VectorStore
 
@@ -62,6 +62,8 @@ class Runtime:
         self.clock: Counter[str] = Counter()
         self._labels: tuple[int, float, list[str]] | None = None  # (store writes, when, labels)
         self._transcriber_lock = threading.Lock()
+        self._names_adopted = False  # see adopt_legacy_names
+        self._renamed: tuple[str, str] | None = None
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         settings.paths.state_dir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +83,9 @@ class Runtime:
         ``StateError`` that names ``callscope doctor``; ingesting on top of it would leave the
         old points of every call beside the new ones."""
         ledger = Ledger(self.settings.paths.ledger)
+        renamed = self.adopt_legacy_names()
+        if renamed is not None:
+            ledger.rename_collection(*renamed)
         if not sum(ledger.counts().values()):
             try:
                 stored = self.calls.count()
@@ -94,19 +99,31 @@ class Runtime:
                 )
         return ledger
 
+    def adopt_legacy_names(self) -> tuple[str, str] | None:
+        """Collections named before they were named after the index take their names now,
+        once, before anything opens them (``retrieval.index.factory.adopt_legacy``); returns
+        the turn collection's ``(old, new)`` names, which the ledger's rows follow."""
+        with self._build_lock:
+            if not self._names_adopted:
+                self._renamed = adopt_legacy(self.settings)
+                self._names_adopted = True
+            return self._renamed
+
     @built_once
     def turns(self) -> VectorStore:
         """The turn collection: one point per turn (the turn index searches read)."""
+        self.adopt_legacy_names()
         return open_store(self.settings, self.embedder, self.sparse)
 
     @built_once
     def calls(self) -> VectorStore:
         """The call collection: one point per call (classification, label runs, Insights)."""
+        self.adopt_legacy_names()
         return open_store(
             self.settings,
             self.embedder,
             self.sparse,
-            collection=calls_collection(self.settings.qdrant.collection),
+            collection=self.settings.qdrant.calls_collection,
         )
 
     @built_once
@@ -273,7 +290,7 @@ def temporary_runtime(
     with tempfile.TemporaryDirectory(prefix=f"callscope-{prefix}-") as tmp:
         run_settings = settings.with_changes(
             paths={"state_dir": Path(tmp), "models_dir": settings.paths.models},
-            qdrant={"collection": f"{prefix}_{int(time.time())}"},
+            qdrant={"index": f"{prefix}_{int(time.time())}"},
         )
         with Runtime(run_settings, embedder=embedder) as runtime:
             try:

@@ -268,7 +268,7 @@ def main() -> None:
             else [("long calls (500 turns)", 500), ("short calls (10 turns)", 10)]
         )
         for layout, per_call in layouts:
-            settings = base.with_changes(qdrant={"collection": f"bench_{per_call}"})
+            settings = base.with_changes(qdrant={"index": f"bench_{per_call}"})
             with Runtime(settings) as runtime:
                 pool = runtime.embedder.embed([sentence(pool_rng) for _ in range(2000)])
                 t = time.perf_counter()

@@ -69,7 +69,7 @@ def main() -> None:
             views = clf0.call_views(texts)
             gold = [s.labels for s in test]
             clf = clf0
-            items = clf._labeled_vectors()  # noqa: SLF001 - tuning reaches inside on purpose
+            items, _ = clf._labeled_vectors()  # noqa: SLF001 - tuning reaches inside on purpose
             for mname, mparams in MODELS.items():
                 clf._model = LabelModel(**mparams).fit(items)  # noqa: SLF001
                 for vname, vparams in VARIANTS.items():

@@ -275,6 +275,14 @@ class Ledger:
         ]
 
     @_locked
+    def rename_collection(self, old: str, new: str) -> int:
+        """Rows that name the turn collection ``old`` name ``new`` (a renamed collection);
+        returns how many changed."""
+        return self._db.execute(
+            "UPDATE calls SET collection = ? WHERE collection = ?", (new, old)
+        ).rowcount
+
+    @_locked
     def counts(self) -> dict[str, int]:
         found = dict(
             self._db.execute("SELECT state, COUNT(*) FROM calls GROUP BY state").fetchall()

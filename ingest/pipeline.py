@@ -43,7 +43,6 @@ from ingest.turns import (
     context_vectors,
     opening_line,
     turn_units,
-    unit_text,
 )
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
@@ -56,6 +55,7 @@ from retrieval.index.store import (
     VectorStore,
     point_id,
 )
+from retrieval.index.turn_points import turn_payload, turn_point_id
 
 log = logging.getLogger(__name__)
 
@@ -268,10 +268,12 @@ class IngestPipeline:
                     n = len(points)
                     points.append(
                         StoredPoint(
-                            id=unit_id(ready.source.call_id, unit),
+                            id=turn_point_id(
+                                ready.source.call_id, unit.turn, unit.part, unit.around
+                            ),
                             dense=dense[n],
                             sparse=sparse[n],
-                            payload={**payload, **_unit_payload(unit)},
+                            payload={**payload, **_turn_payload(unit)},
                             more={
                                 DENSE_CONTEXT: pooled[j],
                                 SPARSE_PREVIOUS: previous[n],
@@ -371,7 +373,9 @@ class IngestPipeline:
         else:
             assert source.transcript is not None
             body = source.transcript.to_dict()
-        meta = {"labels": source.labels, "date": source.date, "split": source.split, "body": body}
+        # A file's time is no part of its content: a copied folder (new times) is unchanged.
+        date = None if source.date_source == "file" else source.date
+        meta = {"labels": source.labels, "date": date, "split": source.split, "body": body}
         if source.metadata:  # (absent from the hash of calls without it: their hash stays)
             meta["metadata"] = source.metadata
         if source.agent_speaker:  # a new role decision re-indexes the call (same way)
@@ -459,25 +463,17 @@ def _call_payload(ready: _Ready, speakers: tuple[str, str]) -> dict[str, Any]:
     return payload
 
 
-def unit_id(call_id: str, unit: TurnUnit) -> str:
-    """The point id of a turn unit: its place in the call and its words."""
-    digest = hashlib.sha256(unit.around.encode("utf-8")).hexdigest()[:16]
-    return point_id(call_id, unit.turn, f"turn:{unit.part}:{digest}")
-
-
-def _unit_payload(unit: TurnUnit) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "turn": unit.turn,
-        "part": unit.part,
-        "session": unit.session,
-        "text": unit_text(unit),
-        "start": unit.start,
-        "end": unit.end,
-        "speakers": [unit.speaker],
-    }
-    if unit.date:
-        payload["date"] = unit.date  # the session's date (sessions of one call differ)
-    return payload
+def _turn_payload(unit: TurnUnit) -> dict[str, Any]:
+    return turn_payload(
+        turn=unit.turn,
+        part=unit.part,
+        session=unit.session,
+        speaker=unit.speaker,
+        words=unit.text,
+        start=unit.start,
+        end=unit.end,
+        date=unit.date,
+    )
 
 
 def _guess_language(transcript: Transcript) -> str:

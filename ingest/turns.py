@@ -32,6 +32,7 @@ from app.core.dates import iso_date
 from app.core.filler import is_filler
 from app.core.models import Transcript
 from app.core.text import encoding
+from retrieval.index.turn_points import turn_text
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def turn_units(
     for _, _, speaker, text, _, _, _, day in pieces:
         day = day or call_date
         dated = f"[{_day(day)}] " if settings.date_in_text and day else ""
-        lines.append(f"{dated}{_name(speaker)}: {text}")
+        lines.append(f"{dated}{turn_text(speaker, text)}")
     units: list[TurnUnit] = []
     n = settings.context_turns
     for i, (turn_index, part, speaker, text, start, end, session, day) in enumerate(pieces):
@@ -110,11 +111,6 @@ def context_vectors(units: list[TurnUnit], vectors: np.ndarray) -> np.ndarray:
         mean = vectors[unit.window[0] : unit.window[1]].mean(axis=0)
         out[i] = mean / (float(np.linalg.norm(mean)) or 1.0)
     return out
-
-
-def unit_text(unit: TurnUnit) -> str:
-    """``Customer: words`` — how a unit is shown, quoted and cited."""
-    return f"{_name(unit.speaker)}: {unit.text}"
 
 
 #: The longest call text a call point keeps (payload ``text``): what neighbours show and what
@@ -158,11 +154,7 @@ def opening_line(units: Sequence[TurnUnit]) -> str:
     said = [u for u in units if not is_filler(u.text)] or list(units)
     first = next((u for u in said if u.speaker == CUSTOMER), said[0])
     words = " ".join(u.text for u in units if u.turn == first.turn)
-    return f"{_name(first.speaker)}: {words}"
-
-
-def _name(speaker: str) -> str:
-    return speaker[:1].upper() + speaker[1:]
+    return turn_text(first.speaker, words)
 
 
 def _day(iso: str) -> str:

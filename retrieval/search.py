@@ -35,6 +35,7 @@ from retrieval.index.store import (
     Hit,
     VectorStore,
 )
+from retrieval.index.turn_points import TurnPoint
 
 
 @dataclass
@@ -203,10 +204,8 @@ class Searcher:
         for call_id, turns in wanted.items():
             spec = {"call_id": call_id, "turn": sorted(turns)}
             for point in self.store.scroll(spec):
-                key = (call_id, int(point.payload["turn"]))
-                found.setdefault(key, []).append(
-                    (int(point.payload.get("part", 0)), point.payload["text"])
-                )
+                t = TurnPoint.of(point.payload)
+                found.setdefault((call_id, t.turn), []).append((t.part, t.text))
         for p in passages:
             for t in range(p.turn - around, p.turn + around + 1):
                 pieces = found.get((p.call_id, t))
@@ -222,24 +221,24 @@ def content_first(passages: list[Passage], demote: Callable[[str], bool]) -> lis
 
 
 def _rank_key(hit: Hit) -> tuple[float, str, int, int]:
-    p = hit.payload
-    return (-hit.score, str(p.get("call_id", "")), int(p.get("turn", 0)), int(p.get("part", 0)))
+    t = TurnPoint.of(hit.payload)
+    return (-hit.score, t.call_id, t.turn, t.part)
 
 
 def to_passage(hit: Hit) -> Passage:
-    p = hit.payload
+    t = TurnPoint.of(hit.payload)
     return Passage(
-        call_id=p["call_id"],
-        turn=int(p.get("turn", 0)),
-        part=int(p.get("part", 0)),
-        session=int(p.get("session", 0)),
-        text=p.get("text", ""),
-        start=p.get("start"),
-        end=p.get("end"),
-        speakers=list(p.get("speakers") or []),
-        labels=list(p.get("labels") or []),
+        call_id=t.call_id,
+        turn=t.turn,
+        part=t.part,
+        session=t.session,
+        text=t.text,
+        start=t.start,
+        end=t.end,
+        speakers=t.speakers,
+        labels=t.labels,
         score=hit.score,
-        date=p.get("date"),
+        date=t.date,
     )
 
 

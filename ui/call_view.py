@@ -85,11 +85,12 @@ def call_markdown(view: CallView, lang: str, focus: float | None = None) -> str:
 
 def date_markdown(view: CallView, lang: str) -> str:
     """The call's date and, when it is not the call's own, where it came from (the time it was
-    uploaded), so a supervisor does not read an upload time as the time of the call."""
+    uploaded, or its file's time), so a supervisor does not read either as the time of the
+    call."""
     if not view.row.date:
         return ""
     day = view.row.date.replace("T", " ")
-    if view.date_source == "upload":
+    if view.date_source in ("upload", "file"):
         day += f" ({t(f'ins.how.{view.date_source}', lang)})"
     return t("ins.dated", lang).format(date=day) + "\n\n"
 

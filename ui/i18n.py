@@ -336,6 +336,7 @@ EN: dict[str, str] = {
     "ins.no_previous": "No calls in the previous period ({start} to {end}): nothing to compare "
     "with, every label is new.",
     "ins.how.upload": "upload time",
+    "ins.how.file": "file time",
     "ins.n_dated": "Dated by {how}",
     "ins.dated_note": "**{n} calls** of this period are dated by their {how}: they came without "
     "a date of their own.",
@@ -660,6 +661,7 @@ ZH: dict[str, str] = {
     "ins.new_change": "新出现",
     "ins.no_previous": "上一周期（{start} 至 {end}）没有通话，无从比较：所有标签都是新出现的。",
     "ins.how.upload": "上传时间",
+    "ins.how.file": "文件时间",
     "ins.n_dated": "按{how}定日期",
     "ins.dated_note": "本周期有 **{n} 个通话**按{how}定日期：它们导入时没有自己的日期。",
     "ins.undated_note": "**{n} 个通话没有日期**，不属于任何周期（未计入）：导入表格的 `date` 列或"

@@ -53,7 +53,7 @@ def top_labels(report: dict[str, Any]) -> list[str]:
 
 
 #: How a date that is not the call's own came about (``date_source``), as the page says it.
-DATED_BY = {"upload": "ins.how.upload"}
+DATED_BY = {"upload": "ins.how.upload", "file": "ins.how.file"}
 
 
 def numbers_table(report: dict[str, Any], lang: str) -> Table:

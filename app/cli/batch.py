@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.console import console, err_console, settings_for
-from app.cli.options import AgentSpeakerOpt, CollectionOpt
+from app.cli.options import AgentSpeakerOpt, IndexOpt
 from app.core.errors import InputError
 from app.core.models import Columns
 
@@ -65,7 +65,7 @@ def batch(
         ),
     ] = None,
     agent_speaker: AgentSpeakerOpt = None,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Transcribe, index and classify a batch of calls in one resumable run, with a summary.
 
@@ -75,7 +75,7 @@ def batch(
     from app.services import calls
     from app.services.batch_run import batches_dir, run_batch, run_id
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})
     if workers:

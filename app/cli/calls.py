@@ -18,7 +18,7 @@ from app.cli.console import (
     print_summary,
     settings_for,
 )
-from app.cli.options import AgentSpeakerOpt, CollectionOpt
+from app.cli.options import AgentSpeakerOpt, IndexOpt
 from app.core.config import Settings
 from app.core.models import CallSource, Columns
 
@@ -51,12 +51,12 @@ def ingest(
         Optional[str], typer.Option("--language", help="Force the spoken language (e.g. zh, en).")
     ] = None,
     agent_speaker: AgentSpeakerOpt = None,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Transcribe, cut into turns, embed and index recordings and transcripts."""
     from app.services import calls
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     if language:
         settings = settings.with_changes(whisper={"language": language.lower()})
     sources, errors = calls.discover_inputs(paths, label)
@@ -75,12 +75,12 @@ def import_labels(
     ] = None,
     label_col: Annotated[Optional[str], typer.Option(help="Column with the label(s).")] = None,
     label_sep: Annotated[str, typer.Option(help="Separator between several labels.")] = ";",
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Import labeled training calls (text or audio) into the index."""
     from app.services import calls
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     columns = Columns(
         id=id_col, text=text_col, audio=audio_col, label=label_col, label_sep=label_sep
     )
@@ -89,14 +89,14 @@ def import_labels(
 
 
 def status(
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
     failures: Annotated[int, typer.Option(help="How many failed inputs to list.")] = 10,
 ) -> None:
     """Show what is indexed, what failed, and which models and store are in use."""
     from app.runtime import Runtime
     from app.services import status as status_service
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     with Runtime(settings) as runtime:
         report = status_service.status(runtime, failures=failures)
     table = Table(title="Ledger", show_header=True)
@@ -115,8 +115,8 @@ def status(
     if report.collection is not None:
         c = report.collection
         console.print(
-            f"collection {c.name!r}: {c.points} turn points, {c.calls} calls · "
-            f"model {c.model_id} ({c.dim}-d)",
+            f"index: {c.calls} calls, {c.points} speaker turns searchable (collection "
+            f"{c.name!r}) · embedded by {c.model_id}, {c.dim} numbers per vector",
             highlight=False,
         )
     if report.store_error:
@@ -125,13 +125,13 @@ def status(
         console.print(f"[red]failed[/] {f.call_id} ({f.origin}): {f.error}", highlight=False)
 
 
-def reindex(collection: CollectionOpt = None) -> None:
+def reindex(index: IndexOpt = None) -> None:
     """Rebuild the index in this version's schema from the ledger (nothing is transcribed)."""
     from app.runtime import Runtime
     from app.services import status as status_service
     from app.services.reindex import reindex as rebuild
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     started = time.perf_counter()
     with Runtime(settings) as runtime:
         ledger = status_service.status(runtime, failures=0, open_store=False).ledger
@@ -157,14 +157,14 @@ def doctor(
     check: Annotated[
         bool, typer.Option("--check", help="Only report; change nothing (exit 1 if unhealthy).")
     ] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Check the ledger and the job table against the store and repair them: a damaged or
     emptied ledger is rebuilt from the store's payloads, orphan points are removed; damaged
     files are kept beside the new ones."""
     from app.services.doctor import doctor as run_doctor
 
-    report = run_doctor(settings_for(collection), repair=not check)
+    report = run_doctor(settings_for(index), repair=not check)
     for problem in report.problems:
         console.print(f"[yellow]found[/] {problem}", highlight=False)
     if report.ledger == "rebuilt":

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from app.cli.console import console, err_console, progress_bar, settings_for
-from app.cli.options import CollectionOpt
+from app.cli.options import IndexOpt
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def classify(
     out: Annotated[
         Optional[Path], typer.Option("--out", "-o", help="Write results (.csv, .xlsx, .jsonl).")
     ] = None,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Classify new calls, or stored ones (--call), against the labeled calls in the index
     (LLM-refined when configured)."""
@@ -42,7 +42,7 @@ def classify(
     from app.services.classify import classify_calls, classify_inputs
     from app.services.results import write_results
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".jsonl"):
         raise InputError(f"--out must end in .csv, .xlsx or .jsonl, not {out.suffix!r}")
     if not paths and not call:

@@ -120,7 +120,7 @@ class App(typer.Typer):
         return decorator
 
 
-def settings_for(collection: str | None = None) -> Settings:
-    """The settings of a command, with its ``--collection`` when given."""
+def settings_for(index: str | None = None) -> Settings:
+    """The settings of a command, with its ``--index`` when given."""
     settings = load_settings()
-    return settings.with_changes(qdrant={"collection": collection}) if collection else settings
+    return settings.with_changes(qdrant={"index": index}) if index else settings

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from app.cli.console import console, settings_for
-from app.cli.options import CollectionOpt, FilterOpt
+from app.cli.options import FilterOpt, IndexOpt
 from app.core.errors import InputError
 from app.core.filters import CallFilter, metric_bound
 
@@ -59,7 +59,7 @@ def insights(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help="Also write a workbook.")] = None,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Label mix per week, rising and falling labels, unknown and low-confidence shares, per
     agent/team/queue tables and metric distributions, counted in the store; or, with --count,
@@ -70,7 +70,7 @@ def insights(
     from app.services.insights import insights as build
     from app.services.insights_xlsx import write_insights_xlsx
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     filters = replace(
         filters,

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from app.cli.console import console, settings_for
-from app.cli.options import CollectionOpt
+from app.cli.options import IndexOpt
 from app.core.errors import InputError
 
 
@@ -26,13 +26,13 @@ def relabel(
         bool,
         typer.Option(help="Create labels no call has yet without asking (else asked first)."),
     ] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Apply accepted label corrections to indexed calls (no re-embedding; history kept)."""
     from app.runtime import Runtime
     from app.services import labels
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     with Runtime(settings) as runtime:
         # A first pass writes nothing: it finds the labels the file would create.
         report, warnings = labels.relabel(
@@ -93,13 +93,13 @@ def _confirm_new(names: list[str]) -> bool:
 
 def label_history(
     call_id: Annotated[str, typer.Argument(help="The call's id.")],
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """A call's label changes, oldest first (the number is what ``undo-relabel`` takes)."""
     from app.runtime import Runtime
     from app.services import labels
 
-    with Runtime(settings_for(collection)) as runtime:
+    with Runtime(settings_for(index)) as runtime:
         found = labels.call_labels(runtime, call_id)
     table = Table(title=f"Label history of {call_id} (labels now: {', '.join(found.labels)})")
     for col in ("entry", "when", "from", "to", "source"):
@@ -124,13 +124,13 @@ def undo_relabel(
         typer.Option(help="The history entry to undo (default: the call's latest label change)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Restore a call's labels from before one of its label changes (recorded as a change)."""
     from app.runtime import Runtime
     from app.services import labels
 
-    with Runtime(settings_for(collection)) as runtime:
+    with Runtime(settings_for(index)) as runtime:
         if entry is None:
             history = labels.label_history(runtime, call_id)
             changes = [h for h in history if h["old_labels"] != h["new_labels"]]

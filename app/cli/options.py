@@ -6,9 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-CollectionOpt = Annotated[
+IndexOpt = Annotated[
     Optional[str],
-    typer.Option("--collection", help="Collection name (default: qdrant.collection)."),
+    typer.Option(
+        "--index",
+        "--collection",
+        help="The index (default: qdrant.index); its collections are <index>_turns and "
+        "<index>_calls.",
+    ),
 ]
 
 AgentSpeakerOpt = Annotated[

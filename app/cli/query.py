@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from app.cli.console import console, settings_for
-from app.cli.options import CollectionOpt, FilterOpt
+from app.cli.options import FilterOpt, IndexOpt
 from app.core.filters import CallFilter
 
 
@@ -19,14 +19,14 @@ def search(
     k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
     mode: Annotated[Optional[str], typer.Option(help="hybrid, dense or sparse.")] = None,
     expand: Annotated[bool, typer.Option(help="Bring each hit's neighbouring turns.")] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Hybrid (dense + BM25) search over call passages, with citations."""
     from app.runtime import Runtime
     from app.services import search as service
     from app.services.search import clock
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     with Runtime(settings) as runtime:
         result = service.search(runtime, query, filters=filters, k=k, mode=mode, expand=expand)
@@ -57,14 +57,14 @@ def ask(
     filter_: FilterOpt = None,
     k: Annotated[int, typer.Option("--k", help="Evidence passages to use.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Answer a question from the calls, citing call, time and speaker."""
     from app.runtime import Runtime
     from app.services import search as service
     from app.services.search import Answer, answer_dict, clock
 
-    settings = settings_for(collection)
+    settings = settings_for(index)
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     answer: Answer | None = None
     with Runtime(settings) as runtime:

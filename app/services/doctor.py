@@ -23,6 +23,7 @@ from app.core.models import Transcript, Turn
 from app.runtime import Runtime
 from app.services.reindex import reindex
 from ingest.ledger import Ledger, connect
+from retrieval.index.turn_points import TurnPoint
 
 
 @dataclass
@@ -163,7 +164,7 @@ def _rebuild(runtime: Runtime, ledger: Ledger, stored: dict[str, dict[str, Any]]
         ends = [t.end for t in transcript.turns if t.end is not None]
         ledger.upsert(
             call_id,
-            collection=runtime.settings.qdrant.collection,
+            collection=runtime.turns.info.name,
             kind=call.get("source_kind", "text"),
             origin=call.get("origin", call_id),
             content_hash="",
@@ -182,16 +183,12 @@ def _transcript(units: list[dict[str, Any]], call_date: Any) -> Transcript:
     """The turns of a call from its turn points (pieces of one turn joined, in order)."""
     turns: list[Turn] = []
     last = None
-    for u in sorted(units, key=lambda u: (int(u.get("turn", 0)), int(u.get("part", 0)))):
-        speaker = (u.get("speakers") or ["speaker"])[0]
-        text = str(u.get("text", ""))
-        prefix = f"{speaker[:1].upper()}{speaker[1:]}: "
-        words = text[len(prefix) :] if text.startswith(prefix) else text
-        date = u.get("date") if u.get("date") != call_date else None
-        if last is not None and u.get("turn") == last:
+    for u in sorted((TurnPoint.of(u) for u in units), key=lambda u: (u.turn, u.part)):
+        date = u.date if u.date != call_date else None
+        if last is not None and u.turn == last:
             t = turns[-1]
-            turns[-1] = Turn(t.speaker, f"{t.text} {words}", t.start, u.get("end"), t.date)
+            turns[-1] = Turn(t.speaker, f"{t.text} {u.words}", t.start, u.end, t.date)
         else:
-            turns.append(Turn(speaker, words, u.get("start"), u.get("end"), date))
-        last = u.get("turn")
+            turns.append(Turn(u.speaker, u.words, u.start, u.end, date))
+        last = u.turn
     return Transcript(turns=turns)

@@ -130,7 +130,7 @@ def _summary(report: Insights) -> list[list[Any]]:
 
 
 #: How a date that is not the call's own came about, as the summary sheet says it.
-DATED_BY = {"upload": "upload time"}
+DATED_BY = {"upload": "upload time", "file": "file time"}
 
 
 def missing_metadata_note(field: str) -> str:

@@ -62,7 +62,7 @@ def analyse(
         return _analyse_file(settings, data, columns, embedder, progress)
     with _open(settings, embedder, runtime) as rt:
         return analyse_calls(
-            rt.calls, settings, source=f"store:{settings.qdrant.collection}", progress=progress
+            rt.calls, settings, source=f"store:{settings.qdrant.index}", progress=progress
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from app.core.errors import CollectionMismatchError, StoreBusyError, StoreError
 from app.core.models import CallSource, IngestResult
 from app.runtime import Runtime
-from retrieval.index.factory import calls_collection, open_store, set_aside
+from retrieval.index.factory import open_store, set_aside
 
 #: Payload of the old call points worth carrying over (the ledger does not hold them).
 _CARRIED = ("date", "date_source", "split")
@@ -40,11 +40,12 @@ class ReindexReport:
 def reindex(
     runtime: Runtime, on_result: Callable[[IngestResult], None] | None = None
 ) -> ReindexReport:
-    """Drop and rebuild the chunk and call collections of ``runtime`` from its ledger."""
+    """Drop and rebuild the turn and call collections of ``runtime`` from its ledger."""
     settings = runtime.settings
     report = ReindexReport()
     carried: dict[str, dict[str, Any]] = {}
-    for name in (settings.qdrant.collection, calls_collection(settings.qdrant.collection)):
+    runtime.adopt_legacy_names()
+    for name in (settings.qdrant.turns_collection, settings.qdrant.calls_collection):
         try:
             old = open_store(
                 settings, runtime.embedder, runtime.sparse, collection=name, any_schema=True
@@ -58,7 +59,7 @@ def reindex(
             report.set_aside += set_aside(settings, name)
             continue
         report.old_schema = old.info.schema
-        if name != settings.qdrant.collection:
+        if name == settings.qdrant.calls_collection:
             for point in old.scroll():
                 payload = point.payload
                 carried[payload["call_id"]] = payload

@@ -95,10 +95,10 @@ def warm_up(runtime: Runtime) -> None:
 
 @dataclass(frozen=True)
 class Readiness:
-    """The service can answer: the model it embeds with, its collection and how many calls."""
+    """The service can answer: the model it embeds with, its index and how many calls."""
 
     embedding_model: str
-    collection: str
+    index: str
     calls: int
 
 
@@ -108,4 +108,4 @@ def readiness(runtime: Runtime) -> Readiness:
     warm_up(runtime)
     calls = runtime.calls.count()
     runtime.ledger  # noqa: B018 - opening checks it: a damaged ledger is not ready
-    return Readiness(runtime.embedder.model_id, runtime.settings.qdrant.collection, calls)
+    return Readiness(runtime.embedder.model_id, runtime.settings.qdrant.index, calls)

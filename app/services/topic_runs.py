@@ -29,17 +29,23 @@ def runs_dir(settings: Settings) -> Path:
     return settings.paths.state_dir / "topics"
 
 
+def _of_this_index(run: dict[str, Any], settings: Settings) -> bool:
+    # Runs made before collections were named after the index name the turn collection.
+    q = settings.qdrant
+    return run.get("index", None) == q.index or run.get("collection") == q.legacy_collections[0]
+
+
 def list_runs(
     settings: Settings, limit: int = 50, *, include_empty: bool = True
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` stored runs of this collection, newest first, with their headline
+    """The newest ``limit`` stored runs of this index, newest first, with their headline
     numbers; ``include_empty=False`` leaves out the runs that found no topic."""
     out: list[dict[str, Any]] = []
     for path in sorted(runs_dir(settings).glob("*.json"), reverse=True):
         if len(out) >= limit:
             break
         run = _read(path)
-        if run is None or run.get("collection") != settings.qdrant.collection:
+        if run is None or not _of_this_index(run, settings):
             continue
         if not include_empty and not run.get("topics"):
             continue
@@ -54,7 +60,7 @@ def list_runs(
 
 
 def load_run(settings: Settings, run_id: str | None = None) -> dict[str, Any]:
-    """A stored run (the newest of this collection without ``run_id``)."""
+    """A stored run (the newest of this index without ``run_id``)."""
     if run_id is None:
         runs = list_runs(settings)
         if not runs:
@@ -63,8 +69,8 @@ def load_run(settings: Settings, run_id: str | None = None) -> dict[str, Any]:
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
         raise InputError(f"run ids look like 20261201-093000-123456, got {run_id!r}")
     run = _read(runs_dir(settings) / f"{run_id}.json")
-    if run is None or run.get("collection") != settings.qdrant.collection:
-        raise NoSuchTopic(f"no topic discovery run {run_id!r} for this collection")
+    if run is None or not _of_this_index(run, settings):
+        raise NoSuchTopic(f"no topic discovery run {run_id!r} for this index")
     return run
 
 

@@ -237,7 +237,7 @@ def discover(
     run = {
         "run_id": new_run_id(runtime.settings),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "collection": runtime.settings.qdrant.collection,
+        "index": runtime.settings.qdrant.index,
         "scope": scope,
         "method": options.method,
         "min_size": found.min_size,

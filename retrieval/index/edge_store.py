@@ -362,7 +362,7 @@ def _read_meta(path: Path, name: str) -> CollectionInfo:
     except FileNotFoundError as exc:
         raise StoreError(
             f"collection {name!r} at {path} has no metadata file {mp.name}: its embedding model is "
-            "unknown; delete the directory and re-index, or use a new collection name"
+            "unknown; delete the directory and re-index, or use a new index name (QDRANT__INDEX)"
         ) from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StoreError(

@@ -14,10 +14,6 @@ from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import VectorStore
 
 
-def calls_collection(name: str) -> str:
-    return f"{name}_calls"
-
-
 def open_store(
     settings: Settings,
     embedder: Embedder,
@@ -26,9 +22,10 @@ def open_store(
     collection: str | None = None,
     any_schema: bool = False,
 ) -> VectorStore:
-    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set.
-    ``any_schema`` opens a collection built by another CallScope version (to re-index it)."""
-    name = collection or settings.qdrant.collection
+    """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set:
+    ``collection`` (the index's turn collection by default). ``any_schema`` opens a collection
+    built by another CallScope version (to re-index it)."""
+    name = collection or settings.qdrant.turns_collection
     meta: dict[str, Any] = {
         "name": name,
         "model_id": embedder.model_id,
@@ -50,6 +47,7 @@ def open_store(
         except Exception as exc:  # bad URL shapes raise ValueError and friends
             raise StoreError(f"cannot reach Qdrant at {settings.qdrant.url}: {exc}") from exc
         q = settings.qdrant
+        meta["name"] = _server_name(client, settings, name)
         return ServerStore.open(
             client,
             owns_client=True,
@@ -63,6 +61,56 @@ def open_store(
 
     os.makedirs(settings.paths.shards, exist_ok=True)
     return EdgeStore.open(settings.paths.shards / name, **meta)
+
+
+def _server_name(client: Any, settings: Settings, name: str) -> str:
+    """``name``, or the collection's name before collections were named after the index when
+    only that one exists on the server: a server's collections are its own, never renamed here
+    (its ledger rows name the collection they are in, so they stay consistent)."""
+    q = settings.qdrant
+    legacy = dict(zip((q.turns_collection, q.calls_collection), q.legacy_collections, strict=True))
+    if name not in legacy:
+        return name
+    try:
+        if not client.collection_exists(name) and client.collection_exists(legacy[name]):
+            return legacy[name]
+    except Exception:  # unreachable or refused: opening it below says which, in its words
+        return name
+    return name
+
+
+def adopt_legacy(settings: Settings) -> tuple[str, str] | None:
+    """Rename an embedded index's collections from the names they had before they were named
+    after the index (``calls`` and ``calls_calls`` by default) to ``<index>_turns`` and
+    ``<index>_calls``, folder and metadata file each, unless a collection of the new name is
+    there already. Returns the turn collection's ``(old, new)`` names, for the caller to rename
+    the ledger rows that name the old one (every time: a crash may have come between); None on
+    a Qdrant server, whose collections are its own (see ``_server_name``)."""
+    import json
+
+    from retrieval.index.edge_store import meta_path
+
+    q = settings.qdrant
+    if q.url:
+        return None
+    shards = settings.paths.shards
+    pairs = [
+        (old, new)
+        for old, new in zip(
+            q.legacy_collections, (q.turns_collection, q.calls_collection), strict=True
+        )
+        if old != new
+    ]
+    if (shards / pairs[0][0]).is_dir() and not any((shards / new).exists() for _, new in pairs):
+        for old, new in pairs:
+            old_meta, new_meta = meta_path(shards / old), meta_path(shards / new)
+            if old_meta.is_file():  # the metadata first: a folder is never without its own
+                data = json.loads(old_meta.read_text(encoding="utf-8"))
+                new_meta.write_text(json.dumps({**data, "name": new}, indent=2), encoding="utf-8")
+            if (shards / old).is_dir():
+                (shards / old).rename(shards / new)
+            old_meta.unlink(missing_ok=True)
+    return q.legacy_collections[0], q.turns_collection
 
 
 def set_aside(settings: Settings, collection: str) -> list[str]:

@@ -54,9 +54,10 @@ class SparseVec:
 #: index). 2: one point per turn (dense of the turn in its context, BM25 of the turn) and call
 #: points whose vector is built from the turn vectors. 3: call points' vector is the
 #: length-weighted sum of their turn vectors, and they carry BM25 of their opening
-#: (:data:`SPARSE_OPENING`). Bump it whenever stored vectors or
+#: (:data:`SPARSE_OPENING`). 4: the call vector and the opening leave out the turns with no
+#: content (greetings, "ok, thanks": ``app.core.filler``). Bump it whenever stored vectors or
 #: payloads change meaning: an older collection then refuses to open and says how to re-index.
-INDEX_SCHEMA = 3
+INDEX_SCHEMA = 4
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
         raise CollectionMismatchError(
             f"collection {wanted.name!r} ({where}) was built with embedding model "
             f"{stored.model_id!r} ({stored.dim}-d) but the settings use {wanted.model_id!r} "
-            f"({wanted.dim}-d): choose a new collection name or re-index (drop it and ingest again)"
+            f"({wanted.dim}-d): choose a new index name (QDRANT__INDEX) or re-index (drop it "
+            "and ingest again)"
         )
     if stored.schema != wanted.schema:
         newer = stored.schema > wanted.schema
@@ -165,5 +167,5 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
         raise CollectionMismatchError(
             f"collection {wanted.name!r} ({where}) was built with sparse model "
             f"{stored.sparse_model!r} but the settings use {wanted.sparse_model!r}: "
-            "choose a new collection name or re-index (drop it and ingest again)"
+            "choose a new index name (QDRANT__INDEX) or re-index (drop it and ingest again)"
         )

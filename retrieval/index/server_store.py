@@ -334,7 +334,8 @@ def _stored_info(described: models.CollectionInfo, wanted: CollectionInfo) -> Co
     if dense is None or SPARSE not in (params.sparse_vectors or {}):
         raise CollectionMismatchError(
             f"collection {wanted.name!r} on the Qdrant server was not created by CallScope (no "
-            f"{DENSE!r} dense and {SPARSE!r} sparse vectors): choose another collection name"
+            f"{DENSE!r} dense and {SPARSE!r} sparse vectors): choose another index name "
+            "(QDRANT__INDEX)"
         )
     meta = described.config.metadata or {}
     if "model_id" not in meta:

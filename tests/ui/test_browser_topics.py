@@ -11,7 +11,9 @@ Screenshots go to $CALLSCOPE_SCREENSHOTS when it is set."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +81,19 @@ def test_topics_are_named_and_labeling_asks_first(
     text = TEXT["en" if locale == "en-US" else "zh-CN"]
     page = open_ui(locale)
     page.get_by_role("tab", name=text["tab"]).click()
+    # The tab opens on the latest run (the other language's, when it ran first): wait for the
+    # new run to be listed, not for a row of the old one.
+    runs_box = page.locator("#topics-runs input")
+    clicked = datetime.now().replace(microsecond=0)
     page.get_by_role("button", name=text["discover"]).click()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # runs are named by when they ran (local time)
+        shown = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) · ", runs_box.input_value())
+        if shown and datetime.fromisoformat(shown.group(1)) >= clicked:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"no new run listed: {runs_box.input_value()!r}")
     table = page.locator("#topics-table")
     row = table.get_by_role("row").filter(has_text=text["theme"]).first
     expect(row).to_be_visible(timeout=120_000)
@@ -130,7 +144,9 @@ def test_ask_cites_content_in_order_with_the_speaker_once(
     page.locator("#ask-question textarea").press("Enter")
     chat = page.locator("#ask-chat")
     expect(chat).to_contain_text("[1]", timeout=120_000)
-    expect(page.locator("#ask-citations").get_by_role("gridcell").first).to_be_visible()
+    expect(page.locator("#ask-citations").get_by_role("gridcell").first).to_be_visible(
+        timeout=60_000
+    )
     answer = chat.inner_text()
     numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer)]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 3, numbers

@@ -74,6 +74,9 @@ class CallDetail(CallSummary):
     #: Conversation metrics (talk share, silence, longest silence, overtalk, interruptions,
     #: words per minute, turns, duration); {} for calls without timings.
     metrics: dict[str, float] = {}
+    #: Where ``date`` came from: ``call`` (its own), ``file`` (the file's time) or ``upload``
+    #: (when it was uploaded); None without a date.
+    date_source: str | None = None
 
 
 class Deleted(BaseModel):
@@ -174,6 +177,7 @@ def get_call(call_id: str, runtime: RuntimeDep) -> CallDetail:
         classifications=view.classifications,
         speakers=view.speakers,
         metrics=view.metrics,
+        date_source=view.date_source,
     )
 
 

@@ -31,7 +31,7 @@ def ready(runtime: RuntimeDep) -> JSONResponse:
         {
             "ready": True,
             "embedding_model": found.embedding_model,
-            "collection": found.collection,
+            "index": found.index,
             "calls": found.calls,
         }
     )

@@ -74,9 +74,14 @@ def discover(body: DiscoverRequest, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/runs")
-def list_runs(runtime: RuntimeDep) -> list[dict[str, Any]]:
+def list_runs(
+    runtime: RuntimeDep,
+    include_empty: Annotated[
+        bool, Query(description="Also the runs that found no topic (left out by default).")
+    ] = False,
+) -> list[dict[str, Any]]:
     """The stored discovery runs, newest first."""
-    return topics.list_runs(runtime.settings)
+    return topics.list_runs(runtime.settings, include_empty=include_empty)
 
 
 @router.get("", responses=errors(404))

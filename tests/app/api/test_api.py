@@ -32,7 +32,7 @@ def test_health_and_ready_need_no_key(client: TestClient) -> None:
     assert ready.json() == {
         "ready": True,
         "embedding_model": "sentence-transformers/all-MiniLM-L6-v2",
-        "collection": "calls",
+        "index": "callscope",
         "calls": 3,
     }
 

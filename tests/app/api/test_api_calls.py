@@ -77,6 +77,7 @@ def test_upload_list_get_delete_transcript(client: TestClient, runtime: Runtime)
     assert "blender" in detail["turns"][1]["text"]
     assert detail["label_history"] == [] and detail["error"] is None
     assert detail["speakers"] == "transcript" and detail["metrics"] == {}  # no timings
+    assert (detail["date"], detail["date_source"]) == ("2026-10-20", "call")  # its own date
 
     r = client.delete("/api/calls/refund-42", headers=AUTH)
     assert r.json() == {"deleted": "refund-42", "points": result["turn_points"] + 1}

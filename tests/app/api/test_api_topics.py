@@ -46,6 +46,14 @@ def test_discover_read_and_label_over_http(client: TestClient, runtime: Runtime)
     assert labeled.status_code == 200, labeled.text
     assert len(labeled.json()["changed"]) == 5 and runtime.ledger.get("t1").labels == ["smart_home"]
     assert runtime.ledger.history("t1")[0]["source"].endswith("(api)")
+    # Two calls make no topic: such a run is listed only when asked for.
+    empty = client.post("/api/topics", json={"max_calls": 2}, headers=AUTH).json()
+    assert empty["topics"] == []
+    listed = client.get("/api/topics/runs", headers=AUTH).json()
+    assert [x["run_id"] for x in listed] == [run["run_id"]]
+    every = client.get("/api/topics/runs", params={"include_empty": True}, headers=AUTH).json()
+    assert [x["run_id"] for x in every] == [empty["run_id"], run["run_id"]]
+    assert client.get("/api/topics", headers=AUTH).json()["run_id"] == empty["run_id"]
 
 
 def test_bad_requests_get_the_error_shape(client: TestClient) -> None:

@@ -42,7 +42,8 @@ def test_ingest_folder_with_corrupt_file_reports_it_and_succeeds(env: Path, tmp_
 
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
-    assert "4 turn points, 2 calls" in status.output and "failed corrupt" in status.output
+    assert "index: 2 calls, 4 speaker turns searchable" in status.output
+    assert "failed corrupt" in status.output and "turn points" not in status.output
 
 
 def test_nothing_processable_exits_non_zero(env: Path, tmp_path: Path) -> None:

@@ -47,7 +47,13 @@ def test_discover_show_and_label_from_the_command_line(env: Path) -> None:
 
     dry = runner.invoke(app, ["topics", "label", number, "smart_home", "--dry-run"])
     assert dry.exit_code == 0 and "would label 6 calls 'smart_home'" in dry.output
-    done = runner.invoke(app, ["topics", "label", number, "smart_home", "-x", "t5", "--json"])
+    # Asked first: no is no, and nothing changes.
+    asked = runner.invoke(app, ["topics", "label", number, "smart_home"], input="n\n")
+    assert asked.exit_code == 0 and "Label 6 calls 'smart_home'? [y/N]" in asked.output
+    assert "nothing changed" in asked.output
+    assert "→ smart_home" not in runner.invoke(app, ["topics", "--latest"]).output
+    args = ["topics", "label", number, "smart_home", "-x", "t5", "--json", "--yes"]
+    done = runner.invoke(app, args)
     result = json.loads(done.output)
     assert sorted(c["call_id"] for c in result["changed"]) == PLANTED[:5]
     assert result["excluded"] == ["t5"]

@@ -39,7 +39,7 @@ def test_dotenv_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({"index": {"max_turn_tokens": 8}}, "index.max_turn_tokens"),
         ({"whisper": {"beam_size": 0}}, "whisper.beam_size"),
-        ({"qdrant": {"collection": "bad name/.."}}, "qdrant.collection"),
+        ({"qdrant": {"index": "bad name/.."}}, "qdrant.index"),
         ({"embedding": {"pooling": "max"}}, "embedding.pooling"),
     ],
 )
@@ -55,9 +55,9 @@ def test_auto_language_means_detect() -> None:
 
 def test_with_changes_copies_and_never_mutates() -> None:
     s = Settings()
-    changed = s.with_changes(qdrant={"collection": "other"}, classify={"k": 3})
-    assert (changed.qdrant.collection, changed.classify.k) == ("other", 3)
-    assert (s.qdrant.collection, s.classify.k) == ("calls", 10)  # the original is untouched
+    changed = s.with_changes(qdrant={"index": "other"}, classify={"k": 3})
+    assert (changed.qdrant.index, changed.classify.k) == ("other", 3)
+    assert (s.qdrant.index, s.classify.k) == ("callscope", 10)  # the original is untouched
     assert changed.whisper == s.whisper
     with pytest.raises(ConfigError, match="qdrant.colection"):
         s.with_changes(qdrant={"colection": "typo"})
@@ -71,3 +71,19 @@ def test_settings_renamed_from_chunks_still_read_their_old_names(
     monkeypatch.setenv("INGEST__BATCH_CHUNKS", "7")
     s = load_settings()
     assert (s.tokenizer.encoding, s.ingest.batch_points) == ("o200k_base", 7)
+
+
+def test_the_index_names_both_collections_and_the_old_setting_still_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    q = load_settings().qdrant
+    assert (q.turns_collection, q.calls_collection) == ("callscope_turns", "callscope_calls")
+    assert q.legacy_collections == ("calls", "calls_calls")
+    # QDRANT__COLLECTION named the turn collection; it is the index name now.
+    monkeypatch.setenv("QDRANT__COLLECTION", "support")
+    q = load_settings().qdrant
+    assert (q.index, q.turns_collection, q.legacy_collections[0]) == (
+        "support",
+        "support_turns",
+        "support",
+    )

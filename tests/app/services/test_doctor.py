@@ -125,7 +125,7 @@ def _checkpoint(settings: Settings, embedder: Embedder) -> None:
 
 
 def test_a_damaged_store_is_rebuilt_from_the_ledger(settings: Settings, embedder: Embedder) -> None:
-    shard = settings.paths.shards / settings.qdrant.collection
+    shard = settings.paths.shards / settings.qdrant.turns_collection
     (shard / "edge_config.json").write_text("garbage")
     for segment in (shard / "segments").iterdir():
         shutil.rmtree(segment)

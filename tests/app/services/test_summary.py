@@ -119,7 +119,7 @@ def test_a_call_without_words_is_skipped_and_an_unknown_call_is_not_found(
     runtime.settings.llm = fast_llm_settings(llm_server)
     runtime.ledger.upsert(
         "c-broken",
-        collection=runtime.settings.qdrant.collection,
+        collection=runtime.turns.info.name,
         kind="audio",
         origin="broken.mp3",
         content_hash="h",

@@ -1,9 +1,10 @@
 """Uploaded calls are dated (issue 23): a call uploaded without a date used to be indexed with
 none and silently left out of Insights. Now it takes the time it was uploaded and says so
-(``date_source`` ``upload``); a date given with the upload or in the transcript is the call's own
-(``call``). A re-upload keeps the first date, ``callscope reindex`` keeps where it came from, and
-Insights count these calls and say how many were dated by upload time. Real pipeline (MiniLM,
-Qdrant Edge), the UI's and the API's upload path (``store_files`` / ``ingest_stored``)."""
+(``date_source`` ``upload``), and a call read from disk its file's time (``file``); a date given
+with the upload or in the transcript is the call's own (``call``). A re-upload keeps the first
+date, ``callscope reindex`` keeps where it came from, and Insights count these calls and say how
+many were dated by upload time. Real pipeline (MiniLM, Qdrant Edge), the UI's and the API's
+upload path (``store_files`` / ``ingest_stored``)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,37 @@ def test_uploads_are_dated_by_upload_time_and_say_so(
         assert reindex(runtime).counts == {"indexed": 3}
         assert _payload(runtime, "late-parcel")["date_source"] == "upload"
         assert _payload(runtime, "own-date")["date_source"] == "call"
+
+
+def test_calls_read_from_disk_are_dated_by_their_file_time_and_say_so(
+    make_settings: Callable[..., Settings], embedder: Any, tmp_path: Path
+) -> None:
+    from app.services.calls import discover_inputs, ingest_sources
+
+    folder = tmp_path / "week48"
+    folder.mkdir()
+    said = folder / "late-parcel.txt"
+    said.write_text("Agent: Hello.\nCustomer: My parcel is late again.\n", encoding="utf-8")
+    own = folder / "own-date.json"
+    own.write_text(
+        json.dumps({"date": "2026-10-01", "turns": [{"speaker": "customer", "text": "Hi"}]}),
+        encoding="utf-8",
+    )
+    recorded = datetime(2026, 11, 24, 9, 30).timestamp()
+    for path in (said, own):
+        os.utime(path, (recorded, recorded))
+    with Runtime(make_settings(), embedder=embedder) as runtime:
+        sources, errors = discover_inputs([folder])
+        assert errors == [] and {r.status for r in ingest_sources(runtime, sources)} == {"indexed"}
+        parcel = _payload(runtime, "late-parcel")
+        assert (parcel["date"], parcel["date_source"]) == ("2026-11-24T09:30:00", "file")
+        assert _payload(runtime, "own-date")["date_source"] == "call"
+        # Counted in its week, and said to be dated by its file's time.
+        week = CallFilter(date_from=date(2026, 11, 23), date_to=date(2026, 11, 29))
+        report = insights(runtime, InsightsQuery(filters=week))
+        assert report.calls.value == 1 and set(report.dated_by) == {"file"}
+        # A copied folder (new file times) is the same calls: nothing re-indexed, date kept.
+        os.utime(said)
+        again, _ = discover_inputs([folder])
+        assert {r.status for r in ingest_sources(runtime, again)} == {"unchanged"}
+        assert _payload(runtime, "late-parcel")["date"] == "2026-11-24T09:30:00"

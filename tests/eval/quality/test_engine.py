@@ -139,7 +139,7 @@ def test_store_mode_and_llm_adjudication(
     summary, issues = run(
         settings, data=None, out=tmp_path / "out", adjudicate_top=3, embedder=embedder
     )
-    assert summary["source"] == "store:calls" and summary["n"] == 121
+    assert summary["source"] == "store:callscope" and summary["n"] == 121
     assert summary["adjudication"]["done"] == 3 and len(llm_server.requests) == 3
     reviewed = [i for i in issues if i.llm_verdict]
     assert len(reviewed) == 3 and all(i.llm_label == "card_arrival" for i in reviewed)
