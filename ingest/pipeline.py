@@ -6,7 +6,7 @@ transcribed together (``SpeechToText.transcribe_many``: whisper batches across c
 turn units (``ingest/turns.py``: one point per turn, its dense vector from the turn in its
 context, its BM25 from its words) are buffered, embedded and upserted in batches
 (``ingest.batch_points`` units), and each call gets a call-level point
-(``turns.call_vector``); then the calls of the batch are marked ``indexed``. Any error in one
+(``ingest/call_points.py``); then the calls of the batch are marked ``indexed``. Any error in one
 call marks that call ``failed`` and the batch goes on. Re-running skips calls whose content is
 unchanged, and resumes the rest.
 """
@@ -23,54 +23,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from app.core.config import Settings
 from app.core.dates import iso_date
 from app.core.errors import AudioError, CallScopeError, InputError, TranscriptionError
 from app.core.iters import chunked
-from app.core.models import CallSource, IngestResult, Transcript
-from app.core.text import call_text
+from app.core.models import CallSource, IngestResult
 from ingest.audio import file_sha256
+from ingest.call_points import PreparedCall, call_points
 from ingest.ledger import Ledger
-from ingest.metrics import conversation_metrics
-from ingest.roles import apply_override, speaker_source
+from ingest.roles import apply_override
 from ingest.transcribe import Heard, SpeechToText
 from ingest.turns import (
-    CALL_TEXT_CHARS,
-    TurnUnit,
-    call_vector,
-    context_vectors,
-    opening_line,
     turn_units,
 )
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
-    DENSE_CONTEXT,
-    SPARSE_CONTEXT,
-    SPARSE_OPENING,
-    SPARSE_PREVIOUS,
-    StoredPoint,
     VectorStore,
-    point_id,
 )
-from retrieval.index.turn_points import turn_payload, turn_point_id
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Ready:
-    source: CallSource
-    content_hash: str
-    transcript: Transcript
-    units: list[TurnUnit]
-    had_row: bool
-    warnings: list[str]
-    #: The call's date as ISO (read from any usual form), or None when it had none or was
-    #: unreadable (then a warning says so and the call is indexed without it).
-    date: str | None = None
 
 
 @dataclass
@@ -136,7 +108,7 @@ class IngestPipeline:
             if on_result:
                 on_result(result)
 
-        buffer: list[_Ready] = []
+        buffer: list[PreparedCall] = []
         for group in chunked(sources, self.settings.ingest.group_calls):
             admitted: list[_Admitted] = []
             for source in group:
@@ -216,7 +188,7 @@ class IngestPipeline:
             self.clock["transcribe"] += time.perf_counter() - started
         return heard
 
-    def _prepare(self, item: _Admitted, heard: Heard | None) -> _Ready:
+    def _prepare(self, item: _Admitted, heard: Heard | None) -> PreparedCall:
         source = item.source
         warnings: list[str] = []
         if heard is not None:
@@ -247,47 +219,26 @@ class IngestPipeline:
         units = turn_units(transcript, self.settings.index, day)
         if not units:
             raise AudioError("no words in the call")
-        return _Ready(source, item.content_hash, transcript, units, item.had_row, warnings, day)
+        return PreparedCall(
+            source, item.content_hash, transcript, units, item.had_row, warnings, day
+        )
 
-    def _flush(self, batch: list[_Ready]) -> list[IngestResult]:
+    def _flush(self, batch: list[PreparedCall]) -> list[IngestResult]:
         if not batch:
             return []
         started = time.perf_counter()
         try:
-            units = [u for r in batch for u in r.units]
-            dense = self.embedder.embed([u.line for u in units])
-            sparse = self.sparse.encode_documents([u.line for u in units])
-            previous = self.sparse.encode_documents([u.previous for u in units])
-            around = self.sparse.encode_documents([u.around for u in units])
-            points: list[StoredPoint] = []
+            turns, calls = call_points(
+                batch, self.embedder, self.sparse, self.settings.whisper.channel_speakers
+            )
+            # Old points of a changed call would linger under other ids; a call that never
+            # had a row cannot have points yet, so skip the delete then.
             for ready in batch:
-                payload = _call_payload(ready, self.settings.whisper.channel_speakers)
-                first = len(points)
-                pooled = context_vectors(ready.units, dense[first : first + len(ready.units)])
-                for j, unit in enumerate(ready.units):
-                    n = len(points)
-                    points.append(
-                        StoredPoint(
-                            id=turn_point_id(
-                                ready.source.call_id, unit.turn, unit.part, unit.around
-                            ),
-                            dense=dense[n],
-                            sparse=sparse[n],
-                            payload={**payload, **_turn_payload(unit)},
-                            more={
-                                DENSE_CONTEXT: pooled[j],
-                                SPARSE_PREVIOUS: previous[n],
-                                SPARSE_CONTEXT: around[n],
-                            },
-                        )
-                    )
-                # Old points of a changed call would linger under other ids; a call that
-                # never had a row cannot have points yet, so skip the delete then.
                 if ready.had_row:
                     self.turns.delete({"call_id": ready.source.call_id})
-            self.turns.upsert(points)
+            self.turns.upsert(turns)
             if self.calls is not None:
-                self.calls.upsert(self._call_points(batch, dense))
+                self.calls.upsert(calls)
         except CallScopeError as exc:
             return [self._fail(r.source, str(exc)) for r in batch]
         finally:
@@ -317,30 +268,6 @@ class IngestPipeline:
                 )
             )
         return results
-
-    def _call_points(self, batch: list[_Ready], dense: np.ndarray) -> list[StoredPoint]:
-        """One point per call, from the turn vectors just computed (no second embedding)."""
-        texts = [call_text(r.transcript)[:CALL_TEXT_CHARS] for r in batch]
-        sparse = self.sparse.encode_documents(texts)
-        openings = self.sparse.encode_documents([opening_line(r.units) for r in batch])
-        points, n = [], 0
-        for ready, text, sv, opening in zip(batch, texts, sparse, openings, strict=True):
-            vectors = dense[n : n + len(ready.units)]
-            n += len(ready.units)
-            points.append(
-                StoredPoint(
-                    id=point_id(ready.source.call_id, 0, "call"),
-                    dense=call_vector(ready.units, vectors),
-                    sparse=sv,
-                    payload={
-                        **_call_payload(ready, self.settings.whisper.channel_speakers),
-                        "text": text,
-                        "n_turns": len(ready.units),
-                    },
-                    more={SPARSE_OPENING: opening},
-                )
-            )
-        return points
 
     # -- helpers -----------------------------------------------------------------------
     def _transcriber_get(self) -> SpeechToText:
@@ -434,52 +361,6 @@ def transcribe_group(
     for (i, _, _), result in zip(items, found, strict=True):
         heard[i] = result
     return heard
-
-
-def _call_payload(ready: _Ready, speakers: tuple[str, str]) -> dict[str, Any]:
-    """The payload of a call's points: who, what, when, and how the conversation went
-    (``metrics``, on the call point)."""
-    source = ready.source
-    payload: dict[str, Any] = {
-        "call_id": source.call_id,
-        "labels": source.labels,
-        "source_kind": source.kind,
-        "origin": source.origin,
-        "language": ready.transcript.language or _guess_language(ready.transcript),
-    }
-    if source.split:
-        payload["split"] = source.split
-    # Declared metadata only; never over a field of ours.
-    payload.update({k: v for k, v in source.metadata.items() if k not in payload})
-    if ready.date:
-        payload["date"] = ready.date
-        # Said beside the date so a supervisor can tell a call's own date from an upload time.
-        payload["date_source"] = source.date_source or "call"
-    transcript = ready.transcript
-    payload["speaker_source"] = speaker_source(transcript, source.kind)
-    metrics = conversation_metrics(transcript, agent=speakers[0], customer=speakers[1])
-    if metrics:
-        payload["metrics"] = metrics
-    return payload
-
-
-def _turn_payload(unit: TurnUnit) -> dict[str, Any]:
-    return turn_payload(
-        turn=unit.turn,
-        part=unit.part,
-        session=unit.session,
-        speaker=unit.speaker,
-        words=unit.text,
-        start=unit.start,
-        end=unit.end,
-        date=unit.date,
-    )
-
-
-def _guess_language(transcript: Transcript) -> str:
-    from app.core.text import has_cjk
-
-    return "zh" if any(has_cjk(t.text) for t in transcript.turns) else "en"
 
 
 def _audio(source: CallSource) -> str | None:

@@ -93,23 +93,48 @@ def served(
 ) -> Iterator[Served]:
     """The app on 127.0.0.1:<free port>, in a uvicorn thread, over the indexed test corpus."""
 
-    from app.api.app import create_app
-
-    root = tmp_path_factory.mktemp("ui")
-    recordings = root / "recordings"
-    recordings.mkdir()
+    recordings = tmp_path_factory.mktemp("ui-recordings")
     shutil.copy(DATA / "jfk.flac", recordings / "jfk.flac")
-    settings = load_settings(
-        paths={"state_dir": root / "state", "models_dir": models_dir}, api={"api_keys": [KEY]}
-    )
-    with Runtime(settings, embedder=embedder) as runtime:
+    with fresh_runtime(tmp_path_factory, models_dir, embedder, "ui") as runtime:
         audio, errors = discover([recordings / "jfk.flac"])
         assert not errors
         results = list(runtime.pipeline().run([*text_sources(calls()), *audio]))
         assert {r.status for r in results} == {"indexed"}, results
-        app = create_app(runtime=runtime)
-        with serving(app, "ui-test-server") as url:
-            yield Served(url, runtime, app)
+        with served_app(runtime, "ui-test-server") as served:
+            yield served
+
+
+def upload(page: Any, *paths: Path) -> None:
+    """Give the Classify tab's upload box files, as a user dropping them would: once the tab has
+    drawn it (a hidden input set too early uploads nothing), then wait for each name."""
+    box = page.locator("#classify-files")
+    box.wait_for(state="visible")
+    box.locator("input[type=file]").set_input_files([str(p) for p in paths])
+    for path in paths:
+        box.get_by_text(path.stem).first.wait_for(timeout=120_000)
+
+
+@contextmanager
+def fresh_runtime(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any, name: str
+) -> Iterator[Runtime]:
+    """A Runtime on a new state dir, its API keyed with ``KEY`` (for a module's own corpus)."""
+    root = tmp_path_factory.mktemp(name)
+    settings = load_settings(
+        paths={"state_dir": root / "state", "models_dir": models_dir}, api={"api_keys": [KEY]}
+    )
+    with Runtime(settings, embedder=embedder) as runtime:
+        yield runtime
+
+
+@contextmanager
+def served_app(runtime: Runtime, name: str) -> Iterator[Served]:
+    """The API and UI over ``runtime``, served on a free local port until the block ends."""
+    from app.api.app import create_app
+
+    app = create_app(runtime=runtime)
+    with serving(app, name) as url:
+        yield Served(url, runtime, app)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.ui.conftest import DATA, KEY, Served, screenshot
+from tests.ui.conftest import DATA, KEY, Served, screenshot, upload
 from tests.ui.corpus import MISLABELED
 from ui.ask import CITE_COLUMNS
 from ui.calls import COLUMNS as CALL_COLUMNS
@@ -81,10 +81,7 @@ def test_ask_shows_cited_evidence_and_plays_the_cited_call(open_ui: Any) -> None
 def test_classify_transcribes_an_uploaded_recording_and_shows_the_decision(open_ui: Any) -> None:
     page = open_ui()
     _tab(page, "Classify")
-    page.locator("#classify-files input[type=file]").set_input_files(
-        str(DATA / "stereo_diarization.wav")
-    )
-    page.locator("#classify-files").get_by_text("stereo_diarization.wav").wait_for()
+    upload(page, DATA / "stereo_diarization.wav")
     page.locator("#classify-run").click()
     summary = page.locator("#classify-summary")
     summary.get_by_text("Decided by").wait_for(timeout=120_000)
@@ -105,16 +102,15 @@ def test_classify_tab_runs_uploads_as_a_batch_job(
 ) -> None:
     """The "Index and classify" button: the uploads go through the batch job (indexed and
     classified) and the run's summary and table come back."""
-    upload = tmp_path / "ui-batch-parcel.txt"
-    upload.write_text(
+    parcel = tmp_path / "ui-batch-parcel.txt"
+    parcel.write_text(
         "Agent: Hello, how can I help?\nCustomer: My parcel is a week late, the courier never "
         "came.\n",
         encoding="utf-8",
     )
     page = open_ui()
     _tab(page, "Classify")
-    page.locator("#classify-files input[type=file]").set_input_files(str(upload))
-    page.locator("#classify-files").get_by_text("ui-batch-parcel.txt").wait_for()
+    upload(page, parcel)
     page.locator("#classify-batch").click()
     summary = page.locator("#classify-summary")
     summary.get_by_text("Batch: 1 calls").wait_for(timeout=120_000)

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from app.core.text import call_text
 from tests.audiofiles import write_audio
 from tests.textcalls import text_sources
-from tests.ui.conftest import DATA, KEY, Served, screenshot
+from tests.ui.conftest import DATA, KEY, Served, screenshot, upload
 from tests.ui.corpus import calls
 from ui.classify import RESULT_COLUMNS
 from ui.i18n import t
@@ -27,12 +27,6 @@ from ui.i18n import t
 
 def _classify_tab(page: Any, lang: str) -> None:
     page.get_by_role("tab", name=t("tab.classify", lang)).click()
-
-
-def _upload(page: Any, *paths: Path) -> None:
-    page.locator("#classify-files input[type=file]").set_input_files([str(p) for p in paths])
-    for path in paths:
-        page.locator("#classify-files").get_by_text(path.stem).first.wait_for()
 
 
 def _column(table: Any, n: int) -> list[str]:
@@ -50,11 +44,11 @@ def test_a_stored_call_uploaded_again_is_classified_by_the_others(
 ) -> None:
     [source] = text_sources({call_id: calls()[call_id]})
     assert source.transcript is not None
-    upload = tmp_path / f"again-{call_id}.txt"
-    upload.write_text(call_text(source.transcript), encoding="utf-8")
+    again = tmp_path / f"again-{call_id}.txt"
+    again.write_text(call_text(source.transcript), encoding="utf-8")
     page = open_ui(locale)
     _classify_tab(page, lang)
-    _upload(page, upload)
+    upload(page, again)
     page.locator("#classify-run").click()
     summary = page.locator("#classify-summary")
     # The top candidates are shown for a known label too (not only for "unknown").
@@ -102,7 +96,7 @@ def test_index_and_classify_shows_its_progress_while_it_runs(
     files = _recordings(tmp_path, gains)
     page = open_ui(locale)
     _classify_tab(page, lang)
-    _upload(page, *files)
+    upload(page, *files)
     page.locator("#classify-batch").click()
     summary = page.locator("#classify-summary")
     done = re.compile(re.escape(t("classify.batch_done", lang).split("{n}")[0].lstrip("# ")) + "4")

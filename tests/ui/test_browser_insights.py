@@ -19,11 +19,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from app.core.config import load_settings
-from app.runtime import Runtime
 from app.services.classify import classify_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import KEY, Served, screenshot, serving
+from tests.ui.conftest import KEY, Served, fresh_runtime, screenshot, served_app, upload
 
 FIRST_MONDAY = date(2026, 8, 24)
 TEXTS = {
@@ -76,14 +74,7 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any
 ) -> Iterator[Served]:
     """The app over this module's corpus, on a free local port (like conftest's ``served``)."""
-
-    from app.api.app import create_app
-
-    root = tmp_path_factory.mktemp("insights-ui")
-    settings = load_settings(
-        paths={"state_dir": root / "state", "models_dir": models_dir}, api={"api_keys": [KEY]}
-    )
-    with Runtime(settings, embedder=embedder) as runtime:
+    with fresh_runtime(tmp_path_factory, models_dir, embedder, "insights-ui") as runtime:
         sources = text_sources(_corpus())
         for i, source in enumerate(sources):
             source.metadata = {
@@ -107,9 +98,8 @@ def served(
                 {"call_id": source.call_id},
                 {"metrics": metrics, "speaker_source": ("transcript", "channels")[i % 2]},
             )
-        app = create_app(runtime=runtime)
-        with serving(app, "insights-ui-server") as url:
-            yield Served(url, runtime, app)
+        with served_app(runtime, "insights-ui-server") as served:
+            yield served
 
 
 def _bars(page: Any) -> Any:
@@ -308,15 +298,14 @@ def test_a_call_uploaded_in_the_ui_is_dated_by_its_upload_time(
     """Issue 23: a call uploaded in the UI ("Index and classify") had no date and was silently
     left out of Insights. It is dated by its upload time, counted, and that is said: in the
     summary, as a number that lists it, and on the call."""
-    upload = tmp_path / "ui-upload-dated.txt"
-    upload.write_text(
+    kettle = tmp_path / "ui-upload-dated.txt"
+    kettle.write_text(
         "Agent: Thanks for calling, how can I help?\nCustomer: Please refund the broken kettle.\n",
         encoding="utf-8",
     )
     page = open_ui()
     page.get_by_role("tab", name="Classify").click()
-    page.locator("#classify-files input[type=file]").set_input_files(str(upload))
-    page.locator("#classify-files").get_by_text("ui-upload-dated.txt").wait_for()
+    upload(page, kettle)
     page.locator("#classify-batch").click()
     page.locator("#classify-summary").get_by_text("Batch: 1 calls").wait_for(timeout=120_000)
     try:

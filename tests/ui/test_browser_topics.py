@@ -20,11 +20,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from app.core.config import load_settings
-from app.runtime import Runtime
 from tests.telecomcalls import chinese_calls, english_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import KEY, Served, screenshot, serving
+from tests.ui.conftest import Served, fresh_runtime, screenshot, served_app
 from tests.ui.corpus import calls as labeled_calls
 
 
@@ -33,17 +31,11 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any
 ) -> Iterator[Served]:
     """The app over this module's corpus, on a free local port (like conftest's ``served``)."""
-    from app.api.app import create_app
-
-    root = tmp_path_factory.mktemp("topics-ui")
-    settings = load_settings(
-        paths={"state_dir": root / "state", "models_dir": models_dir}, api={"api_keys": [KEY]}
-    )
-    with Runtime(settings, embedder=embedder) as runtime:
+    with fresh_runtime(tmp_path_factory, models_dir, embedder, "topics-ui") as runtime:
         calls = {**labeled_calls(), **english_calls(), **chinese_calls()}
         assert {r.status for r in runtime.pipeline().run(text_sources(calls))} == {"indexed"}
-        with serving(create_app(runtime=runtime), "topics-ui-server") as url:
-            yield Served(url, runtime, None)
+        with served_app(runtime, "topics-ui-server") as served:
+            yield served
 
 
 TEXT = {
