@@ -18,7 +18,7 @@ from app.api.app import create_app
 from app.runtime import Runtime
 from tests.app.conftest import AUTH
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 
 def test_no_request_from_the_schema_gets_a_500(runtime: Runtime) -> None:
