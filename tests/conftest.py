@@ -73,34 +73,3 @@ def ray_cluster():
         pytest.skip(f"Ray cannot start a local cluster here: {exc}")
     yield ray
     ray.shutdown()
-
-
-#: The test files that take longest (worker-seconds of a full run, docs/benchmarks.md "Suite
-#: time"), longest first. ``make test`` hands whole files to its workers in collection order
-#: (``--dist loadfile``); starting with the long ones keeps one of them from running alone at
-#: the end while the other workers have nothing left.
-LONGEST_FIRST = (
-    "tests/ingest/test_pipeline.py",
-    "tests/ui/test_browser_calls.py",
-    "tests/ui/test_browser_insights.py",
-    "tests/app/api/test_api_calls.py",
-    "tests/app/cli/test_classify_cli.py",
-    "tests/app/services/test_batch_run.py",
-    "tests/app/services/test_batch_ray.py",
-    "tests/ingest/test_stream_batch.py",
-    "tests/ui/test_browser.py",
-    "tests/app/api/test_hostile.py",
-    "tests/ingest/test_relabel.py",
-    "tests/app/services/test_insights.py",
-    "tests/ui/test_browser_classify.py",
-    "tests/app/cli/test_startup.py",
-    "tests/eval/quality/test_engine.py",
-    "tests/app/cli/test_serve.py",
-    "tests/app/api/test_fuzz.py",
-    "tests/app/cli/test_demo.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
