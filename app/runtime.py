@@ -31,9 +31,9 @@ from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import VectorStore
 
 if TYPE_CHECKING:
+    from app.core.filters import CallFilter
     from retrieval.classify.knn import KnnClassifier
     from retrieval.classify.refine import LLMRefiner
-    from retrieval.index.filters import CallFilter
     from retrieval.llm.client import LLMClient
     from retrieval.qa.engine import QAEngine
     from retrieval.search import Searcher

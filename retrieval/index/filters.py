@@ -30,9 +30,8 @@ from typing import Any, Union
 
 from app.core.errors import InputError
 
-# The user-facing filter lives in app.core (the faces build it); re-exported here until every
-# caller imports it from there.
-from app.core.filters import METRICS, RANGE_OPS, CallFilter, metric_bound  # noqa: F401
+# The metric names are the user's (app.core.filters, beside CallFilter): each gets an index.
+from app.core.filters import METRICS, RANGE_OPS
 
 KEYWORD = "keyword"
 DATETIME = "datetime"

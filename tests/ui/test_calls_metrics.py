@@ -54,3 +54,21 @@ def test_a_wrong_filter_names_what_the_box_takes(lang: str) -> None:
     with pytest.raises(gr.Error) as wrong:
         typed_filter(_ctx(), "duration=60", lang)
     assert "duration>=60" in str(wrong.value.message)
+
+
+@pytest.mark.parametrize(
+    ("source", "lang", "said"),
+    [
+        ("file", "en", "**Date** 2026-11-24 09:30:00 (file time)"),
+        ("file", "zh-CN", "**日期** 2026-11-24 09:30:00 (文件时间)"),
+        ("upload", "en", "**Date** 2026-11-24 09:30:00 (upload time)"),
+        ("call", "en", "**Date** 2026-11-24 09:30:00\n"),
+    ],
+)
+def test_a_date_that_is_not_the_calls_own_says_where_it_came_from(
+    source: str, lang: str, said: str
+) -> None:
+    from ui.call_view import date_markdown
+
+    view = SimpleNamespace(row=SimpleNamespace(date="2026-11-24T09:30:00"), date_source=source)
+    assert date_markdown(view, lang).startswith(said)  # type: ignore[arg-type]

@@ -13,13 +13,12 @@ import pytest
 import qdrant_edge
 
 from app.core.errors import InputError
+from app.core.filters import METRICS, CallFilter
 from retrieval.index import EdgeStore, StoredPoint, VectorStore, point_id
 from retrieval.index.filters import (
     FLOAT,
     INDEXED_FIELDS,
-    METRICS,
     AnyOf,
-    CallFilter,
     IsEmpty,
     MatchExcept,
     NumberRange,
