@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
 from app.services.call_views import call_audio
-from ui.i18n import t
+from ui.i18n import job_word, t
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -49,12 +49,17 @@ def follow_job(
         else:
             total = f"/{job.total}" if job.total else ""
             text = t("lq.progress", lang).format(
-                id=job.id, state=job.state, done=job.done, total=total, message=job.message
+                id=job.id,
+                state=job_word("state", job.state, lang),
+                done=job.done,
+                total=total,
+                message=job.message,
             )
         yield (text, *pad)
         job = jobs.wait(job.id, timeout=POLL_SECONDS)
     if job.state != "done" or not job.result:
-        yield (t("lq.failed", lang).format(state=job.state, error=job.error or job.message), *pad)
+        state = job_word("state", job.state, lang)
+        yield (t("lq.failed", lang).format(state=state, error=job.error or job.message), *pad)
         return None
     return job
 

@@ -40,6 +40,13 @@ def t(key: str, lang: str = "en") -> str:
 
 
 #: The attribute of a :func:`dataframe` table holding its column keys.
+def job_word(what: str, value: str, lang: str = "en") -> str:
+    """A job's kind or state (``what``) in ``lang``; a kind or state without words of its own
+    is shown as it is."""
+    key = f"job.{what}.{value}"
+    return t(key, lang) if key in EN else value
+
+
 COLUMN_KEYS = "callscope_column_keys"
 
 

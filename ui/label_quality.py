@@ -16,7 +16,7 @@ import gradio as gr
 from app.services import label_runs, labels
 from ui import label_review
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, dataframe, job_word, lang_of, t
 
 SUSPECT_COLUMNS = (
     "col.call",
@@ -150,7 +150,8 @@ def follow(jobs: Any, job: Any, lang: str, pad: tuple[Any, ...]) -> Iterator[tup
         yield (progress_note(job, lang), *pad)
         job = jobs.wait(job.id, timeout=POLL_SECONDS)
     if job.state != "done" or not job.result:
-        yield (t("lq.failed", lang).format(state=job.state, error=job.error or job.message), *pad)
+        state = job_word("state", job.state, lang)
+        yield (t("lq.failed", lang).format(state=state, error=job.error or job.message), *pad)
         return None
     return job
 

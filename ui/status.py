@@ -12,7 +12,7 @@ import gradio as gr
 
 from app.services.status import Status, status
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, dataframe, job_word, lang_of, t
 
 JOB_COLUMNS = ("col.job", "col.kind", "col.state", "col.progress", "col.message", "col.created")
 #: Seconds between refreshes while a job is queued or running.
@@ -85,8 +85,9 @@ def status_markdown(ctx: UIContext, lang: str) -> tuple[str, str]:
     return main, technical_markdown(report, lang)
 
 
-def job_rows(ctx: UIContext, limit: int = 10) -> tuple[list[list[Any]], bool]:
-    """The recent jobs as table rows, and whether any is still queued or running."""
+def job_rows(ctx: UIContext, lang: str = "en", limit: int = 10) -> tuple[list[list[Any]], bool]:
+    """The recent jobs as table rows (their kind and state in ``lang``), and whether any is
+    still queued or running."""
     jobs = ctx.jobs
     if jobs is None:
         return [], False
@@ -94,8 +95,8 @@ def job_rows(ctx: UIContext, limit: int = 10) -> tuple[list[list[Any]], bool]:
     rows = [
         [
             j.id,
-            j.kind,
-            j.state,
+            job_word("kind", j.kind, lang),
+            job_word("state", j.state, lang),
             f"{j.done}/{j.total}" if j.total else str(j.done),
             j.error or j.message,
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_at)),
@@ -125,7 +126,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     def show(request: gr.Request) -> tuple:
         lang = lang_of(request)
         main, details = status_markdown(ctx, lang)
-        rows, running = job_rows(ctx)
+        rows, running = job_rows(ctx, lang)
         table = gr.Dataframe(value=rows, headers=[t(c, lang) for c in JOB_COLUMNS])
         return main, table, details, gr.Timer(active=running)
 

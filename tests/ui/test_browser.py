@@ -207,7 +207,7 @@ def test_status_shows_models_sizes_and_how_to_configure_an_llm(open_ui: Any) -> 
     assert "bundled:base" in details.inner_text()
     assert re.search(r"\d+ turn points, 17 call points", details.inner_text())
     # Runs after the label-quality test, so its job is listed.
-    page.locator("#status-jobs").get_by_role("gridcell", name="label_run").first.wait_for()
+    page.locator("#status-jobs").get_by_role("gridcell", name="label check").first.wait_for()
     screenshot(page, "status")
 
 

@@ -215,3 +215,30 @@ def test_mounted_ui_is_protected_like_the_api(mode: str, tmp_path: Path) -> None
         assert ("tab-ask" in body) is (mode != "closed")
         assert ('"elem_id":"closed"' in body) is (mode == "closed")
         assert '"analytics_enabled":false' in body
+
+
+def test_job_kinds_and_states_are_said_in_the_pages_language() -> None:
+    from types import SimpleNamespace
+
+    from ui.i18n import job_word
+    from ui.status import job_rows
+
+    job = SimpleNamespace(
+        id="j1",
+        kind="label_run",
+        state="running",
+        done=3,
+        total=10,
+        error=None,
+        message="scoring",
+        created_at=0.0,
+    )
+    store = SimpleNamespace(list=lambda limit: (1, [job]))
+    ctx = SimpleNamespace(jobs=SimpleNamespace(store=store))
+    rows, running = job_rows(ctx, "zh-CN")  # type: ignore[arg-type]
+    assert rows[0][1:4] == ["标签检查", "进行中", "3/10"] and running
+    rows, _ = job_rows(ctx, "en")  # type: ignore[arg-type]
+    assert rows[0][1:3] == ["label check", "running"]
+    # A kind or state without words of its own is shown as it is, never as a raw key.
+    assert job_word("kind", "reindex", "zh-CN") == "reindex"
+    assert job_word("state", "done", "zh-CN") == "已完成"
