@@ -99,8 +99,9 @@ def build_query(
     )
 
 
-def export_file(report_query: InsightsQuery, ctx: UIContext) -> str:
-    """The workbook of a query, written to the temp dir (older exports there are removed)."""
+def export_file(report_query: InsightsQuery, ctx: UIContext, lang: str = "en") -> str:
+    """The workbook of a query in the page's language, written to the temp dir (older exports
+    there are removed)."""
     folder = Path(tempfile.gettempdir()) / "callscope-insights"
     folder.mkdir(exist_ok=True)
     for old in folder.glob("*.xlsx"):
@@ -109,7 +110,7 @@ def export_file(report_query: InsightsQuery, ctx: UIContext) -> str:
     report = insights(ctx.runtime, report_query)
     name = f"insights-{report.date_from.isoformat()}-{report.date_to.isoformat()}"
     path = Path(tempfile.mkstemp(prefix=name + "-", suffix=".xlsx", dir=folder)[1])
-    return str(write_insights_xlsx(report, path))
+    return str(write_insights_xlsx(report, path, lang))
 
 
 def _cell(evt: gr.SelectData) -> tuple[int | None, int | None]:
@@ -342,11 +343,17 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         return call_markdown(view, lang)
 
     def export_it(
-        dfrom: str, dto: str, meta: str, metric: str, source: str, low: float | None
+        dfrom: str,
+        dto: str,
+        meta: str,
+        metric: str,
+        source: str,
+        low: float | None,
+        request: gr.Request,
     ) -> Any:
         query = query_of(dfrom, dto, meta, metric, source, low)
         try:
-            return gr.File(value=export_file(query, ctx), visible=True)
+            return gr.File(value=export_file(query, ctx, lang_of(request)), visible=True)
         except CallScopeError as exc:
             raise gr.Error(str(exc)) from None
 

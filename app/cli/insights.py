@@ -59,6 +59,9 @@ def insights(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     xlsx: Annotated[Optional[Path], typer.Option("--xlsx", help="Also write a workbook.")] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help="The workbook's language: en or zh-CN.")
+    ] = "en",
     index: IndexOpt = None,
 ) -> None:
     """Label mix per week, rising and falling labels, unknown and low-confidence shares, per
@@ -98,7 +101,9 @@ def insights(
     if xlsx is not None:
         if xlsx.suffix.lower() != ".xlsx":
             raise InputError(f"--xlsx must end in .xlsx, not {xlsx.suffix or '(none)'!r}")
-        write_insights_xlsx(report, xlsx)
+        if lang not in ("en", "zh-CN"):
+            raise InputError(f"--lang is en or zh-CN, not {lang!r}")
+        write_insights_xlsx(report, xlsx, lang)
     if as_json:
         print(json.dumps(insights_dict(report), ensure_ascii=False))
         return

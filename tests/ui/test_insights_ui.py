@@ -272,6 +272,11 @@ def test_the_export_is_a_workbook(ctx: UIContext) -> None:
     book = openpyxl.load_workbook(path)
     assert "by agent" in book.sheetnames
     path.unlink()
+    # From a Chinese page, a Chinese workbook.
+    query = build_query(*PERIOD, "", "", "both", None, FIELDS)
+    zh = Path(export_file(query, ctx, "zh-CN"))
+    assert {"概览", "按agent"} <= set(openpyxl.load_workbook(zh).sheetnames)
+    zh.unlink()
 
 
 def test_the_tab_is_built_with_its_chart(ctx: UIContext) -> None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -69,6 +69,11 @@ class InsightsParams(InsightsFilters):
     low_confidence: float | None = Field(None, ge=0, le=1)
     #: How many rising and falling labels.
     top: int = Field(5, ge=1, le=50)
+
+
+class WorkbookParams(InsightsParams):
+    #: The workbook's language (default: from Accept-Language, else en).
+    lang: Literal["en", "zh-CN"] | None = None
 
 
 class CountParams(InsightsFilters):
@@ -221,12 +226,19 @@ def get_insights(params: Annotated[InsightsParams, Query()], runtime: RuntimeDep
     response_class=Response,
     responses={200: {"content": {_XLSX: {}}, "description": "The Insights workbook"}},
 )
-def get_insights_xlsx(params: Annotated[InsightsParams, Query()], runtime: RuntimeDep) -> Response:
-    """The same Insights as an XLSX workbook (one sheet per table)."""
+def get_insights_xlsx(
+    params: Annotated[WorkbookParams, Query()],
+    runtime: RuntimeDep,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """The same Insights as an XLSX workbook (one sheet per table), in English or Chinese."""
+    lang = params.lang
+    if lang is None:
+        lang = "zh-CN" if (accept_language or "").strip().lower().startswith("zh") else "en"
     report = _report(params, runtime)
     name = f"insights-{report.date_from.isoformat()}-{report.date_to.isoformat()}.xlsx"
     return Response(
-        insights_xlsx(report),
+        insights_xlsx(report, lang),
         media_type=_XLSX,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -169,6 +169,20 @@ def test_the_workbook_downloads(client: TestClient, planted: Runtime) -> None:
     book = openpyxl.load_workbook(io.BytesIO(r.content))
     labels = {row[0].value: row[1].value for row in book["labels"].iter_rows(min_row=2)}
     assert labels == {"refund": 2, "delivery_delay": 1, "account": 1}
+    # In Chinese for a Chinese client (Accept-Language) or when asked; the numbers the same.
+    for ask in (
+        {"headers": {**AUTH, "Accept-Language": "zh-CN,zh;q=0.9"}, "params": PERIOD},
+        {"headers": AUTH, "params": {**PERIOD, "lang": "zh-CN"}},
+    ):
+        got = client.get("/api/insights/xlsx", **ask)
+        assert got.status_code == 200, got.text
+        zh = openpyxl.load_workbook(io.BytesIO(got.content))
+        assert zh.sheetnames[:3] == ["概览", "标签", "每周"]
+        assert [c.value for c in zh["标签"][1]][:3] == ["标签", "通话数", "上一周期"]
+        rows = {row[0].value: row[1].value for row in zh["标签"].iter_rows(min_row=2)}
+        assert rows == labels
+    bad = client.get("/api/insights/xlsx", params={**PERIOD, "lang": "fr"}, headers=AUTH)
+    assert bad.status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,12 @@ def test_insights_in_the_terminal_as_json_and_as_a_workbook(env: Path) -> None:
     }
     book = openpyxl.load_workbook(out)
     assert {"summary", "labels", "weeks", "by agent", "metrics"} <= set(book.sheetnames)
+    zh = env / "insights-zh.xlsx"
+    done = runner.invoke(app, ["insights", *period, "--xlsx", str(zh), "--lang", "zh-CN"])
+    assert done.exit_code == 0, done.output
+    assert {"概览", "标签", "每周", "按agent", "通话指标"} <= set(
+        openpyxl.load_workbook(zh).sheetnames
+    )
 
 
 def test_count_a_question_or_labels(env: Path) -> None:
@@ -99,6 +105,7 @@ def test_count_a_question_or_labels(env: Path) -> None:
         (["how many refunds?"], "add --count"),
         (["--count", "how many?", "-l", "refund"], "not both"),
         (["--xlsx", "out.csv"], "must end in .xlsx"),
+        (["--xlsx", "out.xlsx", "--lang", "fr"], "--lang is en or zh-CN"),
         (["--source", "guess"], "source 'guess'"),
         (["-m", "loudness>=3"], "unknown metric"),
         (["-f", "label=refund"], "counted by label"),

@@ -9,6 +9,7 @@ and the classification results, and every Count's filter must reproduce its numb
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -456,3 +457,13 @@ def test_the_workbook_holds_every_table_and_no_formula(runtime: Runtime, tmp_pat
     assert "No call of this period has 'team'" in note and "import-labels" in note
     summary = {r[0].value: r[1].value for r in book["summary"].iter_rows(min_row=2)}
     assert summary["with timings (recordings): in the metrics sheet"] == 2  # timed turns
+
+    # The same workbook for a Chinese page: sheet names, headers, measures and notes in Chinese.
+    zh = openpyxl.load_workbook(io.BytesIO(insights_xlsx(report, "zh-CN")))
+    assert zh.sheetnames[:3] == ["概览", "标签", "每周"] and {"按agent", "通话指标"} <= set(
+        zh.sheetnames
+    )
+    assert [r[4].value for r in zh["标签"].iter_rows(min_row=2)] == ["新出现", "新出现"]
+    assert "本周期没有通话带有 'team'" in zh["按team"]["A2"].value
+    summary_zh = {r[0].value: r[1].value for r in zh["概览"].iter_rows(min_row=2)}
+    assert summary_zh["有时间信息（录音）：见通话指标表"] == 2 and summary_zh["通话数"] == 2
