@@ -13,18 +13,18 @@ from app.services import search as service
 from app.services.call_views import call_audio
 from app.services.search import GENERATION_OFF, Answer, Citation, span
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
 
 CITE_COLUMNS = ("col.n", "col.call", "col.time", "col.speakers", "col.audio")
 
 
-def citation_row(c: Citation, has_audio: bool) -> list[Any]:
+def citation_row(c: Citation, has_audio: bool, lang: str = "en") -> list[Any]:
     p = c.passage
     return [
         c.n,
         p.call_id,
         span(p.start, p.end),
-        ", ".join(p.speakers),
+        speaker_words(p.speakers, lang),
         "▶" if has_audio else "",
     ]
 
@@ -44,7 +44,9 @@ def evidence_markdown(answer: Answer, lang: str) -> str:
             when = span(p.start, p.end)
             text = " ".join(p.words.split())
             lines.append(
-                f"- **[{c.n}]** {when} ({', '.join(p.speakers)}): {text}".replace("  ", " ")
+                f"- **[{c.n}]** {when} ({speaker_words(p.speakers, lang)}): {text}".replace(
+                    "  ", " "
+                )
             )
         lines.append("")
     return "\n".join(lines).strip()
@@ -123,8 +125,8 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
             if isinstance(item, Answer):
                 history[-1]["content"] = answer_markdown(item, lang)
                 found = list(item.citations)
-                rows = [citation_row(c, _has_audio(ctx, c)) for c in found]
-                data = [_cite_data(c) for c in found]
+                rows = [citation_row(c, _has_audio(ctx, c), lang) for c in found]
+                data = [_cite_data(c, lang) for c in found]
                 yield "", history, _table(rows, lang), data
                 return
             text += item
@@ -162,7 +164,7 @@ def build(ctx: UIContext) -> list[gr.Dropdown]:
     return [label]
 
 
-def _cite_data(c: Citation) -> dict[str, Any]:
+def _cite_data(c: Citation, lang: str = "en") -> dict[str, Any]:
     p = c.passage
     return {
         "n": c.n,
@@ -170,7 +172,7 @@ def _cite_data(c: Citation) -> dict[str, Any]:
         "start": p.start,
         "text": p.words,  # the speaker is in the heading
         "when": span(p.start, p.end),
-        "speakers": ", ".join(p.speakers),
+        "speakers": speaker_words(p.speakers, lang),
     }
 
 

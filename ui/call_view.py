@@ -15,12 +15,15 @@ from app.services.call_views import CallView, clock, get_call
 from app.services.classify import classify_stored
 from ui import call_relabel
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, lang_of, speaker_words, t
 from ui.summary import open_for_summary, summarize_handler
 
 
-def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None) -> str:
-    """``[mm:ss] **speaker**: text`` per turn; the turn at ``focus`` seconds is marked."""
+def transcript_markdown(
+    turns: list[dict[str, Any]], focus: float | None = None, lang: str = "en"
+) -> str:
+    """``[mm:ss] **speaker**: text`` per turn (the speaker in ``lang``); the turn at ``focus``
+    seconds is marked."""
     lines = []
     for turn in turns:
         start, end = turn.get("start"), turn.get("end")
@@ -28,7 +31,7 @@ def transcript_markdown(turns: list[dict[str, Any]], focus: float | None = None)
         mark = "▶ " if here else ""
         lines.append(
             f"{mark}{f'`[{clock(start)}]` ' if start is not None else ''}"
-            f"**{turn.get('speaker', '')}**: {turn.get('text', '')}"
+            f"**{speaker_words(turn.get('speaker', ''), lang)}**: {turn.get('text', '')}"
         )
     return "\n\n".join(lines)
 
@@ -80,7 +83,7 @@ def call_markdown(view: CallView, lang: str, focus: float | None = None) -> str:
     head += date_markdown(view, lang)
     how = metrics_markdown({"speakers": view.speakers, **view.metrics}, lang)
     turns = [turn.to_dict() for turn in view.turns]
-    return head + how + transcript_markdown(turns, focus)
+    return head + how + transcript_markdown(turns, focus, lang)
 
 
 def date_markdown(view: CallView, lang: str) -> str:

@@ -40,6 +40,19 @@ def t(key: str, lang: str = "en") -> str:
 
 
 #: The attribute of a :func:`dataframe` table holding its column keys.
+def speaker_words(speakers: str | list[str], lang: str = "en") -> str:
+    """Who spoke, in ``lang`` (坐席 / 客户 on a Chinese page); a speaker without words of its
+    own (a name from a transcript) as it is."""
+    names = [speakers] if isinstance(speakers, str) else list(speakers)
+    sep = "、" if lang.startswith("zh") else ", "
+    return sep.join(_speaker(name, lang) for name in names)
+
+
+def _speaker(name: str, lang: str) -> str:
+    key = f"speaker.{name.lower()}"
+    return t(key, lang) if key in EN else name
+
+
 def job_word(what: str, value: str, lang: str = "en") -> str:
     """A job's kind or state (``what``) in ``lang``; a kind or state without words of its own
     is shown as it is."""

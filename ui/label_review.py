@@ -16,7 +16,7 @@ import gradio as gr
 from app.core.errors import CallScopeError
 from app.services import label_runs, labels
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, lang_of, speaker_words, t
 
 #: Who a change made here is recorded as, in the call's label history.
 SOURCE = "ui"
@@ -74,7 +74,10 @@ def call_markdown(found: labels.CallLabels, lang: str) -> str:
             for h in reversed(found.history[-5:])
         ]
         parts.append(t("lq.history", lang) + "\n\n" + "\n".join(lines))
-    turns = [f"**{turn.get('speaker', '')}**: {turn.get('text', '')}" for turn in found.turns]
+    turns = [
+        f"**{speaker_words(turn.get('speaker', ''), lang)}**: {turn.get('text', '')}"
+        for turn in found.turns
+    ]
     parts.append("\n\n".join(turns))
     return "\n\n".join(parts)
 

@@ -242,3 +242,15 @@ def test_job_kinds_and_states_are_said_in_the_pages_language() -> None:
     # A kind or state without words of its own is shown as it is, never as a raw key.
     assert job_word("kind", "reindex", "zh-CN") == "reindex"
     assert job_word("state", "done", "zh-CN") == "已完成"
+
+
+def test_speakers_are_named_in_the_pages_language() -> None:
+    from ui.i18n import speaker_words
+
+    turns = [{"speaker": "agent", "text": "您好", "start": 0.0, "end": 1.0}]
+    assert transcript_markdown(turns, lang="zh-CN") == "`[00:00]` **坐席**: 您好"
+    assert transcript_markdown(turns) == "`[00:00]` **agent**: 您好"
+    assert speaker_words(["agent", "customer"], "zh-CN") == "坐席、客户"
+    assert speaker_words(["customer"], "en") == "customer"
+    # A name a transcript gave (not a role) is shown as it is.
+    assert speaker_words("Li Na", "zh-CN") == "Li Na"
