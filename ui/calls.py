@@ -20,7 +20,7 @@ from app.services.search import search
 from ui import call_view
 from ui.call_view import metrics_markdown, transcript_markdown
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
 
 __all__ = [
     "COLUMNS",
@@ -127,6 +127,13 @@ def _row(call: Any) -> dict[str, Any]:
         "speakers": ", ".join(call.speakers),
         "text": call.opening,
     }
+
+
+def _shown(row: dict[str, Any], key: str, lang: str) -> Any:
+    # The rows keep the stored role names (agent, customer); the table says them in ``lang``.
+    if key == "speakers" and row[key]:
+        return speaker_words(row[key].split(", "), lang)
+    return row[key]
 
 
 def browse(ctx: UIContext, filters: CallFilter) -> tuple[int, list[dict[str, Any]]]:
@@ -240,7 +247,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
             total, found = browse(ctx, filters)
             line = count_markdown(total, len(found), said, lang)
         keys = ("call_id", "labels", "date", "time", "speakers", "text")
-        table_rows = [[r[c] for c in keys] for r in found]
+        table_rows = [[_shown(r, c, lang) for c in keys] for r in found]
         headers = [t(c, lang) for c in COLUMNS]
         return line, gr.Dataframe(value=table_rows, headers=headers), found
 

@@ -254,3 +254,12 @@ def test_speakers_are_named_in_the_pages_language() -> None:
     assert speaker_words(["customer"], "en") == "customer"
     # A name a transcript gave (not a role) is shown as it is.
     assert speaker_words("Li Na", "zh-CN") == "Li Na"
+
+
+def test_the_calls_table_names_speakers_in_the_pages_language() -> None:
+    from ui.calls import _shown
+
+    row = {"speakers": "agent, customer", "text": "hello"}
+    assert _shown(row, "speakers", "zh-CN") == "坐席、客户"
+    assert _shown(row, "speakers", "en") == "agent, customer"
+    assert _shown({"speakers": ""}, "speakers", "zh-CN") == ""
