@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -205,3 +206,20 @@ def screenshot(page: Any, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def open_tab(page: Any, name: str) -> Any:
+    """Click the tab called ``name`` until it is the selected one, and return it.
+
+    A click that lands while the page is still wiring its tabs (a busy machine, seen once in
+    CI) can leave the tab unselected; a person clicks again, and so does this."""
+    tab = page.get_by_role("tab", name=name)
+    for _ in range(3):
+        tab.click()
+        try:
+            expect(tab).to_have_attribute("aria-selected", "true", timeout=10_000)
+            return tab
+        except AssertionError:
+            continue
+    expect(tab).to_have_attribute("aria-selected", "true")
+    return tab

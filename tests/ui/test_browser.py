@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.ui.conftest import DATA, KEY, Served, screenshot, upload
+from tests.ui.conftest import DATA, KEY, Served, open_tab, screenshot, upload
 from tests.ui.corpus import MISLABELED
 from ui.ask import CITE_COLUMNS
 from ui.calls import COLUMNS as CALL_COLUMNS
@@ -37,7 +37,7 @@ RAW = re.compile(
 
 
 def _tab(page: Any, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    open_tab(page, name)
 
 
 def test_every_tab_shows_translated_texts_before_any_action(open_ui: Any) -> None:

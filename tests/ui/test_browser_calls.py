@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import FLAGS, KEY, Served, screenshot
+from tests.ui.conftest import FLAGS, KEY, Served, open_tab, screenshot
 from ui.i18n import t
 
 LOCALES = [("en-US", "en"), ("zh-CN", "zh-CN")]
@@ -32,7 +32,7 @@ def _labels(served: Served, call_id: str) -> list[str]:
 
 
 def _calls_tab(page: Any, lang: str) -> Any:
-    page.get_by_role("tab", name=t("tab.calls", lang)).click()
+    open_tab(page, t("tab.calls", lang))
     count = page.locator("#calls-count")
     count.locator("strong").first.wait_for()
     return count
@@ -149,7 +149,7 @@ def test_status_is_in_plain_words_and_refreshes(
     open_ui: Any, served: Served, locale: str, lang: str
 ) -> None:
     page = open_ui(locale)
-    page.get_by_role("tab", name=t("tab.status", lang)).click()
+    open_tab(page, t("tab.status", lang))
     status = page.locator("#status-text")
     ready = re.sub(r"\*\*", "", t("status.ready", lang).format(n=_indexed(served)))
     expect(status).to_contain_text(ready)

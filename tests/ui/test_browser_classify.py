@@ -19,14 +19,14 @@ from playwright.sync_api import expect
 from app.core.text import call_text
 from tests.audiofiles import write_audio
 from tests.textcalls import text_sources
-from tests.ui.conftest import DATA, KEY, Served, screenshot, upload
+from tests.ui.conftest import DATA, KEY, Served, open_tab, screenshot, upload
 from tests.ui.corpus import calls
 from ui.classify import RESULT_COLUMNS
 from ui.i18n import t
 
 
 def _classify_tab(page: Any, lang: str) -> None:
-    page.get_by_role("tab", name=t("tab.classify", lang)).click()
+    open_tab(page, t("tab.classify", lang))
 
 
 def _column(table: Any, n: int) -> list[str]:

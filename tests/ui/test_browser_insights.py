@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from app.services.classify import classify_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import KEY, Served, fresh_runtime, screenshot, served_app, upload
+from tests.ui.conftest import KEY, Served, fresh_runtime, open_tab, screenshot, served_app, upload
 
 FIRST_MONDAY = date(2026, 8, 24)
 TEXTS = {
@@ -120,7 +120,7 @@ def _settled(page: Any, elem_id: str, done: Any) -> list[int]:
 
 def test_the_insights_tab_draws_the_weekly_chart_and_opens_the_calls(open_ui: Any) -> None:
     page = open_ui()
-    page.get_by_role("tab", name="Insights").click()
+    open_tab(page, "Insights")
     expect(_bars(page).first).to_be_visible(timeout=60_000)
     # Twelve weeks, several labels stacked in each.
     assert len(_settled(page, "insights-weekly", lambda n: len(n) >= 12)) >= 12
@@ -166,7 +166,7 @@ def test_the_insights_tab_draws_the_weekly_chart_and_opens_the_calls(open_ui: An
 
 def test_the_insights_tab_in_chinese(open_ui: Any) -> None:
     page = open_ui("zh-CN")
-    page.get_by_role("tab", name="洞察").click()
+    open_tab(page, "洞察")
     expect(_bars(page).first).to_be_visible(timeout=60_000)
     expect(page.locator("#insights-weekly")).to_contain_text("退款")  # a Chinese label
     heads = page.locator("#insights-weeks").get_by_role("columnheader")
@@ -187,7 +187,7 @@ def _drawn(page: Any, elem_id: str) -> list[int]:
 def test_the_charts_redraw_with_a_new_filter(open_ui: Any) -> None:
     """Shown again for one agent, both charts draw that agent's numbers, as the tables say."""
     page = open_ui()
-    page.get_by_role("tab", name="Insights").click()
+    open_tab(page, "Insights")
     expect(_bars(page).first).to_be_visible(timeout=60_000)
     expect(page.locator("#insights-summary")).to_contain_text("85 calls")
     assert sum(_settled(page, "insights-weekly", lambda n: sum(n) == 85)) == 85
@@ -230,7 +230,7 @@ def _table_bins(page: Any) -> list[tuple[str, int]]:
 
 
 def _open_tab(page: Any, locale: str) -> None:
-    page.get_by_role("tab", name="Insights" if locale == "en-US" else "洞察").click()
+    open_tab(page, "Insights" if locale == "en-US" else "洞察")
     expect(_bars(page).first).to_be_visible(timeout=60_000)
 
 
@@ -304,7 +304,7 @@ def test_a_call_uploaded_in_the_ui_is_dated_by_its_upload_time(
         encoding="utf-8",
     )
     page = open_ui()
-    page.get_by_role("tab", name="Classify").click()
+    open_tab(page, "Classify")
     upload(page, kettle)
     page.locator("#classify-batch").click()
     page.locator("#classify-summary").get_by_text("Batch: 1 calls").wait_for(timeout=120_000)

@@ -20,7 +20,7 @@ from app.services import calls as calls_service
 from tests.labelcalls import BOTH, MULTI, ONLY_DELIVERY
 from tests.labelcalls import calls as label_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import Served, screenshot
+from tests.ui.conftest import Served, open_tab, screenshot
 from ui.i18n import t
 from ui.label_quality import STAGE_KEYS
 
@@ -48,7 +48,7 @@ def _value(page: Any, elem_id: str) -> Any:
 
 def _run(page: Any, lang: str) -> set[str]:
     """Start a run from the tab and wait for it; returns the progress notes seen."""
-    page.get_by_role("tab", name=t("tab.label_quality", lang)).click()
+    open_tab(page, t("tab.label_quality", lang))
     page.locator("#lq-start").click()
     progress, seen = page.locator("#lq-progress"), set()
     deadline = time.monotonic() + 180
@@ -65,7 +65,7 @@ def _run(page: Any, lang: str) -> set[str]:
 
 
 def _open_suspect(page: Any, lang: str, call_id: str) -> None:
-    page.get_by_role("tab", name=t("tab.label_quality", lang)).click()
+    open_tab(page, t("tab.label_quality", lang))
     cell = page.locator("#lq-suspects").get_by_role("gridcell", name=call_id, exact=True)
     cell.wait_for()
     cell.click()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.ui.conftest import open_tab
 from ui.i18n import t
 
 
 def test_summarize_the_open_call_says_why_it_was_skipped_without_an_llm(open_ui: Any) -> None:
     page = open_ui()
-    page.get_by_role("tab", name="Calls").click()
+    open_tab(page, "Calls")
     page.locator("#calls-search").click()
     table = page.locator("#calls-table")
     table.get_by_role("gridcell", name="d2", exact=True).click()

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from tests.telecomcalls import chinese_calls, english_calls
 from tests.textcalls import text_sources
-from tests.ui.conftest import Served, fresh_runtime, screenshot, served_app
+from tests.ui.conftest import Served, fresh_runtime, open_tab, screenshot, served_app
 from tests.ui.corpus import calls as labeled_calls
 
 
@@ -72,7 +72,7 @@ def test_topics_are_named_and_labeling_asks_first(
 ) -> None:
     text = TEXT["en" if locale == "en-US" else "zh-CN"]
     page = open_ui(locale)
-    page.get_by_role("tab", name=text["tab"]).click()
+    open_tab(page, text["tab"])
     # The tab opens on the latest run (the other language's, when it ran first): wait for the
     # new run to be listed, not for a row of the old one.
     runs_box = page.locator("#topics-runs input")
