@@ -25,7 +25,7 @@ from ingest.ledger import REPAIR, Ledger
 from ingest.pipeline import IngestPipeline
 from ingest.transcribe import SpeechToText, Transcriber
 from ingest.workers import TranscriberPool, plan
-from retrieval.index.embedding import Embedder, FlagEmbedder
+from retrieval.index.embedding import Embedder, make_embedder
 from retrieval.index.factory import adopt_legacy, open_store
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import VectorStore
@@ -70,7 +70,7 @@ class Runtime:
 
     @built_once
     def embedder(self) -> Embedder:
-        return FlagEmbedder(self.settings.embedding)
+        return make_embedder(self.settings.embedding)
 
     @built_once
     def sparse(self) -> Bm25Encoder:

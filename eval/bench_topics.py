@@ -49,7 +49,7 @@ from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime, temporary_runtime
 from app.services import calls as calls_service
 from app.services import topics as topics_service
-from retrieval.index.embedding import FlagEmbedder
+from retrieval.index.embedding import make_embedder
 from retrieval.topics import PoolCall, TopicOptions, discover, language_centres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +147,7 @@ def indexed(
     """A runtime over ``rows`` indexed with ``hidden`` labels removed, and the indexing seconds
     (0 when a kept ``state`` dir already had them)."""
     settings = load_settings()
-    embedder = FlagEmbedder(settings.embedding)
+    embedder = make_embedder(settings.embedding)
     if state is None:
         with temporary_runtime(settings, prefix=f"topics_{name}", embedder=embedder) as rt:
             yield rt, _index(rt, rows, hidden)

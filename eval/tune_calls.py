@@ -148,9 +148,9 @@ def shots(calls: list[Call], n: int, seed: int) -> list[Call]:
 # ------------------------------------------------------------------------------------------
 class Embeddings:
     def __init__(self, cache_dir: Path) -> None:
-        from retrieval.index.embedding import FlagEmbedder
+        from retrieval.index.embedding import make_embedder
 
-        self.embedder = FlagEmbedder(EmbeddingSettings())
+        self.embedder = make_embedder(EmbeddingSettings())
         key = hashlib.sha1(self.embedder.model_id.encode()).hexdigest()[:8]
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.path = cache_dir / f"emb-{key}.npz"

@@ -147,10 +147,10 @@ MULTI = {
 class Encoders:
     def __init__(self) -> None:
         from app.core.config import EmbeddingSettings
-        from retrieval.index.embedding import FlagEmbedder
+        from retrieval.index.embedding import make_embedder
 
         started = time.perf_counter()
-        self.emb = FlagEmbedder(EmbeddingSettings())
+        self.emb = make_embedder(EmbeddingSettings())
         self.emb.embed(["warm up"])
         self.load_s = time.perf_counter() - started
 

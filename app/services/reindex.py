@@ -48,7 +48,7 @@ def reindex(
     for name in (settings.qdrant.turns_collection, settings.qdrant.calls_collection):
         try:
             old = open_store(
-                settings, runtime.embedder, runtime.sparse, collection=name, any_schema=True
+                settings, runtime.embedder, runtime.sparse, collection=name, as_built=True
             )
         except StoreBusyError:
             raise  # open in another process: nothing here may touch it

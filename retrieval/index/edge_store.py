@@ -20,7 +20,6 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,7 @@ class EdgeStore(VectorStore):
         dim: int,
         sparse_model: str,
         keyword_fields: Sequence[str] = (),
-        any_schema: bool = False,
+        as_built: bool = False,
     ) -> EdgeStore:
         """Open the collection at ``path``, creating it when it does not exist yet.
 
@@ -95,8 +94,8 @@ class EdgeStore(VectorStore):
         existing = path.is_dir() and any(path.iterdir())
         if existing:
             stored = _read_meta(path, name)
-            if any_schema:  # opened to be read and re-indexed (``callscope reindex``)
-                wanted = replace(wanted, schema=stored.schema)
+            if as_built:  # opened to be read and re-indexed (``callscope reindex``)
+                wanted = stored
             check_match(stored, wanted, f"at {path}")
         else:
             _write_meta(path, wanted)

@@ -1,9 +1,11 @@
 """Dense text embeddings.
 
-:class:`Embedder` is the one-method interface (``embed``) every backend implements; the real
-default is :class:`FlagEmbedder` (FlagEmbedding), which loads the bundled all-MiniLM-L6-v2 offline
-or any bge model by name or path. ``model_id`` and ``dim`` are recorded in each collection so a
-collection is never filled with vectors from two different models.
+:class:`Embedder` is the one-method interface (``embed``) every backend implements;
+:func:`make_embedder` builds the configured one: the bundled multilingual-e5-small
+(``retrieval.index.e5_embedding``, the default) or :class:`FlagEmbedder` (FlagEmbedding), which
+loads the bundled all-MiniLM-L6-v2 offline or any bge model by name or path. ``model_id`` and
+``dim`` are recorded in each collection so a collection is never filled with vectors from two
+different models.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from app.core import bundled
-from app.core.config import BUNDLED_EMBEDDING, EmbeddingSettings
+from app.core.config import BUNDLED_E5, BUNDLED_MINILM, EmbeddingSettings
 from app.core.errors import ConfigError, EmbeddingError
 
 log = logging.getLogger(__name__)
@@ -35,13 +37,22 @@ class Embedder(ABC):
         """Vectors of shape (len(texts), dim). ``query=True`` applies the model's query prefix."""
 
 
+def make_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder ``settings.model`` names."""
+    if settings.model == BUNDLED_E5:
+        from retrieval.index.e5_embedding import E5Embedder
+
+        return E5Embedder()
+    return FlagEmbedder(settings)
+
+
 class FlagEmbedder(Embedder):
     """FlagEmbedding's FlagModel on the CPU, or on the torch device ``embedding.devices``
     names (``cuda:0``)."""
 
     def __init__(self, settings: EmbeddingSettings, *, devices: str | None = None) -> None:
         self.settings = settings
-        if settings.model == BUNDLED_EMBEDDING:
+        if settings.model == BUNDLED_MINILM:
             source = str(bundled.minilm_dir())
             self.model_id = "sentence-transformers/all-MiniLM-L6-v2"
             pooling = "mean"

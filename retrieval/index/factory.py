@@ -20,11 +20,12 @@ def open_store(
     sparse: Bm25Encoder,
     *,
     collection: str | None = None,
-    any_schema: bool = False,
+    as_built: bool = False,
 ) -> VectorStore:
     """The embedded Qdrant Edge shard, or a Qdrant server collection when ``qdrant.url`` is set:
-    ``collection`` (the index's turn collection by default). ``any_schema`` opens a collection
-    built by another CallScope version (to re-index it)."""
+    ``collection`` (the index's turn collection by default). ``as_built`` opens a collection
+    as it was built, by another CallScope version or with another embedding or BM25 model (to
+    read what it holds and re-index it)."""
     name = collection or settings.qdrant.turns_collection
     meta: dict[str, Any] = {
         "name": name,
@@ -32,7 +33,7 @@ def open_store(
         "dim": embedder.dim,
         "sparse_model": sparse.model_id,
         "keyword_fields": tuple(settings.ingest.metadata_fields),
-        "any_schema": any_schema,
+        "as_built": as_built,
     }
     if settings.qdrant.url:
         from qdrant_client import QdrantClient

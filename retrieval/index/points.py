@@ -147,8 +147,10 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
         raise CollectionMismatchError(
             f"collection {wanted.name!r} ({where}) was built with embedding model "
             f"{stored.model_id!r} ({stored.dim}-d) but the settings use {wanted.model_id!r} "
-            f"({wanted.dim}-d): choose a new index name (QDRANT__INDEX) or re-index (drop it "
-            "and ingest again)"
+            f"({wanted.dim}-d): run `callscope reindex` to embed every call again with the "
+            "new model (from the transcripts in the ledger: nothing is transcribed again), or "
+            "set EMBEDDING__MODEL back to the index's model, or choose another index name "
+            "(QDRANT__INDEX)"
         )
     if stored.schema != wanted.schema:
         newer = stored.schema > wanted.schema
@@ -167,5 +169,6 @@ def check_match(stored: CollectionInfo, wanted: CollectionInfo, where: str) -> N
         raise CollectionMismatchError(
             f"collection {wanted.name!r} ({where}) was built with sparse model "
             f"{stored.sparse_model!r} but the settings use {wanted.sparse_model!r}: "
-            "choose a new index name (QDRANT__INDEX) or re-index (drop it and ingest again)"
+            "run `callscope reindex` (from the transcripts in the ledger), or choose another "
+            "index name (QDRANT__INDEX)"
         )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,7 +101,7 @@ class ServerStore(VectorStore):
         sparse_model: str,
         owns_client: bool = False,
         keyword_fields: Sequence[str] = (),
-        any_schema: bool = False,
+        as_built: bool = False,
         shard_number: int = 1,
         replication_factor: int = 1,
         write_consistency_factor: int = 1,
@@ -145,8 +144,8 @@ class ServerStore(VectorStore):
                         raise
             described = client.get_collection(name)
         stored = _stored_info(described, wanted)
-        if any_schema:  # opened to be read and re-indexed (``callscope reindex``)
-            wanted = replace(wanted, schema=stored.schema)
+        if as_built:  # opened to be read and re-indexed (``callscope reindex``)
+            wanted = stored
         check_match(stored, wanted, "on the Qdrant server")
         store = cls(client, wanted, owns_client=owns_client)
         store.keyword_fields = tuple(keyword_fields)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.errors import StaleIndexError
+from app.core.errors import CollectionMismatchError, StaleIndexError
 from app.core.filters import CallFilter
 from app.core.models import CallSource, Transcript, Turn
 from app.runtime import Runtime
@@ -180,6 +180,51 @@ def test_a_store_of_the_old_schema_refuses_and_reindex_restores_it_without_trans
         [text_call] = rt.calls.scroll({"call_id": "text"})
         assert text_call.payload["date"] == "2026-10-02"  # carried over from the old points
         assert {r.state for r in rt.ledger.rows()} == {"indexed"}
+
+
+class _PreviousModel(Embedder):
+    """Stands for the model an index was built with before the switch (MiniLM, a bge)."""
+
+    model_id = "sentence-transformers/previous-model"
+    dim = 8
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+        return np.full((len(texts), self.dim), 8**-0.5, dtype=np.float32)
+
+
+def test_switching_the_embedder_is_one_reindex_away_without_transcribing(
+    make_settings, embedder, transcriber, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An index records its embedder; opened with another it refuses and says what to do;
+    ``reindex`` re-embeds every call from the ledger's transcripts with the new one."""
+    settings = make_settings()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(DATA / "stereo_diarization.wav", inbox / "stereo.wav")
+    (inbox / "zh.txt").write_text("坐席：您好。\n客户：我买的耳机有杂音，我想退款。\n")
+    with Runtime(settings, embedder=_PreviousModel()) as rt:
+        rt._transcriber = transcriber
+        sources, _ = calls_service.discover_inputs([inbox], ["refund"])
+        sources[1].date = "2026-10-02"
+        assert {r.status for r in calls_service.ingest_sources(rt, sources)} == {"indexed"}
+    with Runtime(settings, embedder=embedder) as rt, pytest.raises(CollectionMismatchError) as no:
+        rt.turns  # noqa: B018 - opening is what refuses
+    said = str(no.value)
+    assert "previous-model" in said and "multilingual-e5-small" in said, said
+    assert "callscope reindex" in said and "EMBEDDING__MODEL" in said, said
+
+    def no_transcribing(*args, **kwargs):
+        raise AssertionError("re-indexing must not transcribe")
+
+    monkeypatch.setattr("ingest.transcribe.Transcriber.transcribe", no_transcribing)
+    with Runtime(settings, embedder=embedder) as rt:
+        report = reindex(rt)
+        assert report.counts == {"indexed": 2}
+        assert rt.turns.info.model_id == rt.calls.info.model_id == embedder.model_id
+        found = search_service.search(rt, "客户为什么要退款？")
+        assert found.passages[0].call_id == "zh"
+        [zh] = rt.calls.scroll({"call_id": "zh"})
+        assert zh.payload["date"] == "2026-10-02"  # carried over from the old points
 
 
 def test_a_question_that_names_a_time_searches_those_days(runtime: Runtime) -> None:

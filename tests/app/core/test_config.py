@@ -9,7 +9,7 @@ from app.core.errors import ConfigError
 def test_defaults_are_offline_and_embedded() -> None:
     s = Settings()
     assert s.whisper.model == "bundled:base"
-    assert s.embedding.model == "bundled:all-MiniLM-L6-v2"
+    assert s.embedding.model == "bundled:multilingual-e5-small"
     assert s.qdrant.url is None  # embedded Qdrant Edge
     assert s.llm.enabled is False
     assert s.paths.shards == s.paths.state_dir / "qdrant"
