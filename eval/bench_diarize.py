@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-import ingest.transcribe
+import ingest.diarize
 from app.core.config import load_settings
 from app.core.models import Transcript
 from eval.asr import cer, wer
@@ -235,7 +235,7 @@ def build(args: argparse.Namespace) -> list[dict[str, Any]]:
 #: What diarization decided for the last mono call (its separation is not kept in the
 #: transcript): recorded by wrapping the function the transcriber calls.
 _LAST: list[Diarized] = []
-_diarize = ingest.transcribe.diarize
+_diarize = ingest.diarize.diarize
 
 
 _PRINTS: list[int] = []
@@ -247,7 +247,7 @@ def _recording(*args: Any, **kwargs: Any) -> Diarized:
     return _LAST[-1]
 
 
-ingest.transcribe.diarize = _recording  # type: ignore[assignment]
+ingest.diarize.diarize = _recording  # type: ignore[assignment]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from ingest.call_points import PreparedCall, call_points
 from ingest.ledger import Ledger
 from ingest.roles import apply_override
 from ingest.transcribe import Heard, SpeechToText
+from ingest.transcript_cache import recording_key
 from ingest.turns import (
     turn_units,
 )
@@ -178,7 +179,7 @@ class IngestPipeline:
         heard = transcribe_group(
             self._transcriber_get,
             [
-                (a.source.path, a.audio_hash)
+                (a.source.path, a.audio_hash and recording_key(a.audio_hash, a.source.hotwords))
                 if a.source.kind == "audio" and a.source.transcript is None
                 else None
                 for a in admitted
@@ -307,6 +308,8 @@ class IngestPipeline:
             meta["metadata"] = source.metadata
         if source.agent_speaker:  # a new role decision re-indexes the call (same way)
             meta["agent_speaker"] = source.agent_speaker
+        if source.hotwords:  # listened for other words: transcribed again (same way)
+            meta["hotwords"] = list(source.hotwords)
         return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest(), audio_hash
 
     def _fail(self, source: CallSource, message: str) -> IngestResult:

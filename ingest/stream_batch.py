@@ -99,11 +99,13 @@ def transcribe_conversations(
     beam_size: int = 5,
     batch_size: int = 8,
     vad: bool = True,
+    hotwords: str | None = None,
 ) -> list[list[Said]]:
     """What each conversation's speakers said: ``conversations`` holds, for each one, its
     channels as (speaker, 16 kHz mono float32 samples on one timeline). Decoded in shared
     batches by ``pipeline`` (a ``faster_whisper.BatchedInferencePipeline``); a silent
-    conversation gets []."""
+    conversation gets []. ``hotwords``: domain terms whisper is prompted with (its
+    ``hotwords``: they bias decoding towards their spelling)."""
     pieces: list[_Region] = []
     chunks: list[np.ndarray] = []
     clips: list[dict[str, float]] = []
@@ -136,6 +138,7 @@ def transcribe_conversations(
         batch_size=batch_size,
         beam_size=beam_size,
         word_timestamps=True,
+        hotwords=hotwords,
     )
     starts = [p.at / SAMPLE_RATE for p in pieces]
     words: list[list[tuple[_Region, float, float, str]]] = [[] for _ in conversations]

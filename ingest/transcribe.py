@@ -26,7 +26,7 @@ from app.core.text import has_cjk
 from ingest.audio import SAMPLE_RATE, DecodeReport, decode_windows, is_dual_mono
 from ingest.diarize import recut_by_voice
 from ingest.stream_batch import Piece, Said, transcribe_conversations
-from ingest.transcript_cache import TranscriptCache
+from ingest.transcript_cache import TranscriptCache, split_key
 from ingest.voices import VoiceEncoder, VoiceFrames, speech_regions
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class _Call:
 
     index: int
     path: Path
+    #: The :func:`recording_key`: the audio hash, with the call's own hot words if any.
     audio_hash: str
     report: DecodeReport = field(default_factory=DecodeReport)
     segments: list[Piece] = field(default_factory=list)
@@ -74,6 +75,10 @@ class _Call:
     #: One mono stream (no channel per speaker): its speakers are told apart by voice.
     mono: bool = False
     voices: list[VoiceFrames] = field(default_factory=list)
+
+    @property
+    def hotwords(self) -> tuple[str, ...]:
+        return split_key(self.audio_hash)[1]
 
 
 @dataclass(eq=False)
@@ -157,6 +162,8 @@ class Transcriber:
             "channels": list(s.channel_speakers),
             "mono": s.mono_speaker,
             "diarization": s.diarization.model_dump(),
+            # Absent when empty, so the transcripts cached before hot words existed still serve.
+            **({"hotwords": list(s.hotwords)} if s.hotwords else {}),
         }
 
     def transcribe(self, path: Path, audio_hash: str) -> tuple[Transcript, list[str]]:
@@ -210,12 +217,13 @@ class Transcriber:
         return [r for r in results if r is not None]
 
     def transcribe_window(
-        self, offset: float, samples: np.ndarray
+        self, offset: float, samples: np.ndarray, key: str = ""
     ) -> tuple[list[Piece], list[VoiceFrames] | None]:
         """What was said in one window of a recording (``ingest.audio.decode_windows``), on the
         recording's timeline, and for a mono window its voice prints (None for stereo): how
-        worker processes share the windows of one long call."""
-        call = _Call(-1, Path(), "", open_windows=1)
+        worker processes share the windows of one long call (``key``: its
+        :func:`recording_key`, for its hot words)."""
+        call = _Call(-1, Path(), key, open_windows=1)
         self._decode([_Window(call, offset, self._streams(samples))])
         if call.error is not None:
             raise call.error
@@ -289,20 +297,30 @@ class Transcriber:
         return self._encoder.frames(audio, speech_regions(audio)).shifted(window.offset)
 
     def _said(self, windows: list[_Window]) -> list[list[Said]]:
-        if not windows:
-            return []
+        """What was said in each window; windows listened for the same hot words are decoded
+        in one batch (the words are whisper's prompt, one per batch)."""
         s = self.settings
-        try:
-            return transcribe_conversations(
-                self._pipeline(),
-                [w.streams for w in windows],
-                language=s.language,
-                beam_size=s.beam_size,
-                batch_size=max(1, s.batch_size),
-                vad=s.vad,
-            )
-        except Exception as exc:  # ctranslate2 raises RuntimeError and friends
-            raise TranscriptionError(f"transcription failed: {exc}") from exc
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, window in enumerate(windows):
+            words = tuple(dict.fromkeys((*s.hotwords, *window.call.hotwords)))
+            groups.setdefault(words, []).append(i)
+        said: list[list[Said]] = [[] for _ in windows]
+        for words, members in groups.items():
+            try:
+                found = transcribe_conversations(
+                    self._pipeline(),
+                    [windows[i].streams for i in members],
+                    language=s.language,
+                    beam_size=s.beam_size,
+                    batch_size=max(1, s.batch_size),
+                    vad=s.vad,
+                    hotwords=" ".join(words) or None,
+                )
+            except Exception as exc:  # ctranslate2 raises RuntimeError and friends
+                raise TranscriptionError(f"transcription failed: {exc}") from exc
+            for i, runs in zip(members, found, strict=True):
+                said[i] = runs
+        return said
 
     def _finish(self, call: _Call) -> Heard:
         if call.error is not None:

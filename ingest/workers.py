@@ -57,10 +57,10 @@ def _transcribe(items: list[tuple[str, str]]) -> list[Heard]:
 
 
 def _transcribe_window(
-    offset: float, samples: np.ndarray
+    offset: float, samples: np.ndarray, key: str
 ) -> tuple[list[Piece], list[VoiceFrames] | None]:
     assert _WORKER is not None, "worker not started"
-    return _WORKER.transcribe_window(offset, samples)
+    return _WORKER.transcribe_window(offset, samples, key)
 
 
 def share(items: Sequence[tuple[Path, str]], n: int) -> list[list[int]]:
@@ -179,7 +179,9 @@ class TranscriberPool:
                 max_leading_silence=s.max_leading_silence_s,
                 report=report,
             ):
-                waiting.append(pool.submit(_transcribe_window, piece.offset, piece.samples))
+                waiting.append(
+                    pool.submit(_transcribe_window, piece.offset, piece.samples, audio_hash)
+                )
                 while len(waiting) > self.workers:
                     take(waiting.popleft().result())
             while waiting:

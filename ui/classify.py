@@ -12,6 +12,8 @@ from typing import Any
 
 import gradio as gr
 
+from app.core.errors import InputError
+from app.core.hotwords import MAX_HOTWORD_CHARS, MAX_HOTWORDS, parse_hotwords
 from app.core.models import CallSource
 from app.jobs.queue import Job, jobs_dir
 from app.services.calls import store_files
@@ -102,6 +104,12 @@ def build(ctx: UIContext) -> None:
                 lines=6,
                 elem_id="classify-text",
             )
+            hotwords = gr.Textbox(
+                label=I18N("classify.hotwords"),
+                placeholder=I18N("classify.hotwords_placeholder"),
+                lines=1,
+                elem_id="classify-hotwords",
+            )
             run = gr.Button(I18N("classify.run"), variant="primary", elem_id="classify-run")
             as_batch = gr.Button(I18N("classify.as_batch"), elem_id="classify-batch")
             gr.Markdown(I18N("classify.batch_hint"), elem_id="classify-hint")
@@ -172,16 +180,22 @@ def build(ctx: UIContext) -> None:
             return gr.skip(), gr.skip()
         return summary_markdown(done[row], lang), _neighbours(done[row], lang)
 
-    def batch(paths: list[str] | None, request: gr.Request) -> Iterator[tuple]:
+    def batch(paths: list[str] | None, words: str | None, request: gr.Request) -> Iterator[tuple]:
         lang = lang_of(request)
         jobs = ctx.jobs
         if jobs is None:
             raise gr.Error(t("jobs.unavailable", lang))
         if not paths:
             raise gr.Error(t("classify.batch_nothing", lang))
+        try:
+            listened_for = parse_hotwords(words)
+        except InputError:
+            limits = {"n": MAX_HOTWORDS, "chars": MAX_HOTWORD_CHARS}
+            raise gr.Error(t("classify.hotwords_bad", lang).format(**limits)) from None
         stored = store_files(ctx.runtime, [Path(p) for p in paths])
         files = [{"name": n, "path": str(p)} for n, p in stored]
-        submitted = jobs.submit("batch", {"files": files, "date": None})
+        params = {"files": files, "date": None, "hotwords": list(listened_for)}
+        submitted = jobs.submit("batch", params)
         job = yield from follow_job(jobs, submitted, lang, (gr.skip(),) * 3, note=batch_note)
         if job is None:
             return
@@ -193,7 +207,9 @@ def build(ctx: UIContext) -> None:
     run.click(
         classify, [files, text], [summary, results, neighbours, state], api_visibility="private"
     )
-    as_batch.click(batch, [files], [summary, results, neighbours, state], api_visibility="private")
+    as_batch.click(
+        batch, [files, hotwords], [summary, results, neighbours, state], api_visibility="private"
+    )
     results.select(pick, [state], [summary, neighbours], api_visibility="private")
 
 

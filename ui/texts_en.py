@@ -67,6 +67,10 @@ EN: dict[str, str] = {
     "classify.paste": "…or paste a transcript",
     "classify.paste_placeholder": "Agent: How can I help?\nCustomer: My parcel never arrived.",
     "classify.run": "Classify",
+    "classify.hotwords": "Hot words for Index and classify (product, plan and place names)",
+    "classify.hotwords_placeholder": "Gold Plus, Harbour Line, Pinewood",
+    "classify.hotwords_bad": "Hot words: at most {n} terms of at most {chars} characters each, "
+    "separated by commas.",
     "classify.results": "Results",
     "classify.neighbours": "Labeled calls that voted (neighbours)",
     "classify.failed": "could not be classified:",

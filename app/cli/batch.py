@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.cli.console import console, err_console, settings_for
-from app.cli.options import AgentSpeakerOpt, IndexOpt
+from app.cli.options import AgentSpeakerOpt, HotwordsOpt, IndexOpt
 from app.core.errors import InputError
 from app.core.models import Columns
 
@@ -65,6 +65,7 @@ def batch(
         ),
     ] = None,
     agent_speaker: AgentSpeakerOpt = None,
+    hotwords: HotwordsOpt = None,
     index: IndexOpt = None,
 ) -> None:
     """Transcribe, index and classify a batch of calls in one resumable run, with a summary.
@@ -91,6 +92,7 @@ def batch(
         listed, bad = calls.read_manifest(settings, manifest, Columns())
         sources, errors = sources + listed, errors + bad
     calls.set_agent_speaker(sources, agent_speaker)
+    calls.set_hotwords(sources, hotwords)
     inputs = [str(p.resolve()) for p in paths or []]
     if manifest is not None:
         inputs.append(f"manifest:{manifest.resolve()}")

@@ -18,7 +18,7 @@ from app.cli.console import (
     print_summary,
     settings_for,
 )
-from app.cli.options import AgentSpeakerOpt, IndexOpt
+from app.cli.options import AgentSpeakerOpt, HotwordsOpt, IndexOpt
 from app.core.config import Settings
 from app.core.models import CallSource, Columns
 
@@ -51,6 +51,7 @@ def ingest(
         Optional[str], typer.Option("--language", help="Force the spoken language (e.g. zh, en).")
     ] = None,
     agent_speaker: AgentSpeakerOpt = None,
+    hotwords: HotwordsOpt = None,
     index: IndexOpt = None,
 ) -> None:
     """Transcribe, cut into turns, embed and index recordings and transcripts."""
@@ -61,6 +62,7 @@ def ingest(
         settings = settings.with_changes(whisper={"language": language.lower()})
     sources, errors = calls.discover_inputs(paths, label)
     calls.set_agent_speaker(sources, agent_speaker)
+    calls.set_hotwords(sources, hotwords)
     _run(sources, errors, settings, "ingest")
 
 

@@ -26,6 +26,15 @@ AgentSpeakerOpt = Annotated[
     ),
 ]
 
+HotwordsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--hotwords",
+        help="Domain terms the recordings are listened for (product, plan and place names), "
+        "comma-separated: 'Gold Plus, 京东, 八达岭'; added to whisper.hotwords.",
+    ),
+]
+
 FilterOpt = Annotated[
     Optional[list[str]],
     typer.Option(

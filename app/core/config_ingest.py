@@ -158,6 +158,21 @@ class WhisperSettings(BaseModel):
     #: Speaker name for mono recordings whose voices are not told apart.
     mono_speaker: str = "speaker"
     diarization: DiarizationSettings = DiarizationSettings()
+    #: Domain terms every recording is listened for (product, plan and place names), given to
+    #: faster-whisper as ``hotwords``; an import can add its own (``--hotwords``). As JSON
+    #: (``WHISPER__HOTWORDS='["Gold Plus", "京东"]'``) or one text: ``Gold Plus, 京东``.
+    hotwords: tuple[str, ...] = ()
+
+    @field_validator("hotwords", mode="before")
+    @classmethod
+    def _hotwords(cls, value: Any) -> tuple[str, ...]:
+        from app.core.errors import InputError
+        from app.core.hotwords import parse_hotwords
+
+        try:
+            return parse_hotwords(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("language")
     @classmethod

@@ -116,6 +116,9 @@ class CallSource:
     #: Who the agent is when the import knows better than the voices (``ingest.roles``):
     #: ``first``/``second`` speaker, ``swap`` the decided roles; None = as decided.
     agent_speaker: str | None = None
+    #: Domain terms this import's recordings are listened for (product, plan and place names),
+    #: added to the deployment's ``whisper.hotwords``.
+    hotwords: tuple[str, ...] = ()
 
 
 def _opt_float(value: Any) -> float | None:

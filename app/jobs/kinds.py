@@ -43,6 +43,7 @@ def run_ingest(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]
         job.params.get("labels"),
         job.params.get("date"),
         on_result=calls.ingest_counter(progress, len(stored), "indexed"),
+        hotwords=job.params.get("hotwords") or (),
     )
     return {"results": results, "counts": dict(Counter(r["status"] for r in results))}
 
@@ -60,7 +61,9 @@ def run_classify(runtime: Runtime, job: Job, progress: Progress) -> dict[str, An
 
 def run_batch(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
     stored = _stored(job)
-    sources, errors = calls.upload_sources(stored, job.params.get("labels"), job.params.get("date"))
+    sources, errors = calls.upload_sources(
+        stored, job.params.get("labels"), job.params.get("date"), job.params.get("hotwords") or ()
+    )
     summary = batch_run.run_batch(
         runtime,
         sources,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 
 from app.core.config import Settings
 from app.core.errors import InputError
+from app.core.hotwords import parse_hotwords
 from app.core.models import CallSource, Columns, IngestResult
 from app.core.names import safe_basename, safe_call_id, stored_name, unique_id
 from app.runtime import Runtime
@@ -47,6 +48,15 @@ def discover_inputs(
             # call without a date is left out of every weekly count (Insights).
             source.date, source.date_source = file_time(source.path), "file"
     return sources, errors
+
+
+def set_hotwords(sources: list[CallSource], given: str | Sequence[str] | None) -> None:
+    """The import's hot words (``app.core.hotwords``) on each of its recordings, after the
+    deployment's; raises ``InputError`` for a list whisper cannot take."""
+    words = parse_hotwords(given)
+    for source in sources:
+        if source.kind == "audio" and words:
+            source.hotwords = tuple(dict.fromkeys((*source.hotwords, *words)))
 
 
 def set_agent_speaker(sources: list[CallSource], choice: str | None) -> None:
@@ -159,7 +169,10 @@ def store_files(runtime: Runtime, paths: list[Path]) -> list[tuple[str, Path]]:
 
 
 def upload_sources(
-    stored: list[tuple[str, Path]], labels: list[str] | None = None, date: str | None = None
+    stored: list[tuple[str, Path]],
+    labels: list[str] | None = None,
+    date: str | None = None,
+    hotwords: Sequence[str] = (),
 ) -> tuple[list[CallSource], list[tuple[str, str]]]:
     """Call sources for uploads stored under ``uploads/`` (client name, path), named after the
     client's file, and (stored path, message) for every unusable one.
@@ -185,6 +198,7 @@ def upload_sources(
             changes["date"], changes["date_source"] = file_time(source.path), "upload"
         sources[i] = replace(source, **changes)
         used.add(sources[i].call_id)
+    set_hotwords(sources, hotwords)
     return sources, errors
 
 
@@ -202,13 +216,14 @@ def ingest_stored(
     date: str | None = None,
     on_result: Callable[[IngestResult], None] | None = None,
     by: str = "upload",
+    hotwords: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Index uploads already stored under ``uploads/``: ``stored`` = (client name, path).
 
     Returns one ``{filename, call_id, status, chunks, error}`` per file, errors naming the
     client's file name, never our server path. Safe to run again on the same files (an
     interrupted job): indexed calls come back ``unchanged``."""
-    sources, errors = upload_sources(stored, labels, date)
+    sources, errors = upload_sources(stored, labels, date, hotwords)
     names = {path: name for name, path in stored}
     results = [
         {

@@ -9,6 +9,8 @@ are committed). Needs espeak-ng (``apt-get install -y espeak-ng``)::
 * ``hold_overlap.flac``: a stereo call (agent left, customer right) with a planted 10-second
   hold (nobody speaks) and the customer starting 1.2 s before the agent stops (overtalk);
   ``hold_overlap.json`` holds the spans.
+* ``hotwords_call.flac``: a stereo call whose customer names "Zentavo Plus" and "Quorvia",
+  terms whisper spells wrong unless it is given them as hot words.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def main() -> None:
             spans.append((who, (a + loud[0]) / RATE, (a + loud[-1]) / RATE))
         soundfile.write(HERE / "hold_overlap.flac", stereo, RATE)
         (HERE / "hold_overlap.json").write_text(json.dumps(spans, indent=1), "utf-8")
+
+        # A customer naming two invented terms whisper cannot know (the hot-word tests).
+        said = "I would like to upgrade to the Zentavo Plus plan, and my Quorvia card was charged."
+        left = speak("Thank you for calling, how can I help?", agent, Path(tmp))
+        right = speak(said, customer, Path(tmp))
+        gap = int(0.5 * RATE)
+        stereo = np.zeros((len(left) + len(right) + 3 * gap, 2), np.float32)
+        stereo[gap : gap + len(left), 0] = left
+        stereo[2 * gap + len(left) : 2 * gap + len(left) + len(right), 1] = right
+        soundfile.write(HERE / "hotwords_call.flac", stereo, RATE)
 
 
 if __name__ == "__main__":

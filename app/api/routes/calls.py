@@ -17,6 +17,7 @@ from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep, SettingsDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import parse_labels, store_uploads
+from app.core.hotwords import parse_hotwords
 from app.services import call_views, calls
 from app.services.call_views import STATES, CallFilter, CallRow
 
@@ -120,11 +121,19 @@ def upload_calls(
         str | None, Form(description="Comma-separated labels for every file.")
     ] = None,
     date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
+    hotwords: Annotated[
+        str | None,
+        Form(
+            description="Domain terms the recordings are listened for (product, plan and place "
+            "names), comma-separated; added to the deployment's whisper.hotwords."
+        ),
+    ] = None,
     wait: Annotated[
         bool, Query(description="Index inside the request and answer with the results.")
     ] = False,
 ) -> Any:
     """Upload calls and index them in a background job (202 + the job), or now with ``wait``."""
+    words = parse_hotwords(hotwords)  # refused before anything is stored
     stored = store_uploads(
         files,
         runtime.settings.paths.state_dir,
@@ -134,7 +143,7 @@ def upload_calls(
     label_list = parse_labels(labels)
     iso_date = date.isoformat() if date else None
     if wait:
-        results = calls.ingest_stored(runtime, stored, label_list, iso_date)
+        results = calls.ingest_stored(runtime, stored, label_list, iso_date, hotwords=words)
         return JSONResponse(UploadResponse(results=[FileResult(**r) for r in results]).model_dump())
     job = jobs.submit(
         "ingest",
@@ -142,6 +151,7 @@ def upload_calls(
             "files": [{"name": name, "path": str(path)} for name, path in stored],
             "labels": label_list,
             "date": iso_date,
+            "hotwords": list(words),
         },
     )
     return job_accepted(job)

@@ -25,6 +25,7 @@ from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.api.uploads import store_uploads
 from app.core.errors import InputError
+from app.core.hotwords import parse_hotwords
 from app.services.calls import uploads_dir
 from app.services.classify import Classification, classify_stored, classify_text
 from app.services.classify_uploads import classify_uploads, discard_uploads
@@ -128,11 +129,19 @@ def batch(
     settings: SettingsDep,
     jobs: JobsDep,
     date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
+    hotwords: Annotated[
+        str | None,
+        Form(
+            description="Domain terms the recordings are listened for (product, plan and place "
+            "names), comma-separated; added to the deployment's whisper.hotwords."
+        ),
+    ] = None,
 ) -> Any:
     """The weekly batch as a job (what ``callscope batch`` does): every call transcribed,
     indexed with its date and classified; the run's summary is the job's result (per-label
     counts, unknown, low-confidence, failed with reasons, audio hours, pace) and the table is at
     /api/jobs/{id}/results. An interrupted job resumes where it stopped."""
+    words = parse_hotwords(hotwords)  # refused before anything is stored
     stored = store_uploads(
         files,
         runtime.settings.paths.state_dir,
@@ -142,6 +151,7 @@ def batch(
     params = {
         "files": [{"name": name, "path": str(path)} for name, path in stored],
         "date": date.isoformat() if date else None,
+        "hotwords": list(words),
     }
     return job_accepted(jobs.submit("batch", params))
 

@@ -249,3 +249,21 @@ def test_without_the_ui_the_root_address_leads_to_the_docs(
         r = c.get("/", follow_redirects=False)
         assert r.headers["location"] == "/docs"
         assert c.get("/docs").status_code == 200
+
+
+def test_an_upload_is_listened_for_its_hot_words(client: TestClient, runtime: Runtime) -> None:
+    """``hotwords`` of an upload reach whisper (two invented names, spelled wrong without)."""
+    call = ("files", ("hot.flac", (DATA / "hotwords_call.flac").read_bytes(), "audio/flac"))
+    too_long = client.post("/api/calls", files=[call], data={"hotwords": "x" * 41}, headers=AUTH)
+    assert too_long.status_code in (400, 422), too_long.text
+    assert "hot word" in too_long.text
+    _nothing_written(runtime)
+    r = client.post(
+        "/api/calls?wait=true",
+        files=[call],
+        data={"hotwords": "Zentavo Plus，Quorvia"},
+        headers=AUTH,
+    )
+    assert r.status_code == 200 and r.json()["results"][0]["status"] == "indexed", r.text
+    said = " ".join(t["text"] for t in client.get("/api/calls/hot", headers=AUTH).json()["turns"])
+    assert "Zentavo Plus" in said and "Quorvia" in said, said

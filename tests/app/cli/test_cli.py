@@ -60,6 +60,18 @@ def test_unsupported_type_is_one_line(env: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "unsupported file type '.pdf'" in result.output
 
 
+def test_ingest_listens_for_the_hot_words_it_is_given(env: Path, tmp_path: Path) -> None:
+    call = tmp_path / "hot.flac"
+    shutil.copy(DATA / "hotwords_call.flac", call)
+    bad = runner.invoke(app, ["ingest", str(call), "--hotwords", "x" * 41])
+    assert bad.exit_code != 0 and "hot word too long" in bad.output, bad.output
+    result = runner.invoke(app, ["ingest", str(call), "--hotwords", "Zentavo Plus, Quorvia"])
+    assert result.exit_code == 0, result.output
+    row = Ledger(env / "ledger.sqlite").get("hot")
+    said = " ".join(t.text for t in row.transcript.turns)
+    assert "Zentavo Plus" in said and "Quorvia" in said, said
+
+
 def test_import_labels_and_unknown_column(env: Path, tmp_path: Path) -> None:
     path = tmp_path / "train.csv"
     with path.open("w", newline="") as f:
