@@ -24,7 +24,7 @@ from app.core.dates import DateSpan
 from app.core.filler import is_filler
 from app.core.filters import CallFilter
 from app.core.text import has_cjk
-from retrieval.index.embedding import Embedder
+from retrieval.index.embedding import Embedder, profile_of
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
     DENSE,
@@ -185,9 +185,14 @@ class Searcher:
             passages = content_first(passages, demote)[:k]
         if expand:
             self._expand(passages)
-        # The bundled MiniLM puts any two Chinese texts close together, so for Chinese
-        # queries only a BM25 match counts as evidence that something relevant exists.
-        dense_ok = best_dense is not None and best_dense >= s.min_dense_score and not has_cjk(query)
+        # Read on the model's similarity range. An English-only model (MiniLM) puts any two
+        # Chinese texts close together: for Chinese queries only a BM25 match counts then.
+        profile = profile_of(self.embedder.model_id)
+        dense_ok = (
+            best_dense is not None
+            and profile.relative(best_dense) >= s.min_dense_score
+            and (profile.multilingual or not has_cjk(query))
+        )
         bm25_ok = best_bm25 is not None and best_bm25 >= s.min_bm25_score
         weak = not passages or not (dense_ok or bm25_ok)
         return SearchResult(passages, best_dense, best_bm25, weak)

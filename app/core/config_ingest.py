@@ -190,6 +190,10 @@ class EmbeddingSettings(BaseModel):
     #: measurement: docs/dev/embedders-zh.md), ``bundled:all-MiniLM-L6-v2`` (offline, English
     #: only), a bge name (``BAAI/bge-m3``, ``BAAI/bge-small-zh-v1.5``) or a local model folder.
     model: str = BUNDLED_E5
+    #: e5's prefix for stored texts (turns, calls): ``passage`` (e5's retrieval recipe) or
+    #: ``query`` (its recipe for symmetric tasks: similarity, classification, clustering).
+    #: Changing it changes every vector (``callscope reindex``).
+    e5_stored_prefix: Literal["passage", "query"] = "passage"
     #: The settings below apply to FlagEmbedding models (not the bundled e5 engine).
     #: ``auto`` = mean for sentence-transformers models such as MiniLM, cls for bge.
     pooling: Literal["auto", "cls", "mean"] = "auto"

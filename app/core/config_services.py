@@ -23,11 +23,13 @@ class ClassifySettings(BaseModel):
     k: int = Field(10, ge=1, le=200)
     #: Share of the neighbour vote given to dense neighbours (the rest to BM25 neighbours).
     dense_weight: float = Field(0.8, ge=0, le=1)
-    #: The same for calls in Chinese. The bundled MiniLM is English-only (59% nearest-neighbour
-    #: accuracy on a Chinese intent set where lexical features reached 89%), so Chinese leans on
-    #: BM25; with bge-m3 or bge-small-zh configured, set it like ``dense_weight``.
-    dense_weight_chinese: float = Field(0.3, ge=0, le=1)
-    #: Softmax temperature over neighbour similarities (smaller = nearest counts more).
+    #: The same for calls in Chinese; None = ``dense_weight`` with a multilingual embedder (the
+    #: default e5, bge-m3, bge-small-zh), 0.3 with an English-only one (MiniLM: 59%
+    #: nearest-neighbour accuracy on a Chinese intent set where lexical features reached 89%).
+    dense_weight_chinese: float | None = Field(None, ge=0, le=1)
+    #: Softmax temperature over neighbour similarities (smaller = nearest counts more), for a
+    #: model whose unrelated texts score near 0; scaled to the embedder's similarity range
+    #: (``retrieval.index.embedding.SimilarityProfile``).
     temperature: float = Field(0.05, gt=0)
     #: Share of the final score from the light model fitted on all labeled calls (logistic
     #: regression on dense + BM25 features); 0 = neighbour vote only.
@@ -77,7 +79,8 @@ class SearchSettings(BaseModel):
     #: days only, ``off``. Dates given as filters always filter.
     dates_from_question: Literal["first", "filter", "off"] = "first"
     #: Retrieval is "weak" (Q&A answers "not found in the calls") when the best dense similarity
-    #: is below this and BM25 found nothing scoring at least ``min_bm25_score``.
+    #: (relative to the model's range: ``SimilarityProfile``) is below this and BM25 found nothing
+    #: scoring at least ``min_bm25_score``.
     min_dense_score: float = Field(0.35, ge=-1, le=1)
     min_bm25_score: float = Field(1.0, ge=0)
 

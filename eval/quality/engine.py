@@ -42,6 +42,8 @@ from eval.quality.scores import (
     outliers,
     score_examples,
 )
+from retrieval.classify.vote import for_embedder
+from retrieval.index.embedding import profile_of
 from retrieval.index.store import SPARSE_OPENING, VectorStore
 
 if TYPE_CHECKING:
@@ -197,17 +199,20 @@ def _analyse(
         found = f"only {labels[0]!r}" if labels else "none"
         raise InputError(f"a label-quality run needs calls of at least two labels (found {found})")
     lq = settings.labels
+    # Thresholds read on the similarity range of the model the calls were embedded with.
+    profile = profile_of(calls.info.model_id)
+    classify = for_embedder(settings.classify, profile)
     dense = _dense(examples)
     progress(DUPLICATES)
     t = time.perf_counter()
-    dups = near_duplicates(dense, lq.near_duplicate)
+    dups = near_duplicates(dense, profile.absolute(lq.near_duplicate))
     far = outliers(
         nearest_same_label(dense, [e.label for e in examples]), [e.label for e in examples]
     )
     timings["duplicates_outliers"] = time.perf_counter() - t
     progress(KNN)
     t = time.perf_counter()
-    knn = loo_knn_probs(calls, examples, labels, settings.classify, dups, progress.part(KNN))
+    knn = loo_knn_probs(calls, examples, labels, classify, dups, progress.part(KNN))
     timings["knn"] = time.perf_counter() - t
     progress(MODEL)
     t = time.perf_counter()

@@ -38,8 +38,8 @@ from retrieval.classify.answer import Classification, decide
 from retrieval.classify.label_model import LabeledVector, LabelModel, fingerprint, item_key
 from retrieval.classify.unknown import UNKNOWN, Calibration, calibration_folds, fit_calibration
 from retrieval.classify.views import CallView, stored_view, trainable
-from retrieval.classify.vote import Neighbour, content_key, neighbour_vote
-from retrieval.index.embedding import Embedder
+from retrieval.classify.vote import Neighbour, content_key, for_embedder, neighbour_vote
+from retrieval.index.embedding import Embedder, profile_of
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import SPARSE_OPENING, SparseVec, VectorStore
 
@@ -77,7 +77,8 @@ class KnnClassifier:
         self.calls = calls
         self.embedder = embedder
         self.sparse = sparse
-        self.settings = settings
+        #: Read for this embedder's similarities (its range, whether it understands Chinese).
+        self.settings = for_embedder(settings, profile_of(embedder.model_id))
         #: How stored calls were cut into turn units at ingest: new calls the same.
         self.index = index or IndexSettings()
         self._model: LabelModel | None = None

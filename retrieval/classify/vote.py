@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.config import ClassifySettings
+from retrieval.index.embedding import SimilarityProfile
+
 _SPACES = re.compile(r"\s+")
 #: The speaker prefix ``call_text`` writes before each turn (``Agent: ``).
 _SPEAKER = re.compile(r"^[^:\n]{1,40}:\s")
@@ -73,6 +76,21 @@ def vote_weights(
     if total and {n.via for n in neighbours} != {"dense", "bm25"}:
         weights = [w / total for w in weights]
     return weights
+
+
+def for_embedder(settings: ClassifySettings, profile: SimilarityProfile) -> ClassifySettings:
+    """``settings`` as they apply to one embedder's similarities: the temperature over its
+    range, and Chinese calls' dense share (``dense_weight_chinese`` None) like English ones when
+    it understands Chinese, else 0.3 (BM25 carries Chinese)."""
+    chinese = settings.dense_weight_chinese
+    if chinese is None:
+        chinese = settings.dense_weight if profile.multilingual else 0.3
+    return settings.model_copy(
+        update={
+            "temperature": settings.temperature * (1.0 - profile.floor),
+            "dense_weight_chinese": chinese,
+        }
+    )
 
 
 def neighbour_vote(

@@ -15,6 +15,7 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,12 +38,41 @@ class Embedder(ABC):
         """Vectors of shape (len(texts), dim). ``query=True`` applies the model's query prefix."""
 
 
+@dataclass(frozen=True)
+class SimilarityProfile:
+    """How to read one model's cosine similarities. Every threshold and temperature in the
+    settings is written for a model whose unrelated texts score near 0 (MiniLM); e5 puts any
+    two texts at 0.7-0.85 (measured: unrelated questions against call turns 0.72-0.85, related
+    0.85-0.88), so its similarities are read relative to that floor."""
+
+    #: Its vectors carry the meaning of Chinese as well as English texts.
+    multilingual: bool = False
+    #: About where unrelated texts score: ``relative`` maps it to 0 and 1 to 1.
+    floor: float = 0.0
+
+    def relative(self, cosine: float) -> float:
+        return (cosine - self.floor) / (1.0 - self.floor)
+
+    def absolute(self, relative: float) -> float:
+        return self.floor + relative * (1.0 - self.floor)
+
+
+def profile_of(model_id: str) -> SimilarityProfile:
+    """The profile of the model a collection was built with (``model_id``)."""
+    name = model_id.lower()
+    if "multilingual-e5" in name:
+        return SimilarityProfile(multilingual=True, floor=0.75)
+    if "bge-m3" in name or "-zh" in name or "multilingual" in name:
+        return SimilarityProfile(multilingual=True)
+    return SimilarityProfile()
+
+
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
     """The embedder ``settings.model`` names."""
     if settings.model == BUNDLED_E5:
         from retrieval.index.e5_embedding import E5Embedder
 
-        return E5Embedder()
+        return E5Embedder(stored_prefix=settings.e5_stored_prefix)
     return FlagEmbedder(settings)
 
 

@@ -137,7 +137,8 @@ def test_opening_a_collection_with_another_model_is_refused(
     ):
         rt.turns  # noqa: B018
     message = str(info.value)
-    assert "all-MiniLM-L6-v2" in message and "other-model" in message
+    assert "multilingual-e5-small" in message and "other-model" in message
+    assert "callscope reindex" in message
 
 
 def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(

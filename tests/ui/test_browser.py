@@ -203,7 +203,7 @@ def test_status_shows_models_sizes_and_how_to_configure_an_llm(open_ui: Any) -> 
     assert "No LLM configured" in text
     page.get_by_text("Technical details").click()  # the models and sizes, folded away
     details = page.locator("#status-technical-text")
-    details.get_by_text("all-MiniLM-L6-v2").first.wait_for()
+    details.get_by_text("multilingual-e5-small").first.wait_for()
     assert "bundled:base" in details.inner_text()
     assert re.search(r"\d+ turn points, 17 call points", details.inner_text())
     # Runs after the label-quality test, so its job is listed.

