@@ -53,6 +53,13 @@ def _speaker(name: str, lang: str) -> str:
     return t(key, lang) if key in EN else name
 
 
+def pii_word(kind: str, lang: str = "en") -> str:
+    """A kind of personal data (``phone``, ``id_number``...) in ``lang``; an unknown kind as it
+    is."""
+    key = f"pii.{kind}"
+    return t(key, lang) if key in EN else kind
+
+
 def job_word(what: str, value: str, lang: str = "en") -> str:
     """A job's kind or state (``what``) in ``lang``; a kind or state without words of its own
     is shown as it is."""

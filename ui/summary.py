@@ -19,7 +19,7 @@ from app.services.summary import (
     summarize_call,
 )
 from ui.context import UIContext
-from ui.i18n import lang_of, t
+from ui.i18n import lang_of, pii_word, speaker_words, t
 
 
 def summary_markdown(result: SummaryResult, lang: str) -> str:
@@ -37,7 +37,9 @@ def summary_markdown(result: SummaryResult, lang: str) -> str:
     if result.note:
         lines.append(f"_{result.note}_")
     if s.redactions:
-        found = ", ".join(f"{kind} × {n}" for kind, n in sorted(s.redactions.items()))
+        found = ", ".join(
+            f"{pii_word(kind, lang)} × {n}" for kind, n in sorted(s.redactions.items())
+        )
         lines.append(f"_{t('summary.redacted', lang)}: {found}_")
     return "\n\n".join(lines)
 
@@ -72,7 +74,7 @@ def _point(point: SummaryPoint, lang: str) -> str:
     text = point.text
     if isinstance(point, FollowUp) and (point.by or point.due):
         text += f" ({', '.join(x for x in (point.by, point.due) if x)})"
-    cites = " ".join(_ref(c) for c in point.citations)
+    cites = " ".join(_ref(c, lang) for c in point.citations)
     if not point.citations:
         cites = f"_({t('summary.uncited', lang)})_"
     if point.invalid:
@@ -80,7 +82,9 @@ def _point(point: SummaryPoint, lang: str) -> str:
     return f"{text} {cites}"
 
 
-def _ref(c: Any) -> str:
-    """A cited turn (``TurnRef``) as `` `[T3 01:25 agent]` ``."""
+def _ref(c: Any, lang: str) -> str:
+    """A cited turn (``TurnRef``) as `` `[T3 01:25 agent]` `` (``[第3句 01:25 坐席]`` in
+    Chinese)."""
     when = clock(c.start) if c.start is not None else ""
-    return f"`[T{c.turn}{' ' + when if when else ''} {c.speaker}]`"
+    turn = t("summary.turn", lang).format(n=c.turn)
+    return f"`[{turn}{' ' + when if when else ''} {speaker_words(c.speaker, lang)}]`"

@@ -42,10 +42,10 @@ def test_summary_markdown_cites_turns_in_both_languages() -> None:
     assert "**Reason**: The router drops the connection. `[T2 00:06 customer]`" in en
     assert "**Outcome**: A visit was booked. `[T3 01:25 agent]` _(citations of turns the " in en
     assert "- Technician visit (agent, Friday) _(no cited turn)_" in en
-    assert "_Turns T5–T9 were not sent._" in en and "redacted before sending: phone × 1" in en
+    assert "_Turns T5–T9 were not sent._" in en and "redacted before sending: phone number × 1" in en
     zh = summary_markdown(result, "zh-CN")
-    assert "**来电原因**: The router drops the connection. `[T2 00:06 customer]`" in zh
-    assert "**承诺的后续事项**" in zh and "发送前已脱敏" in zh
+    assert "**来电原因**: The router drops the connection. `[第2句 00:06 客户]`" in zh
+    assert "**承诺的后续事项**" in zh and "发送前已脱敏: 电话号码 × 1" in zh
 
 
 def test_a_skipped_summary_says_why_in_the_reader_s_language() -> None:
@@ -87,7 +87,7 @@ def test_the_button_summarizes_the_open_call(runtime: Runtime, llm_server: FakeL
         )
     )
     text = summarize("r1", _request("zh-CN"))
-    assert "**来电原因**: 路由器掉线 `[T2 00:06 customer]`" in text and "无承诺事项" in text
+    assert "**来电原因**: 路由器掉线 `[第2句 00:06 客户]`" in text and "无承诺事项" in text
     assert summarize("gone", _request()) == "This call is no longer in the ledger."
     with pytest.raises(gr.Error):
         summarize(None, _request())  # no call open yet
