@@ -11,11 +11,19 @@ from app.core.models import CallSource, Transcript
 from app.core.text import call_text, has_cjk
 from ingest.metrics import conversation_metrics
 from ingest.roles import speaker_source
-from ingest.turns import CALL_TEXT_CHARS, TurnUnit, call_vector, context_vectors, opening_line
+from ingest.turns import (
+    CALL_TEXT_CHARS,
+    TurnUnit,
+    call_vector,
+    context_vectors,
+    opening_line,
+    previous_vectors,
+)
 from retrieval.index.embedding import Embedder
 from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
     DENSE_CONTEXT,
+    DENSE_PREVIOUS,
     SPARSE_CONTEXT,
     SPARSE_OPENING,
     SPARSE_PREVIOUS,
@@ -62,6 +70,7 @@ def call_points(
         first = len(turns)
         vectors = dense[first : first + len(ready.units)]
         pooled = context_vectors(ready.units, vectors)
+        before = previous_vectors(ready.units, vectors)
         for j, unit in enumerate(ready.units):
             n = first + j
             turns.append(
@@ -72,6 +81,7 @@ def call_points(
                     payload={**payload, **_turn_payload(unit)},
                     more={
                         DENSE_CONTEXT: pooled[j],
+                        DENSE_PREVIOUS: before[j],
                         SPARSE_PREVIOUS: previous[n],
                         SPARSE_CONTEXT: around[n],
                     },

@@ -3,16 +3,20 @@
 A unit is one turn of a call (a speaker's uninterrupted stretch), or a piece of a turn longer
 than ``index.max_turn_tokens`` (a mono recording or a monologue would otherwise be one point,
 and the embedder would read only its first 256 word pieces). A turn alone is often "yes, that
-one", so each point carries five vectors, all computed once at ingest (a query embeds only the
+one", so each point carries six vectors, all computed once at ingest (a query embeds only the
 question):
 
 - ``dense``: the turn as ``Speaker: words`` (questions name people and roles);
 - ``dense_ctx``: the mean of the ``dense`` vectors of the turns around it (``index.context_turns``
   before and after, inside its session): context without a second embedding;
+- ``dense_prev``: the ``dense`` vector of the turn before it in its session: an answer found by
+  the meaning of what it answers ("哪通电话里客服告诉了客户…的电话" is the customer's request
+  in other words; the agent's reply rarely repeats it). Measured on Chinese questions about
+  calls: within-call MRR of plain e5 0.43, with the previous turn's vector fused in 0.64;
 - ``bm25``: the turn's line; ``bm25_prev``: the previous line and this one (an answer often
   replies to the other speaker's question); ``bm25_ctx``: the lines around it.
 
-Search fuses the five with RRF (``search.rrf_k``). Chosen on long multi-session conversations:
+Search fuses the six with RRF (``search.rrf_k``). Chosen on long multi-session conversations:
 docs/benchmarks.md "Turn index" and ``python -m eval.tune_turns``.
 
 Sessions: a call may hold several contacts over days. Turns carry their own date when the
@@ -102,6 +106,16 @@ def turn_units(
             )
         )
     return units
+
+
+def previous_vectors(units: list[TurnUnit], vectors: np.ndarray) -> np.ndarray:
+    """``dense_prev`` of every unit: the ``dense`` vector of the unit before it in its session
+    (its own for a session's first)."""
+    out = vectors.copy()
+    for i in range(1, len(units)):
+        if units[i - 1].session == units[i].session:
+            out[i] = vectors[i - 1]
+    return out
 
 
 def context_vectors(units: list[TurnUnit], vectors: np.ndarray) -> np.ndarray:

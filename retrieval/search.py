@@ -29,6 +29,7 @@ from retrieval.index.sparse import Bm25Encoder
 from retrieval.index.store import (
     DENSE,
     DENSE_CONTEXT,
+    DENSE_PREVIOUS,
     SPARSE,
     SPARSE_CONTEXT,
     SPARSE_PREVIOUS,
@@ -147,7 +148,7 @@ class Searcher:
             return SearchResult([], None, None, weak=True)
         searches: list[tuple[str, Any]] = []
         if dense is not None:
-            searches += [(DENSE, dense), (DENSE_CONTEXT, dense)]
+            searches += [(DENSE, dense), (DENSE_CONTEXT, dense), (DENSE_PREVIOUS, dense)]
         if sparse is not None:
             searches += [(SPARSE, sparse), (SPARSE_PREVIOUS, sparse), (SPARSE_CONTEXT, sparse)]
 

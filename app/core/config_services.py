@@ -67,7 +67,7 @@ class SearchSettings(BaseModel):
     mode: Literal["hybrid", "dense", "sparse"] = "hybrid"
     #: Candidates each of dense and BM25 contributes to the fusion.
     prefetch_limit: int = Field(100, ge=1, le=10000)
-    #: The k of RRF over the turn index's five vectors: small, so the best rank of each list
+    #: The k of RRF over the turn index's six vectors: small, so the best rank of each list
     #: counts (k=60 rewards turns that are merely present in many lists; measured).
     rrf_k: int = Field(10, ge=1)
     #: Also return the turns around each hit (``expand_turns`` before and after it).

@@ -16,15 +16,17 @@ from retrieval.index.filters import INDEXED_FIELDS, KEYWORD
 DENSE = "dense"
 SPARSE = "bm25"
 #: The turn index's context vectors (``ingest/turns.py``): the mean of the dense vectors of the
-#: turns around a turn, BM25 of the previous turn with this one, BM25 of the turns around it.
+#: turns around a turn, the dense vector of the turn before it, BM25 of the previous turn with
+#: this one, BM25 of the turns around it.
 DENSE_CONTEXT = "dense_ctx"
+DENSE_PREVIOUS = "dense_prev"
 SPARSE_PREVIOUS = "bm25_prev"
 SPARSE_CONTEXT = "bm25_ctx"
 #: Call points only: BM25 of the call's opening (its first customer turn), what a new call's
 #: nearest labeled calls are found by (``ingest/turns.py`` ``opening_line``).
 SPARSE_OPENING = "bm25_open"
 #: Every collection has these named vectors; a point may leave the extra ones out.
-DENSE_NAMES = (DENSE, DENSE_CONTEXT)
+DENSE_NAMES = (DENSE, DENSE_CONTEXT, DENSE_PREVIOUS)
 SPARSE_NAMES = (SPARSE, SPARSE_PREVIOUS, SPARSE_CONTEXT, SPARSE_OPENING)
 
 # Fixed namespace of CallScope point ids: never change it, or every re-ingest duplicates.
@@ -55,9 +57,10 @@ class SparseVec:
 #: points whose vector is built from the turn vectors. 3: call points' vector is the
 #: length-weighted sum of their turn vectors, and they carry BM25 of their opening
 #: (:data:`SPARSE_OPENING`). 4: the call vector and the opening leave out the turns with no
-#: content (greetings, "ok, thanks": ``app.core.filler``). Bump it whenever stored vectors or
+#: content (greetings, "ok, thanks": ``app.core.filler``). 5: turn points carry the dense vector
+#: of the turn before them (:data:`DENSE_PREVIOUS`). Bump it whenever stored vectors or
 #: payloads change meaning: an older collection then refuses to open and says how to re-index.
-INDEX_SCHEMA = 4
+INDEX_SCHEMA = 5
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def test_summary_markdown_cites_turns_in_both_languages() -> None:
     assert "**Reason**: The router drops the connection. `[T2 00:06 customer]`" in en
     assert "**Outcome**: A visit was booked. `[T3 01:25 agent]` _(citations of turns the " in en
     assert "- Technician visit (agent, Friday) _(no cited turn)_" in en
-    assert "_Turns T5–T9 were not sent._" in en and "redacted before sending: phone number × 1" in en
+    assert "_Turns T5–T9 were not sent._" in en
+    assert "redacted before sending: phone number × 1" in en
     zh = summary_markdown(result, "zh-CN")
     assert "**来电原因**: The router drops the connection. `[第2句 00:06 客户]`" in zh
     assert "**承诺的后续事项**" in zh and "发送前已脱敏: 电话号码 × 1" in zh
