@@ -90,6 +90,31 @@ def test_evidence_turn_of_a_long_call_ranks_first_and_queries_embed_only_the_que
         assert counting.calls == [(1, True)]
 
 
+def test_an_answer_is_found_by_the_meaning_of_what_it_answers(runtime: Runtime) -> None:
+    """Each turn point carries the dense vector of the turn before it (``dense_prev``): the
+    agent's reply, which rarely repeats the request, is found by the request's meaning (a
+    supervisor asks what the agent *told* the customer)."""
+    turns = [
+        Turn("customer", "你好，我想去北京欢乐谷玩。"),
+        Turn("agent", "好的，请问有什么可以帮您？"),
+        Turn("customer", "那个游乐园的联系方式能告诉我吗？"),
+        Turn("agent", "010-67389898。"),
+        Turn("customer", "好的，谢谢。"),
+    ]
+    runtime.pipeline().run([CallSource("joy", "text", "test", transcript=Transcript(turns))])
+    points = sorted(
+        runtime.turns.scroll({"call_id": "joy"}, with_vectors=True), key=lambda p: p.payload["turn"]
+    )
+    assert np.allclose(points[3].more["dense_prev"], points[2].dense)
+    assert np.allclose(points[0].more["dense_prev"], points[0].dense)  # nothing before it
+    # No word of the question is in the call: only meaning finds the reply.
+    found = search_service.search(
+        runtime, "客服报给客户的电话是多少？", filters=CallFilter(call_ids=("joy",))
+    )
+    # The reply ranks first (without dense_prev the request did, the reply second).
+    assert [p.turn for p in found.passages[:2]] == [3, 2], [p.text for p in found.passages]
+
+
 def test_sessions_with_their_own_dates(runtime: Runtime) -> None:
     transcript = Transcript(
         [
