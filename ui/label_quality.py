@@ -74,12 +74,13 @@ def table_rows(found: list[dict[str, Any]], lang: str) -> list[list[Any]]:
     ]
 
 
-def plots_html(ctx: UIContext, run_id: int) -> str:
-    """The run's figures, drawn by the report's own plotting code, as inline PNGs."""
+def plots_html(ctx: UIContext, run_id: int, lang: str = "en") -> str:
+    """The run's figures, drawn by the report's own plotting code, as inline PNGs, with their
+    axes, legend and captions in ``lang``."""
     return "".join(
         f'<figure class="lq-plot"><img alt="{html.escape(cap)}" src="data:image/png;base64,{png}"/>'
         f"<figcaption>{html.escape(cap)}</figcaption></figure>"
-        for png, cap in label_runs.run_figures(ctx.settings, run_id)
+        for png, cap in label_runs.run_figures(ctx.settings, run_id, lang)
     )
 
 
@@ -123,7 +124,7 @@ def load_run(ctx: UIContext, run_id: int | None, lang: str) -> tuple[str, Any, s
         text += "\n\n" + t("lq.files_gone", lang)
     elif not found:
         text += "\n\n" + t("lq.no_suspects", lang)
-    return text, _table(found, lang), plots_html(ctx, int(run_id)) if issues else "", found
+    return text, _table(found, lang), plots_html(ctx, int(run_id), lang) if issues else "", found
 
 
 def _table(found: list[dict[str, Any]], lang: str) -> Any:

@@ -143,14 +143,14 @@ def run_issues(settings: Settings, run_id: int) -> list[LabelIssue]:
     return _issues_from_csv(Path(summary.get("out") or "") / "label_issues.csv")
 
 
-def run_figures(settings: Settings, run_id: int) -> list[tuple[str, str]]:
-    """A stored run's plots as (base64 PNG, caption): the report's confusion heatmap, per-label
-    F1 and score histogram."""
+def run_figures(settings: Settings, run_id: int, lang: str = "en") -> list[tuple[str, str]]:
+    """A stored run's plots as (base64 PNG, caption), in ``lang``: the report's confusion
+    heatmap, per-label F1 and score histogram."""
     from eval.quality.report import figures
 
     summary = run_summary(settings, run_id)
     issues = sorted(run_issues(settings, run_id), key=lambda i: -i.score)
-    return figures(issues, summary)
+    return figures(issues, summary, lang)
 
 
 def _issues_from_csv(path: Path) -> list[LabelIssue]:

@@ -168,19 +168,53 @@ def _tick(label: Any) -> str:
     return str(label).replace("$", r"\$")
 
 
-def _heatmap(confusion: dict) -> tuple[Figure, str] | None:
+#: The plots' words, by language (the UI's page language; the HTML report is English).
+WORDS = {
+    "en": {
+        "heat": "Rows: given label; columns: out-of-sample predicted label; colour: row share.",
+        "heat_more": " {n} labels: showing the {shown} involved in the most off-diagonal"
+        " confusion.",
+        "predicted": "predicted",
+        "given": "given",
+        "f1_axis": "F1 (out-of-sample prediction vs given label)",
+        "f1": "Per-label F1, worst first.",
+        "score_axis": "score (higher = more likely mislabeled)",
+        "rows": "rows",
+        "not_flagged": "not flagged",
+        "flagged": "flagged",
+        "hist": "Score distribution, flagged vs not flagged (stacked).",
+    },
+    "zh": {
+        "heat": "行：给定标签；列：样本外预测标签；颜色：占该行的比例。",
+        "heat_more": " 共 {n} 个标签：只显示混淆最多的 {shown} 个。",
+        "predicted": "预测",
+        "given": "给定",
+        "f1_axis": "F1（样本外预测与给定标签相比）",
+        "f1": "各标签的 F1，最差的在最上面。",
+        "score_axis": "得分（越高越可能标错）",
+        "rows": "条数",
+        "not_flagged": "未标记",
+        "flagged": "已标记",
+        "hist": "得分分布：已标记与未标记（堆叠）。",
+    },
+}
+
+
+def words(lang: str) -> dict[str, str]:
+    """The plots' words in ``lang`` (``zh-CN`` and any ``zh``: Chinese; else English)."""
+    return WORDS["zh" if lang.lower().startswith("zh") else "en"]
+
+
+def _heatmap(confusion: dict, w: dict[str, str] = WORDS["en"]) -> tuple[Figure, str] | None:
     labels, matrix = list(confusion.get("labels") or []), confusion.get("matrix") or []
     if not labels or len(matrix) != len(labels):
         return None
     idx = list(range(len(labels)))
-    caption = "Rows: given label; columns: out-of-sample predicted label; colour: row share."
+    caption = w["heat"]
     if len(labels) > MAX_HEATMAP_LABELS:
         off = [sum(matrix[i]) + sum(r[i] for r in matrix) - 2 * matrix[i][i] for i in idx]
         idx = sorted(sorted(idx, key=lambda i: -off[i])[:MAX_HEATMAP_LABELS])
-        caption += (
-            f" {len(labels)} labels: showing the {MAX_HEATMAP_LABELS} involved in the most"
-            " off-diagonal confusion."
-        )
+        caption += w["heat_more"].format(n=len(labels), shown=MAX_HEATMAP_LABELS)
     sub = [[matrix[i][j] for j in idx] for i in idx]
     share = [[v / (sum(r) or 1) for v in r] for r in sub]
     size = 2.5 + 0.28 * len(idx)
@@ -190,8 +224,8 @@ def _heatmap(confusion: dict) -> tuple[Figure, str] | None:
     names = [_tick(labels[i]) for i in idx]
     ax.set_xticks(range(len(idx)), names, rotation=90, fontsize=7)
     ax.set_yticks(range(len(idx)), names, fontsize=7)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("given")
+    ax.set_xlabel(w["predicted"])
+    ax.set_ylabel(w["given"])
     if len(idx) <= 15:
         for i, r in enumerate(sub):
             for j, v in enumerate(r):
@@ -201,7 +235,7 @@ def _heatmap(confusion: dict) -> tuple[Figure, str] | None:
     return fig, caption
 
 
-def _f1_bars(per_label: dict) -> Figure | None:
+def _f1_bars(per_label: dict, w: dict[str, str] = WORDS["en"]) -> Figure | None:
     f1s = [(n, (m or {}).get("f1")) for n, m in per_label.items()]
     pairs = [(n, f1) for n, f1 in f1s if _finite(f1)]
     if not pairs:
@@ -213,40 +247,41 @@ def _f1_bars(per_label: dict) -> Figure | None:
     ax.set_yticks(range(len(pairs)), [_tick(p[0]) for p in pairs], fontsize=7)
     ax.invert_yaxis()  # worst label on top
     ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 (out-of-sample prediction vs given label)")
+    ax.set_xlabel(w["f1_axis"])
     return fig
 
 
-def _score_hist(ranked: list[LabelIssue]) -> Figure | None:
+def _score_hist(ranked: list[LabelIssue], w: dict[str, str] = WORDS["en"]) -> Figure | None:
     scored = [i for i in ranked if _finite(i.score)]
     if not scored:
         return None
     fig = Figure(figsize=(6, 3))
     ax = fig.subplots()
     data = [[i.score for i in scored if not i.flagged], [i.score for i in scored if i.flagged]]
-    ax.hist(data, bins=20, range=(0, 1), stacked=True, label=["not flagged", "flagged"],
+    ax.hist(data, bins=20, range=(0, 1), stacked=True, label=[w["not_flagged"], w["flagged"]],
             color=["#9db4d3", "#d9534f"])  # fmt: skip
-    ax.set_xlabel("score (higher = more likely mislabeled)")
-    ax.set_ylabel("rows")
+    ax.set_xlabel(w["score_axis"])
+    ax.set_ylabel(w["rows"])
     ax.legend()
     return fig
 
 
-def figures(ranked: list[LabelIssue], summary: dict) -> list[tuple[str, str]]:
-    """(base64 PNG, caption) per plot; plots without data are left out."""
+def figures(ranked: list[LabelIssue], summary: dict, lang: str = "en") -> list[tuple[str, str]]:
+    """(base64 PNG, caption) per plot, in ``lang``; plots without data are left out."""
+    w = words(lang)
     out: list[tuple[str, str]] = []
     with matplotlib.rc_context({"font.family": _font_family()}), warnings.catch_warnings():
         # Without a CJK font the glyphs render as boxes; a warning per glyph is just noise.
         warnings.filterwarnings("ignore", message=r".*Glyph .* missing")
-        heat = _heatmap(summary.get("confusion") or {})
+        heat = _heatmap(summary.get("confusion") or {}, w)
         if heat:
             out.append((_png(heat[0]), heat[1]))
-        bars = _f1_bars(summary.get("per_label") or {})
+        bars = _f1_bars(summary.get("per_label") or {}, w)
         if bars:
-            out.append((_png(bars), "Per-label F1, worst first."))
-        hist = _score_hist(ranked)
+            out.append((_png(bars), w["f1"]))
+        hist = _score_hist(ranked, w)
         if hist:
-            out.append((_png(hist), "Score distribution, flagged vs not flagged (stacked)."))
+            out.append((_png(hist), w["hist"]))
     return out
 
 

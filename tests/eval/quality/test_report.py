@@ -282,3 +282,17 @@ def test_a_multi_label_suggestion_is_a_change_in_every_report(tmp_path: Path) ->
     assert cells["given_labels"] == "refund;delivery_delay" and cells["change"] == "remove refund"
     page = paths["html"].read_text(encoding="utf-8")
     assert "<td>refund; delivery_delay</td><td>remove refund</td>" in page
+
+
+def test_the_plots_speak_the_pages_language() -> None:
+    """The UI draws a run's plots in the page's language: captions, axes and legend."""
+    from eval.quality.report import WORDS, figures
+
+    issues = _issues()
+    summary = _summary(LABELS, len(issues), sum(i.flagged for i in issues))
+    en = [caption for _, caption in figures(issues, summary)]
+    zh = [caption for _, caption in figures(issues, summary, "zh-CN")]
+    assert en == [WORDS["en"]["heat"], WORDS["en"]["f1"], WORDS["en"]["hist"]]
+    assert zh == [WORDS["zh"]["heat"], WORDS["zh"]["f1"], WORDS["zh"]["hist"]]
+    assert all(not any(c.isascii() and c.isalpha() for c in z.replace("F1", "")) for z in zh), zh
+    assert set(WORDS["en"]) == set(WORDS["zh"])  # every word has its translation
