@@ -12,11 +12,12 @@ question):
 - ``dense_prev``: the ``dense`` vector of the turn before it in its session: an answer found by
   the meaning of what it answers ("哪通电话里客服告诉了客户…的电话" is the customer's request
   in other words; the agent's reply rarely repeats it). Measured on Chinese questions about
-  calls: within-call MRR of plain e5 0.43, with the previous turn's vector fused in 0.64;
+  calls: within-call MRR of plain e5 0.43, with the previous turn's vector fused in 0.64
+  (searched for Chinese questions: ``search.dense_previous``);
 - ``bm25``: the turn's line; ``bm25_prev``: the previous line and this one (an answer often
   replies to the other speaker's question); ``bm25_ctx``: the lines around it.
 
-Search fuses the six with RRF (``search.rrf_k``). Chosen on long multi-session conversations:
+Search fuses them with RRF (``search.rrf_k``). Chosen on long multi-session conversations:
 docs/benchmarks.md "Turn index" and ``python -m eval.tune_turns``.
 
 Sessions: a call may hold several contacts over days. Turns carry their own date when the

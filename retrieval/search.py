@@ -148,7 +148,10 @@ class Searcher:
             return SearchResult([], None, None, weak=True)
         searches: list[tuple[str, Any]] = []
         if dense is not None:
-            searches += [(DENSE, dense), (DENSE_CONTEXT, dense), (DENSE_PREVIOUS, dense)]
+            searches += [(DENSE, dense), (DENSE_CONTEXT, dense)]
+            previous = s.dense_previous
+            if previous == "always" or (previous == "chinese" and has_cjk(query)):
+                searches.append((DENSE_PREVIOUS, dense))
         if sparse is not None:
             searches += [(SPARSE, sparse), (SPARSE_PREVIOUS, sparse), (SPARSE_CONTEXT, sparse)]
 
