@@ -9,9 +9,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
 
-from fastapi import HTTPException, UploadFile
+from fastapi import Form, HTTPException, UploadFile
 
 from app.core.names import SUPPORTED, safe_basename, stored_name
 from app.core.text import labels_from
@@ -37,6 +37,16 @@ TABLE_TYPES = (
     "application/x-ndjson",
     "application/octet-stream",
 )
+
+
+#: The ``hotwords`` form field of an upload (``app.core.hotwords`` reads it).
+HotwordsField = Annotated[
+    str | None,
+    Form(
+        description="Domain terms the recordings are listened for (product, plan and place "
+        "names), comma-separated; added to the deployment's whisper.hotwords."
+    ),
+]
 
 
 def accepted_types(suffixes: set[str] | frozenset[str] = SUPPORTED) -> list[str]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from app.api.deps import MAX_OFFSET, JobsDep, RuntimeDep, SettingsDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
-from app.api.uploads import parse_labels, store_uploads
+from app.api.uploads import HotwordsField, parse_labels, store_uploads
 from app.core.hotwords import parse_hotwords
 from app.services import call_views, calls
 from app.services.call_views import STATES, CallFilter, CallRow
@@ -121,13 +121,7 @@ def upload_calls(
         str | None, Form(description="Comma-separated labels for every file.")
     ] = None,
     date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
-    hotwords: Annotated[
-        str | None,
-        Form(
-            description="Domain terms the recordings are listened for (product, plan and place "
-            "names), comma-separated; added to the deployment's whisper.hotwords."
-        ),
-    ] = None,
+    hotwords: HotwordsField = None,
     wait: Annotated[
         bool, Query(description="Index inside the request and answer with the results.")
     ] = False,

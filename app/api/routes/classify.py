@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.deps import JobsDep, RuntimeDep, SettingsDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
-from app.api.uploads import store_uploads
+from app.api.uploads import HotwordsField, store_uploads
 from app.core.errors import InputError
 from app.core.hotwords import parse_hotwords
 from app.services.calls import uploads_dir
@@ -129,13 +129,7 @@ def batch(
     settings: SettingsDep,
     jobs: JobsDep,
     date: Annotated[Date | None, Form(description="Call date for every file.")] = None,
-    hotwords: Annotated[
-        str | None,
-        Form(
-            description="Domain terms the recordings are listened for (product, plan and place "
-            "names), comma-separated; added to the deployment's whisper.hotwords."
-        ),
-    ] = None,
+    hotwords: HotwordsField = None,
 ) -> Any:
     """The weekly batch as a job (what ``callscope batch`` does): every call transcribed,
     indexed with its date and classified; the run's summary is the job's result (per-label

@@ -50,6 +50,11 @@ def test_batch_on_ray_gives_the_local_labels(
     )
     assert on_ray["machine"]["transcription"] == "ray"
     assert local["machine"]["transcription"] == "processes"
+    # The very transcripts, and the labels of the calls with a clear answer. "wizard" is about
+    # none of the labels: its two best labels are a hair apart, and which one wins was seen to
+    # change between identical local runs too (noted on issue 24), so only that it was
+    # classified is compared.
+    assert ray_rows.pop("wizard")[1] and local_rows.pop("wizard")[1]
     assert ray_rows == local_rows
     assert on_ray["classified"] == local["classified"] == 3 and on_ray["failed"] == 1
     assert "broken.mp3" in on_ray["errors"][0]["origin"]
