@@ -115,6 +115,8 @@ class Searcher:
     ) -> None:
         self.store = store
         self.embedder = embedder
+        #: How to read its similarities (its range; whether its vectors carry Chinese).
+        self.profile = profile_of(embedder.model_id)
         self.sparse = sparse
         self.settings = settings
 
@@ -191,7 +193,7 @@ class Searcher:
             self._expand(passages)
         # Read on the model's similarity range. An English-only model (MiniLM) puts any two
         # Chinese texts close together: for Chinese queries only a BM25 match counts then.
-        profile = profile_of(self.embedder.model_id)
+        profile = self.profile
         dense_ok = (
             best_dense is not None
             and profile.relative(best_dense) >= s.min_dense_score

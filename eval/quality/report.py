@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import html
 import io
 import json
@@ -45,7 +46,15 @@ _WIDTHS = dict(
     reasons=40, flagged=8,
 )  # fmt: skip
 _FLAG_FILL = PatternFill("solid", fgColor="FFF2CC")
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "Droid Sans Fallback")
+_CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+)
+#: Font files that hold those families, looked for when matplotlib's font cache predates them.
+_CJK_FILES = ("notosanscjk", "notosanssc", "wqy", "droidsansfallback")
 
 
 def write_reports(
@@ -151,9 +160,29 @@ def _write_xlsx(ranked: list[LabelIssue], summary: dict, path: Path) -> None:
 # --- plots -------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _cjk_font() -> str | None:
+    """An installed font that draws Chinese, or None. matplotlib caches the font list it found
+    when first run; a CJK font installed after that (seen: WenQuanYi, installed with chromium)
+    is added from the system's font files once."""
+    manager = font_manager.fontManager
+    for attempt in range(2):
+        installed = {f.name for f in manager.ttflist}
+        found = next((f for f in _CJK_FONTS if f in installed), None)
+        if found or attempt:
+            return found
+        for path in font_manager.findSystemFonts():
+            if any(part in Path(path).name.lower().replace("-", "") for part in _CJK_FILES):
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file
+                    continue
+    return None
+
+
 def _font_family() -> list[str]:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return [f for f in _CJK_FONTS if f in installed][:1] + ["DejaVu Sans"]
+    found = _cjk_font()
+    return ([found] if found else []) + ["DejaVu Sans"]
 
 
 def _png(fig: Figure) -> str:
@@ -205,16 +234,19 @@ def words(lang: str) -> dict[str, str]:
     return WORDS["zh" if lang.lower().startswith("zh") else "en"]
 
 
-def _heatmap(confusion: dict, w: dict[str, str] = WORDS["en"]) -> tuple[Figure, str] | None:
+def _heatmap(
+    confusion: dict, w: dict[str, str] = WORDS["en"], captions: dict[str, str] = WORDS["en"]
+) -> tuple[Figure, str] | None:
+    """The confusion heatmap (axes in ``w``) and its caption (in ``captions``)."""
     labels, matrix = list(confusion.get("labels") or []), confusion.get("matrix") or []
     if not labels or len(matrix) != len(labels):
         return None
     idx = list(range(len(labels)))
-    caption = w["heat"]
+    caption = captions["heat"]
     if len(labels) > MAX_HEATMAP_LABELS:
         off = [sum(matrix[i]) + sum(r[i] for r in matrix) - 2 * matrix[i][i] for i in idx]
         idx = sorted(sorted(idx, key=lambda i: -off[i])[:MAX_HEATMAP_LABELS])
-        caption += w["heat_more"].format(n=len(labels), shown=MAX_HEATMAP_LABELS)
+        caption += captions["heat_more"].format(n=len(labels), shown=MAX_HEATMAP_LABELS)
     sub = [[matrix[i][j] for j in idx] for i in idx]
     share = [[v / (sum(r) or 1) for v in r] for r in sub]
     size = 2.5 + 0.28 * len(idx)
@@ -267,21 +299,24 @@ def _score_hist(ranked: list[LabelIssue], w: dict[str, str] = WORDS["en"]) -> Fi
 
 
 def figures(ranked: list[LabelIssue], summary: dict, lang: str = "en") -> list[tuple[str, str]]:
-    """(base64 PNG, caption) per plot, in ``lang``; plots without data are left out."""
-    w = words(lang)
+    """(base64 PNG, caption) per plot, in ``lang``; plots without data are left out. The words
+    drawn inside the images are English when no installed font draws Chinese (boxes otherwise);
+    the captions, which the browser draws, are always in ``lang``."""
+    captions = words(lang)
+    w = captions if _cjk_font() else WORDS["en"]
     out: list[tuple[str, str]] = []
     with matplotlib.rc_context({"font.family": _font_family()}), warnings.catch_warnings():
         # Without a CJK font the glyphs render as boxes; a warning per glyph is just noise.
         warnings.filterwarnings("ignore", message=r".*Glyph .* missing")
-        heat = _heatmap(summary.get("confusion") or {}, w)
+        heat = _heatmap(summary.get("confusion") or {}, w, captions)
         if heat:
             out.append((_png(heat[0]), heat[1]))
         bars = _f1_bars(summary.get("per_label") or {}, w)
         if bars:
-            out.append((_png(bars), w["f1"]))
+            out.append((_png(bars), captions["f1"]))
         hist = _score_hist(ranked, w)
         if hist:
-            out.append((_png(hist), w["hist"]))
+            out.append((_png(hist), captions["hist"]))
     return out
 
 

@@ -57,9 +57,9 @@ def decide(
     and the light model's probabilities (``probs``, in ``model.labels`` order; None without
     the model). ``models`` names the embedding and sparse models for the provenance."""
     s = settings
-    # Settings not yet read for an embedder (``vote.for_embedder``): Chinese as MiniLM needs.
-    chinese_weight = 0.3 if s.dense_weight_chinese is None else s.dense_weight_chinese
-    dense_weight = chinese_weight if chinese else s.dense_weight
+    # ``settings`` were read for the embedder (``vote.for_embedder``): the Chinese share is set.
+    dense_weight = s.dense_weight_chinese if chinese else s.dense_weight
+    assert dense_weight is not None, "classify settings not read for an embedder"
     weights = vote_weights(neighbours, s.temperature, dense_weight)
     neighbours = [replace(n, weight=round(w, 4)) for n, w in zip(neighbours, weights, strict=True)]
     vote = neighbour_vote(neighbours, s.temperature, dense_weight)

@@ -78,13 +78,18 @@ def vote_weights(
     return weights
 
 
+#: The dense share of Chinese calls' vote with an English-only embedder (MiniLM: 59%
+#: nearest-neighbour accuracy on a Chinese intent set where lexical features reached 89%).
+ENGLISH_ONLY_CHINESE_WEIGHT = 0.3
+
+
 def for_embedder(settings: ClassifySettings, profile: SimilarityProfile) -> ClassifySettings:
     """``settings`` as they apply to one embedder's similarities: the temperature over its
     range, and Chinese calls' dense share (``dense_weight_chinese`` None) like English ones when
     it understands Chinese, else 0.3 (BM25 carries Chinese)."""
     chinese = settings.dense_weight_chinese
     if chinese is None:
-        chinese = settings.dense_weight if profile.multilingual else 0.3
+        chinese = settings.dense_weight if profile.multilingual else ENGLISH_ONLY_CHINESE_WEIGHT
     return settings.model_copy(
         update={
             "temperature": settings.temperature * (1.0 - profile.floor),

@@ -38,7 +38,7 @@ def test_health_and_ready_need_no_key(client: TestClient) -> None:
 
 
 def test_search_finds_the_call_and_filters(client: TestClient) -> None:
-    r = client.get("/api/search", params={"q": "package delivered to a neighbour"}, headers=AUTH)
+    r = client.get("/api/search", params={"q": "parcel left at the wrong house"}, headers=AUTH)
     assert r.status_code == 200
     body = r.json()
     top = body["hits"][0]

@@ -296,3 +296,28 @@ def test_the_plots_speak_the_pages_language() -> None:
     assert zh == [WORDS["zh"]["heat"], WORDS["zh"]["f1"], WORDS["zh"]["hist"]]
     assert all(not any(c.isascii() and c.isalpha() for c in z.replace("F1", "")) for z in zh), zh
     assert set(WORDS["en"]) == set(WORDS["zh"])  # every word has its translation
+
+
+def test_without_a_chinese_font_the_images_fall_back_to_english_and_captions_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chinese drawn without a font that has it comes out as boxes: the words inside the images
+    are English then, while the captions (drawn by the browser) stay in the page's language."""
+    from eval.quality import report
+
+    issues = _issues()
+    summary = _summary(LABELS, len(issues), sum(i.flagged for i in issues))
+    drawn: list[str] = []
+    real = report._score_hist
+
+    def spy(ranked, w=report.WORDS["en"]):
+        drawn.append(w["score_axis"])
+        return real(ranked, w)
+
+    monkeypatch.setattr(report, "_score_hist", spy)
+    monkeypatch.setattr(report, "_cjk_font", lambda: None)
+    zh = [caption for _, caption in report.figures(issues, summary, "zh-CN")]
+    assert zh[-1] == report.WORDS["zh"]["hist"] and drawn == [report.WORDS["en"]["score_axis"]]
+    monkeypatch.setattr(report, "_cjk_font", lambda: "WenQuanYi Micro Hei")
+    report.figures(issues, summary, "zh-CN")
+    assert drawn[-1] == report.WORDS["zh"]["score_axis"]
