@@ -156,13 +156,24 @@ class Searcher:
                 searches.append((DENSE_PREVIOUS, dense))
         if sparse is not None:
             searches += [(SPARSE, sparse), (SPARSE_PREVIOUS, sparse), (SPARSE_CONTEXT, sparse)]
+        meaning: list[tuple[str, Any]] = []
+        if dense is not None and sparse is not None and self._meaning_first(query):
+            if isinstance((filters or {}).get("call_id"), str):
+                # One call: its names are in every turn, what was asked is not; the context
+                # vector blurs a call's neighbouring turns together (measured: it costs here).
+                searches = [(DENSE, dense), (DENSE_PREVIOUS, dense)]
+            else:
+                # The turn's own meaning counts twice, what it answers once: a question about
+                # what the customer said must not rank the agent's reply (whose previous turn
+                # it is) level with it (measured on both kinds of question).
+                meaning = [(DENSE, dense)] * 2 + [(DENSE_CONTEXT, dense), (DENSE_PREVIOUS, dense)]
 
         # Spare candidates to take the places of the content-free turns moved down.
         depth = 2 * k if demote is not None else k
 
-        def fused(spec: Mapping[str, Any] | None) -> list[Hit]:
+        def fused(spec: Mapping[str, Any] | None, lists: list[tuple[str, Any]]) -> list[Hit]:
             hits = self.store.query_fused(
-                searches,
+                lists,
                 filter=spec or None,
                 limit=depth,
                 prefetch_limit=max(s.prefetch_limit, depth),
@@ -172,9 +183,20 @@ class Searcher:
             # orders ties arbitrarily: a fixed order keeps the same question's answer the same.
             return sorted(hits, key=_rank_key)
 
-        hits = fused(filters)
+        def ranked(spec: Mapping[str, Any] | None) -> list[Hit]:
+            hits = fused(spec, searches)
+            if not meaning or not hits:
+                return hits
+            # Across calls the words (place and product names) find the call, the meaning
+            # finds the reply in it: the best calls' turns by meaning come first.
+            calls = list(dict.fromkeys(TurnPoint.of(h.payload).call_id for h in hits))
+            best = fused({**(spec or {}), "call_id": calls[: s.meaning_first_calls]}, meaning)
+            seen = {h.id for h in best}
+            return (best + [h for h in hits if h.id not in seen])[:depth]
+
+        hits = ranked(filters)
         if first:
-            preferred = fused({**(filters or {}), **first})
+            preferred = ranked({**(filters or {}), **first})
             seen = {h.id for h in preferred}
             hits = (preferred + [h for h in hits if h.id not in seen])[:depth]
         # The fused scores are ranks, not relevance: probe each side's best raw score once
@@ -202,6 +224,13 @@ class Searcher:
         bm25_ok = best_bm25 is not None and best_bm25 >= s.min_bm25_score
         weak = not passages or not (dense_ok or bm25_ok)
         return SearchResult(passages, best_dense, best_bm25, weak)
+
+    def _meaning_first(self, query: str) -> bool:
+        """Whether this question's turns are ranked by meaning first (``meaning_first``)."""
+        wanted = self.settings.meaning_first
+        if wanted == "chinese":
+            return self.profile.multilingual and has_cjk(query)
+        return wanted == "always"
 
     def _expand(self, passages: list[Passage]) -> None:
         """Attach the turns around each hit (``search.expand_turns`` before and after) from the

@@ -76,6 +76,14 @@ class SearchSettings(BaseModel):
     #: ones lose (demo MRR 0.826 -> 0.775, locomo MRR 0.565 -> 0.546): ``chinese`` = questions
     #: with Chinese characters, ``always``, ``off``.
     dense_previous: Literal["chinese", "always", "off"] = "chinese"
+    #: Which questions are answered meaning first: within one call only the turn's vector and
+    #: the previous turn's rank its turns; across calls the six lists find the calls and the
+    #: turns of the ``meaning_first_calls`` best come first, ranked by the dense lists.
+    #: Measured on Chinese questions (crosswoz_retrieval_dev): within one call MRR 0.431 ->
+    #: 0.617, across calls R@10 0.665 -> 0.745 (docs/benchmarks.md). ``chinese`` = questions
+    #: with Chinese characters when the embedder is multilingual, ``always``, ``off``.
+    meaning_first: Literal["chinese", "always", "off"] = "chinese"
+    meaning_first_calls: int = Field(3, ge=1, le=100)
     #: Also return the turns around each hit (``expand_turns`` before and after it).
     expand: bool = False
     expand_turns: int = Field(1, ge=1, le=10)
