@@ -4,13 +4,18 @@
         [--optimize] [--skip-search]
 
 Part 1, end to end (query embedding included, no LLM): a store of ``--turns`` turn points laid
-out twice, as long calls (500 turns each) and as short calls (10 turns each). Each point gets
-the BM25 vector of its own generated sentence and a dense vector from a pool of real MiniLM
-embeddings of such sentences (embedding 100k texts would take the whole run; the engine's work
-per query is the same). Half the questions are searched inside one call (``call_id`` filter),
-half over the whole store. ``ours`` = ``app.services.search.search`` (what the CLI, API and UI
-call: hybrid RRF, the weak-retrieval probes, passages); ``plain`` = the question embedded and
-one Qdrant Edge hybrid RRF query, nothing else. p50/p99 in ms.
+out twice, as long calls (500 turns each) and as short calls (10 turns each), every other call
+in Chinese. Each point gets the six vectors of the turn index: BM25 of its own generated
+sentence, of the previous one with it and of the lines around it, a dense vector from a pool of
+real embeddings of such sentences by the configured embedder (embedding 100k texts would take
+the whole run; the engine's work per query is the same), another from the pool as its context
+vector, and the previous turn's. Half the questions are searched inside one call (``call_id``
+filter), half over the whole store; every other question is Chinese (answered meaning first:
+two fused queries across calls). Timed before and after the engine's search index is built
+(``services.search_index``, as the command-line imports do when they finish). ``ours`` =
+``app.services.search.search`` (what the CLI, API and UI call: hybrid RRF, the weak-retrieval
+probes, passages); ``plain`` = the question embedded and one Qdrant Edge hybrid RRF query (dense
++ BM25), nothing else. p50/p99 in ms.
 
 Part 2, engine only: ``--engine-points`` random 384-d points (synthetic vectors, 2,000 calls),
 one dense query each, inside one call and over everything; how long loading took and, with
@@ -35,7 +40,14 @@ from app.core.config import load_settings
 from app.core.filters import CallFilter
 from app.runtime import Runtime
 from app.services.search import search
-from retrieval.index.store import StoredPoint
+from app.services.search_index import build_search_index
+from retrieval.index.store import (
+    DENSE_CONTEXT,
+    DENSE_PREVIOUS,
+    SPARSE_CONTEXT,
+    SPARSE_PREVIOUS,
+    StoredPoint,
+)
 
 SUBJECTS = [
     "my parcel",
@@ -73,6 +85,46 @@ TAILS = [
     "for the third time",
     "",
 ]
+SUBJECTS_ZH = [
+    "我的快递",
+    "退款",
+    "我的银行卡",
+    "发票",
+    "我的密码",
+    "快递员",
+    "我的订单",
+    "会员",
+    "宽带",
+]
+VERBS_ZH = [
+    "还没到",
+    "被扣了两次钱",
+    "被冻结了",
+    "送错地址了",
+    "要取消",
+    "用不了",
+    "坏了",
+    "又晚了",
+    "金额不对",
+]
+TAILS_ZH = [
+    "从上周一开始",
+    "升级以后",
+    "我已经打了两次电话",
+    "订单号4471",
+    "物流页面显示",
+    "重置以后还是这样",
+    "",
+]
+QUESTIONS_ZH = [
+    "客户为什么被扣了两次钱",
+    "快递员把包裹放在哪里了",
+    "客户登录不了应用",
+    "退款还没到账",
+    "取消会员",
+    "发票金额不对",
+    "客服说退款什么时候到",
+]
 QUESTIONS = [
     "why was the customer charged twice",
     "where did the courier leave the parcel",
@@ -85,7 +137,10 @@ QUESTIONS = [
 ]
 
 
-def sentence(rng: random.Random) -> str:
+def sentence(rng: random.Random, chinese: bool = False) -> str:
+    if chinese:
+        tail = rng.choice(TAILS_ZH)
+        return f"{rng.choice(SUBJECTS_ZH)}{rng.choice(VERBS_ZH)}" + (f"，{tail}" if tail else "")
     return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(TAILS)}".strip()
 
 
@@ -98,19 +153,27 @@ def percentiles(ms: list[float]) -> dict[str, float]:
     }
 
 
-def build(runtime: Runtime, turns: int, per_call: int, pool: np.ndarray, seed: int) -> list[str]:
+def build(
+    runtime: Runtime, turns: int, per_call: int, pools: dict[bool, np.ndarray], seed: int
+) -> list[str]:
     rng = random.Random(seed)
-    texts = [sentence(rng) for _ in range(turns)]
-    sparse = runtime.sparse.encode_documents(texts)
     calls = [f"call-{i:06d}" for i in range(turns // per_call)]
+    chinese = [(i // per_call) % 2 == 1 for i in range(turns)]
+    texts = [sentence(rng, zh) for zh in chinese]
+    first = [i % per_call == 0 for i in range(turns)]
+    before = [t if f else f"{p} {t}" for p, t, f in zip([""] + texts, texts, first, strict=False)]
+    around = [" ".join(texts[max(0, i - 2) : i + 3]) for i in range(turns)]
+    encode = runtime.sparse.encode_documents
+    sparse, sparse_prev, sparse_ctx = encode(texts), encode(before), encode(around)
+    dense = [pools[zh][rng.randrange(len(pools[zh]))] for zh in chinese]
     points = []
-    for i, (text, sv) in enumerate(zip(texts, sparse, strict=True)):
+    for i, text in enumerate(texts):
         call = calls[i // per_call]
         points.append(
             StoredPoint(
                 id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{call}:{i}")),
-                dense=pool[rng.randrange(len(pool))],
-                sparse=sv,
+                dense=dense[i],
+                sparse=sparse[i],
                 payload={
                     "call_id": call,
                     "turn": i % per_call,
@@ -119,6 +182,12 @@ def build(runtime: Runtime, turns: int, per_call: int, pool: np.ndarray, seed: i
                     "labels": ["demo"],
                     "start": float(i % per_call) * 5,
                     "end": float(i % per_call) * 5 + 4,
+                },
+                more={
+                    DENSE_CONTEXT: pools[chinese[i]][rng.randrange(len(pools[chinese[i]]))],
+                    DENSE_PREVIOUS: dense[i] if first[i] else dense[i - 1],
+                    SPARSE_PREVIOUS: sparse_prev[i],
+                    SPARSE_CONTEXT: sparse_ctx[i],
                 },
             )
         )
@@ -133,12 +202,20 @@ def time_queries(runtime: Runtime, calls: list[str], n: int, seed: int) -> dict[
     rng = random.Random(seed)
     shard = runtime.turns._shard  # type: ignore[attr-defined] - Edge is the default engine
     s = runtime.settings.search
-    ours, plain = {"one call": [], "all calls": []}, {"one call": [], "all calls": []}
+    scopes = [f"{where}, {lang}" for where in ("one call", "all calls") for lang in ("en", "zh")]
+    ours: dict[str, list[float]] = {scope: [] for scope in scopes}
+    plain: dict[str, list[float]] = {scope: [] for scope in scopes}
     for i in range(n):
-        question = f"{rng.choice(QUESTIONS)} {rng.choice(TAILS)}".strip()
-        scope = "one call" if i % 2 else "all calls"
-        call = rng.choice(calls)
-        flt = CallFilter(call_ids=(call,)) if scope == "one call" else None
+        chinese = (i // 2) % 2 == 1
+        if chinese:
+            question = f"{rng.choice(QUESTIONS_ZH)}{rng.choice(TAILS_ZH)}"
+        else:
+            question = f"{rng.choice(QUESTIONS)} {rng.choice(TAILS)}".strip()
+        where = "one call" if i % 2 else "all calls"
+        scope = f"{where}, {'zh' if chinese else 'en'}"
+        # A call of the question's language (every other call is Chinese).
+        call = rng.choice(calls[int(chinese) :: 2])
+        flt = CallFilter(call_ids=(call,)) if where == "one call" else None
         t = time.perf_counter()
         search(runtime, question, filters=flt, k=10)
         ours[scope].append((time.perf_counter() - t) * 1000)
@@ -147,7 +224,7 @@ def time_queries(runtime: Runtime, calls: list[str], n: int, seed: int) -> dict[
         sv = runtime.sparse.encode_query(question)
         edge_filter = (
             q.Filter(must=[q.FieldCondition(key="call_id", match=q.MatchValue(call))])
-            if scope == "one call"
+            if where == "one call"
             else None
         )
         shard.query(
@@ -270,15 +347,25 @@ def main() -> None:
         for layout, per_call in layouts:
             settings = base.with_changes(qdrant={"index": f"bench_{per_call}"})
             with Runtime(settings) as runtime:
-                pool = runtime.embedder.embed([sentence(pool_rng) for _ in range(2000)])
+                pools = {
+                    zh: runtime.embedder.embed([sentence(pool_rng, zh) for _ in range(1000)])
+                    for zh in (False, True)
+                }
                 t = time.perf_counter()
-                calls = build(runtime, args.turns, per_call, pool, args.seed)
+                calls = build(runtime, args.turns, per_call, pools, args.seed)
                 loaded = time.perf_counter() - t
                 search(runtime, "warm up", k=10)
+                scanned = time_queries(runtime, calls, args.queries, args.seed)
+                # What `callscope ingest/batch/reindex` do when they finish.
+                t = time.perf_counter()
+                build_search_index(runtime)
+                indexing = time.perf_counter() - t
                 results[layout] = {
                     "calls": len(calls),
                     "loading_seconds": round(loaded, 1),
-                    **time_queries(runtime, calls, args.queries, args.seed),
+                    "index_seconds": round(indexing, 1),
+                    "indexed": time_queries(runtime, calls, args.queries, args.seed),
+                    "before the index is built": scanned,
                 }
                 print(json.dumps({layout: results[layout]}), flush=True)
         if args.engine_points:

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.cli.console import console, err_console, settings_for
+from app.cli.console import build_search_index, console, err_console, settings_for
 from app.cli.options import AgentSpeakerOpt, HotwordsOpt, IndexOpt
 from app.core.errors import InputError
 from app.core.models import Columns
@@ -117,6 +117,7 @@ def batch(
             summary = run_batch(
                 runtime, sources, errors, folder=folder, source=f"batch:{name}", progress=progress
             )
+        build_search_index(runtime)
     _print(summary, name, folder)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from app.cli.console import (
     batch_progress,
+    build_search_index,
     console,
     err_console,
     nothing_processed,
@@ -35,6 +36,7 @@ def _run(
         with Runtime(settings) as runtime, batch_progress(len(sources), title) as callbacks:
             on_start, on_result = callbacks
             results = calls.ingest_sources(runtime, sources, on_result=on_result, on_start=on_start)
+            build_search_index(runtime)
     print_summary(results, input_errors, started)
     if nothing_processed(results, input_errors):
         err_console.print("[red]error:[/] nothing could be processed")
@@ -140,6 +142,7 @@ def reindex(index: IndexOpt = None) -> None:
         total = sum(ledger.values())
         with batch_progress(total, "reindex") as (_, on_result):
             report = rebuild(runtime, on_result=on_result)
+        build_search_index(runtime)
     was = f"schema {report.old_schema}" if report.old_schema is not None else "no collections"
     console.print(
         f"re-indexed {report.calls} calls ({was} before): "

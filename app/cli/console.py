@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from rich.table import Table
 from app.core.config import Settings, load_settings
 from app.core.errors import CallScopeError
 from app.core.models import CallSource, IngestResult
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 # soft_wrap: one error per line, never folded, so logs stay greppable.
 console = Console(soft_wrap=True)
@@ -84,6 +87,15 @@ def print_summary(
             console.print(f"[red]failed[/] {r.call_id} ({r.origin}): {r.error}", highlight=False)
         for warning in r.warnings:
             console.print(f"[yellow]warning[/] {r.call_id}: {warning}", highlight=False)
+
+
+def build_search_index(runtime: Runtime) -> None:
+    """After an import: build the engine's search index, saying so when it had work to do."""
+    from app.services.search_index import build_search_index as build
+
+    seconds = build(runtime)
+    if seconds is not None:
+        console.print(f"search index built in {seconds:.1f} s", highlight=False)
 
 
 def nothing_processed(results: list[IngestResult], input_errors: list[tuple[str, str]]) -> bool:

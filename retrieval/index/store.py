@@ -302,6 +302,19 @@ class VectorStore(ABC):
         conditions = normalize_filter(filter)
         return self._scroll(conditions, limit, with_vectors)
 
+    # -- upkeep
+    def build_index(self) -> bool:
+        """Build the engine's search index (HNSW) over the points written since the last build,
+        so a query stops comparing the question with every stored vector. Blocking, and it may
+        take a minute per 100k new turns; a no-op when there is nothing to build. True when
+        something was built."""
+        self._check_open()
+        return self._build_index()
+
+    def _build_index(self) -> bool:
+        # A Qdrant server builds its indexes by itself, in the background.
+        return False
+
     # -- lifecycle
     def close(self) -> None:
         """Release the collection; further calls raise ``StoreError``. Idempotent."""

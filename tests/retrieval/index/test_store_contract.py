@@ -391,3 +391,11 @@ def test_edge_keeps_every_acknowledged_batch_after_kill_9(tmp_path: Path) -> Non
     # Every acknowledged batch survived; at most the one in flight was added, never half of it.
     assert acked <= count <= acked + batch
     assert count % batch == 0
+
+
+def test_building_the_index_of_a_small_store_changes_nothing(filled: VectorStore) -> None:
+    """Below the engine's indexing threshold nothing is built (Edge) and a server builds its
+    own indexes: both say False and answer as before."""
+    before = [h.id for h in filled.query(dense=[1.0] + [0.0] * 7, limit=3)]
+    assert filled.build_index() is False
+    assert [h.id for h in filled.query(dense=[1.0] + [0.0] * 7, limit=3)] == before
