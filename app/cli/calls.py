@@ -144,6 +144,8 @@ def reindex(index: IndexOpt = None) -> None:
             report = rebuild(runtime, on_result=on_result)
         build_search_index(runtime)
     was = f"schema {report.old_schema}" if report.old_schema is not None else "no collections"
+    if report.old_model is not None:
+        was = f"embedded by {report.old_model}"
     console.print(
         f"re-indexed {report.calls} calls ({was} before): "
         + ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))

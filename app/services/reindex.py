@@ -33,6 +33,8 @@ class ReindexReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     #: The index schema the collections had before (None = there were none).
     old_schema: int | None = None
+    #: The embedder the collections were built with before, when it was another one.
+    old_model: str | None = None
     #: Damaged embedded collections renamed aside (``<name>.damaged-<time>``).
     set_aside: list[str] = field(default_factory=list)
 
@@ -59,6 +61,8 @@ def reindex(
             report.set_aside += set_aside(settings, name)
             continue
         report.old_schema = old.info.schema
+        if old.info.model_id != runtime.embedder.model_id:
+            report.old_model = old.info.model_id
         if name == settings.qdrant.calls_collection:
             for point in old.scroll():
                 payload = point.payload

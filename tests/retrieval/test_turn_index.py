@@ -245,6 +245,7 @@ def test_switching_the_embedder_is_one_reindex_away_without_transcribing(
     with Runtime(settings, embedder=embedder) as rt:
         report = reindex(rt)
         assert report.counts == {"indexed": 2}
+        assert report.old_model == "sentence-transformers/previous-model"
         assert rt.turns.info.model_id == rt.calls.info.model_id == embedder.model_id
         found = search_service.search(rt, "客户为什么要退款？")
         assert found.passages[0].call_id == "zh"
