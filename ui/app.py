@@ -16,7 +16,7 @@ from app.services.labels import known_labels
 from ui import ask, calls, classify, insights, label_quality, status, topics
 from ui.auth import access_mode, login_check
 from ui.context import UIContext
-from ui.i18n import EN, I18N, ZH, localize_tables
+from ui.i18n import EN, I18N, ZH, localize_choices, localize_tables
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -29,6 +29,12 @@ CSS = """
 .lq-plot { display: inline-block; vertical-align: top; margin: 0 1em 1em 0; }
 .lq-plot img { max-width: 520px; }
 .lq-plot figcaption { font-size: 13px; color: #555; }
+/* A table header breaks between words only: Chinese text may break between any two characters,
+   and a narrow column stacked its header one character per line. Columns fit their headers. */
+.header-cell .header { word-break: keep-all; overflow-wrap: normal; }
+/* Gradio writes "processing | 0.4s" over a running event's outputs, in English whatever the
+   page's language: a Chinese page shows the spinner without it. */
+:lang(zh) .progress-text { display: none; }
 """
 #: Uploaded and played files leave gradio's cache after a day (checked hourly).
 DELETE_CACHE = (3600, 86400)
@@ -66,6 +72,7 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
 
         blocks.load(labels, None, dropdowns, api_visibility="private")
         localize_tables(blocks)
+        localize_choices(blocks)
     return blocks
 
 

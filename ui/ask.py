@@ -14,6 +14,7 @@ from app.services.call_views import call_audio
 from app.services.search import GENERATION_OFF, Answer, Citation, span
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
+from ui.messages import known_text
 
 CITE_COLUMNS = ("col.n", "col.call", "col.time", "col.speakers", "col.audio")
 
@@ -53,11 +54,11 @@ def evidence_markdown(answer: Answer, lang: str) -> str:
 
 
 def answer_markdown(answer: Answer, lang: str) -> str:
-    if answer.not_found:
-        return answer.text
+    if answer.not_found:  # said in the question's language by the service: the page's here
+        return t("ask.not_found", lang)
     if not answer.generated:
         return evidence_markdown(answer, lang)
-    return answer.text + (f"\n\n_{answer.note}_" if answer.note else "")
+    return answer.text + (f"\n\n_{known_text(answer.note, lang)}_" if answer.note else "")
 
 
 def _pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from app.services.call_views import get_call
 from app.services.labels import known_labels, relabel_call, undo_relabel
 from ui.context import UIContext
 from ui.i18n import I18N, lang_of, t
+from ui.messages import refusal
 
 #: Who a relabel from here is recorded as, in the call's label history.
 RELABEL_SOURCE = "ui call view"
@@ -69,7 +70,7 @@ def plan(ctx: UIContext, call_id: str | None, label: str | None, lang: str) -> P
             ctx.runtime, call_id, labels=wanted, expect=old, dry_run=True, source=RELABEL_SOURCE
         )
     except CallScopeError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refusal(exc, lang) from None
     return Planned(call_id, edit.old, edit.new, list(edit.created))
 
 
@@ -140,7 +141,7 @@ def build(
                 source=RELABEL_SOURCE,
             )
         except CallScopeError as exc:  # changed meanwhile, or gone: say so, keep the page
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         said = t("view.relabeled", lang).format(
             call=planned.call_id, old=_labels_text(edit.old, lang), new=_labels_text(edit.new, lang)
         )
@@ -164,7 +165,7 @@ def build(
         try:
             edit = undo_relabel(ctx.runtime, last.call_id, last.entry, by="ui")
         except CallScopeError as exc:  # relabeled again since: the undo would lose that
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         said = t("view.undone", lang).format(call=last.call_id, labels=_labels_text(edit.new, lang))
         return said, shown(last.call_id, lang), None, gr.Button(visible=False)
 

@@ -16,6 +16,7 @@ from app.services.classify import classify_stored
 from ui import call_relabel
 from ui.context import UIContext
 from ui.i18n import I18N, lang_of, speaker_words, t
+from ui.messages import refusal
 from ui.summary import open_for_summary, summarize_handler
 
 
@@ -36,13 +37,14 @@ def transcript_markdown(
     return "\n\n".join(lines)
 
 
-#: The conversation figures shown on the call view, in this order, and how each is written.
+#: The conversation figures shown on the call view, in this order, and how each is written (a
+#: text key when the unit is a word).
 _SHOWN = (
     ("agent_talk_share", "{:.0%}"),
     ("customer_talk_share", "{:.0%}"),
     ("silence_share", "{:.0%}"),
-    ("longest_silence", "{:.1f} s"),
-    ("overtalk_seconds", "{:.1f} s"),
+    ("longest_silence", "unit.seconds"),
+    ("overtalk_seconds", "unit.seconds"),
     ("interruptions", "{:.0f}"),
     ("agent_wpm", "{:.0f}"),
     ("customer_wpm", "{:.0f}"),
@@ -69,7 +71,7 @@ def metrics_markdown(how: dict[str, Any], lang: str) -> str:
     if how.get("duration") is not None:
         parts.append(f"**{t('metrics.duration', lang)}** {clock(how['duration'])}")
     parts += [
-        f"**{t(f'metrics.{key}', lang)}** {shape.format(how[key])}"
+        f"**{t(f'metrics.{key}', lang)}** {t(shape, lang).format(how[key])}"
         for key, shape in _SHOWN
         if how.get(key) is not None
     ]
@@ -169,7 +171,7 @@ def build(ctx: UIContext, rows: gr.State, table: gr.Dataframe) -> list[Any]:
         try:
             c = classify_stored(ctx.runtime, call_id, source="ui")
         except CallScopeError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         offered = c.label if c.label != "unknown" else None
         return classification_markdown(c, lang), call_relabel.offer(ctx, offered)
 

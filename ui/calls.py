@@ -20,7 +20,8 @@ from app.services.search import search
 from ui import call_view
 from ui.call_view import metrics_markdown, transcript_markdown
 from ui.context import UIContext
-from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
+from ui.i18n import I18N, dataframe, dropdown, lang_of, speaker_words, t
+from ui.messages import code_list, error_text, refusal, toast_html
 
 __all__ = [
     "COLUMNS",
@@ -98,23 +99,21 @@ def typed_filter(ctx: UIContext, text: str, lang: str) -> CallFilter:
     if not items:
         return CallFilter()
     words = filter_words(ctx.runtime)
-    named = {
-        "fields": ", ".join(words.metadata) or "—",
-        "metrics": ", ".join(words.metrics),
-    }
+    named = {"fields": code_list(words.metadata, lang), "metrics": code_list(words.metrics, lang)}
     for item in items:
         m = _ITEM.match(item)
         name, op = (m.group(1), m.group(2)) if m else (item, "")
         if name in words.metrics and op == "=":
-            raise gr.Error(t("calls.metric_op", lang).format(item=item, name=name))
+            raise gr.Error(toast_html(t("calls.metric_op", lang).format(item=item, name=name)))
         if name in words.metadata and op != "=":
-            raise gr.Error(t("calls.field_op", lang).format(item=item, name=name))
+            raise gr.Error(toast_html(t("calls.field_op", lang).format(item=item, name=name)))
         if name not in words.metrics and name not in words.metadata:
-            raise gr.Error(t("calls.filter_unknown", lang).format(item=item, **named))
+            raise gr.Error(toast_html(t("calls.filter_unknown", lang).format(item=item, **named)))
     try:
         return parse_filter(ctx.runtime, items)
     except InputError as exc:
-        raise gr.Error(t("calls.filter_bad", lang).format(error=exc)) from None
+        said = t("calls.filter_bad", lang).format(error=error_text(exc, lang))
+        raise gr.Error(toast_html(said)) from None
 
 
 def _row(call: Any) -> dict[str, Any]:
@@ -199,7 +198,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
             elem_id="calls-query",
         )
         label = gr.Dropdown([], label=I18N("filter.label"), allow_custom_value=True, scale=1)
-        speaker = gr.Dropdown(
+        speaker = dropdown(
+            "speaker",
             ["", *SPEAKERS],
             value="",
             label=I18N("filter.speaker"),
@@ -236,10 +236,10 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
         try:
             filters = call_filter(lab or None, spk or None, *check_dates(f, to))
         except InputError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         typed = typed_filter(ctx, m, lang)
         filters = replace(filters, metadata=typed.metadata, metrics=typed.metrics)
-        q, said = (q or "").strip(), _filters_text(lab, spk, f, to, m)
+        q, said = (q or "").strip(), _filters_text(lab, spk and speaker_words(spk, lang), f, to, m)
         if q:
             found = search_rows(ctx, q, filters)
             line = _hits_line(found, said, lang, q)

@@ -17,9 +17,10 @@ from app.core.hotwords import MAX_HOTWORD_CHARS, MAX_HOTWORDS, parse_hotwords
 from app.core.models import CallSource
 from app.jobs.queue import Job, jobs_dir
 from app.services.calls import store_files
-from app.services.classify import INPUT_SUFFIXES, UNKNOWN, CallResult, classify_inputs
+from app.services.classify import INPUT_SUFFIXES, PASTED_ID, UNKNOWN, CallResult, classify_inputs
 from ui.context import UIContext, follow_job
-from ui.i18n import I18N, dataframe, lang_of, t
+from ui.i18n import I18N, dataframe, lang_of, speaker_lines, t, word
+from ui.messages import error_text
 
 RESULT_COLUMNS = (
     "col.call",
@@ -35,26 +36,40 @@ RESULT_COLUMNS = (
 NEIGHBOUR_COLUMNS = ("col.call", "col.labels", "classify.col.share", "col.via")
 
 
-def result_row(r: CallResult) -> list[Any]:
+def call_name(call_id: str, lang: str = "en") -> str:
+    """A result's call as the page names it (a pasted transcript has a made-up id)."""
+    return t("classify.pasted", lang) if call_id == PASTED_ID else call_id
+
+
+def result_row(r: CallResult, lang: str = "en") -> list[Any]:
     c = r.classification
     if c is None:
-        return [r.call_id, "", None, "", "", "", r.error or ""]
+        return [call_name(r.call_id, lang), "", None, "", "", "", error_text(r.error or "", lang)]
     return [
-        r.call_id,
+        call_name(r.call_id, lang),
         c.label,
         round(c.confidence, 3),
-        c.decided_by,
+        word("decided_by", c.decided_by, lang),
         ", ".join(c.labels),
-        ", ".join(c.flags),
+        flags_text(c.flags, lang),
         "",
     ]
 
 
-def neighbour_rows(r: CallResult | None) -> list[list[Any]]:
+def flags_text(flags: list[str], lang: str = "en") -> str:
+    """A classification's flags in ``lang`` (an LLM error's own words after its flag kept)."""
+    said = []
+    for flag in flags:
+        code, sep, rest = flag.partition(":")
+        said.append(word("flag", code, lang) + (sep + rest if sep else ""))
+    return ", ".join(said)
+
+
+def neighbour_rows(r: CallResult | None, lang: str = "en") -> list[list[Any]]:
     if r is None or r.classification is None:
         return []
     return [
-        [n.call_id, ", ".join(n.labels), round(n.weight, 3), n.via]
+        [n.call_id, ", ".join(n.labels), round(n.weight, 3), word("via", n.via, lang)]
         for n in r.classification.neighbours
     ]
 
@@ -67,14 +82,15 @@ def summary_markdown(r: CallResult | None, lang: str) -> str:
         return ""
     heard = ""
     if r.text:
-        short = r.text if len(r.text) <= 600 else r.text[:600] + "…"
+        text = speaker_lines(r.text, lang)
+        short = text if len(text) <= 600 else text[:600] + "…"
         # One paragraph per turn (consecutive "> " lines would run into one).
         heard = f"\n\n**{t('classify.transcript', lang)}**\n\n" + "\n>\n".join(
             f"> {line}" for line in short.splitlines() if line.strip()
         )
-    c = r.classification
+    c, name = r.classification, call_name(r.call_id, lang)
     if c is None:
-        return f"**{r.call_id}**: {t('classify.failed', lang)} {r.error}" + heard
+        return f"**{name}**: {t('classify.failed', lang)} {error_text(r.error or '', lang)}" + heard
     path = t(f"decided.{c.decided_by}", lang)
     candidates = ""
     if c.candidates:
@@ -83,8 +99,10 @@ def summary_markdown(r: CallResult | None, lang: str) -> str:
             f"`{label}` ({conf:.2f})" for label, conf in c.candidates
         )
     return (
-        f"### {r.call_id}: `{c.label}`\n{t('col.confidence', lang)} **{c.confidence:.2f}** · "
-        f"{t('col.decided_by', lang)} **{c.decided_by}** ({path})" + candidates + heard
+        f"### {name}: `{c.label}`\n{t('col.confidence', lang)} **{c.confidence:.2f}** · "
+        f"{t('col.decided_by', lang)} **{word('decided_by', c.decided_by, lang)}** ({path})"
+        + candidates
+        + heard
     )
 
 
@@ -167,7 +185,8 @@ def build(ctx: UIContext) -> None:
         return (
             summary_markdown(first, lang),
             gr.Dataframe(
-                value=[result_row(r) for r in done], headers=[t(c, lang) for c in RESULT_COLUMNS]
+                value=[result_row(r, lang) for r in done],
+                headers=[t(c, lang) for c in RESULT_COLUMNS],
             ),
             _neighbours(first, lang),
             done,
@@ -201,7 +220,9 @@ def build(ctx: UIContext) -> None:
             return
         done_file = jobs_dir(ctx.runtime, job.id) / "results.jsonl"
         rows = [json.loads(line) for line in done_file.read_text(encoding="utf-8").splitlines()]
-        table = gr.Dataframe(value=batch_rows(rows), headers=[t(c, lang) for c in RESULT_COLUMNS])
+        table = gr.Dataframe(
+            value=batch_rows(rows, lang), headers=[t(c, lang) for c in RESULT_COLUMNS]
+        )
         yield batch_markdown(job.result, lang), table, _neighbours(None, lang), []
 
     run.click(
@@ -213,17 +234,18 @@ def build(ctx: UIContext) -> None:
     results.select(pick, [state], [summary, neighbours], api_visibility="private")
 
 
-def batch_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
-    """A batch run's result rows as the results table shows them."""
+def batch_rows(rows: list[dict[str, Any]], lang: str = "en") -> list[list[Any]]:
+    """A batch run's result rows (its results file's columns) as the results table shows them,
+    in ``lang``."""
     return [
         [
             r.get("call_id"),
             r.get("label") or "",
             r.get("confidence"),
-            r.get("decided_by") or "",
+            word("decided_by", r.get("decided_by") or "", lang),
             (r.get("labels") or "").replace(";", ", "),
-            (r.get("flags") or "").replace(";", ", "),
-            r.get("error") or "",
+            flags_text([f for f in (r.get("flags") or "").split(";") if f], lang),
+            error_text(r.get("error") or "", lang) if r.get("error") else "",
         ]
         for r in rows
     ]
@@ -242,9 +264,11 @@ def batch_markdown(summary: dict[str, Any], lang: str) -> str:
     labels = ", ".join(f"`{label}` {n}" for label, n in summary["labels"].items()) or "—"
     text = t("classify.batch_done", lang).format(**summary, label_counts=labels)
     for e in summary["errors"]:
-        text += f"\n- {e['origin']}: {e['error']}"
+        text += f"\n- {e['origin']}: {error_text(e['error'], lang)}"
     return text
 
 
 def _neighbours(r: CallResult | None, lang: str) -> Any:
-    return gr.Dataframe(value=neighbour_rows(r), headers=[t(c, lang) for c in NEIGHBOUR_COLUMNS])
+    return gr.Dataframe(
+        value=neighbour_rows(r, lang), headers=[t(c, lang) for c in NEIGHBOUR_COLUMNS]
+    )

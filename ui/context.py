@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.config import Settings
 from app.services.call_views import call_audio
 from ui.i18n import job_word, t
+from ui.messages import error_text, job_message
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -42,7 +43,8 @@ def follow_job(
     """For a handler that streams a job's progress: yields ``(note, *pad)`` while the job runs
     (and once more saying why, if it fails); returns the finished job, None if it failed.
     ``note(job, lang)`` words the progress of a kind of job in the page's language (the job's
-    own message is English). ``job = yield from follow_job(...)``."""
+    own message is English: without ``note`` it is said in ``lang`` by ``ui.messages``).
+    ``job = yield from follow_job(...)``."""
     while not job.finished:
         if note is not None:
             text = note(job, lang)
@@ -53,13 +55,14 @@ def follow_job(
                 state=job_word("state", job.state, lang),
                 done=job.done,
                 total=total,
-                message=job.message,
+                message=job_message(job.message, lang),
             )
         yield (text, *pad)
         job = jobs.wait(job.id, timeout=POLL_SECONDS)
     if job.state != "done" or not job.result:
         state = job_word("state", job.state, lang)
-        yield (t("lq.failed", lang).format(state=state, error=job.error or job.message), *pad)
+        error = error_text(job.error or job.message, lang)
+        yield (t("lq.failed", lang).format(state=state, error=error), *pad)
         return None
     return job
 

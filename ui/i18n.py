@@ -11,6 +11,7 @@ falls back to English for a locale it is not given, and Simplified reads better 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +40,14 @@ def t(key: str, lang: str = "en") -> str:
     return LANGUAGES.get(lang, EN).get(key) or EN.get(key, key)
 
 
-#: The attribute of a :func:`dataframe` table holding its column keys.
+def word(kind: str, name: str, lang: str = "en") -> str:
+    """A name the services use (a metric, a metadata field, a job's state...) as the page says
+    it in ``lang``: the text of ``kind.name``, or the name itself when it has none (a name of a
+    newer version, or one a deployment made up)."""
+    key = f"{kind}.{name}"
+    return t(key, lang) if key in EN else name
+
+
 def speaker_words(speakers: str | list[str], lang: str = "en") -> str:
     """Who spoke, in ``lang`` (坐席 / 客户 on a Chinese page); a speaker without words of its
     own (a name from a transcript) as it is."""
@@ -53,20 +61,27 @@ def _speaker(name: str, lang: str) -> str:
     return t(key, lang) if key in EN else name
 
 
+def speaker_lines(text: str, lang: str = "en") -> str:
+    """A call as ``Speaker: words`` lines (what was classified) with each speaker in ``lang``;
+    an English page keeps the lines as they are."""
+    if not lang.startswith("zh"):
+        return text
+    return re.sub(r"(?m)^([A-Za-z]+): ", lambda m: f"{_speaker(m.group(1), lang)}：", text)
+
+
 def pii_word(kind: str, lang: str = "en") -> str:
     """A kind of personal data (``phone``, ``id_number``...) in ``lang``; an unknown kind as it
     is."""
-    key = f"pii.{kind}"
-    return t(key, lang) if key in EN else kind
+    return word("pii", kind, lang)
 
 
 def job_word(what: str, value: str, lang: str = "en") -> str:
     """A job's kind or state (``what``) in ``lang``; a kind or state without words of its own
     is shown as it is."""
-    key = f"job.{what}.{value}"
-    return t(key, lang) if key in EN else value
+    return word(f"job.{what}", value, lang)
 
 
+#: The attribute of a :func:`dataframe` table holding its column keys.
 COLUMN_KEYS = "callscope_column_keys"
 
 
@@ -104,3 +119,35 @@ def localize_tables(blocks: gr.Blocks) -> None:
         ]
 
     blocks.load(localize, None, tables, show_progress="hidden", api_visibility="private")
+
+
+#: The attribute of a :func:`dropdown` holding the kind of its names and the names.
+CHOICE_NAMES = "callscope_choice_names"
+
+
+def choices(kind: str, names: Sequence[str], lang: str = "en") -> list[tuple[str, str]]:
+    """``(text, name)`` choices of ``names`` (of ``kind``, see :func:`word`) in ``lang``."""
+    return [(word(kind, name, lang), name) for name in names]
+
+
+def dropdown(kind: str, names: Sequence[str], **kwargs: Any) -> gr.Dropdown:
+    """A dropdown of names the services use (metrics, fields, speakers...): its values are the
+    names, its choices say them in English as built and in the request's language once the page
+    loads (:func:`localize_choices`)."""
+    menu = gr.Dropdown(choices=choices(kind, names), **kwargs)
+    setattr(menu, CHOICE_NAMES, (kind, tuple(names)))
+    return menu
+
+
+def localize_choices(blocks: gr.Blocks) -> None:
+    """On page load, say the choices of every :func:`dropdown` of ``blocks`` in the language of
+    the request (their values stay)."""
+    menus = [b for b in blocks.blocks.values() if getattr(b, CHOICE_NAMES, None)]
+    if not menus:
+        return
+
+    def localize(request: gr.Request) -> list[gr.Dropdown]:
+        lang = lang_of(request)
+        return [gr.Dropdown(choices=choices(*getattr(m, CHOICE_NAMES), lang)) for m in menus]
+
+    blocks.load(localize, None, menus, show_progress="hidden", api_visibility="private")

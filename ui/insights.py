@@ -27,7 +27,7 @@ from app.services.insights_xlsx import write_insights_xlsx
 from ui.call_view import call_markdown
 from ui.calls import check_dates
 from ui.context import UIContext
-from ui.i18n import I18N, lang_of, t
+from ui.i18n import I18N, dropdown, lang_of, t, word
 from ui.insights_tables import (
     BIN_COLUMNS,
     DRILL_COLUMNS,
@@ -50,6 +50,7 @@ from ui.insights_tables import (
     weeks_filter,
     weeks_table,
 )
+from ui.messages import refusal
 
 SOURCES = ("both", "labels", "predicted")
 #: Exported workbooks are kept this long in the temp dir (gradio serves its own copy).
@@ -137,8 +138,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         metric = gr.Textbox(
             label=I18N("ins.metric_filter"), placeholder="longest_silence>=60", scale=2
         )
-        source = gr.Dropdown(
-            list(SOURCES), value="both", label=I18N("ins.source"), info=I18N("ins.source_info")
+        source = dropdown(
+            "source", SOURCES, value="both", label=I18N("ins.source"), info=I18N("ins.source_info")
         )
         low = gr.Number(
             ctx.settings.batch.low_confidence,
@@ -170,13 +171,13 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     weeks = _table(WEEK_COLUMNS, elem_id="insights-weeks")
     with gr.Row():
         with gr.Column():
-            field = gr.Dropdown(
-                fields, value=fields[0] if fields else None, label=I18N("ins.group_by")
+            field = dropdown(
+                "field", fields, value=fields[0] if fields else None, label=I18N("ins.group_by")
             )
             groups = _table(GROUP_COLUMNS, elem_id="insights-groups")
             group_note = gr.Markdown(elem_id="insights-group-note")
         with gr.Column():
-            pick_metric = gr.Dropdown(list(METRICS), value=METRICS[0], label=I18N("ins.metric"))
+            pick_metric = dropdown("metric", METRICS, value=METRICS[0], label=I18N("ins.metric"))
             timed_note = gr.Markdown(elem_id="insights-timed")
             bins = _table(BIN_COLUMNS, elem_id="insights-bins")
             # The chart is drawn anew (vega) when its order or titles change, and gradio hands
@@ -202,11 +203,11 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     drill_state = gr.State([])
     inputs = [dfrom, dto, meta, metric, source, low]
 
-    def query_of(*values: Any) -> InsightsQuery:
+    def query_of(lang: str, *values: Any) -> InsightsQuery:
         try:
             return build_query(*values, fields)
         except InputError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
 
     def show(
         dfrom: str,
@@ -221,11 +222,11 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         request: gr.Request,
     ) -> tuple:
         lang = lang_of(request)
-        query = query_of(dfrom, dto, meta, metric, source, low)
+        query = query_of(lang, dfrom, dto, meta, metric, source, low)
         try:
             report = insights_dict(insights(ctx.runtime, query))
         except CallScopeError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         number_rows, number_cells = numbers_table(report, lang)
         label_rows, label_cells = labels_table(report, lang)
         week_rows, week_heads, week_cells = weeks_table(report, lang)
@@ -287,7 +288,9 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         axes = {"x_title": t("ins.bin", lang), "y_title": t("ins.calls", lang)} if titles else {}
         plot = gr.BarPlot(
             value=metric_frame(report, metric_value),
-            label=t("ins.metric_plot", lang).format(metric=metric_value or ""),
+            label=t("ins.metric_plot", lang).format(
+                metric=word("metric", metric_value or "", lang)
+            ),
             **axes,
         )
         return gr.Dataframe(value=rows, headers=[t(c, lang) for c in BIN_COLUMNS]), plot, cells
@@ -310,7 +313,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         try:
             total, rows = drill(ctx, spec)
         except CallScopeError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
         title = t("ins.drill_title", lang).format(n=total, what=what)
         if total > len(rows):
             title += t("ins.drill_more", lang).format(shown=len(rows))
@@ -351,11 +354,12 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         low: float | None,
         request: gr.Request,
     ) -> Any:
-        query = query_of(dfrom, dto, meta, metric, source, low)
+        lang = lang_of(request)
+        query = query_of(lang, dfrom, dto, meta, metric, source, low)
         try:
-            return gr.File(value=export_file(query, ctx, lang_of(request)), visible=True)
+            return gr.File(value=export_file(query, ctx, lang), visible=True)
         except CallScopeError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc, lang) from None
 
     outputs = [summary, chart, numbers, labels, weeks, groups, group_note, timed_note, bins]
     outputs += [metric_plot]

@@ -14,7 +14,7 @@ from app.core.filters import CallFilter
 from app.services.counting import ids_behind
 from ui.calls import browse_rows
 from ui.context import UIContext
-from ui.i18n import t
+from ui.i18n import t, word
 
 NUMBER_COLUMNS = ("ins.measure", "ins.calls", "ins.share")
 LABEL_COLUMNS = ("col.label", "ins.calls", "ins.share", "ins.previous", "ins.change")
@@ -89,7 +89,11 @@ def numbers_table(report: dict[str, Any], lang: str) -> Table:
     ]
     items.append((t("ins.n_timed", lang), report["timed"], _share(report["timed"]["value"], calls)))
     items += [
-        (t("ins.n_speakers", lang).format(source=name), c, _share(c["value"], calls))
+        (
+            t("ins.n_speakers", lang).format(source=word("speakers", name, lang)),
+            c,
+            _share(c["value"], calls),
+        )
         for name, c in report["speaker_sources"].items()
     ]
     rows = [[name, c["value"], _pct(part)] for name, c, part in items]
@@ -232,7 +236,7 @@ def summary_markdown(report: dict[str, Any], lang: str) -> str:
         below=report["low_confidence_below"],
         low=report["low_confidence"]["value"],
         low_share=_pct(report["low_confidence_share"]) or "–",
-        source=report["source"],
+        source=word("source", report["source"], lang),
     )
     if not report["previous_calls"]["value"]:
         # Nothing to compare with: every label would read "rising" by all its calls.
@@ -272,7 +276,7 @@ def missing_markdown(report: dict[str, Any], field: str | None, lang: str) -> st
     """Why the table by ``field`` is empty, and how calls get the field; "" when it is not."""
     if not field or field not in report["missing_metadata"]:
         return ""
-    return t("ins.missing_meta", lang).format(field=field)
+    return t("ins.missing_meta", lang).format(field=word("field", field, lang), column=field)
 
 
 def drill(ctx: UIContext, spec: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:

@@ -17,6 +17,7 @@ from app.services import label_runs, labels
 from ui import label_review
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, job_word, lang_of, t
+from ui.messages import STAGE_KEYS, error_text, known_text
 
 SUSPECT_COLUMNS = (
     "col.call",
@@ -29,14 +30,6 @@ SUSPECT_COLUMNS = (
 #: How often a running run's progress is looked at: a run of a few hundred calls takes seconds,
 #: and each of its steps (a fold of the light model) should show.
 POLL_SECONDS = 0.25
-#: The i18n key of each of the run's stages (its progress messages), in order.
-STAGE_KEYS = dict(
-    zip(
-        label_runs.STAGES,
-        ("index", "read", "duplicates", "knn", "model", "llm", "reports"),
-        strict=True,
-    )
-)
 
 
 def suspects(
@@ -91,7 +84,7 @@ def summary_markdown(summary: dict[str, Any], lang: str) -> str:
         n=summary.get("n"),
         flagged=summary.get("n_flagged"),
     )
-    warnings = "".join(f"\n- ⚠ {w}" for w in summary.get("warnings") or [])
+    warnings = "".join(f"\n- ⚠ {known_text(w, lang)}" for w in summary.get("warnings") or [])
     return head + warnings
 
 
@@ -152,7 +145,8 @@ def follow(jobs: Any, job: Any, lang: str, pad: tuple[Any, ...]) -> Iterator[tup
         job = jobs.wait(job.id, timeout=POLL_SECONDS)
     if job.state != "done" or not job.result:
         state = job_word("state", job.state, lang)
-        yield (t("lq.failed", lang).format(state=state, error=job.error or job.message), *pad)
+        error = error_text(job.error or job.message, lang)
+        yield (t("lq.failed", lang).format(state=state, error=error), *pad)
         return None
     return job
 
@@ -166,7 +160,9 @@ def build(ctx: UIContext, tab: gr.Tab) -> list[gr.Dropdown]:
     progress = gr.Markdown(elem_id="lq-progress")
     summary = gr.Markdown(elem_id="lq-summary")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
+        # Narrower than this, the transcript goes under the table: its columns (fixed shares of
+        # its width) would be too narrow for their headers.
+        with gr.Column(scale=3, min_width=560):
             table = dataframe(
                 SUSPECT_COLUMNS,
                 interactive=False,

@@ -17,6 +17,7 @@ from app.core.errors import CallScopeError
 from app.services import label_runs, labels
 from ui.context import UIContext
 from ui.i18n import I18N, lang_of, speaker_words, t
+from ui.messages import error_text, source_text
 
 #: Who a change made here is recorded as, in the call's label history.
 SOURCE = "ui"
@@ -69,7 +70,7 @@ def call_markdown(found: labels.CallLabels, lang: str) -> str:
                 at=time.strftime("%Y-%m-%d %H:%M", time.localtime(h["at"])),
                 old=labels_text(h["old_labels"], lang),
                 new=labels_text(h["new_labels"], lang),
-                source=h["source"],
+                source=source_text(h["source"], lang),
             )
             for h in reversed(found.history[-5:])
         ]
@@ -311,7 +312,7 @@ def _refusal(ctx: UIContext, call_id: str, exc: Exception, lang: str) -> str:
         return t("lq.changed_since", lang).format(call=call_id, labels=labels_text(now, lang))
     if "suggests no change" in str(exc):
         return t("lq.no_suggestion", lang).format(call=call_id)
-    return t("lq.refused", lang).format(reason=str(exc))
+    return t("lq.refused", lang).format(reason=error_text(exc, lang))
 
 
 def _reopen(ctx: UIContext, call_id: str, lang: str) -> tuple:

@@ -10,9 +10,11 @@ from typing import Any
 
 import gradio as gr
 
+from app.core.config import Settings
 from app.services.status import Status, status
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, job_word, lang_of, t
+from ui.messages import error_text, job_message
 
 JOB_COLUMNS = ("col.job", "col.kind", "col.state", "col.progress", "col.message", "col.created")
 #: Seconds between refreshes while a job is queued or running.
@@ -38,9 +40,9 @@ def calls_markdown(report: Status, lang: str) -> str:
         if failed:
             lines.append(t("status.failed", lang).format(n=failed))
     lines = [lines[0], *(f"- {line}" for line in lines[1:])]
-    lines += [f"  - `{f.call_id}`: {f.error}" for f in report.failures]
+    lines += [f"  - `{f.call_id}`: {error_text(f.error or '', lang)}" for f in report.failures]
     if report.store_error:
-        lines.append(f"- ⚠ {t('status.store_error', lang)}: {report.store_error}")
+        lines.append(f"- ⚠ {t('status.store_error', lang)}: {error_text(report.store_error, lang)}")
     return "\n".join(lines)
 
 
@@ -59,12 +61,13 @@ def llm_markdown(ctx: UIContext, lang: str) -> str:
     return "\n".join(lines)
 
 
-def technical_markdown(report: Status, lang: str) -> str:
-    """The models and the store, for whoever runs the service."""
+def technical_markdown(report: Status, lang: str, settings: Settings | None = None) -> str:
+    """The models and the store, for whoever runs the service (``settings``: the runtime's,
+    to say which store in ``lang``; the report says it in English)."""
     lines = [
-        f"- {t('status.speech', lang)}: `{report.speech_model}` ({report.speech_device})",
+        f"- {t('status.speech', lang)}: `{report.speech_model}` (`{report.speech_device}`)",
         f"- {t('status.embedding', lang)}: `{report.embedding_model}`",
-        f"- {t('status.store', lang)}: {report.store}",
+        f"- {t('status.store', lang)}: {_store(settings, lang) if settings else report.store}",
     ]
     if report.collection is not None:
         c = report.collection
@@ -82,7 +85,13 @@ def status_markdown(ctx: UIContext, lang: str) -> tuple[str, str]:
     report = status(ctx.runtime, failures=5, open_store=True)
     stamp = t("status.updated", lang).format(at=time.strftime("%H:%M:%S"))
     main = "\n\n".join([calls_markdown(report, lang), llm_markdown(ctx, lang), f"_{stamp}_"])
-    return main, technical_markdown(report, lang)
+    return main, technical_markdown(report, lang, ctx.runtime.settings)
+
+
+def _store(settings: Settings, lang: str) -> str:
+    if settings.qdrant.url:
+        return t("status.store_server", lang).format(url=settings.qdrant.url)
+    return t("status.store_edge", lang).format(dir=f"`{settings.paths.shards}`")
 
 
 def job_rows(ctx: UIContext, lang: str = "en", limit: int = 10) -> tuple[list[list[Any]], bool]:
@@ -98,7 +107,7 @@ def job_rows(ctx: UIContext, lang: str = "en", limit: int = 10) -> tuple[list[li
             job_word("kind", j.kind, lang),
             job_word("state", j.state, lang),
             f"{j.done}/{j.total}" if j.total else str(j.done),
-            j.error or j.message,
+            error_text(j.error, lang) if j.error else job_message(j.message, lang),
             time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(j.created_at)),
         ]
         for j in listed

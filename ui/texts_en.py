@@ -1,5 +1,7 @@
 """The UI's texts in English, by key (``ui.i18n`` serves them)."""
 
+from ui.texts_msg_en import MSG_EN
+
 EN: dict[str, str] = {
     "app.title": "CallScope",
     "app.subtitle": "Search, ask, classify and check the labels of customer-service calls.",
@@ -20,6 +22,7 @@ EN: dict[str, str] = {
     "from that second.",
     "ask.generation_off": "Generation is off (no LLM configured): showing the best evidence "
     "instead.",
+    "ask.not_found": "Not found in the calls.",
     "audio.recording": "Recording",
     "audio.none": "This call has no recording (it was imported as text).",
     "unlabeled": "unlabeled",
@@ -150,6 +153,10 @@ EN: dict[str, str] = {
     "summary.skipped": "Summary skipped",
     "summary.no_llm": "no LLM is configured (set LLM__BASE_URL and LLM__MODEL to any "
     "OpenAI-compatible endpoint)",
+    "summary.omitted": "The call is longer than the prompt budget (llm.max_prompt_tokens): "
+    "turns {first}–{last}{when} in the middle were not sent, so the summary rests on the opening "
+    "and the end.",
+    "summary.shortened": "Long turns were sent shortened (their middle left out): {turns}.",
     "summary.redacted": "redacted before sending",
     "summary.pick_first": "Open a call first (click a row of the table).",
     "metrics.speakers": "Speakers",
@@ -354,8 +361,17 @@ EN: dict[str, str] = {
     "ins.timed_note": "**{timed} of {calls} calls** have timings (recordings): only they are in "
     "these histograms.",
     "ins.metric_plot": "Calls per range of {metric}",
-    "ins.missing_meta": "No call of this period has **{field}**. Calls get it from a `{field}` "
+    "ins.missing_meta": "No call of this period has **{field}**. Calls get it from a `{column}` "
     "column of an imported table: `callscope import-labels calls.csv`, `callscope batch "
     "--manifest calls.csv` or `POST /api/imports` (the fields: `INGEST__METADATA_FIELDS`).",
     "ins.dated": "**Date** {date}",
+    # Gradio's own announcements, which it has no text for in some languages (a screen reader reads
+    # them; gradio's keys: "status.queue_position" gets its {position} and {size} filled in)
+    "common.complete": "Done",
+    "status.queue_position": "In queue: {position} of {size}",
+    "status.store_server": "Qdrant server {url}",
+    "status.store_edge": "Qdrant Edge (embedded) at {dir}",
 }
+
+#: The services' names and messages (errors, job progress), as the page says them.
+EN |= MSG_EN

@@ -1,5 +1,7 @@
 """The UI's texts in Simplified Chinese, by key: every key of ``ui.texts_en`` (a test checks)."""
 
+from ui.texts_msg_zh import MSG_ZH
+
 ZH: dict[str, str] = {
     "app.title": "CallScope 通话分析",
     "app.subtitle": "检索、提问、分类客服通话，并检查标签质量。",
@@ -18,6 +20,7 @@ ZH: dict[str, str] = {
     "ask.k": "证据段落数",
     "ask.citations_help": "**引用**：点击一条引用可查看原文片段，并从该秒开始播放录音。",
     "ask.generation_off": "未配置大模型，生成已关闭：下面显示最相关的证据。",
+    "ask.not_found": "在通话记录中没有找到相关内容。",
     "audio.recording": "录音",
     "audio.none": "此通话没有录音（以文本导入）。",
     "unlabeled": "无标签",
@@ -145,6 +148,9 @@ ZH: dict[str, str] = {
     "summary.dropped": "引用了模型未看到的轮次，已丢弃",
     "summary.skipped": "未生成摘要",
     "summary.no_llm": "未配置大模型（请将 LLM__BASE_URL 和 LLM__MODEL 设为任一兼容 OpenAI 的接口）",
+    "summary.omitted": "通话超出提示的长度上限（`llm.max_prompt_tokens`）：中间的{first}至{last}"
+    "{when}没有发送给模型，摘要依据通话的开头和结尾。",
+    "summary.shortened": "过长的轮次发送时被截短（省去了中间部分）：{turns}。",
     "summary.redacted": "发送前已脱敏",
     "summary.pick_first": "请先打开一通通话（点击表格中的一行）。",
     "metrics.speakers": "说话人",
@@ -291,7 +297,7 @@ ZH: dict[str, str] = {
     "都由向量库计数；点击任一数字即可列出对应的通话。",
     "ins.metric_filter": "指标筛选（longest_silence>=60、duration<300）",
     "ins.source": "标签来源",
-    "ins.source_info": "both：优先人工标签，否则用预测",
+    "ins.source_info": "两者：优先用人工标签，没有时用预测",
     "ins.low": "低置信度阈值",
     "ins.run": "显示",
     "ins.export": "导出 XLSX",
@@ -340,8 +346,16 @@ ZH: dict[str, str] = {
     "ins.n_timed": "有时间信息的通话（录音）",
     "ins.timed_note": "**{calls} 个通话中有 {timed} 个**带时间信息（录音）：直方图只包含这些通话。",
     "ins.metric_plot": "{metric} 各区间的通话数",
-    "ins.missing_meta": "本周期没有任何通话带有 **{field}**。通话的 {field} 来自导入表格中名为 "
-    "`{field}` 的列：`callscope import-labels calls.csv`、`callscope batch --manifest calls.csv`"
+    "ins.missing_meta": "本周期没有任何通话带有 **{field}**。通话的{field}来自导入表格中名为 "
+    "`{column}` 的列：`callscope import-labels calls.csv`、`callscope batch --manifest calls.csv`"
     " 或 `POST /api/imports`（可用字段见 `INGEST__METADATA_FIELDS`）。",
     "ins.dated": "**日期** {date}",
+    # Gradio 自身的播报文字（屏幕阅读器朗读），它的中文包里缺少这些
+    "common.complete": "完成",
+    "status.queue_position": "排队中：第 {position} 个，共 {size} 个",
+    "status.store_server": "Qdrant 服务器 {url}",
+    "status.store_edge": "嵌入式 Qdrant，位于 {dir}",
 }
+
+#: The services' names and messages (errors, job progress), as the page says them.
+ZH |= MSG_ZH

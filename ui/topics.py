@@ -14,6 +14,7 @@ from app.core.errors import CallScopeError
 from app.services import topics
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, lang_of, t
+from ui.messages import error_text, refusal
 
 COLUMNS = ("col.n", "col.topic_calls", "col.topic_name", "col.terms", "col.suggested_label")
 #: Calls listed under a topic (the closest to its centroid first).
@@ -111,12 +112,12 @@ def load(ctx: UIContext, run_id: str | None, lang: str) -> tuple[str, Any, dict[
     return summary_markdown(run, lang), table, run
 
 
-def discover(ctx: UIContext) -> dict[str, Any]:
+def discover(ctx: UIContext, lang: str = "en") -> dict[str, Any]:
     """A new run with the default options (the CLI and API take others)."""
     try:
         return topics.discover(ctx.runtime)
     except CallScopeError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refusal(exc, lang) from None
 
 
 def _leave_out(exclude: str) -> list[str]:
@@ -136,9 +137,11 @@ def preview(
             ctx.runtime, int(topic_id), name, run_id=run_id, exclude=leave_out, dry_run=True
         )
     except CallScopeError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refusal(exc, lang) from None
     if not dry["changed"]:
-        return t("topics.nothing_to_label", lang).format(topic=dry["topic"]) + _skipped(dry), None
+        return t("topics.nothing_to_label", lang).format(topic=dry["topic"]) + _skipped(
+            dry, lang
+        ), None
     question = t("topics.confirm_question", lang).format(
         n=len(dry["changed"]), label=dry["label"], topic=dry["topic"]
     )
@@ -148,7 +151,7 @@ def preview(
     more = len(dry["changed"]) - SHOWN_CALLS
     pending = {"run_id": run_id, "topic": int(topic_id), "label": dry["label"]}
     pending["exclude"] = leave_out
-    return f"{question}\n\n{ids}{' …' if more > 0 else ''}{_skipped(dry)}", pending
+    return f"{question}\n\n{ids}{' …' if more > 0 else ''}{_skipped(dry, lang)}", pending
 
 
 def promote(ctx: UIContext, pending: dict[str, Any] | None, lang: str) -> str:
@@ -166,17 +169,19 @@ def promote(ctx: UIContext, pending: dict[str, Any] | None, lang: str) -> str:
             by="ui",
         )
     except CallScopeError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refusal(exc, lang) from None
     text = t("topics.labeled", lang).format(
         n=len(result["changed"]), label=result["label"], topic=result["topic"]
     )
     if result["existing_label"]:
         text += " " + t("topics.existing", lang)
-    return text + _skipped(result)
+    return text + _skipped(result, lang)
 
 
-def _skipped(result: dict[str, Any]) -> str:
-    return "".join(f"\n- {s['call_id']}: {s['reason']}" for s in result["skipped"])
+def _skipped(result: dict[str, Any], lang: str) -> str:
+    return "".join(
+        f"\n- {s['call_id']}: {error_text(s['reason'], lang)}" for s in result["skipped"]
+    )
 
 
 def build(ctx: UIContext, tab: gr.Tab) -> None:
@@ -214,7 +219,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
 
     def start(request: gr.Request) -> tuple:
         lang = lang_of(request)
-        made = discover(ctx)
+        made = discover(ctx, lang)
         text, tbl, run = load(ctx, made["run_id"], lang)
         # A run that found nothing is shown once, never listed (it would only clutter).
         choices = run_choices(ctx, lang)
@@ -228,11 +233,12 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         i = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
         if run is None or i is None or i >= len(run["topics"]):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        lang = lang_of(request)
         try:
             topic = topics.show(ctx.runtime, run["topics"][i]["id"], run["run_id"])
         except CallScopeError as exc:
-            raise gr.Error(str(exc)) from None
-        shown = topic_markdown(topic, lang_of(request))
+            raise refusal(exc, lang) from None
+        shown = topic_markdown(topic, lang)
         return shown, topic["id"], topic["suggested_label"], "", None, gr.Row(visible=False)
 
     def ask_first(

@@ -250,20 +250,22 @@ def test_charts_follow_the_choices_and_gaps_are_said(open_ui: Any, locale: str) 
         "85 of 85 calls have timings (recordings)" if en else "85 个通话中有 85 个带时间信息"
     )
     # (2)
+    # The fields and metrics are chosen by their names in the page's language.
     page.get_by_label("Table by" if en else "分组字段", exact=True).click()
-    page.get_by_role("option", name="direction").click()
+    page.get_by_role("option", name="direction" if en else "呼叫方向").click()
     note = page.locator("#insights-group-note")
     expect(note).to_contain_text(
-        "No call of this period has direction" if en else "本周期没有任何通话带有 direction"
+        "No call of this period has direction" if en else "本周期没有任何通话带有 呼叫方向"
     )
     expect(note).to_contain_text("callscope import-labels")
+    expect(note.locator("code").first).to_have_text("direction")  # the column to import
     page.get_by_label("Table by" if en else "分组字段", exact=True).click()
-    page.get_by_role("option", name="agent").click()
+    page.get_by_role("option", name="agent" if en else "坐席").click()
     expect(note).to_be_empty()
     # (3)
     expect(page.locator("#insights-bins")).to_contain_text("1800")  # duration's bins
     page.get_by_label("Metric" if en else "通话指标", exact=True).click()
-    page.get_by_role("option", name="longest_silence").click()
+    page.get_by_role("option", name="longest_silence" if en else "最长静默").click()
     expect(page.locator("#insights-bins")).to_contain_text("≥ 120")
     table = _table_bins(page)
     assert [b for b, _ in table] == ["0–5", "5–10", "10–20", "20–30", "30–60", "60–120", "≥ 120"]
@@ -272,7 +274,7 @@ def test_charts_follow_the_choices_and_gaps_are_said(open_ui: Any, locale: str) 
             break
         page.wait_for_timeout(200)
     assert _drawn_bins(page) == table
-    title = "Calls per range of longest_silence" if en else "longest_silence 各区间"
+    title = "Calls per range of longest_silence" if en else "最长静默 各区间"
     expect(page.locator("#insights-metric-plot")).to_contain_text(title)
     # (4)
     page.get_by_label("Date from" if en else "开始日期").fill("2026-08-10")

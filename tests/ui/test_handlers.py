@@ -180,6 +180,38 @@ def test_an_unknown_answer_shows_the_closest_labels_in_both_languages() -> None:
     assert "Closest" not in summary_markdown(CallResult("c1", "x", classification=known), "en")
 
 
+def test_a_classification_is_said_in_chinese_names_and_data_kept() -> None:
+    """The path that decided, the flags, the neighbours' channel, the pasted transcript's made-up
+    id and its speakers in Chinese; labels and ids as they are; English as before."""
+    from app.services.classify import CallResult
+    from retrieval.classify.knn import Classification
+    from retrieval.classify.vote import Neighbour
+    from ui.classify import batch_rows, neighbour_rows, result_row
+
+    near = [Neighbour("d1", ["refund"], 0.9, "bm25", weight=0.6)]
+    found = Classification("refund", 0.4, ["refund"], {}, near, "abstain", ["low_confidence"])
+    pasted = CallResult(PASTED_ID, "pasted", found, text="Agent: 您好\nCustomer: 我要退款")
+    assert result_row(pasted, "zh-CN")[:5] == ["粘贴的转写文本", "refund", 0.4, "弃权", "refund"]
+    assert result_row(pasted, "zh-CN")[5] == "置信度低"
+    assert result_row(pasted)[:6] == [
+        PASTED_ID,
+        "refund",
+        0.4,
+        "abstain",
+        "refund",
+        "low_confidence",
+    ]
+    assert neighbour_rows(pasted, "zh-CN") == [["d1", "refund", 0.6, "关键词（BM25）"]]
+    zh = summary_markdown(pasted, "zh-CN")
+    assert zh.startswith("### 粘贴的转写文本: `refund`") and "**弃权**" in zh
+    assert "> 坐席：您好" in zh and "> 客户：我要退款" in zh
+    assert "> Agent: 您好" in summary_markdown(pasted, "en")
+    row = {"call_id": "c2", "decided_by": "knn", "flags": "llm_error: timeout", "error": ""}
+    assert batch_rows([row], "zh-CN")[0][3:6] == ["近邻投票", "", "大模型出错: timeout"]
+    failed = {"call_id": "c3", "error": "no speech or text to classify"}
+    assert batch_rows([failed], "zh-CN")[0][6] == "没有可分类的语音或文字"
+
+
 def test_classify_inputs_pasted_text_and_refused_files(tmp_path: Path) -> None:
     bad = tmp_path / "notes.exe"
     bad.write_bytes(b"MZ")

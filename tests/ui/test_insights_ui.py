@@ -224,7 +224,8 @@ def test_what_the_numbers_leave_out_is_said(ctx: UIContext) -> None:
         missing_markdown(report, "direction", "zh-CN"),
     )
     assert en.startswith("No call of this period has **direction**") and "import-labels" in en
-    assert "本周期没有任何通话带有 **direction**" in zh and "import-labels" in zh
+    # The field in the page's language, the column to import by its name.
+    assert "本周期没有任何通话带有 **呼叫方向**" in zh and "名为 `direction` 的列" in zh
     numbers = dict((r[0], r[1]) for r in numbers_table(report, "en")[0])
     assert numbers["With timings (recordings)"] == 18
 

@@ -3,6 +3,7 @@ table click opens, and the handler over a real runtime and the local OpenAI-comp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,10 +50,25 @@ def test_summary_markdown_cites_turns_in_both_languages() -> None:
     assert "**承诺的后续事项**" in zh and "发送前已脱敏: 电话号码 × 1" in zh
 
 
+def test_the_turns_not_sent_are_said_in_chinese_with_their_times() -> None:
+    window = PromptWindow(frozenset({1, 2, 10}), omitted=(3, 9), shortened=(2,))
+    result = SummaryResult("c1", replace(SUMMARY, window=window), model="m", note="The call...")
+    turns = [Turn("agent", "x", float(10 * i), float(10 * i + 5)) for i in range(10)]
+    zh = summary_markdown(result, "zh-CN", turns)
+    assert "中间的第3句至第9句（00:20–01:25）没有发送给模型" in zh
+    assert "过长的轮次发送时被截短（省去了中间部分）：第2句。" in zh
+    assert "The call" not in zh and "_The call..._" in summary_markdown(result, "en", turns)
+    assert "中间的第3句至第9句没有发送给模型" in summary_markdown(result, "zh-CN")
+
+
 def test_a_skipped_summary_says_why_in_the_reader_s_language() -> None:
     assert "未配置大模型" in summary_markdown(SummaryResult("c1", skipped=NO_LLM), "zh-CN")
     empty = summary_markdown(SummaryResult("c1", skipped="call 'c1' has no words"), "en")
     assert empty == "_Summary skipped: call 'c1' has no words_"
+    why = "call 'c1' has no words to summarize (state: pending)"
+    assert summary_markdown(SummaryResult("c1", skipped=why), "zh-CN") == (
+        "_未生成摘要: 通话 'c1' 没有可摘要的内容（状态：pending）_"
+    )
 
 
 def test_a_table_click_names_the_call_and_clears_the_old_summary() -> None:
