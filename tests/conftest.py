@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,6 +19,12 @@ os.environ.setdefault("WHISPER__WORKERS", "1")
 # pytest-xdist workers run with COLUMNS=80, and rich fixes a console's width when it is made (the
 # CLI's console, at the first import): the CLI tests read whole table rows, as a wide terminal.
 os.environ["COLUMNS"] = "200"
+# Three pytest workers share two cores: an embedding or speech model spreading each call over
+# every core (OpenMP) makes them wait on each other. One thread per worker process gave 23%
+# more e5 embeddings per second across three processes (75 vs 61 texts/s, docs/benchmarks.md
+# "Suite time").
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from app.core.config import Settings, load_settings  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
@@ -35,7 +42,32 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return make_embedder(Settings().embedding)
+    """The default embedder, remembering the vectors of the texts it has embedded.
+
+    The suite embeds the same test calls in many modules (58% of the texts a worker embedded
+    were repeats); e5's vectors do not depend on the batch or the thread count (checked in
+    tests/retrieval/index/test_embedding.py), so a repeat gets the vector e5 gave the first
+    time, bit for bit.
+    """
+    return remembering(make_embedder(Settings().embedding))
+
+
+def remembering(embedder: Embedder) -> Embedder:
+    """``embedder`` with its ``embed`` remembering each (text, query) vector in this process."""
+    embed, seen = embedder.embed, {}
+
+    def remembered(texts, *, query: bool = False):  # type: ignore[no-untyped-def]
+        texts = list(texts)
+        new = list(dict.fromkeys(t for t in texts if (t, query) not in seen))
+        if new:
+            for text, vector in zip(new, embed(new, query=query), strict=True):
+                seen[(text, query)] = vector
+        if not texts:
+            return embed(texts, query=query)
+        return np.stack([seen[(t, query)] for t in texts])
+
+    embedder.embed = remembered  # type: ignore[method-assign]
+    return embedder
 
 
 @pytest.fixture

@@ -96,7 +96,9 @@ class FakeLLMServer:
     ``reject_json_schema`` / ``reject_json_object`` answer 400 to requests asking for that
     response_format (without using up a scripted reply), like servers without structured
     output; ``reject_stream_options`` answers 400 to a request with ``stream_options``, like
-    servers that predate it. With nothing enqueued the server answers ``default`` or, if none,
+    servers that predate it. ``like_llama_cpp`` answers a ``json_schema`` format the way
+    llama-cpp-python's server does: HTTP 500 with pydantic's message (a retry gets the same).
+    With nothing enqueued the server answers ``default`` or, if none,
     409 so a test that sends more requests than it scripted fails loudly instead of retrying.
     """
 
@@ -106,12 +108,14 @@ class FakeLLMServer:
         reject_json_schema: bool = False,
         reject_json_object: bool = False,
         reject_stream_options: bool = False,
+        like_llama_cpp: bool = False,
         default: Reply | None = None,
         model: str = "fake-model",
     ) -> None:
         self.reject_json_schema = reject_json_schema
         self.reject_json_object = reject_json_object
         self.reject_stream_options = reject_stream_options
+        self.like_llama_cpp = like_llama_cpp
         self.default = default
         self.model = model
         self.requests: list[Received] = []
@@ -158,6 +162,12 @@ class FakeLLMServer:
             kind == "json_object" and self.reject_json_object
         ):
             return Reply.error(400, message=f"response_format type {kind} is not supported")
+        if kind == "json_schema" and self.like_llama_cpp:
+            return Reply.error(
+                500,
+                message="[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}]",
+            )
         if "stream_options" in body and self.reject_stream_options:
             return Reply.error(400, message="unknown field stream_options")
         with self._lock:

@@ -36,7 +36,11 @@ def evidence_markdown(answer: Answer, lang: str) -> str:
     groups: dict[str, list[Citation]] = {}
     for c in answer.citations:
         groups.setdefault(c.passage.call_id, []).append(c)
-    lines = [f"_{t('ask.generation_off', lang)}_", ""]
+    # Why the evidence is shown: no LLM, or the model's answer was not good enough to show.
+    why = t("ask.generation_off", lang)
+    if answer.note and answer.note != GENERATION_OFF:
+        why = known_text(answer.note, lang)
+    lines = [f"_{why}_", ""]
     for call_id, cites in groups.items():
         labels = ", ".join(cites[0].passage.labels) or t("unlabeled", lang)
         lines.append(f"**{t('col.call', lang)} {call_id}** ({labels})")

@@ -95,7 +95,20 @@ _ERRORS: tuple[tuple[str, str], ...] = (
     (r"not calls of topic (?P<topic>\d+): (?P<calls>.+)", "msg.not_in_topic"),
     (r"labels changed since the run \((?P<labels>.*)\)", "msg.topic_changed"),
     (r"the service is still starting; try again in a moment", "msg.starting"),
-    (r"The model gave no valid citation: check the evidence\.", "msg.no_citation"),
+    (
+        r"The model's answer cited no passage it was given: showing the best evidence instead\.",
+        "msg.no_citation",
+    ),
+    (
+        r"The model's answer held no words of its own, only citation marks: showing the best "
+        r"evidence instead\.",
+        "msg.answer_no_words",
+    ),
+    (
+        r"The model answered in another language than the question's: showing the best "
+        r"evidence instead\.",
+        "msg.answer_other_language",
+    ),
     (
         rf"label (?P<label>{_QUOTED}) has only (?P<n>\d+) example(?P<s>s?): too few to learn from "
         r"or to check well \(labels\.min_examples=(?P<least>\d+)\)",

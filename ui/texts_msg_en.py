@@ -81,7 +81,12 @@ MSG_EN: dict[str, str] = {
     "msg.label_unknown": "'unknown' is the classifier's answer when no label fits, not a label",
     "msg.not_in_topic": "not calls of topic {topic}: {calls}",
     "msg.topic_changed": "labels changed since the run ({labels})",
-    "msg.no_citation": "The model gave no valid citation: check the evidence.",
+    "msg.no_citation": "The model's answer cited no passage it was given: showing the best "
+    "evidence instead.",
+    "msg.answer_no_words": "The model's answer held no words of its own, only citation marks: "
+    "showing the best evidence instead.",
+    "msg.answer_other_language": "The model answered in another language than the question's: "
+    "showing the best evidence instead.",
     "msg.starting": "the service is still starting; try again in a moment",
     # Label-run warnings (eval.quality.engine)
     "msg.few_examples": "label {label} has only {n} example{s}: too few to learn from or to "

@@ -80,7 +80,9 @@ MSG_ZH: dict[str, str] = {
     "msg.label_unknown": "`unknown`（未知）是没有标签适合时分类器的回答，不能用作标签",
     "msg.not_in_topic": "这些通话不属于话题 {topic}：{calls}",
     "msg.topic_changed": "发现话题之后标签已改变（当前：{labels}）",
-    "msg.no_citation": "模型没有给出有效的引用：请核对证据。",
+    "msg.no_citation": "模型的回答没有引用给它的任何证据：下面显示最相关的证据。",
+    "msg.answer_no_words": "模型的回答只有引用编号，没有内容：下面显示最相关的证据。",
+    "msg.answer_other_language": "模型没有用提问的语言回答：下面显示最相关的证据。",
     "msg.starting": "服务仍在启动中，请稍后再试",
     # 标签检查的警告
     "msg.few_examples": "标签 {label} 只有 {n} 个示例：太少，无法据此学习或充分检查"

@@ -1,6 +1,6 @@
 """The ``callscope`` command: the Typer app, logging, and the commands of each module
 (``calls``, ``classify``, ``batch``, ``sizing``, ``query``, ``eval``, ``serve``, ``demo``,
-``topics``, ``summary``, ``insights``)
+``topics``, ``summary``, ``insights``, ``llm``)
 registered on it."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from app.cli import batch, calls, classify, insights, labels, query, sizing, sum
 from app.cli.console import App, err_console
 from app.cli.demo import demo
 from app.cli.eval import eval_app
+from app.cli.llm import llm_app
 from app.cli.serve import serve
 from app.cli.topics import topics_app
 
@@ -66,6 +67,7 @@ app.command()(serve)
 app.command()(demo)
 app.add_typer(eval_app, name="eval")
 app.add_typer(topics_app, name="topics")
+app.add_typer(llm_app, name="llm")
 
 
 if __name__ == "__main__":

@@ -68,11 +68,13 @@ def ask(
     filters = CallFilter.parse(filter_ or [], settings.ingest.metadata_fields)
     answer: Answer | None = None
     with Runtime(settings) as runtime:
+        streamed = False
         for part in service.ask_stream(runtime, question, filters=filters, k=k):
             if isinstance(part, Answer):
                 answer = part
             elif not as_json:
                 console.print(part, end="", highlight=False, markup=False)
+                streamed = True
     assert answer is not None
     if as_json:
         print(json.dumps(answer_dict(answer), ensure_ascii=False))
@@ -80,6 +82,8 @@ def ask(
     if answer.generated:
         console.print()
     else:
+        if streamed:  # the model's words, dropped: the evidence follows on a line of its own
+            console.print("\n")
         console.print(answer.text, highlight=False, markup=False)
     if answer.note:
         console.print(f"[yellow]{answer.note}[/]", highlight=False)

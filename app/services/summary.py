@@ -16,6 +16,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.models import FollowUp, SummaryPoint
 from app.runtime import Runtime
+from retrieval.llm.summary import MAX_OUTPUT_TOKENS as SUMMARY_OUTPUT_TOKENS
 from retrieval.llm.summary import CallSummary, summarize_turns
 from retrieval.llm.turn_lines import omission_note
 
@@ -57,7 +58,7 @@ def summarize_call(runtime: Runtime, call_id: str) -> SummaryResult:
     summary = summarize_turns(
         llm,
         turns,
-        budget_tokens=settings.llm.max_prompt_tokens,
+        budget_tokens=settings.llm.prompt_budget(SUMMARY_OUTPUT_TOKENS),
         encoding_name=settings.tokenizer.encoding,
     )
     note = omission_note(summary.window, turns)

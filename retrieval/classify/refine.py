@@ -62,7 +62,7 @@ class LLMRefiner:
             self.labels,
             examples,
             descriptions=self.descriptions,
-            budget_tokens=self.settings.llm.max_prompt_tokens,
+            budget_tokens=self.settings.llm.prompt_budget(),
             encoding_name=self.settings.tokenizer.encoding,
         )
 

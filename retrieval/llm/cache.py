@@ -35,6 +35,25 @@ class ResponseCache:
             " raw TEXT NOT NULL, data TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,"
             " completion_tokens INTEGER NOT NULL, created REAL NOT NULL)"
         )
+        # The response format each endpoint accepted, so a new process does not probe again.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS llm_endpoints ("
+            " base_url TEXT PRIMARY KEY, mode TEXT NOT NULL, updated REAL NOT NULL)"
+        )
+
+    def endpoint_mode(self, base_url: str) -> str | None:
+        """The response format ``base_url`` accepted last time, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT mode FROM llm_endpoints WHERE base_url = ?", (base_url,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def set_endpoint_mode(self, base_url: str, mode: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO llm_endpoints VALUES (?,?,?)", (base_url, mode, time.time())
+            )
 
     def get(self, key: str) -> tuple[str, dict[str, Any], str] | None:
         """``(raw, data, mode)`` of a JSON answer, or None."""

@@ -5,9 +5,12 @@ vLLM, Ollama): JSON answers for classification and label review, streamed text f
 ``LLMClient.stream_text`` streams a text answer. Around the ``openai`` client both add what a
 batch over thousands of calls, or a busy Q&A service, needs:
 
-* structured output negotiated per server (JSON path): ``json_schema`` (strict) first, then
-  ``json_object``, then no ``response_format`` and a tolerant parse of the text; the first mode
-  the server accepts is remembered so later requests do not probe again;
+* structured output negotiated per server (JSON path): ``json_schema`` (strict: OpenAI, vLLM)
+  first, then the schema inside ``json_object`` (llama.cpp's server turns it into a grammar,
+  so an enum of labels holds), then plain ``json_object``, then no ``response_format`` and a
+  tolerant parse of the text. An error about the format moves to the next form at once (no
+  retries); the form the server accepted is remembered for the endpoint, in the response
+  cache, so later requests and later runs do not probe again;
 * retries with tenacity (exponential backoff with jitter, ``Retry-After`` obeyed) on 429, 5xx,
   timeouts and connection errors (``retrieval.llm.retry``); a stream is retried only until its
   first text reaches the caller, since a retry after that would repeat what was shown;
@@ -45,7 +48,14 @@ from app.core.errors import ConfigError, LLMError
 from retrieval.llm.cache import ResponseCache
 from retrieval.llm.parse import parse_json_object
 from retrieval.llm.prompts import count_prompt_tokens, count_text_tokens
-from retrieval.llm.retry import describe, is_rejection, is_transient, one_line, retry_after
+from retrieval.llm.retry import (
+    describe,
+    is_rejection,
+    is_transient,
+    one_line,
+    refuses_format,
+    retry_after,
+)
 from retrieval.llm.stream import (
     ChatStream,
     chain_events,
@@ -57,8 +67,8 @@ from retrieval.llm.stream import (
 if TYPE_CHECKING:  # only a type here; openai 3 itself runs on httpx2 and accepts either
     import httpx
 
-Mode = Literal["json_schema", "json_object", "text"]
-MODES: tuple[Mode, ...] = ("json_schema", "json_object", "text")
+Mode = Literal["json_schema", "json_object_schema", "json_object", "text"]
+MODES: tuple[Mode, ...] = ("json_schema", "json_object_schema", "json_object", "text")
 #: The schema name a streamed text answer is hashed under: not a valid json_schema name, so no
 #: JSON request can share its cache key.
 TEXT_ANSWER = "<text answer>"
@@ -151,9 +161,12 @@ class LLMClient:
         self._owns_http = http_client is None
         self._cache = ResponseCache(cache_path) if cache_path is not None else None
         self._lock = threading.Lock()
-        self._mode: Mode | None = (
+        #: The mode set in the settings (only that one is ever sent), else None: probe.
+        self._fixed: Mode | None = (
             None if settings.response_mode == "auto" else settings.response_mode
         )
+        remembered = self._cache.endpoint_mode(self._endpoint) if self._cache is not None else None
+        self._mode: Mode | None = self._fixed or cast(Mode | None, remembered)
         #: Whether the server takes ``stream_options`` (None until a stream has been tried).
         self._stream_usage: bool | None = None
         self._requests = self._failed = self._cache_hits = 0
@@ -167,6 +180,10 @@ class LLMClient:
     @property
     def model(self) -> str:
         return self._model
+
+    @property
+    def _endpoint(self) -> str:
+        return str(self._settings.base_url)
 
     @property
     def mode(self) -> Mode | None:
@@ -297,9 +314,19 @@ class LLMClient:
     def _negotiate(
         self, messages: list[dict], schema: dict, schema_name: str, max_tokens: int | None = None
     ) -> tuple[Any, Mode]:
-        """Send in the known mode, or probe the modes in order until the server accepts one."""
+        """Send in the known mode, or probe the modes in order until the server accepts one.
+
+        A mode set in the settings is the only one sent. A remembered one is tried first; if
+        the server refuses it now (another server behind the same address), the others are
+        probed after it.
+        """
         known = self._mode
-        modes = (known,) if known is not None else MODES
+        if self._fixed is not None:
+            modes: tuple[Mode, ...] = (self._fixed,)
+        elif known is not None:
+            modes = (known, *(m for m in MODES if m != known))
+        else:
+            modes = MODES
         for i, mode in enumerate(modes):
             extra = _response_format(mode, schema, schema_name)
             try:
@@ -307,14 +334,16 @@ class LLMClient:
                     lambda extra=extra: self._create(messages, max_tokens=max_tokens, **extra)
                 )
             except LLMError as exc:
-                # A 400/422 while probing means "this response_format is not supported" on
-                # every server we know; any other failure is not about the format.
-                if is_rejection(exc.__cause__) and i + 1 < len(modes):
+                # A 400/422, or an error naming the response format (llama.cpp's 500), means
+                # "this form is not supported"; any other failure is not about the format.
+                if refuses_format(exc.__cause__) and i + 1 < len(modes):
                     continue
                 raise
-            if known is None:
+            if mode != known:
                 with self._lock:
                     self._mode = mode
+                if self._cache is not None and self._fixed is None:
+                    self._cache.set_endpoint_mode(self._endpoint, mode)
             return completion, mode
         raise AssertionError("unreachable: the last mode either returns or raises")
 
@@ -427,6 +456,9 @@ def _response_format(mode: Mode, schema: dict, schema_name: str) -> dict[str, An
     if mode == "json_schema":
         strict = {"name": schema_name, "schema": schema, "strict": True}
         return {"response_format": {"type": "json_schema", "json_schema": strict}}
+    if mode == "json_object_schema":
+        # llama.cpp's server (llama-cpp-python) compiles this schema into a grammar.
+        return {"response_format": {"type": "json_object", "schema": schema}}
     if mode == "json_object":
         return {"response_format": {"type": "json_object"}}
     return {}

@@ -14,10 +14,13 @@ import openai
 
 
 def is_transient(exc: BaseException) -> bool:
-    """429 (except an exhausted quota), 5xx, timeouts and connection errors."""
+    """429 (except an exhausted quota), 5xx that is not about the request's response format,
+    timeouts and connection errors."""
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
+        if refuses_format(exc):
+            return False
         if exc.status_code == 429:
             # OpenAI answers 429 for an exhausted quota too; waiting does not refill it.
             body = exc.body if isinstance(exc.body, dict) else {}
@@ -29,6 +32,26 @@ def is_transient(exc: BaseException) -> bool:
 def is_rejection(exc: BaseException) -> bool:
     """A 400/422: on every server we know, "this request option is not supported"."""
     return isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError)
+
+
+#: Words of an error that is about the ``response_format`` we sent, whatever its status:
+#: llama.cpp's Python server answers a ``json_schema`` format with HTTP 500 and pydantic's
+#: "Input should be 'text' or 'json_object'".
+_FORMAT_WORDS = ("response_format", "json_schema", "'json_object'", "json_object")
+
+
+def refuses_format(exc: BaseException | None) -> bool:
+    """A 400/422, or any status whose message names the response format: ask in the next form
+    at once (retrying the same form would only get the same answer)."""
+    if exc is None:
+        return False
+    if is_rejection(exc):
+        return True
+    if not isinstance(exc, openai.APIStatusError):
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    text = f"{exc.message} {body.get('message', '')} {body.get('detail', '')}".lower()
+    return any(word in text for word in _FORMAT_WORDS)
 
 
 def retry_after(exc: BaseException | None) -> float | None:

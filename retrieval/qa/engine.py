@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -26,14 +26,30 @@ from llama_index.core.schema import QueryBundle
 from app.core.config import Settings
 from app.core.text import encoding, has_cjk
 from retrieval.llm.prompts import neutralize
-from retrieval.qa.llama import CallRetriever, is_weak, redactions_of
+from retrieval.qa.llama import ANSWER_TOKENS, CallRetriever, is_weak, redactions_of
 from retrieval.search import Passage
 
 NOT_FOUND = "NOT_FOUND"
 NOT_FOUND_EN = "Not found in the calls."
 NOT_FOUND_ZH = "在通话记录中没有找到相关内容。"
 GENERATION_OFF = "Generation is off (no LLM configured): showing the best evidence instead."
+# What a model's answer can lack; each gives the evidence answer with the note saying why.
+NO_WORDS = (
+    "The model's answer held no words of its own, only citation marks: showing the best "
+    "evidence instead."
+)
+NO_VALID_CITATION = (
+    "The model's answer cited no passage it was given: showing the best evidence instead."
+)
+OTHER_LANGUAGE = (
+    "The model answered in another language than the question's: showing the best evidence instead."
+)
 _CITE = re.compile(r"\[(\d{1,3})\]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_CITES = re.compile(r"\[[\d,\s]*\]|NOT_FOUND")
+#: Word characters an answer must show before it is streamed: until then it may still turn
+#: out to be a marker, bare citations or the wrong language, which are never shown.
+_STREAM_AFTER = 8
 
 SYSTEM = (
     "You answer questions from call-centre staff about customer-service calls. Use only the "
@@ -99,39 +115,49 @@ class QAEngine:
             yield _not_found(question, passages)
             return
         if self.llm is None:
-            listed = by_call(passages)
-            yield Answer(
-                question,
-                evidence_text(listed),
-                listed,
-                [Citation(i + 1, p) for i, p in enumerate(listed)],
-                note=GENERATION_OFF,
-            )
+            yield evidence_answer(question, passages, GENERATION_OFF)
             return
 
         used = self._within_budget(question, passages)
         messages = self._messages(question, used, history or [])
         redactions: dict[str, int] = {}
-        text = ""
+        text, flowing = "", False
         for part in self.llm.stream_chat(messages):
             redactions = redactions_of(part)
-            if part.delta:
-                text += part.delta
+            if not part.delta:
+                continue
+            text += part.delta
+            if flowing:
                 yield part.delta
+            elif showable(text, question):
+                flowing = True
+                yield text
         text = text.strip()
         if text.startswith(NOT_FOUND) or not text:
             yield _not_found(question, used)
             return
+        text = text.replace(NOT_FOUND, "").strip()
         cited = sorted({int(n) for n in _CITE.findall(text)})
         citations = [Citation(n, used[n - 1]) for n in cited if 1 <= n <= len(used)]
-        note = None if citations else "The model gave no valid citation: check the evidence."
-        yield Answer(
-            question, text, used, citations, generated=True, note=note, redactions=redactions
+        why = (
+            NO_WORDS
+            if not own_words(text)
+            else OTHER_LANGUAGE
+            if not in_language_of(question, own_words(text))
+            else NO_VALID_CITATION
+            if not citations
+            else None
         )
+        if why is not None:
+            # Never worse than no LLM: the evidence answer, saying why the model's was dropped.
+            yield replace(evidence_answer(question, passages, why), redactions=redactions)
+            return
+        yield Answer(question, text, used, citations, generated=True, redactions=redactions)
 
     def _within_budget(self, question: str, passages: list[Passage]) -> list[Passage]:
         enc = encoding(self.settings.tokenizer.encoding)
-        budget = self.settings.llm.max_prompt_tokens - len(enc.encode(SYSTEM + question)) - 64
+        asked = len(enc.encode(SYSTEM + question))
+        budget = self.settings.llm.prompt_budget(ANSWER_TOKENS) - asked - 64
         used, spent = [], 0
         for p in passages:
             cost = len(enc.encode(p.text)) + 24
@@ -159,6 +185,35 @@ class QAEngine:
             )
         )
         return messages
+
+
+def own_words(text: str) -> str:
+    """The word characters of an answer without its citation marks and the NOT_FOUND marker."""
+    return "".join(re.findall(r"\w", _CITES.sub(" ", text)))
+
+
+def in_language_of(question: str, words: str) -> bool:
+    """Chinese for a Chinese question (at least 30% Chinese characters: ids, numbers and
+    product names are not); not mostly Chinese for any other (a quoted name may be)."""
+    share = len(_HAN.findall(words)) / max(len(words), 1)
+    return share >= 0.3 if has_cjk(question) else share < 0.5
+
+
+def showable(text: str, question: str) -> bool:
+    """Whether a partial answer can be streamed: no NOT_FOUND marker (or the start of one) so
+    far, and enough words of its own in the question's language."""
+    head = text.strip()[: len(NOT_FOUND)]
+    if NOT_FOUND in text or (head and NOT_FOUND.startswith(head)):
+        return False
+    words = own_words(text)
+    return len(words) >= _STREAM_AFTER and in_language_of(question, words)
+
+
+def evidence_answer(question: str, passages: list[Passage], note: str) -> Answer:
+    """The answer without a model: the best evidence grouped by call, each numbered and cited."""
+    listed = by_call(passages)
+    cites = [Citation(i + 1, p) for i, p in enumerate(listed)]
+    return Answer(question, evidence_text(listed), listed, cites, note=note)
 
 
 def with_content(passages: list[Passage]) -> list[Passage]:

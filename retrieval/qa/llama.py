@@ -116,13 +116,17 @@ def redactions_of(response: ChatResponse) -> dict[str, int]:
     return dict(response.additional_kwargs.get(REDACTIONS) or {})
 
 
+#: The longest answer a question gets, in tokens (the prompt leaves room for it).
+ANSWER_TOKENS = 800
+
+
 class ClientLLM(CustomLLM):
     """A LlamaIndex chat LLM whose every request goes through one :class:`LLMClient`."""
 
     model: str = "unknown"
     context_window: int = 8192
     #: Q&A answers cite passages in prose, so they get more room than a JSON verdict.
-    max_tokens: int = 800
+    max_tokens: int = ANSWER_TOKENS
     _client: LLMClient = PrivateAttr()
 
     def __init__(self, client: LLMClient, **kwargs: Any) -> None:

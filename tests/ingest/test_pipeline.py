@@ -141,6 +141,8 @@ def test_opening_a_collection_with_another_model_is_refused(
     assert "callscope reindex" in message
 
 
+# In `make stress`, not `make test`: kill -9 during an import of real recordings: ~42 s.
+@pytest.mark.stress
 def test_kill_9_mid_batch_then_rerun_loses_and_duplicates_nothing(
     make_settings, embedder, tmp_path: Path
 ) -> None:

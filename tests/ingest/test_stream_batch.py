@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from app.core.errors import AudioError
 from ingest.audio import decode_windows
@@ -135,6 +136,8 @@ def test_worker_pool_transcribes_like_one_process_shares_long_calls_isolates_bad
     assert sorted(i for part in share([(f, "") for f in files], 2) for i in part) == [0, 1, 2]
 
 
+# In `make stress`, not `make test`: a worker process killed mid-group: ~12 s.
+@pytest.mark.stress
 def test_a_worker_killed_mid_group_fails_its_calls_and_the_next_group_runs(
     transcriber: Transcriber, models_dir: Path, tmp_path: Path
 ) -> None:

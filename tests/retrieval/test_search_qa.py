@@ -12,7 +12,14 @@ from app.core.errors import InputError
 from app.core.filters import CallFilter
 from app.core.models import CallSource
 from app.runtime import Runtime
-from retrieval.qa.engine import GENERATION_OFF, NOT_FOUND_EN, NOT_FOUND_ZH
+from retrieval.qa.engine import (
+    GENERATION_OFF,
+    NO_VALID_CITATION,
+    NO_WORDS,
+    NOT_FOUND_EN,
+    NOT_FOUND_ZH,
+    OTHER_LANGUAGE,
+)
 from retrieval.qa.llama import CallRetriever, is_weak
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
@@ -147,7 +154,40 @@ def test_llm_not_found_and_uncited_answers(indexed: Runtime, llm_server: FakeLLM
     engine = indexed.qa(k=2)
     assert engine.ask("What did the customer say about the courier?").not_found
     answer = engine.ask("How did the customer feel about the courier?")
-    assert answer.citations == [] and "no valid citation" in answer.note
+    # Never worse than no LLM: an answer that cites nothing gives the evidence, flagged.
+    assert answer.note == NO_VALID_CITATION and not answer.generated
+    assert answer.citations and "Call c-courier" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "reply", "expected"),
+    [
+        # What the real 0.5B and 1.5B models answered (issue 25).
+        ("Which customers asked about the courier?", "[1], [2]", "no_words"),
+        ("Which customers asked about the courier?", "[1] [1] [1] [1] [1] [1]", "no_words"),
+        ("客户的退款为什么还没到账？", "NOT_FOUND在通话记录中没有找到相关内容。", "not_found"),
+        (
+            "客户的退款为什么还没到账？",
+            "The refund was processed and arrives soon [1].",
+            "language",
+        ),
+    ],
+)
+def test_an_answer_of_marks_a_marker_or_another_language_is_never_shown(
+    indexed: Runtime, llm_server: FakeLLMServer, question: str, reply: str, expected: str
+) -> None:
+    indexed.settings.llm = fast_llm_settings(llm_server)
+    llm_server.default = Reply.answer(reply)
+    parts = list(indexed.qa(k=3).stream(question))
+    answer = parts[-1]
+    assert [p for p in parts if isinstance(p, str)] == []  # nothing of it was streamed
+    assert llm_server.requests  # the model was asked (retrieval was not weak)
+    if expected == "not_found":
+        assert answer.not_found and answer.text == NOT_FOUND_ZH
+        return
+    note = {"no_words": NO_WORDS, "language": OTHER_LANGUAGE}[expected]
+    assert answer.note == note and not answer.generated and answer.citations
+    assert "[1] call " in answer.text
 
 
 def test_external_llm_prompt_is_pii_redacted(

@@ -110,8 +110,18 @@ def test_every_key_of_a_frame_is_tested() -> None:
         "msg.too_long",
         "msg.no_words",
         "msg.starting",
-        "msg.no_citation",
+        "msg.no_citation",  # the notes on answers: test_an_answers_note_is_said_in_chinese
+        "msg.answer_no_words",
+        "msg.answer_other_language",
     }
+
+
+def test_an_answers_note_is_said_in_chinese() -> None:
+    from retrieval.qa.engine import NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE
+
+    for note in (NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE):
+        zh = known_text(note, "zh-CN")
+        assert known_text(note, "en") == note and zh != note and not _english(zh), zh
 
 
 def test_a_chinese_message_keeps_its_data_and_shows_names_as_code() -> None:

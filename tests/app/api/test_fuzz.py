@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, status_code_conformance
@@ -21,6 +22,8 @@ from tests.app.conftest import AUTH
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 
+# In `make stress`, not `make test`: every operation fuzzed: ~40 s at 10 examples each.
+@pytest.mark.stress
 def test_no_request_from_the_schema_gets_a_500(runtime: Runtime) -> None:
     app_settings = runtime.settings.with_changes(api={"ui": False, "max_auth_failures": 10_000})
     schema = schemathesis.openapi.from_asgi(

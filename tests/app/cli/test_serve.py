@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.config import Settings
 
@@ -89,6 +90,8 @@ def _table(copies: int) -> tuple[bytes, int]:
     return out.getvalue().encode(), copies * len(rows)
 
 
+# In `make stress`, not `make test`: two servers and a kill -9: ~42 s.
+@pytest.mark.stress
 def test_serve_then_kill_9_mid_job_and_the_next_server_resumes_it(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:

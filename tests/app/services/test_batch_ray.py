@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from app.core.config import load_settings
 from app.runtime import Runtime
 from app.services import calls
@@ -40,6 +42,8 @@ def _batch(tmp_path: Path, models_dir: Path, embedder, **sections: dict) -> tupl
     }
 
 
+# In `make stress`, not `make test`: a local Ray cluster: ~75 s.
+@pytest.mark.stress
 def test_batch_on_ray_gives_the_local_labels(
     ray_cluster, models_dir: Path, embedder, tmp_path: Path
 ) -> None:

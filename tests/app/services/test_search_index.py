@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import pytest
 
 from app.runtime import Runtime
 from app.services.search_index import build_search_index
@@ -14,6 +15,8 @@ from retrieval.index.sparse import SparseVec
 from retrieval.index.store import DENSE_CONTEXT, DENSE_PREVIOUS, StoredPoint
 
 
+# In `make stress`, not `make test`: 7,500 turn points (the engine's threshold): ~13 s.
+@pytest.mark.stress
 def test_a_large_store_gets_its_index_once_and_answers_the_same(runtime: Runtime) -> None:
     rng = np.random.default_rng(0)
     already = runtime.turns.count()

@@ -81,13 +81,60 @@ def test_json_schema_rejected_falls_back_to_json_object_and_remembers(
         second = ask(client, [*MESSAGES, {"role": "user", "content": "And the sea?"}])
         usage = client.usage()
 
-    assert (first.data, first.mode) == ({"answer": "a"}, "json_object")
-    assert (second.data, second.mode) == ({"answer": "b"}, "json_object")
+    assert (first.data, first.mode) == ({"answer": "a"}, "json_object_schema")
+    assert (second.data, second.mode) == ({"answer": "b"}, "json_object_schema")
     kinds = [r.response_format["type"] for r in llm_server.requests]
     # One probe that was refused, then json_object only: the second call does not re-probe.
     assert kinds == ["json_schema", "json_object", "json_object"]
-    assert client.mode == "json_object"
+    assert client.mode == "json_object_schema"
     assert (usage.requests, usage.failed_requests) == (3, 1)
+
+
+def test_llama_cpp_refusing_json_schema_with_a_500_gets_the_schema_inside_json_object_at_once(
+    llm_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """llama.cpp's server answers json_schema with HTTP 500: no retries (they took ~27 s), the
+    schema goes inside json_object (where it becomes a grammar), and a new client of the same
+    endpoint (a new process) starts with that form."""
+    llm_server.like_llama_cpp = True
+    llm_server.enqueue(Reply.json({"answer": "a"}), Reply.json({"answer": "b"}))
+    sleeps: list[float] = []
+    cache = tmp_path / "cache.sqlite"
+    with make_client(llm_server, sleeps, cache=cache) as client:
+        first = ask(client)
+    with make_client(llm_server, sleeps, cache=cache) as again:
+        second = ask(again, [*MESSAGES, {"role": "user", "content": "And the sea?"}])
+
+    assert (first.data, first.mode) == ({"answer": "a"}, "json_object_schema")
+    assert (second.data, second.mode) == ({"answer": "b"}, "json_object_schema")
+    assert sleeps == []
+    formats = [r.response_format for r in llm_server.requests]
+    assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
+    assert formats[1] == {"type": "json_object", "schema": SCHEMA} == formats[2]
+
+
+def test_a_remembered_form_refused_later_is_probed_again(
+    llm_server: FakeLLMServer, tmp_path: Path
+) -> None:
+    """Another server behind the same address: the remembered form is tried first, then the
+    others; a form set in the settings is the only one ever sent."""
+    cache = tmp_path / "cache.sqlite"
+    llm_server.reject_json_schema = True
+    llm_server.enqueue(Reply.json({"answer": "a"}))
+    with make_client(llm_server, cache=cache) as client:
+        assert ask(client).mode == "json_object_schema"
+    llm_server.reject_json_schema, llm_server.reject_json_object = False, True
+    llm_server.enqueue(Reply.json({"answer": "b"}))
+    with make_client(llm_server, cache=cache) as client:
+        assert ask(client, [*MESSAGES, {"role": "user", "content": "b"}]).mode == "json_schema"
+    kinds = [r.response_format["type"] for r in llm_server.requests]
+    assert kinds == ["json_schema", "json_object", "json_object", "json_schema"]
+
+    llm_server.requests.clear()
+    with make_client(llm_server, response_mode="json_object") as fixed:
+        with pytest.raises(LLMError, match="HTTP 400"):
+            ask(fixed, [*MESSAGES, {"role": "user", "content": "c"}])
+    assert len(llm_server.requests) == 1
 
 
 def test_no_structured_output_falls_back_to_text_and_parses_fenced_json(
@@ -100,7 +147,7 @@ def test_no_structured_output_falls_back_to_text_and_parses_fenced_json(
 
     assert (reply.data, reply.mode) == ({"answer": "fenced"}, "text")
     formats = [r.response_format for r in llm_server.requests]
-    assert [f and f["type"] for f in formats] == ["json_schema", "json_object", None]
+    assert [f and f["type"] for f in formats] == ["json_schema", "json_object", "json_object", None]
 
 
 def test_malformed_json_raises_output_error_and_is_not_cached(
