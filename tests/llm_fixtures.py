@@ -37,6 +37,9 @@ def fast_llm_settings(server: FakeLLMServer, **overrides: Any) -> LLMSettings:
         "backoff_initial": 0.001,
         "backoff_max": 0.01,
         "retry_after_max": 60.0,
+        # The scripted server tests the LLM path itself; the trust measurement (which sends
+        # requests of its own first) has its tests in tests/app/services/test_llm_trust.py.
+        "trust": "always",
     }
     values.update(overrides)
     return LLMSettings(**values)

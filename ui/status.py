@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from app.core.config import Settings
+from app.services.llm_trust import stored_trust
 from app.services.status import Status, status
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, job_word, lang_of, t
@@ -51,6 +52,7 @@ def llm_markdown(ctx: UIContext, lang: str) -> str:
     lines = [f"### {t('status.llm_title', lang)}"]
     if s.llm.enabled:
         lines.append(t("status.llm_on", lang).format(model=s.llm.model, url=s.llm.base_url))
+        lines += ["", trust_text(ctx, lang)]
     else:
         lines += [
             t("status.llm_off", lang),
@@ -59,6 +61,25 @@ def llm_markdown(ctx: UIContext, lang: str) -> str:
             "LLM__API_KEY=...\n```",
         ]
     return "\n".join(lines)
+
+
+def trust_text(ctx: UIContext, lang: str) -> str:
+    """Where the LLM may decide classifications, as measured on the labeled calls."""
+    s = ctx.runtime.settings.llm
+    if s.trust != "measure":
+        return t(f"status.trust_{s.trust}", lang)
+    found = stored_trust(ctx.runtime)
+    if found is None or found.model != s.model:
+        return t("status.trust_none", lang)
+    bands = [t(f"status.band_{b.band}", lang) for b in found.bands if b.trusted]
+    where = (
+        t("status.trust_bands", lang).format(bands=t("status.band_join", lang).join(bands))
+        if bands
+        else t("status.trust_nothing", lang)
+    )
+    return t("status.trust", lang).format(
+        n=found.calls, knn=found.knn_right, llm=found.llm_right, where=where
+    )
 
 
 def technical_markdown(report: Status, lang: str, settings: Settings | None = None) -> str:

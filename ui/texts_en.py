@@ -289,6 +289,18 @@ EN: dict[str, str] = {
     "status.collection_line": "- Collection `{name}`: {points} turn points, {calls} call points, "
     "model `{model}`, vectors of {dim} dimensions",
     "status.state_dir": "State folder",
+    "status.trust": "Measured on {n} labeled calls: kNN alone right on {knn}, kNN + LLM on "
+    "{llm}; {where}.",
+    "status.trust_bands": "the LLM decides only {bands}",
+    "status.trust_nothing": "the LLM decides nothing (kNN answers every call)",
+    "status.band_low": "when kNN's confidence is low (under 0.5)",
+    "status.band_mid": "when kNN's confidence is middling (0.5-0.8)",
+    "status.band_high": "when kNN's confidence is high (0.8 or more)",
+    "status.band_join": " and ",
+    "status.trust_none": "Not yet measured on the labeled calls: that happens at the first "
+    "classification, or with `callscope llm trust`. Until then the LLM decides nothing.",
+    "status.trust_always": "`LLM__TRUST=always`: the LLM decides every classification, unmeasured.",
+    "status.trust_never": "`LLM__TRUST=never`: the LLM decides no classification.",
     "status.llm_on": "Configured: `{model}` at {url}.",
     "status.llm_off": "No LLM configured: answers show the cited evidence and classification "
     "uses the nearest labeled calls. To use one, set these variables (any OpenAI-compatible "

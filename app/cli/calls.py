@@ -116,6 +116,12 @@ def status(
         highlight=False,
     )
     console.print(f"LLM: {report.llm or 'not configured'}", highlight=False)
+    if report.llm:
+        trust = (
+            report.llm_trust
+            or "not measured yet (at the first classification, or `callscope llm trust`)"
+        )
+        console.print(f"LLM trust: {trust}", highlight=False)
     if report.collection is not None:
         c = report.collection
         console.print(

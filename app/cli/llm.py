@@ -101,3 +101,32 @@ def serve(
             pass
         if not server.alive() and server.process.returncode not in (0, -2):
             raise ConfigError(f"the local LLM server stopped (log: {server.log_path})")
+
+
+@llm_app.command("trust")
+def trust(
+    refresh: Annotated[bool, typer.Option(help="Measure again even if nothing changed.")] = False,
+) -> None:
+    """Where the configured LLM may decide classifications: kNN against kNN + LLM on a sample
+    of labeled calls, by kNN confidence band (measured now when not yet)."""
+    from app.runtime import Runtime
+    from app.services.llm_trust import llm_trust
+
+    settings = settings_for()
+    if not settings.llm.enabled:
+        raise ConfigError("no LLM configured: set LLM__BASE_URL and LLM__MODEL")
+    if settings.llm.trust != "measure":
+        console.print(f"llm.trust is {settings.llm.trust}: nothing is measured", highlight=False)
+        return
+    with Runtime(settings) as runtime:
+        found = llm_trust(
+            runtime,
+            refresh=refresh,
+            on_progress=lambda step: err_console.print(f"… {step}", highlight=False),
+        )
+    if found is None:
+        raise ConfigError("no labeled calls to measure the LLM on: import labeled calls first")
+    console.print(found.summary(), highlight=False)
+    for band in found.bands:
+        if band.calls:
+            console.print(f"  {band.line()}", highlight=False)

@@ -134,6 +134,13 @@ class LLMSettings(BaseModel):
     response_mode: Literal["auto", "json_schema", "json_object_schema", "json_object", "text"] = (
         "auto"
     )
+    #: Whether the LLM may decide classifications: ``measure`` compares kNN with kNN + LLM on
+    #: a sample of labeled calls first and lets the LLM decide only in the confidence bands
+    #: where it got more right (kept until the labels, the model or the endpoint change);
+    #: ``always`` trusts it without measuring; ``never`` keeps kNN's answers.
+    trust: Literal["measure", "always", "never"] = "measure"
+    #: Labeled calls the trust measurement classifies both ways (each label in turn).
+    trust_sample: int = Field(40, ge=4, le=2000)
     #: Prices per 1000 tokens for the cost estimate in usage reports (0 = free / self-hosted).
     price_per_1k_input: float = Field(0.0, ge=0)
     price_per_1k_output: float = Field(0.0, ge=0)

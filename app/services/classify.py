@@ -32,6 +32,7 @@ from app.core.models import CallSource, Transcript
 from app.core.names import SUPPORTED
 from app.core.text import call_text
 from app.runtime import Runtime
+from app.services.llm_trust import refiner
 from ingest.pipeline import transcribe_group
 from ingest.sources import discover, parse_text_turns
 from ingest.transcribe import Heard
@@ -184,7 +185,7 @@ def _classify_group(runtime: Runtime, ready: list[tuple[CallSource, str]]) -> li
     texts = [text for _, text in ready]
     try:
         found = runtime.classifier.classify_texts(texts, exclude=[s.call_id for s, _ in ready])
-        refine = runtime.llm_refiner()
+        refine = refiner(runtime)
         if refine is not None:
             found = refine(found, texts)
     except CallScopeError as exc:
@@ -206,7 +207,7 @@ def classify_text(
     vote)."""
     text = call_text(Transcript(turns=parse_text_turns(transcript)))
     found = runtime.classifier.classify_texts([text], exclude=[call_id])
-    refine = runtime.llm_refiner()
+    refine = refiner(runtime)
     if refine is not None:
         found = refine(found, [text])
     if call_id:
@@ -257,7 +258,7 @@ def _classify_stored_texts(runtime: Runtime, texts: dict[str, str]) -> list[Clas
     if missing:
         views.update(zip(missing, classifier.call_views([texts[c] for c in missing]), strict=True))
     found = classifier.classify_views([views[c] for c in ids], exclude=ids)
-    refine = runtime.llm_refiner()
+    refine = refiner(runtime)
     if refine is not None:
         found = refine(found, [texts[c] for c in ids])
     return found

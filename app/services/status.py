@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from app.core.errors import CallScopeError
 from app.runtime import Runtime
+from app.services.llm_trust import stored_trust
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Status:
     #: Why the store could not be read, when it could not.
     store_error: str | None = None
     failures: list[Failure] = field(default_factory=list)
+    #: Where the LLM may decide classifications, as last measured (None: not measured).
+    llm_trust: str | None = None
 
 
 def status(runtime: Runtime, *, failures: int = 10, open_store: bool | None = None) -> Status:
@@ -67,6 +70,12 @@ def status(runtime: Runtime, *, failures: int = 10, open_store: bool | None = No
             for r in list(runtime.ledger.rows("failed"))[:failures]
         ],
     )
+    if s.llm.enabled and s.llm.trust == "measure":
+        measured = stored_trust(runtime)
+        if measured is not None and measured.model == s.llm.model:
+            report.llm_trust = measured.summary()
+    elif s.llm.enabled:
+        report.llm_trust = f"llm.trust is {s.llm.trust}: not measured"
     if open_store is None:
         open_store = any(counts.values())
     if open_store:

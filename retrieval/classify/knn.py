@@ -313,6 +313,15 @@ class KnnClassifier:
             return self._fitted()[1]
         return self._calibration_only()
 
+    def labeled_calls(self) -> tuple[str, list[tuple[str, tuple[str, ...]]]]:
+        """The fingerprint of the labeled calls and each one's (id, labels), as last fitted."""
+        model = self.label_model() if self.settings.model_weight > 0 else None
+        if model is None:
+            self._calibration_only()
+        with self._lock:
+            assert self._model is not None
+            return self._model.fingerprint, [(i.call_id, i.labels) for i in self._items]
+
     def _fitted(self) -> tuple[LabelModel, Calibration | None]:
         """The light model and the calibration, refitted only when the labeled calls changed.
 

@@ -1,8 +1,11 @@
 """The LLM on top of the kNN answer: neighbours become few-shot examples, the LLM decides, and
 the kNN answer stays as the fallback.
 
-Final confidence mixes the LLM's own confidence with how much the neighbour vote supports the
-LLM's label, so an LLM answer that no neighbour supports is never reported as certain. Requests
+With a measured trust (``retrieval.classify.trust``) the LLM is asked only about calls whose
+kNN confidence falls in a band where it was measured to help; the others keep kNN's answer and
+say why in their provenance. Final confidence mixes the LLM's own confidence with how much the
+neighbour vote supports the LLM's label, so an LLM answer that no neighbour supports is never
+reported as certain. Requests
 run concurrently (``llm.concurrency``); the response cache makes a re-run free.
 """
 
@@ -15,6 +18,7 @@ from dataclasses import replace
 from app.core.config import Settings
 from retrieval.classify.knn import UNKNOWN, Classification
 from retrieval.classify.llm_prompt import Example, LLMVerdict, classify_with_llm
+from retrieval.classify.trust import LLMTrust
 from retrieval.llm.client import LLMClient
 
 #: Neighbours whose vote gives one label at least this share are unambiguous.
@@ -32,18 +36,38 @@ class LLMRefiner:
         settings: Settings,
         labels: Sequence[str],
         descriptions: dict[str, str] | None = None,
+        trust: LLMTrust | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.labels = sorted(labels)
         self.descriptions = descriptions
+        #: None: the LLM decides every call (what the trust measurement itself compares).
+        self.trust = trust
 
     def __call__(self, found: list[Classification], texts: list[str]) -> list[Classification]:
         if not self.labels:
             return found
+        rules = [self._rule(c) for c in found]
+        asked = [(c, t) for c, t, (ask, _) in zip(found, texts, rules, strict=True) if ask]
         with ThreadPoolExecutor(max_workers=self.settings.llm.concurrency) as pool:
-            verdicts = list(pool.map(self._ask, found, texts))
-        return [combine(c, v, self.client.model) for c, v in zip(found, verdicts, strict=True)]
+            verdicts = iter(list(pool.map(self._ask, *zip(*asked, strict=True))) if asked else [])
+        out = []
+        for c, (ask, why) in zip(found, rules, strict=True):
+            if ask:
+                answer = combine(c, next(verdicts), self.client.model)
+            else:
+                answer = replace(c, provenance={**c.provenance, "llm_model": self.client.model})
+            if why:
+                answer.provenance["llm_trust"] = why
+            out.append(answer)
+        return out
+
+    def _rule(self, knn: Classification) -> tuple[bool, str | None]:
+        """Whether to ask the LLM about this call, and the measured reason (None untested)."""
+        if self.trust is None:
+            return True, None
+        return self.trust.decides(knn.confidence)
 
     def _ask(self, knn: Classification, text: str) -> LLMVerdict:
         # Ranked by their share of the vote (one scale: the raw score is a cosine for dense

@@ -110,6 +110,7 @@ def test_eval_llm_mode_against_a_local_openai_server(
     monkeypatch.setenv("PATHS__MODELS_DIR", str(models_dir))
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     # This scripted model answers "refund" for every call: 1 of 4 test rows is right.
     llm_server.default = Reply.json(
         {"label": "refund", "secondary_labels": [], "confidence": 0.6, "reason": "scripted"}

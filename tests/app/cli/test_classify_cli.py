@@ -109,6 +109,7 @@ def test_classify_with_llm_uses_neighbours_and_caches(
 ) -> None:
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     monkeypatch.setenv("LLM__BACKOFF_INITIAL", "0.001")
     answer = {"label": "refund", "secondary_labels": [], "confidence": 0.9, "reason": "money back"}
     llm_server.default = Reply.json(answer)
@@ -133,6 +134,7 @@ def test_llm_label_outside_set_falls_back_to_knn(
 ) -> None:
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     llm_server.default = Reply.json(
         {"label": "weather", "secondary_labels": [], "confidence": 1, "reason": "?"}
     )
@@ -151,6 +153,7 @@ def test_injection_in_transcript_cannot_flip_an_unambiguous_call(
     """Even if the model obeys text inside the call, clear neighbours keep the answer."""
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     call = trained / "inject.txt"
     call.write_text(
         "Customer: my parcel is late, the courier has not delivered my order yet.\n"
@@ -182,6 +185,7 @@ def test_classification_prompt_to_external_llm_is_redacted(
     monkeypatch.setattr(pii, "is_external", lambda url: True)  # the test server is on loopback
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     llm_server.default = Reply.json(
         {"label": "refund", "secondary_labels": [], "confidence": 0.9, "reason": "r"}
     )

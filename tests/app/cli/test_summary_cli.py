@@ -53,6 +53,7 @@ def test_summary_with_llm_prints_points_and_cited_turns(
 ) -> None:
     monkeypatch.setenv("LLM__BASE_URL", llm_server.base_url)
     monkeypatch.setenv("LLM__MODEL", llm_server.model)
+    monkeypatch.setenv("LLM__TRUST", "always")
     llm_server.enqueue(Reply.json(ANSWER))
     result = runner.invoke(app, ["summary", "router-1"])
     assert result.exit_code == 0, result.output
