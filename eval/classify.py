@@ -16,6 +16,7 @@ from app.core.models import CallSource, Columns
 from app.core.text import call_text
 from app.runtime import temporary_runtime
 from app.services import calls
+from app.services.llm_trust import refiner
 from ingest.labels import load_labeled
 from retrieval.classify.knn import UNKNOWN, Classification, KnnClassifier
 from retrieval.classify.unknown import Calibration
@@ -103,10 +104,14 @@ def run(
                 unknown_rates,
                 unknown_label,
             )
+        trust = None
         if mode == "llm":
-            refine = runtime.llm_refiner()
-            assert refine is not None  # checked above: the LLM is configured
-            predictions = refine(predictions, texts)
+            # As `classify` does it: the LLM decides where LLM__TRUST says (measured on the
+            # labeled TRAIN rows by default).
+            refine = refiner(runtime)
+            if refine is not None:
+                predictions = refine(predictions, texts)
+                trust = refine.trust.summary() if refine.trust is not None else None
             summary_usage = runtime.llm_usage()
 
     summary = score([s.labels for s in test_rows], predictions)
@@ -120,6 +125,7 @@ def run(
         summary["unknown_sweep"] = sweep
     if mode == "llm":
         summary["llm_usage"] = summary_usage
+        summary["llm_trust"] = trust or settings.llm.trust
     summary.update(
         n_train=indexed,
         n_train_rejected=len(train_errors) + sum(r.status == "failed" for r in results),

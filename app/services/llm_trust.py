@@ -10,11 +10,14 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.text import call_text
 from app.runtime import Runtime
-from retrieval.classify.refine import LLMRefiner
 from retrieval.classify.trust import LLMTrust, choose_sample, compare
+
+if TYPE_CHECKING:  # `status` reads the stored measurement without the LLM client (openai)
+    from retrieval.classify.refine import LLMRefiner
 
 TRUST_FILE = "llm_trust.json"
 
@@ -67,6 +70,8 @@ def llm_trust(
                          strict=True))  # fmt: skip
     knn = classifier.classify_views([views[c] for c in ids], exclude=ids)
     say(f"asking {llm.model} about the same {len(ids)} calls")
+    from retrieval.classify.refine import LLMRefiner
+
     refine = LLMRefiner(llm, runtime.settings, runtime.labels())
     helped = refine(knn, texts)
     trust = LLMTrust(

@@ -16,9 +16,10 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from retrieval.classify.answer import Classification
+if TYPE_CHECKING:  # only a type here: `status` reads a measurement without the classifier stack
+    from retrieval.classify.answer import Classification
 
 #: kNN confidence bands: (name, lowest confidence, highest). Few enough that a sample of a few
 #: dozen calls puts several in each; split where the calibrated confidence changes meaning
