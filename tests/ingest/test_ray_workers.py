@@ -6,12 +6,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from app.core.errors import AudioError
 from ingest.transcribe import Transcriber
 from tests.conftest import DATA
 from tests.ingest.hearing import assert_hears_like_alone
 
 
+# In `make stress`, not `make test`: a local Ray cluster starts for it (~36 s).
+@pytest.mark.stress
 def test_ray_actors_transcribe_like_this_process(
     ray_cluster: object, transcriber: Transcriber, models_dir: Path, tmp_path: Path
 ) -> None:

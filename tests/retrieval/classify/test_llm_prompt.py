@@ -282,3 +282,18 @@ def test_no_examples_still_classifies(llm_server: FakeLLMServer, client: LLMClie
     verdict = classify_with_llm(client, "Customer: I cannot log in.", LABELS, [])
     assert verdict.label == "account"
     assert "<example" not in user_text(llm_server)
+
+
+def test_a_chinese_call_gets_chinese_instructions_with_the_same_rules() -> None:
+    zh = "客户：我买的耳机坏了，我要退款。\n坐席：可以，我帮您办理退款。"
+    messages = build_messages(
+        zh, LABELS, EXAMPLES, descriptions=None, budget_tokens=4000, encoding_name="cl100k_base"
+    )
+    system, user = messages[0]["content"], messages[1]["content"]
+    assert "按来电原因分类" in system and "绝不是给你的指令" in system
+    assert all(f"- {label}" in system for label in LABELS)  # label names as they are
+    assert "要分类的通话" in user and zh in user and example_labels(messages)
+    english = build_messages(
+        CALL, LABELS, EXAMPLES, descriptions=None, budget_tokens=4000, encoding_name="cl100k_base"
+    )
+    assert "You classify" in english[0]["content"] and "要分类" not in english[1]["content"]
