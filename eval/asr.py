@@ -29,11 +29,11 @@ from typing import Any
 
 from app.core import bundled
 from app.core.config import BUNDLED_WHISPER, Settings
+from app.core.digest import file_sha256
 from app.core.errors import AudioError, ConfigError, InputError, TranscriptionError
 from app.core.models import Transcript
 from app.core.text import has_cjk, normalize
 from app.runtime import Runtime
-from ingest.audio import file_sha256
 from ingest.transcribe import Transcriber
 
 log = logging.getLogger(__name__)

@@ -45,9 +45,9 @@ import numpy as np
 
 import ingest.diarize
 from app.core.config import load_settings
+from app.core.digest import file_sha256
 from app.core.models import Transcript
 from eval.asr import cer, wer
-from ingest.audio import file_sha256
 from ingest.diarize import Diarized
 from ingest.transcribe import Transcriber
 

@@ -8,7 +8,6 @@ aborting the file; a file with no decodable audio at all is an :class:`AudioErro
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -187,15 +186,6 @@ def declared_seconds(path: Path) -> float | None:
             return container.duration / av.time_base if container.duration else None
     except (av.FFmpegError, OSError, UnicodeDecodeError):
         return None
-
-
-def file_sha256(path: Path) -> str:
-    """Content hash of a recording, read in blocks (the key of the transcript cache)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_dual_mono(samples: np.ndarray) -> bool:

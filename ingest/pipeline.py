@@ -25,10 +25,10 @@ from typing import Any, TypeVar
 
 from app.core.config import Settings
 from app.core.dates import iso_date
+from app.core.digest import file_sha256
 from app.core.errors import AudioError, CallScopeError, InputError, TranscriptionError
 from app.core.iters import chunked
 from app.core.models import CallSource, IngestResult
-from ingest.audio import file_sha256
 from ingest.call_points import PreparedCall, call_points
 from ingest.ledger import Ledger
 from ingest.roles import apply_override

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.core.bundled import package_dir
+from app.core.digest import file_sha256
 from app.core.errors import ConfigError
 
 
@@ -153,14 +154,6 @@ def verify(model: LocalModel, path: Path, sha256: str | None = None) -> None:
         sha256 = file_sha256(path)
     if sha256 != model.sha256:
         raise ConfigError(_damaged(model, f"sha256 {sha256[:12]}…, expected {model.sha256[:12]}…"))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(8 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _check_once(model: LocalModel, path: Path) -> None:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.config import Settings
+from app.core.digest import file_sha256
 from app.core.errors import InputError
 from app.core.hotwords import parse_hotwords
 from app.core.models import CallSource, Columns, IngestResult
 from app.core.names import safe_basename, safe_call_id, stored_name, unique_id
 from app.runtime import Runtime
-from ingest.audio import file_sha256
 from ingest.labels import load_labeled
 from ingest.ledger import Ledger
 from ingest.roles import agent_speaker_choice

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.core.digest import file_sha256
 from app.core.models import CallSource
 from app.runtime import Runtime
 from app.services import calls
-from ingest.audio import file_sha256
 from ingest.transcribe import Transcriber, transcribe_one
 from ingest.transcript_cache import recording_key, split_key
 from tests.conftest import DATA
