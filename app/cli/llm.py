@@ -42,8 +42,9 @@ def install(
     keys = models or ["qwen2.5-coder-0.5b"]
     for command, extra in install_commands(keys, rebuild=rebuild):
         if extra.get("CMAKE_ARGS"):
-            console.print(f"CMAKE_ARGS={extra['CMAKE_ARGS']}", highlight=False)
-        console.print(" ".join(command[3:]), highlight=False)
+            console.print(f"CMAKE_ARGS={extra['CMAKE_ARGS']}", highlight=False, markup=False)
+        # markup off: rich would read "[server]" in the requirement as a style tag.
+        console.print(" ".join(command[3:]), highlight=False, markup=False)
         done = subprocess.run(command, env={**os.environ, **extra}, check=False)
         if done.returncode != 0:
             raise ConfigError(f"pip failed (exit code {done.returncode}): {' '.join(command[3:])}")
