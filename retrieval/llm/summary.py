@@ -27,6 +27,7 @@ from app.core.config import LLMSettings
 from app.core.errors import ConfigError
 from app.core.models import FollowUp, SummaryPoint, Turn, TurnRef
 from app.core.text import encoding
+from ingest.turns import CUSTOMER
 from retrieval.llm.client import LLMClient, LLMOutputError
 from retrieval.llm.prompts import count_prompt_tokens
 from retrieval.llm.turn_lines import PromptWindow, numbered_call
@@ -49,7 +50,8 @@ SYSTEM = (
     "The call is in the <call> block, one line per turn: [T<number> <mm:ss> <speaker>] <words>. "
     "A line saying turns were left out marks a part of the call you were not shown.\n\n"
     "Rules:\n"
-    '1. "reason": why the customer called, in one sentence.\n'
+    '1. "reason": why the customer called, in one sentence, citing the customer\'s own turns '
+    "(what the customer said, not what the agent offered).\n"
     '2. "outcome": how the call ended: what was resolved, done or refused, in one sentence.\n'
     '3. "follow_ups": every promise of a later action made in the call (a callback, a refund, '
     'an email, a visit, a document to send), one item each, with "by" (who promised it: the '
@@ -179,7 +181,7 @@ def summarize_turns(
                     outcome,
                     follow_ups,
                     window,
-                    _flags([reason, outcome, *follow_ups]),
+                    _flags([reason, outcome, *follow_ups], turns),
                     reply.prompt_hash,
                     cached,
                     reply.redactions,
@@ -263,12 +265,23 @@ def _point(value: object, turns: list[Turn], window: PromptWindow) -> SummaryPoi
     return SummaryPoint(text, [refs[n] for n in sorted(refs)], invalid)
 
 
-def _flags(points: list[SummaryPoint]) -> list[str]:
+def _flags(points: list[SummaryPoint], turns: list[Turn] = ()) -> list[str]:  # type: ignore[assignment]
+    """``invalid_citations``, ``uncited``, and ``reason_not_from_customer``: the reason cites
+    only other speakers' turns in a call where the customer speaks (small models cite the
+    agent's offer as the customer's reason)."""
     flags = []
     if any(p.invalid for p in points):
         flags.append("invalid_citations")
     if any(not p.citations for p in points):
         flags.append("uncited")
+    reason = points[0] if points else None
+    if (
+        reason is not None
+        and reason.citations
+        and any(t.speaker == CUSTOMER for t in turns)
+        and not any(ref.speaker == CUSTOMER for ref in reason.citations)
+    ):
+        flags.append("reason_not_from_customer")
     return flags
 
 

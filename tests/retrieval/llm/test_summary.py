@@ -198,3 +198,14 @@ def test_nothing_said_and_a_budget_too_small_are_errors() -> None:
         build_messages([Turn("agent", " "), Turn("customer", "")])
     with pytest.raises(ConfigError, match="too small"):
         build_messages(TURNS, budget_tokens=300)
+
+
+def test_a_reason_resting_only_on_the_agents_words_is_flagged(
+    llm_server: FakeLLMServer, client: LLMClient
+) -> None:
+    """Small models cite the agent's offer as the customer's reason (seen with the local 0.5B):
+    the reason is the customer's, so a reason citing no customer turn is flagged."""
+    llm_server.enqueue(Reply.json(ANSWER | {"reason": {"text": "A callback.", "turns": [4]}}))
+    assert summarize_turns(client, TURNS).flags == ["reason_not_from_customer"]
+    system = build_messages(TURNS)[0][0]["content"]
+    assert "citing the customer's own turns" in system
