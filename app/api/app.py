@@ -31,6 +31,7 @@ from app.api.routes import (
     jobs,
     label_runs,
     labels,
+    llm,
     search,
     summary,
     topics,
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         jobs,
         topics,
         insights,
+        llm,
     ):
         app.include_router(router.router, dependencies=protected, responses=common)
     if settings.api.ui:

@@ -1,0 +1,57 @@
+"""``GET /api/llm/trust``: where the configured LLM may decide classifications, as measured on
+the labeled calls (``callscope llm trust`` and the Status tab show the same). Reading it never
+measures: the first classification with an LLM does, or ``callscope llm trust``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.api.deps import RuntimeDep
+from app.services.llm_trust import stored_trust
+
+router = APIRouter(prefix="/api/llm", tags=["llm"])
+
+
+class BandOut(BaseModel):
+    #: kNN confidence band: low (under 0.5), mid (0.5-0.8), high (0.8 and over).
+    band: str
+    calls: int
+    knn_right: int
+    llm_right: int
+    #: Whether the LLM decides calls in this band.
+    llm_decides: bool
+
+
+class TrustOut(BaseModel):
+    #: ``measured``; ``not_measured`` (yet, or for another model); ``always``/``never`` when
+    #: LLM__TRUST says so; ``no_llm`` without an LLM.
+    state: Literal["measured", "not_measured", "always", "never", "no_llm"]
+    model: str | None = None
+    summary: str | None = None
+    bands: list[BandOut] = []
+    seconds: float | None = None
+
+
+@router.get("/trust")
+def llm_trust(runtime: RuntimeDep) -> TrustOut:
+    """Where the LLM may decide classifications, as last measured."""
+    s = runtime.settings.llm
+    if not s.enabled:
+        return TrustOut(state="no_llm")
+    if s.trust != "measure":
+        return TrustOut(state=s.trust, model=s.model)
+    found = stored_trust(runtime)
+    if found is None or found.model != s.model:
+        return TrustOut(state="not_measured", model=s.model)
+    bands = [
+        BandOut(band=b.band, calls=b.calls, knn_right=b.knn_right, llm_right=b.llm_right,
+                llm_decides=b.trusted)
+        for b in found.bands
+    ]  # fmt: skip
+    return TrustOut(
+        state="measured", model=found.model, summary=found.summary(), bands=bands,
+        seconds=found.seconds,
+    )  # fmt: skip
