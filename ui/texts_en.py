@@ -301,7 +301,7 @@ EN: dict[str, str] = {
     "classification, or with `callscope llm trust`. Until then the LLM decides nothing.",
     "status.trust_always": "`LLM__TRUST=always`: the LLM decides every classification, unmeasured.",
     "status.trust_never": "`LLM__TRUST=never`: the LLM decides no classification.",
-    "status.llm_on": "Configured: `{model}` at {url}.",
+    "status.llm_on": "Configured: `{model}` at `{url}`.",
     "status.llm_off": "No LLM configured: answers show the cited evidence and classification "
     "uses the nearest labeled calls. To use one, set these variables (any OpenAI-compatible "
     "endpoint) and restart:",

@@ -281,7 +281,7 @@ ZH: dict[str, str] = {
     "status.state_dir": "状态目录",
     "status.trust": "已在 {n} 个已标注通话上测评：仅 kNN 答对 {knn} 个，kNN + 大模型答对 {llm} 个；"
     "{where}。",
-    "status.trust_bands": "大模型只在{bands}时作决定",
+    "status.trust_bands": "大模型只在 {bands}时作决定",
     "status.trust_nothing": "大模型不作任何决定（所有通话由 kNN 回答）",
     "status.band_low": "kNN 置信度低（低于 0.5）",
     "status.band_mid": "kNN 置信度中等（0.5–0.8）",
@@ -291,7 +291,7 @@ ZH: dict[str, str] = {
     "在此之前大模型不作决定。",
     "status.trust_always": "`LLM__TRUST=always`：大模型决定每一次分类，未经测评。",
     "status.trust_never": "`LLM__TRUST=never`：大模型不参与分类决定。",
-    "status.llm_on": "已配置：`{model}`，地址 {url}。",
+    "status.llm_on": "已配置：`{model}`，地址 `{url}`。",
     "status.llm_off": "未配置大模型：回答显示引用的证据，分类使用最近的已标注通话。如需使用，"
     "请设置以下环境变量（任何兼容 OpenAI 的接口）并重启：",
     "status.jobs": "最近的任务",

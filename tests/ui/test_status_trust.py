@@ -33,6 +33,6 @@ def test_the_measured_trust_is_said_in_english_and_chinese(make_settings, embedd
         en, zh = trust_text(ctx, "en"), trust_text(ctx, "zh-CN")
         assert "40 labeled calls" in en and "right on 29" in en and "kNN + LLM on 28" in en
         assert "the LLM decides only when kNN's confidence is low" in en
-        assert "40 个已标注通话" in zh and "大模型只在kNN 置信度低（低于 0.5）时作决定" in zh
+        assert "40 个已标注通话" in zh and "大模型只在 kNN 置信度低（低于 0.5）时作决定" in zh
         line = status(runtime).llm_trust
         assert line and "decides in the low band(s)" in line and "with the rule 32/40" in line
