@@ -100,6 +100,11 @@ _ERRORS: tuple[tuple[str, str], ...] = (
         "msg.no_citation",
     ),
     (
+        r"The model found no answer in the passages it was given: showing the best evidence "
+        r"instead\.",
+        "msg.answer_model_not_found",
+    ),
+    (
         r"The model's answer held no words of its own, only citation marks: showing the best "
         r"evidence instead\.",
         "msg.answer_no_words",

@@ -83,6 +83,8 @@ MSG_EN: dict[str, str] = {
     "msg.topic_changed": "labels changed since the run ({labels})",
     "msg.no_citation": "The model's answer cited no passage it was given: showing the best "
     "evidence instead.",
+    "msg.answer_model_not_found": "The model found no answer in the passages it was given: "
+    "showing the best evidence instead.",
     "msg.answer_no_words": "The model's answer held no words of its own, only citation marks: "
     "showing the best evidence instead.",
     "msg.answer_other_language": "The model answered in another language than the question's: "

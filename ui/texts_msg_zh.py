@@ -81,6 +81,7 @@ MSG_ZH: dict[str, str] = {
     "msg.not_in_topic": "这些通话不属于话题 {topic}：{calls}",
     "msg.topic_changed": "发现话题之后标签已改变（当前：{labels}）",
     "msg.no_citation": "模型的回答没有引用给它的任何证据：下面显示最相关的证据。",
+    "msg.answer_model_not_found": "模型认为给它的证据中没有答案：下面显示最相关的证据。",
     "msg.answer_no_words": "模型的回答只有引用编号，没有内容：下面显示最相关的证据。",
     "msg.answer_other_language": "模型没有用提问的语言回答：下面显示最相关的证据。",
     "msg.starting": "服务仍在启动中，请稍后再试",

@@ -38,6 +38,9 @@ NO_WORDS = (
     "The model's answer held no words of its own, only citation marks: showing the best "
     "evidence instead."
 )
+MODEL_NOT_FOUND = (
+    "The model found no answer in the passages it was given: showing the best evidence instead."
+)
 NO_VALID_CITATION = (
     "The model's answer cited no passage it was given: showing the best evidence instead."
 )
@@ -133,8 +136,13 @@ class QAEngine:
                 flowing = True
                 yield text
         text = text.strip()
-        if text.startswith(NOT_FOUND) or not text:
-            yield _not_found(question, used)
+        if text.startswith(NOT_FOUND):
+            # Retrieval was not weak (that was answered above without the model): a model
+            # saying "not found" over real evidence is not taken at its word; the evidence is
+            # shown, as it would be without an LLM (small models say it falsely).
+            yield replace(
+                evidence_answer(question, passages, MODEL_NOT_FOUND), redactions=redactions
+            )
             return
         text = text.replace(NOT_FOUND, "").strip()
         cited = sorted({int(n) for n in _CITE.findall(text)})

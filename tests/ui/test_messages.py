@@ -113,13 +113,14 @@ def test_every_key_of_a_frame_is_tested() -> None:
         "msg.no_citation",  # the notes on answers: test_an_answers_note_is_said_in_chinese
         "msg.answer_no_words",
         "msg.answer_other_language",
+        "msg.answer_model_not_found",
     }
 
 
 def test_an_answers_note_is_said_in_chinese() -> None:
-    from retrieval.qa.engine import NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE
+    from retrieval.qa.engine import MODEL_NOT_FOUND, NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE
 
-    for note in (NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE):
+    for note in (NO_VALID_CITATION, NO_WORDS, OTHER_LANGUAGE, MODEL_NOT_FOUND):
         zh = known_text(note, "zh-CN")
         assert known_text(note, "en") == note and zh != note and not _english(zh), zh
 
