@@ -251,13 +251,8 @@ def classify_calls(runtime: Runtime, call_ids: Sequence[str], *, source: str) ->
 def _classify_stored_texts(runtime: Runtime, texts: dict[str, str]) -> list[Classification]:
     if not texts:
         return []
-    classifier = runtime.classifier
     ids = list(texts)
-    views = classifier.stored_views(ids)
-    missing = [c for c in ids if c not in views]
-    if missing:
-        views.update(zip(missing, classifier.call_views([texts[c] for c in missing]), strict=True))
-    found = classifier.classify_views([views[c] for c in ids], exclude=ids)
+    found = runtime.classifier.classify_stored(ids, [texts[c] for c in ids])
     refine = refiner(runtime)
     if refine is not None:
         found = refine(found, [texts[c] for c in ids])

@@ -62,13 +62,7 @@ def llm_trust(
     ids = [c for c in sample if rows[c] is not None and rows[c].transcript is not None]
     texts = [call_text(rows[c].transcript) for c in ids]  # type: ignore[union-attr]
     say(f"classifying {len(ids)} labeled calls with kNN alone (each without itself)")
-    classifier = runtime.classifier
-    views = classifier.stored_views(ids)
-    missing = [c for c in ids if c not in views]
-    if missing:
-        views.update(zip(missing, classifier.call_views([texts[ids.index(c)] for c in missing]),
-                         strict=True))  # fmt: skip
-    knn = classifier.classify_views([views[c] for c in ids], exclude=ids)
+    knn = runtime.classifier.classify_stored(ids, texts)
     say(f"asking {llm.model} about the same {len(ids)} calls")
     from retrieval.classify.refine import LLMRefiner
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from app.core.bundled_llm import LOCAL_MODELS, local_model, local_model_file
+from app.core.bundled_llm import LOCAL_MODELS, local_model, local_model_file, pieces
 from app.core.errors import ConfigError
 
 #: The llama.cpp binding and the version measured with (docs/benchmarks.md "A local LLM").
@@ -296,8 +296,6 @@ def _tail(path: Path) -> str:
 
 def bundled_models() -> list[dict[str, object]]:
     """Each bundled model: name, size, licence, and whether its packages are installed."""
-    from app.core.bundled_llm import pieces
-
     rows = []
     for key, model in LOCAL_MODELS.items():
         try:

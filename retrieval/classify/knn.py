@@ -107,13 +107,20 @@ class KnnClassifier:
         calls = self.call_views(texts)
         return self.classify_views(calls, exclude=exclude)
 
-    def classify_stored(self, call_ids: Sequence[str]) -> list[Classification]:
+    def classify_stored(
+        self, call_ids: Sequence[str], texts: Sequence[str] | None = None
+    ) -> list[Classification]:
         """Classify calls already in the store from the vectors it holds (nothing is embedded);
-        a call never votes for itself. Unknown ids are an ``InputError``."""
+        a call never votes for itself. A call whose point is missing (an interrupted ingest)
+        is embedded from ``texts[i]`` when given, else it is an ``InputError``."""
         found = self.stored_views(call_ids)
-        missing = [c for c in call_ids if c not in found]
+        missing = [i for i, c in enumerate(call_ids) if c not in found]
+        if missing and texts is None:
+            names = ", ".join(repr(call_ids[i]) for i in missing[:5])
+            raise InputError(f"no call point for {names}")
         if missing:
-            raise InputError(f"no call point for {', '.join(map(repr, missing[:5]))}")
+            views = self.call_views([texts[i] for i in missing])  # type: ignore[index]
+            found.update((call_ids[i], v) for i, v in zip(missing, views, strict=True))
         return self.classify_views([found[c] for c in call_ids], exclude=list(call_ids))
 
     def stored_views(self, call_ids: Sequence[str]) -> dict[str, CallView]:
@@ -315,12 +322,9 @@ class KnnClassifier:
 
     def labeled_calls(self) -> tuple[str, list[tuple[str, tuple[str, ...]]]]:
         """The fingerprint of the labeled calls and each one's (id, labels), as last fitted."""
-        model = self.label_model() if self.settings.model_weight > 0 else None
-        if model is None:
-            self._calibration_only()
         with self._lock:
-            assert self._model is not None
-            return self._model.fingerprint, [(i.call_id, i.labels) for i in self._items]
+            model = self._current_model(fit_model=self.settings.model_weight > 0)
+            return model.fingerprint, [(i.call_id, i.labels) for i in self._items]
 
     def _fitted(self) -> tuple[LabelModel, Calibration | None]:
         """The light model and the calibration, refitted only when the labeled calls changed.

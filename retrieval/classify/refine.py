@@ -49,13 +49,14 @@ class LLMRefiner:
         if not self.labels:
             return found
         rules = [self._rule(c) for c in found]
-        asked = [(c, t) for c, t, (ask, _) in zip(found, texts, rules, strict=True) if ask]
+        asked = [i for i, (ask, _) in enumerate(rules) if ask]
         with ThreadPoolExecutor(max_workers=self.settings.llm.concurrency) as pool:
-            verdicts = iter(list(pool.map(self._ask, *zip(*asked, strict=True))) if asked else [])
+            answers = pool.map(self._ask, [found[i] for i in asked], [texts[i] for i in asked])
+            verdicts = dict(zip(asked, answers, strict=True))
         out = []
-        for c, (ask, why) in zip(found, rules, strict=True):
+        for i, (c, (ask, why)) in enumerate(zip(found, rules, strict=True)):
             if ask:
-                answer = combine(c, next(verdicts), self.client.model)
+                answer = combine(c, verdicts[i], self.client.model)
             else:
                 answer = replace(c, provenance={**c.provenance, "llm_model": self.client.model})
             if why:

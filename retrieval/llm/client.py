@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import openai
 from tenacity import (
@@ -46,6 +46,7 @@ from tenacity import (
 from app.core.config import LLMSettings
 from app.core.errors import ConfigError, LLMError
 from retrieval.llm.cache import ResponseCache
+from retrieval.llm.formats import Mode, modes_to_try, response_format
 from retrieval.llm.parse import parse_json_object
 from retrieval.llm.prompts import count_prompt_tokens, count_text_tokens
 from retrieval.llm.retry import (
@@ -67,8 +68,6 @@ from retrieval.llm.stream import (
 if TYPE_CHECKING:  # only a type here; openai 3 itself runs on httpx2 and accepts either
     import httpx
 
-Mode = Literal["json_schema", "json_object_schema", "json_object", "text"]
-MODES: tuple[Mode, ...] = ("json_schema", "json_object_schema", "json_object", "text")
 #: The schema name a streamed text answer is hashed under: not a valid json_schema name, so no
 #: JSON request can share its cache key.
 TEXT_ANSWER = "<text answer>"
@@ -321,14 +320,9 @@ class LLMClient:
         probed after it.
         """
         known = self._mode
-        if self._fixed is not None:
-            modes: tuple[Mode, ...] = (self._fixed,)
-        elif known is not None:
-            modes = (known, *(m for m in MODES if m != known))
-        else:
-            modes = MODES
+        modes = modes_to_try(self._fixed, known)
         for i, mode in enumerate(modes):
-            extra = _response_format(mode, schema, schema_name)
+            extra = response_format(mode, schema, schema_name)
             try:
                 completion = self._call(
                     lambda extra=extra: self._create(messages, max_tokens=max_tokens, **extra)
@@ -449,16 +443,3 @@ class LLMClient:
     def _describe(self, exc: openai.OpenAIError, attempts: int) -> str:
         s = self._settings
         return describe(exc, attempts, base_url=s.base_url, timeout=s.timeout)
-
-
-def _response_format(mode: Mode, schema: dict, schema_name: str) -> dict[str, Any]:
-    """The ``response_format`` argument of a mode (none in text mode)."""
-    if mode == "json_schema":
-        strict = {"name": schema_name, "schema": schema, "strict": True}
-        return {"response_format": {"type": "json_schema", "json_schema": strict}}
-    if mode == "json_object_schema":
-        # llama.cpp's server (llama-cpp-python) compiles this schema into a grammar.
-        return {"response_format": {"type": "json_object", "schema": schema}}
-    if mode == "json_object":
-        return {"response_format": {"type": "json_object"}}
-    return {}

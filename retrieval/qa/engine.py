@@ -147,11 +147,12 @@ class QAEngine:
         text = text.replace(NOT_FOUND, "").strip()
         cited = sorted({int(n) for n in _CITE.findall(text)})
         citations = [Citation(n, used[n - 1]) for n in cited if 1 <= n <= len(used)]
+        words = own_words(text)
         why = (
             NO_WORDS
-            if not own_words(text)
+            if not words
             else OTHER_LANGUAGE
-            if not in_language_of(question, own_words(text))
+            if not in_language_of(question, words)
             else NO_VALID_CITATION
             if not citations
             else None
