@@ -11,6 +11,7 @@ falls back to English for a locale it is not given, and Simplified reads better 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -100,8 +101,10 @@ def dataframe(columns: Sequence[str], **kwargs: Any) -> gr.Dataframe:
 
 
 def localize_tables(blocks: gr.Blocks) -> None:
-    """On page load, head every :func:`dataframe` table of ``blocks`` in the language of the
-    request (as the event handlers do). The tables are still empty then."""
+    """On page load, head every :func:`dataframe` table of ``blocks`` in the browser's language
+    (the first of ``navigator.languages``, the language its ``Accept-Language`` puts first, which
+    the event handlers read). Done in the page, not by a server event: a server answer could
+    arrive after a question the user asked at once and empty its filled table (seen in CI)."""
     tables = [
         b
         for b in blocks.blocks.values()
@@ -109,16 +112,19 @@ def localize_tables(blocks: gr.Blocks) -> None:
     ]
     if not tables:
         return
-
-    def localize(request: gr.Request) -> list[gr.Dataframe]:
-        lang = lang_of(request)
-        # The headers travel inside the value: an update without one would keep the old ones.
-        return [
-            gr.Dataframe(value=[], headers=headers(getattr(table, COLUMN_KEYS), lang))
-            for table in tables
-        ]
-
-    blocks.load(localize, None, tables, show_progress="hidden", api_visibility="private")
+    texts = {
+        lang: [headers(getattr(table, COLUMN_KEYS), lang) for table in tables]
+        for lang in ("en", "zh-CN")
+    }
+    js = (
+        "() => { const first = ((navigator.languages && navigator.languages[0])"
+        " || navigator.language || '').toLowerCase();"
+        f" const texts = {json.dumps(texts, ensure_ascii=False)};"
+        " const heads = texts[first.startsWith('zh') ? 'zh-CN' : 'en'];"
+        " const values = heads.map(h => ({headers: h, data: [], metadata: null}));"
+        " return values.length === 1 ? values[0] : values; }"
+    )
+    blocks.load(None, None, tables, js=js, show_progress="hidden", api_visibility="private")
 
 
 #: The attribute of a :func:`dropdown` holding the kind of its names and the names.

@@ -132,6 +132,11 @@ def test_ask_cites_content_in_order_with_the_speaker_once(
     open_ui: Any, locale: str, question: str
 ) -> None:
     page = open_ui(locale)
+    # Headed in the page's language before anything is asked (by the page itself, so no late
+    # server answer can empty the table once a question has filled it).
+    expect(page.locator("#ask-citations").get_by_role("columnheader").nth(1)).to_have_attribute(
+        "title", "通话" if locale.startswith("zh") else "Call"
+    )
     page.locator("#ask-question textarea").fill(question)
     page.locator("#ask-question textarea").press("Enter")
     chat = page.locator("#ask-chat")
