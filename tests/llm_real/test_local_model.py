@@ -176,3 +176,38 @@ def test_a_chinese_summary_cites_turns_of_the_call(store: Runtime) -> None:
     for point in summary.points:
         for ref in point.citations:
             assert 1 <= ref.turn <= 3 and ref.text in turns
+
+
+def _client(local_llm: LocalLLM) -> LLMClient:
+    from app.core.config import LLMSettings
+
+    return LLMClient(
+        LLMSettings(base_url=local_llm.base_url, model=MODEL, timeout=300, max_retries=1),
+        cache_path=None,
+    )
+
+
+def test_a_chinese_suspect_is_reviewed_with_a_label_of_the_set(local_llm: LocalLLM) -> None:
+    from eval.quality.adjudicate import adjudicate
+    from eval.quality.issue import LabelIssue
+
+    text = (
+        "客户：我的快递一周了还没到，物流信息也不更新。\n坐席：包裹卡在转运中心了，预计周四送达。"
+    )
+    issue = LabelIssue(0, "s", "refund", "delivery_delay", 0.9, flagged=True, text=text,
+                       add=["delivery_delay"], remove=["refund"])  # fmt: skip
+    examples = {"refund": ["客户：退款还没到账。"], "delivery_delay": ["客户：快递还没送到。"]}
+    with _client(local_llm) as client:
+        summary = adjudicate(client, [issue], examples, list(LABELS), top=1, concurrency=1)
+    assert summary["done"] == 1, summary
+    assert issue.llm_label in LABELS and issue.llm_reason
+    assert issue.llm_verdict == ("keep" if issue.llm_label == "refund" else "relabel")
+
+
+def test_a_chinese_topic_is_named_in_chinese(local_llm: LocalLLM) -> None:
+    from retrieval.topics import name_topic
+
+    calls = ["客户：我的快递还没到。", "客户：包裹三天没有物流更新。", "客户：快递员一直没来送货。"]
+    with _client(local_llm) as client:
+        named = name_topic(client, ["快递", "包裹", "物流"], calls)
+    assert named.name and has_cjk(named.name), named

@@ -96,3 +96,13 @@ def test_an_answer_without_a_name_is_an_llm_error(llm_server: FakeLLMServer) -> 
     llm_server.enqueue(Reply.json({"name": "  ", "description": "?"}))
     with pytest.raises(LLMError, match="without a name"):
         name_topic(_client(llm_server), ["a"], ["Customer: b"])
+
+
+def test_a_mostly_chinese_group_is_named_in_chinese(llm_server: FakeLLMServer) -> None:
+    llm_server.enqueue(Reply.json({"name": "快递延误", "description": "客户询问快递为何延误。"}))
+    calls = ["客户：快递还没到。", "客户：包裹三天没动了。", "Customer: where is my parcel?"]
+    named = name_topic(_client(llm_server), ["快递", "包裹"], calls)
+    assert named.name == "快递延误"
+    system, user = (m["content"] for m in llm_server.requests[0].messages)
+    assert "用简体中文回答" in system and user.startswith("这组通话的区分词：快递, 包裹")
+    assert user.count("</call>") == 3
