@@ -63,6 +63,9 @@ class Runtime:
         self._labels: tuple[int, float, list[str]] | None = None  # (store writes, when, labels)
         self._transcriber_lock = threading.Lock()
         self._names_adopted = False  # see adopt_legacy_names
+        #: True in a server (set by the API's lifespan): slow one-off work a request would
+        #: otherwise wait for (measuring the LLM) runs in the background instead.
+        self.long_lived = False
         self._renamed: tuple[str, str] | None = None
         if embedder is not None:
             self.__dict__["embedder"] = embedder

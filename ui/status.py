@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from app.core.config import Settings
-from app.services.llm_trust import stored_trust
+from app.services.llm_trust import trust_state
 from app.services.status import Status, status
 from ui.context import UIContext
 from ui.i18n import I18N, dataframe, job_word, lang_of, t
@@ -64,22 +64,37 @@ def llm_markdown(ctx: UIContext, lang: str) -> str:
 
 
 def trust_text(ctx: UIContext, lang: str) -> str:
-    """Where the LLM may decide classifications, as measured on the labeled calls."""
+    """Where the LLM may decide classifications, as measured on the labeled calls, and how far
+    a measurement running in the background has got."""
     s = ctx.runtime.settings.llm
     if s.trust != "measure":
         return t(f"status.trust_{s.trust}", lang)
-    found = stored_trust(ctx.runtime)
-    if found is None or found.model != s.model:
-        return t("status.trust_none", lang)
-    bands = [t(f"status.band_{b.band}", lang) for b in found.bands if b.trusted]
-    where = (
-        t("status.trust_bands", lang).format(bands=t("status.band_join", lang).join(bands))
-        if bands
-        else t("status.trust_nothing", lang)
-    )
-    return t("status.trust", lang).format(
-        n=found.calls, knn=found.knn_right, llm=found.llm_right, where=where
-    )
+    state = trust_state(ctx.runtime)
+    found = state.measured
+    lines = []
+    if found is None:
+        lines.append(t("status.trust_none", lang))
+    else:
+        bands = [t(f"status.band_{b.band}", lang) for b in found.bands if b.trusted]
+        where = (
+            t("status.trust_bands", lang).format(bands=t("status.band_join", lang).join(bands))
+            if bands
+            else t("status.trust_nothing", lang)
+        )
+        lines.append(
+            t("status.trust", lang).format(
+                n=found.calls, knn=found.knn_right, llm=found.llm_right, where=where
+            )
+            + (f" {t('status.trust_stale', lang)}" if state.stale else "")
+        )
+    running = state.measuring
+    if running is not None and running.running:
+        lines.append(
+            t("status.trust_measuring", lang).format(done=running.done, total=running.total)
+        )
+    elif running is not None:
+        lines.append(t("status.trust_failed", lang).format(error=running.error))
+    return "\n\n".join(lines)
 
 
 def technical_markdown(report: Status, lang: str, settings: Settings | None = None) -> str:

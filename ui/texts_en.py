@@ -299,6 +299,12 @@ EN: dict[str, str] = {
     "status.band_join": " and ",
     "status.trust_none": "Not yet measured on the labeled calls: that happens at the first "
     "classification, or with `callscope llm trust`. Until then the LLM decides nothing.",
+    "status.trust_measuring": "Being measured now in the background: {done} of {total} labeled "
+    "calls asked so far. Until it finishes, classifications use the previous measurement of this "
+    "model, or kNN alone.",
+    "status.trust_failed": "The last measurement failed ({error}); the next classification "
+    "tries again.",
+    "status.trust_stale": "(Made before the labeled calls last changed.)",
     "status.trust_always": "`LLM__TRUST=always`: the LLM decides every classification, unmeasured.",
     "status.trust_never": "`LLM__TRUST=never`: the LLM decides no classification.",
     "status.llm_on": "Configured: `{model}` at `{url}`.",

@@ -289,6 +289,10 @@ ZH: dict[str, str] = {
     "status.band_join": "和",
     "status.trust_none": "尚未在已标注通话上测评：第一次分类时或运行 `callscope llm trust` 时进行。"
     "在此之前大模型不作决定。",
+    "status.trust_measuring": "正在后台测评：已问了 {total} 个已标注通话中的 {done} 个。"
+    "测评完成前，分类沿用此模型上一次的测评结果，或只用 kNN。",
+    "status.trust_failed": "上一次测评失败（{error}）；下一次分类时会重试。",
+    "status.trust_stale": "（这是已标注通话最近一次变动之前的测评。）",
     "status.trust_always": "`LLM__TRUST=always`：大模型决定每一次分类，未经测评。",
     "status.trust_never": "`LLM__TRUST=never`：大模型不参与分类决定。",
     "status.llm_on": "已配置：`{model}`，地址 `{url}`。",

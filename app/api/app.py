@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime if runtime is not None else Runtime(settings)
         app.state.runtime = rt
+        rt.long_lived = True
         try:
             # Load models and open the store before the first request; a failure here is not
             # fatal (the store may come up later) and /ready keeps reporting it until it works.

@@ -123,7 +123,7 @@ def trust(
         found = llm_trust(
             runtime,
             refresh=refresh,
-            on_progress=lambda step: err_console.print(f"… {step}", highlight=False),
+            on_progress=lambda done, total, step: err_console.print(f"… {step}", highlight=False),
         )
     if found is None:
         raise ConfigError("no labeled calls to measure the LLM on: import labeled calls first")

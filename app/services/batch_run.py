@@ -29,6 +29,7 @@ from app.runtime import Runtime
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.conversation import conversation
+from app.services.llm_trust import llm_trust
 from app.services.results import ResultLog, row, write_rows
 from ingest.ledger import LedgerRow
 from ingest.workers import plan
@@ -98,6 +99,15 @@ def run_batch(
                 )
         pending = [s for s in sources if s.origin not in log.done]
         report(len(rows), total, f"{len(pending)} calls to process ({resumed} done before)")
+        if pending and not runtime.long_lived:
+            # Measured once before the first step, with its progress shown (a server measures
+            # in the background instead): the whole run then uses the LLM where it helps.
+            llm_trust(
+                runtime,
+                on_progress=lambda _d, _t, line: report(
+                    len(rows), total, f"measuring the LLM on labeled calls: {line}"
+                ),
+            )
         chunk = step_size(len(pending), runtime)
         for at in range(0, len(pending), chunk):
             step = pending[at : at + chunk]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from app.core.errors import CallScopeError
 from app.runtime import Runtime
-from app.services.llm_trust import stored_trust
+from app.services.llm_trust import trust_line, trust_state
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,7 @@ def status(runtime: Runtime, *, failures: int = 10, open_store: bool | None = No
         ],
     )
     if s.llm.enabled and s.llm.trust == "measure":
-        measured = stored_trust(runtime)
-        if measured is not None and measured.model == s.llm.model:
-            report.llm_trust = measured.summary()
+        report.llm_trust = trust_line(trust_state(runtime))
     elif s.llm.enabled:
         report.llm_trust = f"llm.trust is {s.llm.trust}: not measured"
     if open_store is None:

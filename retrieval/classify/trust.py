@@ -72,6 +72,13 @@ class LLMTrust:
     bands: tuple[BandResult, ...]
     seconds: float
     sample: tuple[str, ...] = field(default=())
+    #: Why nothing was measured (:meth:`unmeasured`); empty for a measurement.
+    note: str = ""
+
+    @classmethod
+    def unmeasured(cls, model: str, endpoint: str, note: str) -> LLMTrust:
+        """No measurement (yet): the LLM decides nothing, and every answer says ``note``."""
+        return cls(model, endpoint, "", (), 0.0, note=note)
 
     def key(self) -> tuple[str, str, str]:
         return (self.model, self.endpoint, self.labels_fingerprint)
@@ -82,6 +89,8 @@ class LLMTrust:
 
     def decides(self, confidence: float) -> tuple[bool, str]:
         """Whether the LLM decides a call of this kNN confidence, and the reason in words."""
+        if self.note:
+            return False, self.note
         found = self.band(confidence)
         if found is None or found.calls == 0:
             return False, f"{band_of(confidence)} kNN confidence: not measured, kNN decides"
@@ -127,6 +136,7 @@ class LLMTrust:
             bands=bands,
             seconds=float(data["seconds"]),
             sample=tuple(data.get("sample", ())),
+            note=str(data.get("note", "")),
         )
 
 

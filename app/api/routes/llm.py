@@ -1,6 +1,7 @@
 """``GET /api/llm/trust``: where the configured LLM may decide classifications, as measured on
-the labeled calls (``callscope llm trust`` and the Status tab show the same). Reading it never
-measures: the first classification with an LLM does, or ``callscope llm trust``."""
+the labeled calls (``callscope llm trust`` and the Status tab show the same), and how far a
+measurement running in the background has got. Reading it never measures: the server's first
+classification with an LLM starts that in the background, or ``callscope llm trust`` does it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.api.deps import RuntimeDep
-from app.services.llm_trust import stored_trust
+from app.services.llm_trust import trust_state
 
 router = APIRouter(prefix="/api/llm", tags=["llm"])
 
@@ -25,6 +26,16 @@ class BandOut(BaseModel):
     llm_decides: bool
 
 
+class MeasuringOut(BaseModel):
+    #: Labeled calls the LLM has been asked about so far, of ``total``.
+    done: int
+    total: int
+    #: Unix time it started.
+    started: float
+    #: Why it failed (it is tried again at the next classification); None while it runs.
+    error: str | None = None
+
+
 class TrustOut(BaseModel):
     #: ``measured``; ``not_measured`` (yet, or for another model); ``always``/``never`` when
     #: LLM__TRUST says so; ``no_llm`` without an LLM.
@@ -33,6 +44,10 @@ class TrustOut(BaseModel):
     summary: str | None = None
     bands: list[BandOut] = []
     seconds: float | None = None
+    #: The measurement was made before the labeled calls last changed.
+    stale: bool = False
+    #: A measurement running (or failed) in the background.
+    measuring: MeasuringOut | None = None
 
 
 @router.get("/trust")
@@ -43,9 +58,16 @@ def llm_trust(runtime: RuntimeDep) -> TrustOut:
         return TrustOut(state="no_llm")
     if s.trust != "measure":
         return TrustOut(state=s.trust, model=s.model)
-    found = stored_trust(runtime)
-    if found is None or found.model != s.model:
-        return TrustOut(state="not_measured", model=s.model)
+    state = trust_state(runtime)
+    running = state.measuring
+    measuring = (
+        MeasuringOut(done=running.done, total=running.total, started=running.started,
+                     error=running.error)
+        if running is not None else None
+    )  # fmt: skip
+    found = state.measured
+    if found is None:
+        return TrustOut(state="not_measured", model=s.model, measuring=measuring)
     bands = [
         BandOut(band=b.band, calls=b.calls, knn_right=b.knn_right, llm_right=b.llm_right,
                 llm_decides=b.trusted)
@@ -53,5 +75,5 @@ def llm_trust(runtime: RuntimeDep) -> TrustOut:
     ]  # fmt: skip
     return TrustOut(
         state="measured", model=found.model, summary=found.summary(), bands=bands,
-        seconds=found.seconds,
+        seconds=found.seconds, stale=state.stale, measuring=measuring,
     )  # fmt: skip

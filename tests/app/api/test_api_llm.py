@@ -18,6 +18,7 @@ def test_the_trust_states_and_the_measured_bands(runtime: Runtime) -> None:
     with TestClient(create_app(runtime=runtime)) as c:
         assert c.get("/api/llm/trust", headers=AUTH).json() == {
             "state": "no_llm", "model": None, "summary": None, "bands": [], "seconds": None,
+            "stale": False, "measuring": None,
         }  # fmt: skip
         assert c.get("/api/llm/trust").status_code == 401
         runtime.settings.llm = LLMSettings(base_url="http://127.0.0.1:9/v1", model="small")

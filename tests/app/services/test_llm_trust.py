@@ -6,6 +6,7 @@ answers (the real models are measured in tests/llm_real and docs/benchmarks.md).
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -13,7 +14,16 @@ from app.core.config import LLMSettings
 from app.runtime import Runtime
 from app.services.classify import classify_text
 from app.services.labels import relabel_call
-from app.services.llm_trust import llm_trust, stored_trust
+from app.core.errors import LLMError
+from app.services import llm_trust as trust_service
+from app.services.llm_trust import (
+    NOT_MEASURED,
+    llm_trust,
+    measure_in_background,
+    measuring,
+    stored_trust,
+    trust_state,
+)
 from retrieval.classify.answer import Classification
 from retrieval.classify.refine import LLMRefiner
 from retrieval.classify.trust import BandResult, LLMTrust, band_of, choose_sample, compare
@@ -92,6 +102,67 @@ def test_an_llm_worse_than_knn_is_measured_once_then_never_asked(
     # (Prompts asked before come from the response cache: only the changed ones are sent.)
     assert len(llm_server.requests) > measured
     assert stored_trust(labeled).labels_fingerprint != trust.labels_fingerprint
+
+
+def _measured(runtime: Runtime) -> None:
+    """Wait for the background measurement to end."""
+    deadline = time.monotonic() + 60
+    while measuring(runtime) is not None:
+        assert time.monotonic() < deadline, measuring(runtime)
+        time.sleep(0.05)
+
+
+def test_a_server_never_waits_for_the_measurement(
+    labeled: Runtime, llm_server: FakeLLMServer
+) -> None:
+    labeled.settings.llm = fast_llm_settings(llm_server, trust="measure", trust_sample=6)
+    llm_server.default = _wrong()
+    labeled.long_lived = True  # as the API's lifespan sets it
+    first = classify_text(labeled, "Customer: the parcel never arrived, the courier lost it")
+    # Answered at once by kNN, saying why; the measurement runs in the background.
+    assert first.decided_by == "knn" and first.provenance["llm_trust"] == NOT_MEASURED
+    _measured(labeled)
+    trust = stored_trust(labeled)
+    assert trust is not None and trust.calls == 6 and len(llm_server.requests) == 6
+    assert not trust_state(labeled).stale
+    second = classify_text(labeled, "Customer: I want my money back for the broken kettle")
+    assert second.provenance["llm_trust"] not in (None, NOT_MEASURED)
+    assert len(llm_server.requests) == 6  # kept: not measured again, not asked
+
+    # The labels change: the earlier measurement of this model serves until the new one is made.
+    relabel_call(labeled, "refund-0", labels=["delivery_delay"], source="test")
+    assert trust_state(labeled).stale
+    third = classify_text(labeled, "Customer: where is my parcel?")
+    assert third.provenance["llm_trust"] != NOT_MEASURED
+    _measured(labeled)
+    state = trust_state(labeled)
+    assert not state.stale and state.measured.labels_fingerprint != trust.labels_fingerprint
+
+
+def test_a_failed_background_measurement_is_shown_and_tried_again(
+    labeled: Runtime, llm_server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labeled.settings.llm = fast_llm_settings(llm_server, trust="measure", trust_sample=6)
+    labeled.long_lived = True
+
+    def fails(runtime: Runtime, **_: object) -> None:
+        raise LLMError("the endpoint refused the connection")
+
+    monkeypatch.setattr(trust_service, "llm_trust", fails)
+    measure_in_background(labeled)
+    deadline = time.monotonic() + 30
+    while measuring(labeled).running:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert measuring(labeled).error == "the endpoint refused the connection"
+    from app.services.status import status
+
+    assert "the last measurement failed: the endpoint refused" in status(labeled).llm_trust
+    monkeypatch.undo()
+    llm_server.default = _wrong()
+    measure_in_background(labeled)  # the next need starts it again
+    _measured(labeled)
+    assert stored_trust(labeled) is not None and measuring(labeled) is None
 
 
 def test_trust_always_and_never(labeled: Runtime, llm_server: FakeLLMServer) -> None:
