@@ -194,7 +194,7 @@ def qa_validity(base_url: str, model: str, qa: str, n: int, context: int) -> dic
     asked = read_jsonl(queries, ("question", "evidence"))
     picked = random.Random(0).sample(asked, min(n, len(asked)))
     sources, ids_by_call = corpus_calls(rows)
-    settings = llm_settings(base_url, model, 0, context)
+    settings = llm_settings(base_url, model, 40, context)
     answers = []
     with temporary_runtime(settings, prefix="bench-llm-qa") as runtime:
         calls.ingest_sources(runtime, sources)
