@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from app.core.filters import CallFilter
     from retrieval.classify.knn import KnnClassifier
     from retrieval.classify.refine import LLMRefiner
+    from retrieval.inspection.book import RuleBook
     from retrieval.llm.client import LLMClient
     from retrieval.qa.engine import QAEngine
     from retrieval.search import Searcher
@@ -145,6 +146,13 @@ class Runtime:
             cache_path=self.settings.paths.state_dir / "llm_cache.sqlite",
             redactor=redactor_for(self.settings.pii, self.settings.llm.base_url),
         )
+
+    @built_once
+    def rule_book(self) -> RuleBook:
+        """The quality-inspection rules, their history and what they found on each call."""
+        from retrieval.inspection.book import RuleBook
+
+        return RuleBook(self.settings.paths.state_dir / "inspection.sqlite")
 
     @built_once
     def classifier(self) -> KnnClassifier:
@@ -266,7 +274,7 @@ class Runtime:
         if close is not None:
             close()
             self._transcriber = None
-        for name in ("turns", "calls", "ledger", "llm"):
+        for name in ("turns", "calls", "ledger", "llm", "rule_book"):
             if name in self.__dict__:
                 component = self.__dict__.pop(name)
                 if component is not None:

@@ -48,12 +48,15 @@ _ALIASES = {
     "split": "split",
     "language": "language",
     "lang": "language",
+    # Quality-inspection rules a call matched (``app.services.inspection``).
+    "category": "categories",
+    "categories": "categories",
 }
 
 
 #: The keys a filter error offers (``split`` and the long aliases work, but are not advertised:
 #: a supervisor filters by label, speaker, language, date, metadata and metrics).
-_SHOWN = ("label", "speaker", "language", "call")
+_SHOWN = ("label", "category", "speaker", "language", "call")
 
 
 def _grammar(metadata_fields: Sequence[str]) -> str:
@@ -66,7 +69,9 @@ def _grammar(metadata_fields: Sequence[str]) -> str:
 
 
 #: Payload keys the filter writes itself; metadata fields may not shadow them.
-_FIXED = frozenset({"labels", "call_id", "speakers", "split", "language", "date", "turn"})
+_FIXED = frozenset(
+    {"labels", "categories", "call_id", "speakers", "split", "language", "date", "turn"}
+)
 
 
 def _value(name: str, value: object) -> str:
@@ -82,6 +87,8 @@ class CallFilter:
     body fields, the UI's dropdowns): several values of one key mean "any of", keys AND."""
 
     labels: tuple[str, ...] = ()
+    #: Names of quality-inspection rules the call matched (any of them).
+    categories: tuple[str, ...] = ()
     call_ids: tuple[str, ...] = ()
     speakers: tuple[str, ...] = ()
     split: str | None = None
@@ -97,7 +104,7 @@ class CallFilter:
     def __post_init__(self) -> None:
         # An empty value ("label=" from a form or a URL) is refused, never dropped: dropping it
         # would silently widen the search to every call.
-        for name in ("labels", "call_ids", "speakers"):
+        for name in ("labels", "categories", "call_ids", "speakers"):
             object.__setattr__(self, name, tuple(_value(name, v) for v in getattr(self, name)))
         for name in ("split", "language"):
             value = getattr(self, name)
@@ -170,6 +177,7 @@ class CallFilter:
         spec: dict[str, Any] = {}
         for key, values in (
             ("labels", self.labels),
+            ("categories", self.categories),
             ("call_id", self.call_ids),
             ("speakers", self.speakers),
         ):

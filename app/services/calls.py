@@ -25,6 +25,7 @@ from app.core.hotwords import parse_hotwords
 from app.core.models import CallSource, Columns, IngestResult
 from app.core.names import safe_basename, safe_call_id, stored_name, unique_id
 from app.runtime import Runtime
+from app.services.inspection import recheck_calls
 from ingest.labels import load_labeled
 from ingest.ledger import Ledger
 from ingest.roles import agent_speaker_choice
@@ -91,6 +92,7 @@ def ingest_sources(
             row = runtime.ledger.get(result.call_id)
             new = row.labels if row else []
             runtime.ledger.add_history(result.call_id, old, new, f"content replaced ({by})")
+    recheck_calls(runtime, [r.call_id for r in results if r.status == "indexed"])
     return results
 
 
@@ -382,6 +384,7 @@ def delete_call(runtime: Runtime, call_id: str) -> int | None:
     if recording is not None:
         _drop_cached_transcript(runtime, ledger, call_id, recording)
     ledger.delete(call_id)
+    runtime.rule_book.forget_call(call_id)
     # The uploaded recording or transcript file (only ever a file a client sent us), unless
     # another call was made from the same stored copy (identical files share one).
     upload = (recording or Path(row.origin)).resolve()

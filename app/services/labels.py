@@ -19,6 +19,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.runtime import Runtime
 from app.services import label_runs
+from app.services.inspection import recheck_calls
 from app.services.topics import clean_label
 from ingest.relabel import (
     Change,
@@ -208,6 +209,8 @@ def undo_relabel(
     undo in the history (``undo #<entry> (<by>)``). Refused with ``LabelsChangedError`` when
     the call changed since (its labels are no longer the ones the entry set)."""
     change = undo_change(runtime, call_id, entry, f"undo #{entry} ({by})", dry_run=dry_run)
+    if not dry_run:
+        recheck_calls(runtime, [call_id])  # rules may read the labels
     return _edit(change, dry_run)
 
 
@@ -231,6 +234,8 @@ def relabel(
     report = apply_corrections(
         runtime, corrections, source or file.name, dry_run=dry_run, known_labels=known
     )
+    if not dry_run:
+        recheck_calls(runtime, [c.call_id for c in report.changed])
     return report, warnings
 
 
@@ -250,6 +255,7 @@ def _apply(
     # Written only if the call still has the labels just planned on (another request may
     # have changed them in between).
     report = apply_corrections(runtime, [replace(fix, expect=tuple(planned.old))], source)
+    recheck_calls(runtime, [c.call_id for c in report.changed])
     if not report.changed:  # changed between the plan and the write (another request)
         reason = report.skipped[0][1] if report.skipped else "not changed"
         raise LabelsChangedError(f"{fix.call_id!r}: {reason}")

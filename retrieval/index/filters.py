@@ -43,6 +43,8 @@ FLOAT = "float"
 INDEXED_FIELDS: dict[str, str] = {
     "call_id": KEYWORD,
     "labels": KEYWORD,
+    # The quality-inspection rules a call matched (``app.services.inspection``).
+    "categories": KEYWORD,
     "split": KEYWORD,
     "speakers": KEYWORD,
     "language": KEYWORD,

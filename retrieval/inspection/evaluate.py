@@ -60,6 +60,8 @@ class CallView:
     confidence: float | None = None
     metadata: dict[str, object] = field(default_factory=dict)
     similarity: Similarity | None = None
+    #: The cosine above which a turn means an example, for the embedder that made the vectors.
+    meaning_threshold: float = 0.9
 
     def __post_init__(self) -> None:
         self.timed = any(t.start is not None for t in self.turns)
@@ -203,10 +205,11 @@ def _meaning(meaning: Meaning, call: CallView) -> Outcome:
     if call.similarity is None:
         return Outcome(False)
     scores = call.similarity(meaning.examples)
+    threshold = meaning.min_similarity or call.meaning_threshold
     hits = {}
     for t in _scope(call, meaning.speaker, meaning.within):
         score, example = scores.get(t.index, (0.0, ""))
-        if score >= meaning.min_similarity:
+        if score >= threshold:
             hits[t.index] = f"means “{example}” ({score:.2f})"
     return Outcome(bool(hits), hits)
 

@@ -11,7 +11,8 @@ mapping::
                               regex; with speaker (agent / customer / any) and within
                               ({first_seconds|last_seconds|first_turns|last_turns: N})
     meaning:                  a turn close in meaning to examples (the turn vectors the index
-                              holds); examples, min_similarity, speaker, within
+                              holds); examples, speaker, within, min_similarity (a cosine;
+                              by default the embedder's own threshold)
     silence:                  a gap of at least min_seconds before someone answers; waiting:
                               customer (the agent kept the customer waiting), agent, or any
     metric: "longest_silence>=30"   a stored conversation metric (the ``-f metric=`` form)
@@ -37,9 +38,6 @@ from app.core.filters import METRICS
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 ROLES = ("agent", "customer", "any")
 WINDOWS = ("first_seconds", "last_seconds", "first_turns", "last_turns")
-#: Cosine of a turn's vector and an example's above which they mean the same (e5-small, turn
-#: text against example text embedded alike); a rule may set its own.
-DEFAULT_SIMILARITY = 0.86
 _NAME = re.compile(r"^[a-z0-9_\u4e00-\u9fff]{1,60}$")
 _COMPARE = re.compile(r"^\s*(>=|<=|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*$")
 _OPS = {">=": "gte", "<=": "lte", ">": "gt", "<": "lt", "=": "eq"}
@@ -68,7 +66,8 @@ class Said:
 @dataclass(frozen=True)
 class Meaning:
     examples: tuple[str, ...]
-    min_similarity: float = DEFAULT_SIMILARITY
+    #: None: the embedder's own threshold (``CallView.meaning_threshold``).
+    min_similarity: float | None = None
     speaker: str = "any"
     within: Window | None = None
 
@@ -236,8 +235,9 @@ def _said(body: Any, where: str) -> Said:
 
 def _meaning(body: Any, where: str) -> Meaning:
     body = _mapping(body, where, {"examples", "min_similarity", "speaker", "within"})
-    threshold = body.get("min_similarity", DEFAULT_SIMILARITY)
-    threshold = _number(threshold, f"{where}.min_similarity", low=0.0, high=1.0)
+    threshold = body.get("min_similarity")
+    if threshold is not None:
+        threshold = _number(threshold, f"{where}.min_similarity", low=0.0, high=1.0)
     return Meaning(
         _words(body.get("examples"), f"{where}.examples"),
         threshold,

@@ -1,0 +1,201 @@
+"""The rules and what they found, kept in the state dir (``inspection.sqlite``).
+
+Every save of a rule is a new version beside the old ones (who, when, added / changed /
+deleted / restored), so any change can be undone by restoring an earlier version. The results
+hold, per call and rule, whether it matched and its evidence, with the rule version it was
+checked against: a changed rule is applied again, an unchanged one is not.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+from ingest.ledger import connect
+from retrieval.inspection.evaluate import Evidence, RuleResult
+from retrieval.inspection.rules import Rule, parse_rule
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rule_versions (
+    name    TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    source  TEXT,             -- the rule as written (JSON); NULL for a deletion
+    action  TEXT NOT NULL,    -- added, changed, deleted, restored
+    by_whom TEXT NOT NULL,
+    at      REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS results (
+    call_id  TEXT NOT NULL,
+    rule     TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    matched  INTEGER NOT NULL,
+    evidence TEXT NOT NULL,
+    at       REAL NOT NULL,
+    PRIMARY KEY (call_id, rule)
+);
+CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule, matched);
+"""
+
+
+class RuleBook:
+    """Rules with their version history, and the results of checking them on calls."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, _SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- rules -----------------------------------------------------------------------------
+    def rules(self) -> list[tuple[Rule, int]]:
+        """The current rules (not deleted) with their versions, by name."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, version, source FROM rule_versions v WHERE version = "
+                "(SELECT MAX(version) FROM rule_versions WHERE name = v.name) ORDER BY name"
+            ).fetchall()
+        return [(parse_rule(json.loads(src)), version) for _, version, src in rows if src]
+
+    def rule(self, name: str) -> tuple[Rule, int] | None:
+        return next(((r, v) for r, v in self.rules() if r.name == name), None)
+
+    def save(self, rules: Sequence[Rule], by: str) -> dict[str, str]:
+        """Store each rule as a new version when it differs from the current one; returns
+        name -> added / changed / unchanged."""
+        out = {}
+        with self._lock:
+            for rule in rules:
+                last = self._last(rule.name)
+                source = _source(rule)
+                if last is not None and last[1] == source:
+                    out[rule.name] = "unchanged"
+                    continue
+                action = "added" if last is None or last[1] is None else "changed"
+                self._add(rule.name, source, action, by)
+                out[rule.name] = action
+        return out
+
+    def delete(self, name: str, by: str) -> None:
+        """Delete a rule (its history stays: :meth:`restore` brings it back) and its results."""
+        with self._lock:
+            last = self._last(name)
+            if last is None or last[1] is None:
+                raise InputError(f"no rule {name!r}")
+            self._add(name, None, "deleted", by)
+            self._db.execute("DELETE FROM results WHERE rule = ?", (name,))
+
+    def restore(self, name: str, version: int, by: str) -> Rule:
+        """Make an earlier version current again (undo a change or a deletion)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT source FROM rule_versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+            if row is None or row[0] is None:
+                raise InputError(f"rule {name!r} has no version {version} to restore")
+            self._add(name, row[0], "restored", by)
+        return parse_rule(json.loads(row[0]))
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, action, by_whom, at, source FROM rule_versions WHERE name = ? "
+                "ORDER BY version",
+                (name,),
+            ).fetchall()
+        if not rows:
+            raise InputError(f"no rule {name!r}")
+        return [
+            {"version": v, "action": a, "by": b, "at": at, "rule": json.loads(s) if s else None}
+            for v, a, b, at, s in rows
+        ]
+
+    def _last(self, name: str) -> tuple[int, str | None] | None:
+        row = self._db.execute(
+            "SELECT version, source FROM rule_versions WHERE name = ? ORDER BY version DESC "
+            "LIMIT 1",
+            (name,),
+        ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def _add(self, name: str, source: str | None, action: str, by: str) -> None:
+        last = self._last(name)
+        version = 1 if last is None else last[0] + 1
+        self._db.execute(
+            "INSERT INTO rule_versions VALUES (?,?,?,?,?,?)",
+            (name, version, source, action, by, time.time()),
+        )
+
+    # -- results ---------------------------------------------------------------------------
+    def store(self, call_id: str, results: Iterable[tuple[RuleResult, int]]) -> None:
+        """Keep what each rule (at its version) found on ``call_id``."""
+        now = time.time()
+        rows = [
+            (call_id, r.rule, version, int(r.matched), _evidence(r.evidence), now)
+            for r, version in results
+        ]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?)", rows)
+            self._db.execute("COMMIT")
+
+    def checked(self, call_id: str) -> dict[str, int]:
+        """rule -> the version it was last checked against on ``call_id``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rule, version FROM results WHERE call_id = ?", (call_id,)
+            ).fetchall()
+        return dict(rows)
+
+    def results(self, call_id: str) -> list[tuple[RuleResult, int, float]]:
+        """What each rule found on ``call_id``: (result, rule version, when)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rule, version, matched, evidence, at FROM results WHERE call_id = ? "
+                "ORDER BY rule",
+                (call_id,),
+            ).fetchall()
+        return [
+            (RuleResult(rule, bool(m), _read_evidence(ev)), version, at)
+            for rule, version, m, ev, at in rows
+        ]
+
+    def matched_calls(self, rule: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT call_id FROM results WHERE rule = ? AND matched = 1 ORDER BY call_id",
+                (rule,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """rule -> (calls it matched, calls it was checked on)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rule, SUM(matched), COUNT(*) FROM results GROUP BY rule"
+            ).fetchall()
+        return {rule: (int(m), int(n)) for rule, m, n in rows}
+
+    def forget_call(self, call_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM results WHERE call_id = ?", (call_id,))
+
+
+def _source(rule: Rule) -> str:
+    return json.dumps(rule.source, ensure_ascii=False, sort_keys=True)
+
+
+def _evidence(evidence: Iterable[Evidence]) -> str:
+    return json.dumps([asdict(e) for e in evidence], ensure_ascii=False)
+
+
+def _read_evidence(text: str) -> tuple[Evidence, ...]:
+    return tuple(Evidence(**e) for e in json.loads(text or "[]"))
