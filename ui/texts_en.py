@@ -58,6 +58,7 @@ EN: dict[str, str] = {
     "job.kind.classify": "classify",
     "job.kind.batch": "index and classify",
     "job.kind.label_run": "label check",
+    "job.kind.rules_apply": "apply inspection rules",
     "job.state.queued": "waiting",
     "job.state.running": "running",
     "job.state.done": "done",

@@ -56,6 +56,7 @@ ZH: dict[str, str] = {
     "job.kind.classify": "分类",
     "job.kind.batch": "索引并分类",
     "job.kind.label_run": "标签检查",
+    "job.kind.rules_apply": "应用质检规则",
     "job.state.queued": "排队中",
     "job.state.running": "进行中",
     "job.state.done": "已完成",

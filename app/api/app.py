@@ -32,6 +32,7 @@ from app.api.routes import (
     label_runs,
     labels,
     llm,
+    rules,
     search,
     summary,
     topics,
@@ -158,8 +159,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         topics,
         insights,
         llm,
+        rules,
     ):
         app.include_router(router.router, dependencies=protected, responses=common)
+    app.include_router(rules.calls_router, dependencies=protected, responses=common)
     if settings.api.ui:
         from ui import mount_ui  # the web UI at /ui, over the same Runtime and job queue
 

@@ -17,6 +17,7 @@ from app.cli.console import App, err_console
 from app.cli.demo import demo
 from app.cli.eval import eval_app
 from app.cli.llm import llm_app
+from app.cli.rules import rules_app
 from app.cli.serve import serve
 from app.cli.topics import topics_app
 
@@ -68,6 +69,7 @@ app.command()(demo)
 app.add_typer(eval_app, name="eval")
 app.add_typer(topics_app, name="topics")
 app.add_typer(llm_app, name="llm")
+app.add_typer(rules_app, name="rules")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ run again from the start after an interruption: that is how a job resumes after 
 - ``batch``: uploaded recordings/transcripts -> indexed, classified calls and the run's
   results and summary (``app.services.batch_run``, what ``callscope batch`` runs).
 - ``label_run``: a label-quality run over the labeled calls in the store.
+- ``rules_apply``: every stored call checked against the quality-inspection rules it was not
+  yet checked with (after rules are saved); a resumed job goes on where results are missing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.jobs.queue import Cleanup, Handler, Job, Progress, jobs_dir
-from app.services import batch_run, calls, label_runs
+from app.services import batch_run, calls, inspection, label_runs
 from app.services.classify_uploads import classify_uploads, discard_uploads
 
 if TYPE_CHECKING:
@@ -105,10 +107,17 @@ CLEANUPS: dict[str, Cleanup] = {
     "classify": _end_classify,
 }
 
+
+def run_rules_apply(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    applied = inspection.apply_rules(runtime, progress=progress)
+    return {"calls": applied.calls, "checked": applied.checked, "matched": applied.matched}
+
+
 HANDLERS: dict[str, Handler] = {
     "ingest": run_ingest,
     "import": run_import,
     "classify": run_classify,
     "batch": run_batch,
     "label_run": run_label_quality,
+    "rules_apply": run_rules_apply,
 }

@@ -25,8 +25,10 @@ import numpy as np
 from app.core.errors import InputError
 from app.core.text import has_cjk
 from app.runtime import Runtime
+from app.services.summary import NoSuchCall
 from ingest.ledger import LedgerRow
 from retrieval.inspection import CallView, Rule, RuleResult, TurnView, evaluate, parse_rules
+from retrieval.inspection.book import NoSuchRule
 
 #: The payload key the matched rules' names go under (keyword-indexed, like labels).
 CATEGORIES = "categories"
@@ -110,6 +112,8 @@ def save_rules(
     check every stored call against the rules that changed. Returns name -> added / changed /
     unchanged, and what applying did."""
     rules = read_rules(text)
+    if apply:
+        runtime.calls  # noqa: B018 - a store that cannot open fails before anything is saved
     actions = runtime.rule_book.save(rules, by)
     if not apply:
         return actions, None
@@ -214,7 +218,7 @@ def call_inspection(runtime: Runtime, call_id: str) -> list[tuple[RuleInfo, Rule
     """What each current rule found on one call, with its evidence (checked now if a rule is
     newer than its result)."""
     if runtime.ledger.get(call_id) is None:
-        raise InputError(f"no call {call_id!r}")
+        raise NoSuchCall(f"no call {call_id!r}")
     apply_rules(runtime, [call_id])
     rules = {r.name: r for r in list_rules(runtime)}
     return [
@@ -400,6 +404,8 @@ def _short(exc: Exception) -> str:
 
 __all__ = [
     "CATEGORIES",
+    "NoSuchCall",
+    "NoSuchRule",
     "Applied",
     "Preview",
     "RuleInfo",

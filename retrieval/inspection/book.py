@@ -44,6 +44,10 @@ CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule, matched);
 """
 
 
+class NoSuchRule(InputError):
+    """No rule (or no such version of it) by that name (the API answers 404)."""
+
+
 class RuleBook:
     """Rules with their version history, and the results of checking them on calls."""
 
@@ -89,7 +93,7 @@ class RuleBook:
         with self._lock:
             last = self._last(name)
             if last is None or last[1] is None:
-                raise InputError(f"no rule {name!r}")
+                raise NoSuchRule(f"no rule {name!r}")
             self._add(name, None, "deleted", by)
             self._db.execute("DELETE FROM results WHERE rule = ?", (name,))
 
@@ -100,7 +104,7 @@ class RuleBook:
                 "SELECT source FROM rule_versions WHERE name = ? AND version = ?", (name, version)
             ).fetchone()
             if row is None or row[0] is None:
-                raise InputError(f"rule {name!r} has no version {version} to restore")
+                raise NoSuchRule(f"rule {name!r} has no version {version} to restore")
             self._add(name, row[0], "restored", by)
         return parse_rule(json.loads(row[0]))
 
@@ -112,7 +116,7 @@ class RuleBook:
                 (name,),
             ).fetchall()
         if not rows:
-            raise InputError(f"no rule {name!r}")
+            raise NoSuchRule(f"no rule {name!r}")
         return [
             {"version": v, "action": a, "by": b, "at": at, "rule": json.loads(s) if s else None}
             for v, a, b, at, s in rows

@@ -22,6 +22,8 @@ class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: list[str] | None = None
+    #: Quality-inspection rules the call matched (``/api/rules``).
+    category: list[str] | None = None
     speaker: list[str] | None = None
     call_id: list[str] | None = None
     split: str | None = None
@@ -45,6 +47,7 @@ class SearchFilters(BaseModel):
             pairs[name] = (*pairs.get(name, ()), value.strip())
         return CallFilter(
             labels=tuple(self.label or ()),
+            categories=tuple(self.category or ()),
             call_ids=tuple(self.call_id or ()),
             speakers=tuple(self.speaker or ()),
             split=self.split,
