@@ -30,6 +30,7 @@ from ui.context import UIContext
 from ui.i18n import I18N, dropdown, lang_of, t, word
 from ui.insights_tables import (
     BIN_COLUMNS,
+    CATEGORY_COLUMNS,
     DRILL_COLUMNS,
     GROUP_COLUMNS,
     LABEL_COLUMNS,
@@ -37,6 +38,7 @@ from ui.insights_tables import (
     WEEK_COLUMNS,
     bin_name,
     bins_table,
+    categories_table,
     drill,
     drill_table,
     groups_table,
@@ -168,6 +170,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     with gr.Row():
         numbers = _table(NUMBER_COLUMNS, elem_id="insights-numbers")
         labels = _table(LABEL_COLUMNS, elem_id="insights-labels")
+        rules = _table(CATEGORY_COLUMNS, elem_id="insights-rules")
     weeks = _table(WEEK_COLUMNS, elem_id="insights-weeks")
     with gr.Row():
         with gr.Column():
@@ -229,12 +232,14 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             raise refusal(exc, lang) from None
         number_rows, number_cells = numbers_table(report, lang)
         label_rows, label_cells = labels_table(report, lang)
+        rule_rows, rule_cells = categories_table(report, lang)
         week_rows, week_heads, week_cells = weeks_table(report, lang)
         group_out, group_text, group_cells = _groups(report, field_value, lang)
         bin_out, plot_out, bin_cells = _bins(report, metric_value, lang, titles=True)
         cells = {
             "numbers": number_cells,
             "labels": label_cells,
+            "rules": rule_cells,
             "weeks": week_cells,
             "groups": group_cells,
             "bins": bin_cells,
@@ -256,6 +261,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             ),
             gr.Dataframe(value=number_rows, headers=[t(c, lang) for c in NUMBER_COLUMNS]),
             gr.Dataframe(value=label_rows, headers=[t(c, lang) for c in LABEL_COLUMNS]),
+            gr.Dataframe(value=rule_rows, headers=[t(c, lang) for c in CATEGORY_COLUMNS]),
             gr.Dataframe(value=week_rows, headers=week_heads),
             group_out,
             group_text,
@@ -361,7 +367,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
 
-    outputs = [summary, chart, numbers, labels, weeks, groups, group_note, timed_note, bins]
+    outputs = [summary, chart, numbers, labels, rules, weeks, groups, group_note, timed_note, bins]
     outputs += [metric_plot]
     outputs += [report_state, cells_state, drill_title, calls_table, drill_state, transcript]
     legend_state = gr.State(None)
@@ -402,6 +408,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     for name, table in (
         ("numbers", numbers),
         ("labels", labels),
+        ("rules", rules),
         ("weeks", weeks),
         ("groups", groups),
         ("bins", bins),

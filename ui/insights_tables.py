@@ -101,11 +101,21 @@ def numbers_table(report: dict[str, Any], lang: str) -> Table:
     return rows, cells
 
 
-def labels_table(report: dict[str, Any], lang: str) -> Table:
+CATEGORY_COLUMNS = ("col.rule", "ins.calls", "ins.share", "ins.previous", "ins.change")
+#: Before a quality-inspection rule's name where it shares a table with labels.
+RULE_MARK = "⚑ "
+
+
+def categories_table(report: dict[str, Any], lang: str) -> Table:
+    """Every quality-inspection rule the calls matched, as :func:`labels_table` for labels."""
+    return labels_table(report, lang, key="categories")
+
+
+def labels_table(report: dict[str, Any], lang: str, key: str = "labels") -> Table:
     """Every label: calls, share, calls in the previous period, change ("new" when it had
     none before: not a rise from nothing)."""
     rows, cells = [], []
-    for c in report["labels"]:
+    for c in report[key]:
         rows.append(
             [
                 c["label"],
@@ -139,14 +149,16 @@ def weeks_table(report: dict[str, Any], lang: str) -> tuple[list[list[Any]], lis
 def groups_table(
     report: dict[str, Any], field: str | None, lang: str
 ) -> tuple[list[list[Any]], list[str], Any]:
-    """A row per value of a metadata field: calls, unknown, low confidence, calls per label."""
+    """A row per value of a metadata field: calls, unknown, low confidence, calls per label,
+    then calls per quality-inspection rule (``⚑ rule``: who breaks it most)."""
     found = report["groups"].get(field or "") or []
     names = [n for n in top_labels(report) if not found or n in found[0]["labels"]]
-    headers = [t(c, lang) for c in GROUP_COLUMNS] + names
+    rules = list(found[0].get("categories", {})) if found else []
+    headers = [t(c, lang) for c in GROUP_COLUMNS] + names + [RULE_MARK + r for r in rules]
     rows, cells = [], []
     for r in found:
         fixed = [r["calls"], r["unknown"], r["low_confidence"]]
-        per = [r["labels"][n] for n in names]
+        per = [r["labels"][n] for n in names] + [r["categories"][n] for n in rules]
         rows.append([r["value"], *(c["value"] for c in fixed), *(c["value"] for c in per)])
         cells.append([None, *(c["filter"] for c in fixed), *(c["filter"] for c in per)])
     return rows, headers, cells

@@ -37,6 +37,7 @@ EN: dict[str, str] = {
     "col.speakers": "Speakers",
     "col.audio": "Audio",
     "col.label": "Label",
+    "col.rule": "Inspection rule",
     "col.labels": "Labels",
     "col.confidence": "Confidence",
     "col.decided_by": "Decided by",

@@ -35,6 +35,7 @@ ZH: dict[str, str] = {
     "col.speakers": "说话人",
     "col.audio": "录音",
     "col.label": "标签",
+    "col.rule": "质检规则",
     "col.labels": "标签",
     "col.confidence": "置信度",
     "col.decided_by": "判定方式",

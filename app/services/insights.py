@@ -44,6 +44,9 @@ from app.services.insights_report import (
 )
 from retrieval.index.store import VectorStore
 
+#: The payload key of the quality-inspection rules a call matched (``app.services.inspection``).
+CATEGORIES = "categories"
+
 __all__ = [
     "BINS",
     "Bin",
@@ -188,6 +191,29 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
     fields = list(runtime.settings.ingest.metadata_fields)
     top_labels = [c.label for c in labels if c.current.value][:GROUP_LABELS]
     groups = {f: _group(engine, now, f, top_labels, query.source, below) for f in fields}
+    # The quality-inspection rules the calls matched (``categories``): who breaks which most.
+    flagged, flagged_before = engine.facet(CATEGORIES, now), engine.facet(CATEGORIES, before)
+    categories = [
+        LabelChange(
+            name,
+            Count(flagged.get(name, 0), both(now, {CATEGORIES: name})),
+            Count(flagged_before.get(name, 0), both(before, {CATEGORIES: name})),
+        )
+        for name in sorted(set(flagged) | set(flagged_before),
+                           key=lambda k: (-flagged.get(k, 0), k))
+    ]  # fmt: skip
+    shown = [c.label for c in categories if c.current.value][:GROUP_LABELS]
+    for week in weeks:
+        spec = both(scope, period_spec(week.start, week.end))
+        found = engine.facet(CATEGORIES, spec) if shown else {}
+        week.categories = {
+            name: Count(n, both(spec, {CATEGORIES: name})) for name, n in found.items()
+        }
+    for f, rows in groups.items():
+        values = [r.value for r in rows]
+        per = {name: engine.per_value(f, now, values, {CATEGORIES: name}) for name in shown}
+        for r in rows:
+            r.categories = {name: per[name][r.value] for name in shown}
     metrics = {
         name: [
             Bin(lo, hi, engine.count(both(now, _bin_spec(name, lo, hi))))
@@ -228,6 +254,7 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
         engine_calls=engine.calls,
         seconds=time.perf_counter() - started,
         top=query.top,
+        categories=categories,
     )
 
 

@@ -4,7 +4,7 @@ API's answer and ``callscope insights --json``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -39,6 +39,8 @@ class Week:
     classified: Count
     unknown: Count
     low_confidence: Count
+    #: Calls per quality-inspection rule matched (``app.services.inspection``).
+    categories: dict[str, Count] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +51,8 @@ class GroupRow:
     classified: Count
     unknown: Count
     low_confidence: Count
+    #: Calls per quality-inspection rule matched: who breaks a rule most.
+    categories: dict[str, Count] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +96,8 @@ class Insights:
     #: Engine requests made and seconds taken.
     engine_calls: int = 0
     seconds: float = 0.0
+    #: Calls per quality-inspection rule matched, now and in the previous period.
+    categories: list[LabelChange] = field(default_factory=list)
 
     @property
     def rising(self) -> list[LabelChange]:
@@ -172,6 +178,7 @@ def insights_dict(report: Insights) -> dict[str, Any]:
         "unknown_share": report.unknown_share,
         "low_confidence_share": report.low_confidence_share,
         "labels": [change(c) for c in report.labels],
+        "categories": [change(c) for c in report.categories],
         "rising": [change(c) for c in report.rising],
         "falling": [change(c) for c in report.falling],
         "new": [change(c) for c in report.new],
@@ -185,6 +192,7 @@ def insights_dict(report: Insights) -> dict[str, Any]:
                 "classified": w.classified.to_dict(),
                 "unknown": w.unknown.to_dict(),
                 "low_confidence": w.low_confidence.to_dict(),
+                "categories": counts(w.categories),
             }
             for w in report.weeks
         ],
@@ -197,6 +205,7 @@ def insights_dict(report: Insights) -> dict[str, Any]:
                     "classified": r.classified.to_dict(),
                     "unknown": r.unknown.to_dict(),
                     "low_confidence": r.low_confidence.to_dict(),
+                    "categories": counts(r.categories),
                 }
                 for r in rows
             ]

@@ -178,3 +178,28 @@ def test_the_starter_pack_runs_on_the_stored_calls(stored: Runtime) -> None:
     assert "zh-bad" in matched(stored, "no_apology_on_complaint")
     assert "en-bad" in matched(stored, "identity_not_verified")  # balance before verification
     assert "zh-good" not in matched(stored, "identity_not_verified")  # verified first
+
+
+def test_insights_count_the_rules_per_period_and_per_agent(make_settings, embedder) -> None:
+    from app.services.insights import InsightsQuery, insights, insights_dict
+
+    sources = text_sources(CALLS)
+    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
+        source.metadata = {"agent": agent}
+    with Runtime(make_settings(), embedder=embedder) as runtime:
+        runtime.pipeline().run(sources)
+        inspection.save_rules(runtime, RULES, by="supervisor")
+        report = insights_dict(insights(runtime, InsightsQuery()))
+    rules = {c["label"]: c for c in report["categories"]}
+    assert rules["no_greeting"]["current"]["value"] == 2
+    assert rules["no_greeting"]["current"]["filter"]["categories"] == "no_greeting"
+    assert rules["forbidden"]["current"]["value"] == 1
+    by_agent = {r["value"]: r["categories"] for r in report["groups"]["agent"]}
+    # zh-bad (Wang) and en-bad (Li) skipped the greeting; only Wang used a forbidden phrase.
+    assert (
+        by_agent["Wang"]["no_greeting"]["value"] == 1
+        and by_agent["Li"]["no_greeting"]["value"] == 1
+    )
+    assert by_agent["Wang"]["forbidden"]["value"] == 1 and by_agent["Li"]["forbidden"]["value"] == 0
+    weeks = [w["categories"].get("no_greeting", {}).get("value", 0) for w in report["weeks"]]
+    assert sum(weeks) == 2
