@@ -13,7 +13,7 @@ import gradio as gr
 from app.core.config import Settings
 from app.core.errors import CallScopeError
 from app.services.labels import known_labels
-from ui import ask, calls, classify, insights, label_quality, status, topics
+from ui import ask, calls, classify, insights, label_quality, quality, status, topics
 from ui.auth import access_mode, login_check
 from ui.context import UIContext
 from ui.i18n import EN, I18N, ZH, localize_choices, localize_tables
@@ -60,6 +60,8 @@ def build_blocks(ctx: UIContext) -> gr.Blocks:
                 topics.build(ctx, tab)
             with gr.Tab(I18N("tab.insights"), id="insights", elem_id="tab-insights") as tab:
                 insights.build(ctx, tab)
+            with gr.Tab(I18N("tab.quality"), id="quality", elem_id="tab-quality") as tab:
+                quality.build(ctx, tab)
             with gr.Tab(I18N("tab.status"), id="status", elem_id="tab-status") as tab:
                 status.build(ctx, tab)
 

@@ -24,6 +24,7 @@ from app.core.filters import METRICS, CallFilter, metric_bound
 from app.services.call_views import get_call
 from app.services.insights import BINS, InsightsQuery, insights, insights_dict
 from app.services.insights_xlsx import write_insights_xlsx
+from app.services.inspection import rule_titles
 from ui.call_view import call_markdown
 from ui.calls import check_dates
 from ui.context import UIContext
@@ -232,7 +233,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             raise refusal(exc, lang) from None
         number_rows, number_cells = numbers_table(report, lang)
         label_rows, label_cells = labels_table(report, lang)
-        rule_rows, rule_cells = categories_table(report, lang)
+        rule_rows, rule_cells = categories_table(report, lang, rule_titles(ctx.runtime))
         week_rows, week_heads, week_cells = weeks_table(report, lang)
         group_out, group_text, group_cells = _groups(report, field_value, lang)
         bin_out, plot_out, bin_cells = _bins(report, metric_value, lang, titles=True)

@@ -106,9 +106,13 @@ CATEGORY_COLUMNS = ("col.rule", "ins.calls", "ins.share", "ins.previous", "ins.c
 RULE_MARK = "⚑ "
 
 
-def categories_table(report: dict[str, Any], lang: str) -> Table:
-    """Every quality-inspection rule the calls matched, as :func:`labels_table` for labels."""
-    return labels_table(report, lang, key="categories")
+def categories_table(report: dict[str, Any], lang: str, titles: dict[str, str]) -> Table:
+    """Every quality-inspection rule the calls matched, as :func:`labels_table` for labels,
+    named by its title (a rule deleted since: by its name)."""
+    rows, cells = labels_table(report, lang, key="categories")
+    for row in rows:
+        row[0] = titles.get(row[0], row[0])
+    return rows, cells
 
 
 def labels_table(report: dict[str, Any], lang: str, key: str = "labels") -> Table:

@@ -1,6 +1,7 @@
 """The UI's texts in English, by key (``ui.i18n`` serves them)."""
 
 from ui.texts_msg_en import MSG_EN
+from ui.texts_quality import QUALITY_EN
 
 EN: dict[str, str] = {
     "app.title": "CallScope",
@@ -395,3 +396,6 @@ EN: dict[str, str] = {
 
 #: The services' names and messages (errors, job progress), as the page says them.
 EN |= MSG_EN
+
+#: The Quality tab (质检).
+EN |= QUALITY_EN

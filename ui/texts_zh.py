@@ -1,6 +1,7 @@
 """The UI's texts in Simplified Chinese, by key: every key of ``ui.texts_en`` (a test checks)."""
 
 from ui.texts_msg_zh import MSG_ZH
+from ui.texts_quality import QUALITY_ZH
 
 ZH: dict[str, str] = {
     "app.title": "CallScope 通话分析",
@@ -377,3 +378,6 @@ ZH: dict[str, str] = {
 
 #: The services' names and messages (errors, job progress), as the page says them.
 ZH |= MSG_ZH
+
+#: The Quality tab (质检).
+ZH |= QUALITY_ZH

@@ -91,6 +91,11 @@ def list_rules(runtime: Runtime) -> list[RuleInfo]:
     ]  # fmt: skip
 
 
+def rule_titles(runtime: Runtime) -> dict[str, str]:
+    """name -> what the table shows: the rule's title, else its name."""
+    return {r.name: r.title or r.name for r, _ in runtime.rule_book.rules()}
+
+
 @dataclass(frozen=True)
 class Applied:
     """What applying the rules did: calls checked, results made, matches by rule."""
@@ -419,6 +424,7 @@ __all__ = [
     "restore_rule",
     "result_dict",
     "rule_history",
+    "rule_titles",
     "save_rules",
     "starter_rules",
 ]
