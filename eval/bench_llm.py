@@ -136,6 +136,8 @@ def run(base_url: str, model: str, train: Path, test: Path, sample: int, context
         }  # fmt: skip
         if questions:
             out["ask"] = [_asked(runtime, q) for q in QUESTIONS]
+            for row in out["ask"]:
+                row.pop("_answer", None)
         if summaries:
             ids = [r.call_id for r in train_rows][:summaries]
             out["summaries"] = summary_validity(runtime, ids)
@@ -230,7 +232,7 @@ def _tally(answers: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summary_validity(runtime: Any, call_ids: list[str]) -> dict[str, Any]:
     """Summaries of ``call_ids``: points with a kept citation, flags, seconds per call."""
-    points = kept = 0
+    points = kept = dropped = 0
     flags: dict[str, int] = {}
     failed = 0
     started = time.perf_counter()
@@ -247,7 +249,8 @@ def summary_validity(runtime: Any, call_ids: list[str]) -> dict[str, Any]:
             continue
         for point in summary.points:
             points += 1
-            kept += bool(point.turns)
+            kept += bool(point.citations)
+            dropped += len(point.invalid)
         for flag in summary.flags:
             flags[flag] = flags.get(flag, 0) + 1
         if len(examples) < 3:
@@ -257,6 +260,7 @@ def summary_validity(runtime: Any, call_ids: list[str]) -> dict[str, Any]:
     return {
         "calls": n, "failed": failed, "points": points,
         "points_with_valid_citation": round(kept / points, 3) if points else None,
+        "invalid_citations_dropped": dropped,
         "flags": flags, "seconds_per_call": round((time.perf_counter() - started) / n, 1),
         "examples": examples,
     }  # fmt: skip

@@ -1,4 +1,4 @@
-"""Quality tab (质检): the inspection rules a supervisor keeps (``app.services.inspection``).
+"""Inspection tab (质检): the inspection rules a supervisor keeps (``app.services.inspection``).
 
 Write rules in YAML (or start from the starter pack), test them on calls without saving, save
 them (every stored call is then checked, as a background job with its progress), pick a rule to
@@ -35,6 +35,14 @@ def rules_rows(ctx: UIContext, lang: str) -> list[list[Any]]:
     return [
         [r.name, r.title, t(f"severity.{r.severity}", lang), r.version, r.matched, r.checked]
         for r in inspection.list_rules(ctx.runtime)
+    ]
+
+
+def rule_choices(ctx: UIContext, lang: str) -> list[tuple[str, str]]:
+    """Every rule with a history, a deleted one marked (it can be restored)."""
+    return [
+        (t("q.deleted_choice", lang).format(name=name) if deleted else name, name)
+        for name, deleted in inspection.rule_names(ctx.runtime).items()
     ]
 
 
@@ -114,8 +122,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     def overview(request: gr.Request) -> tuple:
         lang = lang_of(request)
         try:
-            names = [r.name for r in inspection.list_rules(ctx.runtime)]
-            return table(rules_rows(ctx, lang), RULE_COLUMNS, lang), gr.Dropdown(choices=names)
+            choices = rule_choices(ctx, lang)
+            return table(rules_rows(ctx, lang), RULE_COLUMNS, lang), gr.Dropdown(choices=choices)
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
 
@@ -161,11 +169,10 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         done = ""
         if job is not None:
             done = " " + t("q.applied", lang).format(calls=job.result.get("calls", 0))
-        names = [r.name for r in inspection.list_rules(ctx.runtime)]
         yield (
             t("q.saved", lang).format(rules=said) + done,
             table(rules_rows(ctx, lang), RULE_COLUMNS, lang),
-            gr.Dropdown(choices=names),
+            gr.Dropdown(choices=rule_choices(ctx, lang)),
         )
 
     def show_rule(name: str | None, request: gr.Request) -> tuple:
@@ -185,7 +192,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         import yaml
 
         text = yaml.safe_dump({"rules": [current]}, allow_unicode=True, sort_keys=False)
-        last = versions[-1]["version"] if versions else 1
+        # The version a restore would bring back: the newest that holds a rule.
+        last = next((h["version"] for h in reversed(versions) if h["rule"]), 1)
         return table(rows, HISTORY_COLUMNS, lang), text if current else gr.skip(), last
 
     def restore_version(name: str | None, number: float | None, request: gr.Request) -> tuple:
@@ -197,7 +205,11 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
         text = t("q.restored", lang).format(name=name, version=int(number), calls=applied.calls)
-        return text, table(rules_rows(ctx, lang), RULE_COLUMNS, lang)
+        return (
+            text,
+            table(rules_rows(ctx, lang), RULE_COLUMNS, lang),
+            gr.Dropdown(choices=rule_choices(ctx, lang), value=name),
+        )
 
     def ask_delete(name: str | None, request: gr.Request) -> tuple:
         lang = lang_of(request)
@@ -211,12 +223,11 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             inspection.delete_rule(ctx.runtime, name or "", by="ui")
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
-        names = [r.name for r in inspection.list_rules(ctx.runtime)]
         return (
             t("q.deleted", lang).format(name=name),
             gr.Row(visible=False),
             table(rules_rows(ctx, lang), RULE_COLUMNS, lang),
-            gr.Dropdown(choices=names, value=None),
+            gr.Dropdown(choices=rule_choices(ctx, lang), value=name),
         )
 
     def no_delete(request: gr.Request) -> tuple:
@@ -249,7 +260,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     test.click(try_rules, [editor, calls], [preview, message], **private)
     save.click(save_rules, [editor], [message, rules, pick], **private)
     pick.change(show_rule, [pick], [history, editor, version], **private)
-    restore.click(restore_version, [pick, version], [message, rules], **private)
+    restore.click(restore_version, [pick, version], [message, rules, pick], **private)
     delete.click(ask_delete, [pick], [message, asking], **private)
     confirm.click(do_delete, [pick], [message, asking, rules, pick], **private)
     cancel.click(no_delete, None, [message, asking], **private)

@@ -1,7 +1,7 @@
 """The Quality tab's texts (质检), English and Simplified Chinese (merged into ``ui.texts_*``)."""
 
 QUALITY_EN = {
-    "tab.quality": "Quality",
+    "tab.quality": "Inspection",
     "col.rule_name": "Rule",
     "col.rule_title": "Title",
     "col.severity": "Severity",
@@ -56,6 +56,7 @@ QUALITY_EN = {
     "from its history later.",
     "q.deleted": "Rule `{name}` deleted (its history keeps it: pick it and restore a version).",
     "q.delete_cancelled": "Nothing was deleted.",
+    "q.deleted_choice": "{name} (deleted)",
 }
 
 QUALITY_ZH = {
@@ -112,4 +113,5 @@ QUALITY_ZH = {
     "q.delete_asked": "删除规则 `{name}` 以及它在所有通话上的检查结果？之后可以从历史中恢复。",
     "q.deleted": "规则 `{name}` 已删除（历史中仍保留：选中它即可恢复某个版本）。",
     "q.delete_cancelled": "未删除任何内容。",
+    "q.deleted_choice": "{name}（已删除）",
 }

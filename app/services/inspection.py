@@ -143,6 +143,11 @@ def rule_history(runtime: Runtime, name: str) -> list[dict[str, Any]]:
     return runtime.rule_book.history(name)
 
 
+def rule_names(runtime: Runtime) -> dict[str, bool]:
+    """Every rule ever saved, name -> deleted now (a deleted rule can be restored)."""
+    return runtime.rule_book.names()
+
+
 def apply_rules(
     runtime: Runtime,
     call_ids: Sequence[str] | None = None,
@@ -424,6 +429,7 @@ __all__ = [
     "restore_rule",
     "result_dict",
     "rule_history",
+    "rule_names",
     "rule_titles",
     "save_rules",
     "starter_rules",

@@ -69,6 +69,16 @@ class RuleBook:
             ).fetchall()
         return [(parse_rule(json.loads(src)), version) for _, version, src in rows if src]
 
+    def names(self) -> dict[str, bool]:
+        """Every rule that has a history, name -> whether it is deleted now (so a deleted rule
+        can still be found and restored)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, source IS NULL FROM rule_versions v WHERE version = "
+                "(SELECT MAX(version) FROM rule_versions WHERE name = v.name) ORDER BY name"
+            ).fetchall()
+        return {name: bool(deleted) for name, deleted in rows}
+
     def rule(self, name: str) -> tuple[Rule, int] | None:
         return next(((r, v) for r, v in self.rules() if r.name == name), None)
 

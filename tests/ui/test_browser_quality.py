@@ -1,0 +1,122 @@
+"""The Quality tab (质检) in a real browser, in English and Chinese: load the starter pack, test
+it on two calls without saving, save it (every stored call checked as a job), read a call's
+evidence, and delete a rule (asked first; cancel keeps it) then restore it from its history.
+
+Screenshots go to $CALLSCOPE_SCREENSHOTS when it is set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.app.services.test_inspection import CALLS
+from tests.textcalls import text_sources
+from tests.ui.conftest import Served, fresh_runtime, open_tab, screenshot, served_app
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any
+) -> Iterator[Served]:
+    """The app over four calls (a good and a bad one in each language)."""
+    with fresh_runtime(tmp_path_factory, models_dir, embedder, "quality-ui") as runtime:
+        assert {r.status for r in runtime.pipeline().run(text_sources(CALLS))} == {"indexed"}
+        with served_app(runtime, "quality-ui-server") as served:
+            yield served
+
+
+TEXT = {
+    "en-US": {
+        "tab": "Inspection",
+        "tested": "Nothing was saved",
+        "yes": "yes",
+        "saved": "Saved:",
+        "checked": "Every stored call is checked",
+        "severity": "critical",
+        "asked": "Delete rule forbidden_phrase and what it found",
+        "cancelled": "Nothing was deleted.",
+        "deleted": "deleted",
+        "restored": "restored; 4 calls checked again",
+        "title": "Forbidden phrase",
+        "history": "added",
+    },
+    "zh-CN": {
+        "tab": "质检",
+        "tested": "未保存任何内容",
+        "yes": "是",
+        "saved": "已保存：",
+        "checked": "所有已存通话均已检查",
+        "severity": "严重",
+        "asked": "删除规则 forbidden_phrase 以及",
+        "cancelled": "未删除任何内容。",
+        "deleted": "已删除",
+        "restored": "重新检查了 4 通电话",
+        "title": "服务禁语",
+        "history": "已新增",
+    },
+}
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_write_test_save_review_and_undo_rules_in_the_browser(
+    open_ui: Any, served: Served, locale: str
+) -> None:
+    text = TEXT[locale]
+    page = open_ui(locale)
+    open_tab(page, text["tab"])
+    page.locator("#quality-starter").click()
+    expect(page.locator("#quality-editor")).to_contain_text("forbidden_phrase")
+    page.locator("#quality-test-calls textarea").fill("zh-bad, en-good")
+    page.locator("#quality-test").click()
+    preview = page.locator("#quality-preview")
+    expect(preview).to_contain_text("zh-bad", timeout=120_000)
+    expect(page.locator("#quality-message")).to_contain_text(text["tested"])
+    row = preview.get_by_role("row").filter(has_text="forbidden_phrase").first
+    expect(row).to_contain_text("zh-bad")
+    expect(row).to_contain_text(text["yes"])
+    screenshot(page, f"quality-test-{locale}")
+
+    page.locator("#quality-save").click()
+    message = page.locator("#quality-message")
+    expect(message).to_contain_text(text["checked"], timeout=120_000)
+    expect(message).to_contain_text(text["saved"])
+    rules = page.locator("#quality-rules")
+    forbidden = rules.get_by_role("row").filter(has_text="forbidden_phrase")
+    expect(forbidden).to_contain_text(text["severity"])
+    assert served.runtime.rule_book.matched_calls("forbidden_phrase") == ["zh-bad"]
+
+    # One call's results: the rule that matched, the turn that shows it.
+    page.locator("#quality-check").locator("xpath=..").locator("textarea, input").first.fill(
+        "zh-bad"
+    )
+    page.locator("#quality-check").click()
+    results = page.locator("#quality-call")
+    hit = results.get_by_role("row").filter(has_text=text["title"]).first
+    expect(hit).to_contain_text("不关我的事", timeout=60_000)
+    expect(hit).to_contain_text("00:20")
+    screenshot(page, f"quality-call-{locale}")
+
+    # Delete asks first: cancel keeps the rule; confirm deletes it; restore brings it back.
+    page.locator("#quality-pick input").fill("forbidden_phrase")
+    page.locator("#quality-pick input").press("Enter")
+    expect(page.locator("#quality-history")).to_contain_text(text["history"])
+    page.locator("#quality-delete").click()
+    expect(message).to_contain_text(text["asked"])
+    page.locator("#quality-cancel").click()
+    expect(message).to_contain_text(text["cancelled"])
+    assert "forbidden_phrase" in {r.name for r, _ in served.runtime.rule_book.rules()}
+    page.locator("#quality-delete").click()
+    page.locator("#quality-confirm").click()
+    expect(message).to_contain_text(text["deleted"])
+    expect(forbidden).to_have_count(0)
+    assert served.runtime.calls.count({"categories": "forbidden_phrase"}) == 0
+    page.locator("#quality-pick input").fill("forbidden_phrase")
+    page.locator("#quality-pick input").press("Enter")
+    page.locator("#quality-restore").click()
+    expect(message).to_contain_text(text["restored"])
+    expect(forbidden).to_have_count(1)
+    assert served.runtime.calls.count({"categories": "forbidden_phrase"}) == 1
