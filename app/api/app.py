@@ -53,6 +53,7 @@ from app.core.errors import (
 )
 from app.jobs import job_runner
 from app.runtime import Runtime
+from app.services.alerts import resume_alerts
 from app.services.status import warm_up
 
 log = logging.getLogger("callscope.api")
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         jobs = job_runner(rt)
         app.state.jobs = jobs
         jobs.start()
+        resume_alerts(rt)  # webhook events a previous process left pending
         try:
             yield
         finally:

@@ -216,6 +216,34 @@ def restore(name: str, version: int, by: ByOpt = "cli") -> None:
                   highlight=False)  # fmt: skip
 
 
+@rules_app.command("alerts")
+def alerts_(
+    send: Annotated[bool, typer.Option("--send", help="Send what is due now, then show.")] = False,
+    limit: Annotated[int, typer.Option(help="Entries shown, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The webhook delivery log of severe matches (ALERTS__WEBHOOKS): sent, pending, failed."""
+    from app.services.alerts import alert_log, deliver_due
+
+    with _runtime() as runtime:
+        if send:
+            counts = deliver_due(runtime)
+            err_console.print(f"sent {counts['sent']}, failed {counts['failed']}", highlight=False)
+        found = alert_log(runtime, limit)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    if not found:
+        console.print("no alerts (set ALERTS__WEBHOOKS to receive severe matches)",
+                      highlight=False)  # fmt: skip
+        return
+    table = Table("state", "rule", "call", "attempts", "url", "last error")
+    for e in found:
+        table.add_row(e["state"], e["rule"], e["call_id"], str(e["attempts"]), e["url"],
+                      e["last_error"] or "")  # fmt: skip
+    console.print(table)
+
+
 def _info(r) -> dict:  # noqa: ANN001 - a RuleInfo
     return {"name": r.name, "title": r.title, "description": r.description,
             "severity": r.severity, "version": r.version, "matched": r.matched,

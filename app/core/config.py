@@ -35,6 +35,7 @@ from app.core.config_ingest import (
 )
 from app.core.config_services import (
     PII_KINDS,
+    AlertSettings,
     ApiSettings,
     ClassifySettings,
     LabelQualitySettings,
@@ -51,6 +52,7 @@ __all__ = [
     "DEFAULT_INDEX",
     "LEGACY_DEFAULT_COLLECTION",
     "PII_KINDS",
+    "AlertSettings",
     "ApiSettings",
     "BatchSettings",
     "ClassifySettings",
@@ -101,6 +103,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     pii: PIISettings = PIISettings()
     api: ApiSettings = ApiSettings()
+    alerts: AlertSettings = AlertSettings()
 
     def with_changes(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields of some sections replaced, e.g.

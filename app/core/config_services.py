@@ -254,3 +254,38 @@ class ApiSettings(BaseModel):
                 return json.loads(value)
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+
+class AlertSettings(BaseModel):
+    """Webhooks for severe quality-inspection matches (``app.services.alerts``): a JSON event
+    POSTed to each URL, signed with the shared secret, retried with backoff; ingest never waits
+    for them (a failed delivery is kept in the delivery log and tried again)."""
+
+    #: URLs to POST events to; ``ALERTS__WEBHOOKS='["https://..."]'`` or ``url1,url2``.
+    webhooks: Annotated[list[str], NoDecode] = []
+    #: HMAC-SHA256 key: each request carries ``X-CallScope-Signature: sha256=<hex>`` of its body.
+    secret: SecretStr | None = None
+    #: The least severe rule whose match is sent (info, low, medium, high, critical).
+    min_severity: Literal["info", "low", "medium", "high", "critical"] = "high"
+    #: Seconds one delivery may take before it counts as failed.
+    timeout: float = Field(10.0, gt=0, le=300)
+    #: Attempts per event (then it stays in the log as failed); waits double from ``backoff_s``.
+    max_attempts: int = Field(6, ge=1, le=50)
+    backoff_s: float = Field(30.0, gt=0, le=86_400)
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("webhooks")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"webhook {url!r}: use an http:// or https:// URL")
+        return value

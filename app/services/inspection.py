@@ -25,6 +25,7 @@ import numpy as np
 from app.core.errors import InputError
 from app.core.text import has_cjk
 from app.runtime import Runtime
+from app.services import alerts
 from app.services.summary import NoSuchCall
 from ingest.ledger import LedgerRow
 from retrieval.inspection import CallView, Rule, RuleResult, TurnView, evaluate, parse_rules
@@ -164,6 +165,7 @@ def apply_rules(
     checker = _Checker(runtime)
     payloads = _call_payloads(runtime, ids)
     matched: dict[str, int] = {}
+    fresh: list[tuple[str, dict[str, Any], RuleResult]] = []
     checked = calls = 0
     for n, call_id in enumerate(ids):
         if n % 200 == 0:
@@ -177,7 +179,9 @@ def apply_rules(
             continue
         view = checker.view(row, payloads[call_id])
         results = [(evaluate(r, view), v) for r, v in todo]
-        runtime.rule_book.store(call_id, results)
+        new = runtime.rule_book.store(call_id, results)
+        if new:
+            fresh.extend((call_id, payloads[call_id], r) for r, _ in results if r.rule in new)
         calls += 1
         checked += len(results)
         for result, _ in results:
@@ -185,6 +189,8 @@ def apply_rules(
                 matched[result.rule] = matched.get(result.rule, 0) + 1
         _set_categories(runtime, [call_id])
     report(len(ids), len(ids), f"checked {len(ids)} calls")
+    if fresh:
+        alerts.raise_alerts(runtime, {r.name: r for r, _ in current}, fresh)
     return Applied(calls, checked, matched)
 
 
@@ -195,7 +201,7 @@ def recheck_calls(runtime: Runtime, call_ids: Iterable[str]) -> None:
     if not ids or not runtime.rule_book.rules():
         return
     for call_id in ids:
-        runtime.rule_book.forget_call(call_id)
+        runtime.rule_book.outdate_call(call_id)
     apply_rules(runtime, ids)
 
 

@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (call_id, rule)
 );
 CREATE INDEX IF NOT EXISTS results_by_rule ON results (rule, matched);
+CREATE TABLE IF NOT EXISTS alerts (
+    id         TEXT PRIMARY KEY,  -- the event id receivers dedupe on
+    url        TEXT NOT NULL,
+    body       TEXT NOT NULL,     -- the JSON event, as sent
+    state      TEXT NOT NULL,     -- pending, sent, failed
+    attempts   INTEGER NOT NULL,
+    next_at    REAL NOT NULL,
+    created_at REAL NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS alerts_due ON alerts (state, next_at);
 """
 
 
@@ -149,17 +160,24 @@ class RuleBook:
         )
 
     # -- results ---------------------------------------------------------------------------
-    def store(self, call_id: str, results: Iterable[tuple[RuleResult, int]]) -> None:
-        """Keep what each rule (at its version) found on ``call_id``."""
+    def store(self, call_id: str, results: Iterable[tuple[RuleResult, int]]) -> list[str]:
+        """Keep what each rule (at its version) found on ``call_id``; returns the rules that
+        match it now and did not before (what an alert is about)."""
         now = time.time()
         rows = [
             (call_id, r.rule, version, int(r.matched), _evidence(r.evidence), now)
             for r, version in results
         ]
         with self._lock:
+            before = dict(
+                self._db.execute(
+                    "SELECT rule, matched FROM results WHERE call_id = ?", (call_id,)
+                ).fetchall()
+            )
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?)", rows)
             self._db.execute("COMMIT")
+        return [rule for _, rule, _, matched, _, _ in rows if matched and not before.get(rule)]
 
     def checked(self, call_id: str) -> dict[str, int]:
         """rule -> the version it was last checked against on ``call_id``."""
@@ -197,6 +215,60 @@ class RuleBook:
                 "SELECT rule, SUM(matched), COUNT(*) FROM results GROUP BY rule"
             ).fetchall()
         return {rule: (int(m), int(n)) for rule, m, n in rows}
+
+    # -- alerts (the delivery log) ---------------------------------------------------------
+    def queue_alert(self, event_id: str, url: str, body: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO alerts VALUES (?,?,?,?,?,?,?,?)",
+                (event_id, url, body, "pending", 0, time.time(), time.time(), None),
+            )
+
+    def due_alerts(self, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, url, body, attempts FROM alerts WHERE state = 'pending' AND "
+                "next_at <= ? ORDER BY next_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [{"id": i, "url": u, "body": b, "attempts": a} for i, u, b, a in rows]
+
+    def next_alert_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(next_at) FROM alerts WHERE state = 'pending'"
+            ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def alert_tried(
+        self, event_id: str, *, sent: bool, error: str | None, next_at: float | None
+    ) -> None:
+        """One delivery attempt: sent, to be tried again at ``next_at``, or given up."""
+        state = "sent" if sent else "pending" if next_at is not None else "failed"
+        with self._lock:
+            self._db.execute(
+                "UPDATE alerts SET state = ?, attempts = attempts + 1, next_at = ?, "
+                "last_error = ? WHERE id = ?",
+                (state, next_at or time.time(), error, event_id),
+            )
+
+    def alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The delivery log, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, url, state, attempts, created_at, next_at, last_error, body "
+                "FROM alerts ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("id", "url", "state", "attempts", "created_at", "next_at", "last_error", "body")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def outdate_call(self, call_id: str) -> None:
+        """Mark what the rules found on ``call_id`` as made before its content, labels or
+        classification changed: checked again at the next apply, whether it matched kept (a
+        match that holds on is not new)."""
+        with self._lock:
+            self._db.execute("UPDATE results SET version = 0 WHERE call_id = ?", (call_id,))
 
     def forget_call(self, call_id: str) -> None:
         with self._lock:

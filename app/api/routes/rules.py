@@ -95,6 +95,16 @@ def starter() -> str:
     return inspection.starter_rules()
 
 
+@router.get("/alerts")
+def alert_log(
+    runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[dict[str, Any]]:
+    """The webhook delivery log of severe matches, newest first (state, attempts, last error)."""
+    from app.services.alerts import alert_log as log
+
+    return log(runtime, limit)
+
+
 @router.get("")
 def list_rules(runtime: RuntimeDep) -> list[RuleOut]:
     """The rules, with their severity, version and how many calls each matched."""
