@@ -29,6 +29,7 @@ from app.runtime import Runtime
 from app.services.calls import ingest_sources
 from app.services.classify import CallResult, classify_calls
 from app.services.conversation import conversation
+from app.services.inspection import matched_rules
 from app.services.llm_trust import llm_trust
 from app.services.results import ResultLog, row, write_rows
 from ingest.ledger import LedgerRow
@@ -164,6 +165,9 @@ def _process(runtime: Runtime, step: list[CallSource], source: str) -> list[dict
             ingest=result.status,
             audio_seconds=_audio_seconds(ledger_row, result.seconds_audio),
             **conversation(runtime, ledger_row if result.status in _STORED else None),
+            categories=";".join(matched_rules(runtime, result.call_id))
+            if result.status in _STORED
+            else None,
         )
         out.append(item)
     return out

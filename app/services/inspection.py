@@ -92,6 +92,14 @@ def list_rules(runtime: Runtime) -> list[RuleInfo]:
     ]  # fmt: skip
 
 
+def matched_rules(runtime: Runtime, call_id: str) -> list[str]:
+    """The current rules ``call_id`` matched (what its ``categories`` payload holds)."""
+    live = {r.name for r, _ in runtime.rule_book.rules()}
+    return sorted(
+        r.rule for r, _, _ in runtime.rule_book.results(call_id) if r.matched and r.rule in live
+    )
+
+
 def rule_titles(runtime: Runtime) -> dict[str, str]:
     """name -> what the table shows: the rule's title, else its name."""
     return {r.name: r.title or r.name for r, _ in runtime.rule_book.rules()}
@@ -268,14 +276,8 @@ def _call_payloads(runtime: Runtime, ids: Sequence[str]) -> dict[str, dict[str, 
 
 def _set_categories(runtime: Runtime, call_ids: Iterable[str]) -> None:
     """The names of the rules a call matches, on its call point and its turn points."""
-    book = runtime.rule_book
-    live = {r.name for r, _ in book.rules()}
     for call_id in call_ids:
-        names = sorted(
-            result.rule
-            for result, _, _ in book.results(call_id)
-            if result.matched and result.rule in live
-        )
+        names = matched_rules(runtime, call_id)
         # A note about the call, like its prediction: the classifier does not refit for it.
         for store in (runtime.calls, runtime.turns):
             store.set_payload({"call_id": call_id}, {CATEGORIES: names}, annotation=True)
@@ -430,6 +432,7 @@ __all__ = [
     "delete_rule",
     "recheck_calls",
     "list_rules",
+    "matched_rules",
     "preview_rule",
     "read_rules",
     "restore_rule",

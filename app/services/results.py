@@ -34,6 +34,8 @@ COLUMNS = [
     # How the conversation went (``ingest.metrics``): who the speakers are and the figures.
     "speakers",
     *METRIC_KEYS,
+    # The quality-inspection rules the call broke (``app.services.inspection``), ``;``-joined.
+    "categories",
     "error",
 ]
 

@@ -65,6 +65,10 @@ class RuleBook:
     def __init__(self, path: Path) -> None:
         self._db = connect(path, _SCHEMA)
         self._lock = threading.RLock()
+        #: The current rules, read again only after a change (every call checked asks for them):
+        #: ours reset it, another process's shows in SQLite's ``data_version``.
+        self._current: list[tuple[Rule, int]] | None = None
+        self._seen = -1
 
     def close(self) -> None:
         with self._lock:
@@ -74,11 +78,18 @@ class RuleBook:
     def rules(self) -> list[tuple[Rule, int]]:
         """The current rules (not deleted) with their versions, by name."""
         with self._lock:
+            seen = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if self._current is not None and seen == self._seen:
+                return list(self._current)
+            self._seen = seen
             rows = self._db.execute(
                 "SELECT name, version, source FROM rule_versions v WHERE version = "
                 "(SELECT MAX(version) FROM rule_versions WHERE name = v.name) ORDER BY name"
             ).fetchall()
-        return [(parse_rule(json.loads(src)), version) for _, version, src in rows if src]
+            self._current = [
+                (parse_rule(json.loads(src)), version) for _, version, src in rows if src
+            ]
+            return list(self._current)
 
     def names(self) -> dict[str, bool]:
         """Every rule that has a history, name -> whether it is deleted now (so a deleted rule
@@ -158,6 +169,7 @@ class RuleBook:
             "INSERT INTO rule_versions VALUES (?,?,?,?,?,?)",
             (name, version, source, action, by, time.time()),
         )
+        self._current = None
 
     # -- results ---------------------------------------------------------------------------
     def store(self, call_id: str, results: Iterable[tuple[RuleResult, int]]) -> list[str]:

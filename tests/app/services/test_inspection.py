@@ -203,3 +203,21 @@ def test_insights_count_the_rules_per_period_and_per_agent(make_settings, embedd
     assert by_agent["Wang"]["forbidden"]["value"] == 1 and by_agent["Li"]["forbidden"]["value"] == 0
     weeks = [w["categories"].get("no_greeting", {}).get("value", 0) for w in report["weeks"]]
     assert sum(weeks) == 2
+
+
+def test_a_batch_checks_its_calls_and_says_what_they_broke(stored: Runtime, tmp_path) -> None:
+    from app.services.batch_run import run_batch
+
+    inspection.save_rules(stored, RULES, by="supervisor")
+    new = {
+        "zh-batch": ([], "2026-10-06", [("agent", "喂。"), ("agent", "不关我的事。")]),
+        "en-batch": ([], "2026-10-06", [("agent", "Hello, how can I help?")]),
+    }
+    summary = run_batch(stored, text_sources(new), [], folder=tmp_path / "run", source="test")
+    assert summary["failed"] == 0
+    rows = {
+        r["call_id"]: r
+        for r in map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())
+    }
+    assert rows["zh-batch"]["categories"] == "forbidden;no_greeting"
+    assert rows["en-batch"]["categories"] == ""
