@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from retrieval.classify.knn import KnnClassifier
     from retrieval.classify.refine import LLMRefiner
     from retrieval.inspection.book import RuleBook
+    from retrieval.inspection.card_book import CardBook
     from retrieval.llm.client import LLMClient
     from retrieval.qa.engine import QAEngine
     from retrieval.search import Searcher
@@ -153,6 +154,13 @@ class Runtime:
         from retrieval.inspection.book import RuleBook
 
         return RuleBook(self.settings.paths.state_dir / "inspection.sqlite")
+
+    @built_once
+    def card_book(self) -> CardBook:
+        """The quality-inspection scorecards and the scores they gave (beside the rules)."""
+        from retrieval.inspection.card_book import CardBook
+
+        return CardBook(self.settings.paths.state_dir / "inspection.sqlite")
 
     @built_once
     def classifier(self) -> KnnClassifier:
@@ -274,7 +282,7 @@ class Runtime:
         if close is not None:
             close()
             self._transcriber = None
-        for name in ("turns", "calls", "ledger", "llm", "rule_book"):
+        for name in ("turns", "calls", "ledger", "llm", "rule_book", "card_book"):
             if name in self.__dict__:
                 component = self.__dict__.pop(name)
                 if component is not None:

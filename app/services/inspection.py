@@ -167,11 +167,11 @@ def apply_rules(
     was made with another version (or never). Nothing is transcribed or embedded again."""
     current = runtime.rule_book.rules()
     report = progress or (lambda done, total, line: None)
-    ids = list(call_ids) if call_ids is not None else _stored_ids(runtime)
+    ids = list(call_ids) if call_ids is not None else stored_call_ids(runtime)
     if not current:
         return Applied(0, 0, {})
-    checker = _Checker(runtime)
-    payloads = _call_payloads(runtime, ids)
+    checker = CallChecker(runtime)
+    payloads = call_payloads(runtime, ids)
     matched: dict[str, int] = {}
     fresh: list[tuple[str, dict[str, Any], RuleResult]] = []
     checked = calls = 0
@@ -225,9 +225,9 @@ def preview_rule(
     """Check the rule(s) of ``text`` on ``call_ids`` (else the first ``limit`` stored calls)
     without saving anything: what a supervisor sees before saving a rule."""
     rules = read_rules(text)
-    ids = list(call_ids) if call_ids else _stored_ids(runtime)[:limit]
-    checker = _Checker(runtime)
-    payloads = _call_payloads(runtime, ids)
+    ids = list(call_ids) if call_ids else stored_call_ids(runtime)[:limit]
+    checker = CallChecker(runtime)
+    payloads = call_payloads(runtime, ids)
     out = []
     for call_id in ids:
         row = runtime.ledger.get(call_id)
@@ -255,11 +255,11 @@ def call_inspection(runtime: Runtime, call_id: str) -> list[tuple[RuleInfo, Rule
 # -- internals -------------------------------------------------------------------------------
 
 
-def _stored_ids(runtime: Runtime) -> list[str]:
+def stored_call_ids(runtime: Runtime) -> list[str]:
     return sorted(p.payload["call_id"] for p in runtime.calls.scroll() if p.payload.get("call_id"))
 
 
-def _call_payloads(runtime: Runtime, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+def call_payloads(runtime: Runtime, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     wanted = set(ids)
     if len(wanted) <= 64:
         found: dict[str, dict[str, Any]] = {}
@@ -283,7 +283,7 @@ def _set_categories(runtime: Runtime, call_ids: Iterable[str]) -> None:
             store.set_payload({"call_id": call_id}, {CATEGORIES: names}, annotation=True)
 
 
-class _Checker:
+class CallChecker:
     """Builds a call's :class:`CallView`: its turns with roles, metrics, labels and the last
     classification from the store, and the similarity of its stored turn vectors to a rule's
     examples (each example set embedded once per check)."""

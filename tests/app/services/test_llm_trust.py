@@ -11,11 +11,11 @@ import time
 import pytest
 
 from app.core.config import LLMSettings
+from app.core.errors import LLMError
 from app.runtime import Runtime
+from app.services import llm_trust as trust_service
 from app.services.classify import classify_text
 from app.services.labels import relabel_call
-from app.core.errors import LLMError
-from app.services import llm_trust as trust_service
 from app.services.llm_trust import (
     NOT_MEASURED,
     llm_trust,

@@ -1,0 +1,204 @@
+"""Scorecards (质检评分表), the use case: save them (YAML/JSON, each change a version), score
+stored calls with them (questions answered by the rules already checked, by conditions, or by
+the LLM when one is configured), read one call's answers with their evidence, and report the
+scores per agent (or team, queue) and week. Nothing is transcribed or embedded again; a call
+is scored again only when the scorecard changed (or when asked to).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from app.core.errors import InputError
+from app.runtime import Runtime
+from app.services.inspection import CallChecker, apply_rules, call_payloads, stored_call_ids
+from retrieval.inspection.card_book import NoSuchScorecard
+from retrieval.inspection.scorecards import CardResult, Scorecard, parse_scorecards, score_call
+
+__all__ = [
+    "NoSuchScorecard",
+    "card_dict",
+    "call_scores",
+    "list_scorecards",
+    "save_scorecards",
+    "score_calls",
+    "scorecard_report",
+]
+
+
+def _rules(runtime: Runtime) -> dict[str, Any]:
+    return {r.name: r for r, _ in runtime.rule_book.rules()}
+
+
+def _cards(runtime: Runtime) -> list[tuple[Scorecard, int]]:
+    rules = _rules(runtime)
+    out = []
+    for source, version in runtime.card_book.sources():
+        [card] = parse_scorecards([source], rules)
+        out.append((card, version))
+    return out
+
+
+def _card(runtime: Runtime, name: str) -> tuple[Scorecard, int]:
+    found = next(((c, v) for c, v in _cards(runtime) if c.name == name), None)
+    if found is None:
+        raise NoSuchScorecard(f"no scorecard {name!r}")
+    return found
+
+
+def save_scorecards(runtime: Runtime, text: str, *, by: str) -> dict[str, str]:
+    """Save the scorecards of ``text`` (checked against the current rules first)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(
+            f"scorecards: not YAML or JSON ({' '.join(str(exc).split())[:200]})"
+        ) from None
+    cards = parse_scorecards(data, _rules(runtime))
+    return runtime.card_book.save([c.source for c in cards], by)
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    name: str
+    title: str
+    version: int
+    questions: int
+    scored: int
+    mean: float | None
+    source: dict[str, Any]
+
+
+def list_scorecards(runtime: Runtime) -> list[CardInfo]:
+    out = []
+    for card, version in _cards(runtime):
+        scores = [s for _, s in runtime.card_book.scored(card.name).values() if s is not None]
+        mean = round(sum(scores) / len(scores), 1) if scores else None
+        out.append(CardInfo(card.name, card.title, version, len(card.questions),
+                            len(scores), mean, card.source))  # fmt: skip
+    return out
+
+
+def score_calls(
+    runtime: Runtime,
+    name: str,
+    call_ids: Sequence[str] | None = None,
+    *,
+    again: bool = False,
+    use_llm: bool = True,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Score the stored calls (all, or ``call_ids``) not yet scored with this version of the
+    scorecard (all of them with ``again``); returns how many and their mean score."""
+    card, version = _card(runtime, name)
+    ids = list(call_ids) if call_ids is not None else stored_call_ids(runtime)
+    apply_rules(runtime, ids)  # the rule answers read the rules' results
+    rules = _rules(runtime)
+    done = runtime.card_book.scored(name)
+    todo = [c for c in ids if again or done.get(c, (None, None))[0] != version]
+    ask = _asker(runtime) if use_llm and any(q.ask_llm for q in card.questions) else None
+    checker = CallChecker(runtime)
+    payloads = call_payloads(runtime, todo)
+    report = progress or (lambda done, total, line: None)
+    scores = []
+    for n, call_id in enumerate(todo):
+        report(n, len(todo), f"scored {n} of {len(todo)} calls")
+        row = runtime.ledger.get(call_id)
+        if row is None or row.transcript is None or call_id not in payloads:
+            continue
+        view = checker.view(row, payloads[call_id])
+        results = {r.rule: r for r, _, _ in runtime.rule_book.results(call_id)}
+        result = score_call(card, view, results, rules, ask)
+        runtime.card_book.store(call_id, result, version)
+        if result.score is not None:
+            scores.append(result.score)
+    report(len(todo), len(todo), f"scored {len(todo)} calls")
+    mean = round(sum(scores) / len(scores), 1) if scores else None
+    return {"scorecard": name, "version": version, "scored": len(todo), "mean": mean}
+
+
+def _asker(runtime: Runtime) -> Any:
+    if runtime.llm is None:
+        return None
+    from retrieval.inspection.llm_questions import llm_answerer
+
+    return llm_answerer(runtime.llm)
+
+
+def call_scores(runtime: Runtime, call_id: str) -> list[tuple[Scorecard, CardResult]]:
+    """Every scorecard's answers for one call (scored now where missing or outdated)."""
+    from app.services.summary import NoSuchCall
+
+    if runtime.ledger.get(call_id) is None:
+        raise NoSuchCall(f"no call {call_id!r}")
+    cards = _cards(runtime)
+    for card, version in cards:
+        if runtime.card_book.scored(card.name).get(call_id, (None,))[0] != version:
+            score_calls(runtime, card.name, [call_id])
+    stored = {r.scorecard: r for r, _ in runtime.card_book.results(call_id)}
+    return [(card, stored[card.name]) for card, _ in cards if card.name in stored]
+
+
+def scorecard_report(runtime: Runtime, name: str, by: str = "agent") -> dict[str, Any]:
+    """Mean scores per value of a metadata field (``by``) and per week (Monday), from the
+    stored scores; calls without that field count under "" (said as such by the faces)."""
+    _card(runtime, name)
+    if by not in runtime.settings.ingest.metadata_fields:
+        raise InputError(
+            f"report by {by!r}: use a metadata field "
+            f"({', '.join(runtime.settings.ingest.metadata_fields)})"
+        )
+    scored = runtime.card_book.scored(name)
+    payloads = call_payloads(runtime, list(scored))
+    cells: dict[tuple[str, str], list[float]] = defaultdict(list)
+    totals: dict[str, list[float]] = defaultdict(list)
+    for call_id, (_, score) in scored.items():
+        if score is None or call_id not in payloads:
+            continue
+        payload = payloads[call_id]
+        value = payload.get(by)
+        group = ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
+        week = _week(payload.get("date"))
+        cells[(group, week)].append(score)
+        totals[group].append(score)
+    rows = []
+    for group in sorted(totals, key=lambda g: sum(totals[g]) / len(totals[g])):
+        weeks = {w: _mean(v) for (g, w), v in sorted(cells.items()) if g == group}
+        rows.append({by: group, "calls": len(totals[group]), "mean": _mean(totals[group]),
+                     "weeks": weeks})  # fmt: skip
+    return {"scorecard": name, "by": by, "rows": rows}
+
+
+def card_dict(card: Scorecard, result: CardResult) -> dict[str, Any]:
+    questions = {q.id: q for q in card.questions}
+    return {
+        "scorecard": card.name,
+        "title": card.title,
+        "score": result.score,
+        "answers": [
+            {"question": a.question, "text": questions[a.question].text if a.question in
+             questions else "", "weight": questions[a.question].weight if a.question in
+             questions else None, "answer": a.value, "by": a.by, "note": a.note,
+             "evidence": [{"turn": e.turn, "speaker": e.role, "text": e.text,
+                           "start": e.start, "end": e.end} for e in a.evidence]}
+            for a in result.answers
+        ],
+    }  # fmt: skip
+
+
+def _week(day: Any) -> str:
+    try:
+        d = date.fromisoformat(str(day)[:10])
+    except ValueError:
+        return ""
+    return date.fromordinal(d.toordinal() - d.weekday()).isoformat()
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 1)

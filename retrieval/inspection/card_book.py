@@ -1,0 +1,125 @@
+"""Scorecards and the scores they gave, kept beside the rules (``inspection.sqlite``).
+
+Every save of a scorecard is a new version (as rules are); a call's score is kept with the
+version it was made with and every answer (value, by what, evidence, note), so a report reads
+scores without scoring again and a changed scorecard scores again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+from ingest.ledger import connect
+from retrieval.inspection.evaluate import Evidence
+from retrieval.inspection.scorecards import Answer, CardResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scorecard_versions (
+    name    TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    source  TEXT,
+    action  TEXT NOT NULL,
+    by_whom TEXT NOT NULL,
+    at      REAL NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    call_id   TEXT NOT NULL,
+    scorecard TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    score     REAL,
+    answers   TEXT NOT NULL,
+    at        REAL NOT NULL,
+    PRIMARY KEY (call_id, scorecard)
+);
+"""
+
+
+class NoSuchScorecard(InputError):
+    """No scorecard by that name (the API answers 404)."""
+
+
+class CardBook:
+    def __init__(self, path: Path) -> None:
+        self._db = connect(path, _SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def sources(self) -> list[tuple[dict[str, Any], int]]:
+        """The current scorecards as written, with their versions, by name."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, source FROM scorecard_versions v WHERE version = "
+                "(SELECT MAX(version) FROM scorecard_versions WHERE name = v.name) ORDER BY name"
+            ).fetchall()
+        return [(json.loads(src), version) for version, src in rows if src]
+
+    def save(self, cards: list[dict[str, Any]], by: str) -> dict[str, str]:
+        out = {}
+        with self._lock:
+            for card in cards:
+                name = card["name"]
+                source = json.dumps(card, ensure_ascii=False, sort_keys=True)
+                last = self._db.execute(
+                    "SELECT version, source FROM scorecard_versions WHERE name = ? "
+                    "ORDER BY version DESC LIMIT 1",
+                    (name,),
+                ).fetchone()
+                if last is not None and last[1] == source:
+                    out[name] = "unchanged"
+                    continue
+                action = "added" if last is None or last[1] is None else "changed"
+                self._db.execute(
+                    "INSERT INTO scorecard_versions VALUES (?,?,?,?,?,?)",
+                    (name, (last[0] if last else 0) + 1, source, action, by, time.time()),
+                )
+                out[name] = action
+        return out
+
+    def store(self, call_id: str, result: CardResult, version: int) -> None:
+        answers = json.dumps([asdict(a) for a in result.answers], ensure_ascii=False)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?)",
+                (call_id, result.scorecard, version, result.score, answers, time.time()),
+            )
+
+    def scored(self, scorecard: str) -> dict[str, tuple[int, float | None]]:
+        """call id -> (the version it was scored with, its score)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT call_id, version, score FROM scores WHERE scorecard = ?", (scorecard,)
+            ).fetchall()
+        return {c: (v, s) for c, v, s in rows}
+
+    def results(self, call_id: str) -> list[tuple[CardResult, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT scorecard, version, score, answers FROM scores WHERE call_id = ? "
+                "ORDER BY scorecard",
+                (call_id,),
+            ).fetchall()
+        out = []
+        for card, version, score, answers in rows:
+            parsed = tuple(
+                Answer(
+                    a["question"], a["value"], a["by"],
+                    tuple(Evidence(**e) for e in a["evidence"]), a["note"],
+                )
+                for a in json.loads(answers)
+            )  # fmt: skip
+            out.append((CardResult(card, score, parsed), version))
+        return out
+
+    def forget_call(self, call_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM scores WHERE call_id = ?", (call_id,))

@@ -1,0 +1,96 @@
+"""Scorecards on the stored calls: saved as versions, scores from the rules already checked and
+from the LLM (a scripted endpoint), kept (a call is scored again only when the scorecard
+changed), one call's answers with evidence, and the mean per agent and week."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.errors import InputError
+from app.runtime import Runtime
+from app.services import inspection, scorecards
+from tests.app.services.test_inspection import CALLS, RULES
+from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
+from tests.llm_server import FakeLLMServer, Reply
+from tests.textcalls import text_sources
+
+CARD = """
+scorecards:
+  - name: standard
+    title: 标准服务评分表
+    sections:
+      - title: 开场 Opening
+        questions:
+          - {id: greeted, text: 坐席是否问候？, weight: 20, fails_on: no_greeting}
+          - {id: polite, text: 坐席是否避免服务禁语？, weight: 30, fails_on: forbidden}
+      - title: 解决 Resolution
+        questions:
+          - {id: resolved, text: 客户的问题是否得到解决？, weight: 50, ask_llm: true}
+"""
+
+
+@pytest.fixture
+def scored(make_settings, embedder, llm_server: FakeLLMServer):
+    sources = text_sources(CALLS)
+    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
+        source.metadata = {"agent": agent}
+    settings = make_settings(llm=fast_llm_settings(llm_server).model_dump())
+    with Runtime(settings, embedder=embedder) as runtime:
+        runtime.pipeline().run(sources)
+        inspection.save_rules(runtime, RULES, by="lead")
+        yield runtime
+
+
+def test_calls_are_scored_from_the_rules_and_the_llm(
+    scored: Runtime, llm_server: FakeLLMServer
+) -> None:
+    assert scorecards.save_scorecards(scored, CARD, by="lead") == {"standard": "added"}
+    llm_server.default = Reply.json({"reason": "问题已解决", "answer": "yes", "turns": [3, 99]})
+    done = scorecards.score_calls(scored, "standard")
+    assert done["scored"] == 4 and len(llm_server.requests) == 4
+    # zh-bad: no greeting (0/20), a forbidden phrase (0/30), resolved (50/50): 50.
+    [(card, result)] = scorecards.call_scores(scored, "zh-bad")
+    data = scorecards.card_dict(card, result)
+    assert data["score"] == 50.0 and data["title"] == "标准服务评分表"
+    answers = {a["question"]: a for a in data["answers"]}
+    assert (answers["polite"]["answer"], answers["polite"]["by"]) == ("no", "rule")
+    assert answers["polite"]["evidence"][0]["text"].startswith("不关我的事")
+    assert (
+        answers["resolved"]["answer"] == "yes"
+        and "invalid citations dropped: 99" in (answers["resolved"]["note"])
+    )
+    prompt = llm_server.requests[0].messages
+    assert prompt[0]["content"].startswith("你根据质检评分表") and "<call>" in prompt[1]["content"]
+    # Kept: asking again scores nothing; a changed scorecard scores every call again.
+    assert scorecards.score_calls(scored, "standard")["scored"] == 0
+    scorecards.save_scorecards(scored, CARD.replace("weight: 50", "weight: 40"), by="lead")
+    assert scorecards.score_calls(scored, "standard", use_llm=False)["scored"] == 4
+    info = {c.name: c for c in scorecards.list_scorecards(scored)}["standard"]
+    assert (info.version, info.questions, info.scored) == (2, 3, 4)
+
+
+def test_the_report_per_agent_and_week(scored: Runtime, llm_server: FakeLLMServer) -> None:
+    scorecards.save_scorecards(scored, CARD, by="lead")
+    llm_server.default = Reply.json({"reason": "未解决", "answer": "no", "turns": []})
+    scorecards.score_calls(scored, "standard")
+    report = scorecards.scorecard_report(scored, "standard", by="agent")
+    rows = {r["agent"]: r for r in report["rows"]}
+    # Li: zh-good 50/100 (greeted, polite, not resolved), en-bad 30/100 -> 40.
+    # Wang: zh-bad 0/100, en-good 50/100 -> 25 (worst first).
+    assert [r["agent"] for r in report["rows"]] == ["Wang", "Li"]
+    assert (rows["Li"]["calls"], rows["Li"]["mean"], rows["Wang"]["mean"]) == (2, 40.0, 25.0)
+    # The four calls are dated 2026-10-01..04: one week, starting Monday 2026-09-28.
+    assert rows["Li"]["weeks"] == {"2026-09-28": 40.0} and rows["Wang"]["weeks"] == {
+        "2026-09-28": 25.0
+    }
+    with pytest.raises(InputError, match="use a metadata field"):
+        scorecards.scorecard_report(scored, "standard", by="colour")
+    with pytest.raises(scorecards.NoSuchScorecard):
+        scorecards.scorecard_report(scored, "nope")
+
+
+def test_a_question_on_an_unknown_rule_is_refused(scored: Runtime) -> None:
+    bad = CARD.replace("fails_on: forbidden", "fails_on: rude")
+    with pytest.raises(InputError, match="fails_on names no rule: 'rude'"):
+        scorecards.save_scorecards(scored, bad, by="lead")
+    assert scorecards.list_scorecards(scored) == []
