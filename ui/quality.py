@@ -155,7 +155,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             actions, _ = inspection.save_rules(ctx.runtime, text or "", by=user, apply=False)
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
-        said = ", ".join(f"`{n}` {t('q.action.' + a, lang)}" for n, a in actions.items())
+        said = ", ".join(f"`{n}` {t(f'q.action.{a}', lang)}" for n, a in actions.items())
         jobs = ctx.jobs
         if jobs is None:
             raise gr.Error(t("jobs.unavailable", lang))

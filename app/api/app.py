@@ -165,6 +165,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         app.include_router(router.router, dependencies=protected, responses=common)
     app.include_router(rules.calls_router, dependencies=protected, responses=common)
+    app.include_router(rules.scorecards_router, dependencies=protected, responses=common)
     if settings.api.ui:
         from ui import mount_ui  # the web UI at /ui, over the same Runtime and job queue
 

@@ -18,6 +18,7 @@ from app.cli.demo import demo
 from app.cli.eval import eval_app
 from app.cli.llm import llm_app
 from app.cli.rules import rules_app
+from app.cli.scorecard import scorecard_app
 from app.cli.serve import serve
 from app.cli.topics import topics_app
 
@@ -70,6 +71,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(topics_app, name="topics")
 app.add_typer(llm_app, name="llm")
 app.add_typer(rules_app, name="rules")
+app.add_typer(scorecard_app, name="scorecard")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
     CallScopeError                 base: every error we raise on purpose
     ├── ConfigError                settings that cannot work (bad values, missing model files)
     ├── InputError                 a user's input is unusable (missing file, unknown column,
-    │                              empty file, unsupported type)
+    │   │                          empty file, unsupported type)
+    │   └── NoSuchCall             no stored call by that id (the API answers 404)
     ├── AudioError                 a recording cannot be decoded (corrupt, truncated, too long)
     ├── TranscriptionError         the speech model failed on decodable audio
     ├── EmbeddingError             the embedding model failed or gave the wrong shape
@@ -30,6 +31,10 @@ class ConfigError(CallScopeError):
 
 class InputError(CallScopeError):
     """A user's input cannot be used as given."""
+
+
+class NoSuchCall(InputError):
+    """No stored call by that id (the API answers 404)."""
 
 
 class AudioError(CallScopeError):

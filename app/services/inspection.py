@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.errors import InputError
+from app.core.errors import InputError, NoSuchCall
 from app.core.text import has_cjk
 from app.runtime import Runtime
 from app.services import alerts
-from app.services.summary import NoSuchCall
 from ingest.ledger import LedgerRow
 from retrieval.inspection import CallView, Rule, RuleResult, TurnView, evaluate, parse_rules
 from retrieval.inspection.book import NoSuchRule

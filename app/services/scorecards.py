@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from app.core.errors import InputError
+from app.core.errors import InputError, NoSuchCall
 from app.runtime import Runtime
 from app.services.inspection import CallChecker, apply_rules, call_payloads, stored_call_ids
 from retrieval.inspection.card_book import NoSuchScorecard
@@ -133,8 +133,6 @@ def _asker(runtime: Runtime) -> Any:
 
 def call_scores(runtime: Runtime, call_id: str) -> list[tuple[Scorecard, CardResult]]:
     """Every scorecard's answers for one call (scored now where missing or outdated)."""
-    from app.services.summary import NoSuchCall
-
     if runtime.ledger.get(call_id) is None:
         raise NoSuchCall(f"no call {call_id!r}")
     cards = _cards(runtime)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.errors import InputError
+from app.core.errors import NoSuchCall
 from app.core.models import FollowUp, SummaryPoint
 from app.runtime import Runtime
 from retrieval.llm.summary import MAX_OUTPUT_TOKENS as SUMMARY_OUTPUT_TOKENS
@@ -21,10 +21,6 @@ from retrieval.llm.summary import CallSummary, summarize_turns
 from retrieval.llm.turn_lines import omission_note
 
 NO_LLM = "no LLM is configured: set LLM__BASE_URL and LLM__MODEL (any OpenAI-compatible endpoint)"
-
-
-class NoSuchCall(InputError):
-    """No call of that id in the ledger (the API answers 404)."""
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def test_write_test_save_review_and_undo_rules_in_the_browser(
     page = open_ui(locale)
     open_tab(page, text["tab"])
     page.locator("#quality-starter").click()
-    expect(page.locator("#quality-editor")).to_contain_text("forbidden_phrase")
+    expect(page.locator("#quality-editor")).to_contain_text("no_greeting", timeout=60_000)
     page.locator("#quality-test-calls textarea").fill("zh-bad, en-good")
     page.locator("#quality-test").click()
     preview = page.locator("#quality-preview")

@@ -189,3 +189,75 @@ def call_inspection(call_id: CallIdPath, runtime: RuntimeDep) -> list[dict[str, 
 
 def _applied(applied: inspection.Applied) -> dict[str, Any]:
     return {"calls": applied.calls, "checked": applied.checked, "matched": applied.matched}
+
+
+scorecards_router = APIRouter(prefix="/api/scorecards", tags=["quality inspection"])
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: The calls to score (default: every stored call not scored with this version).
+    call_ids: list[Annotated[str, Field(min_length=1, max_length=120)]] = Field(
+        default_factory=list, max_length=10_000
+    )
+    #: Score calls already scored too.
+    again: bool = False
+    #: Let the LLM answer its questions (when one is configured).
+    use_llm: bool = True
+
+
+@scorecards_router.get("")
+def list_scorecards(runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """The scorecards: questions, calls scored and the mean score."""
+    from app.services.scorecards import list_scorecards as found
+
+    return [
+        {"name": c.name, "title": c.title, "version": c.version, "questions": c.questions,
+         "scored": c.scored, "mean": c.mean, "scorecard": c.source}
+        for c in found(runtime)
+    ]  # fmt: skip
+
+
+@scorecards_router.post("")
+def save_scorecards(body: RulesIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Save scorecards (YAML/JSON ``text``, or ``rules`` holding ``{"scorecards": [...]}``)."""
+    from app.services.scorecards import save_scorecards as save
+
+    return {"scorecards": save(runtime, body.source(), by=body.by)}
+
+
+@scorecards_router.post("/{name}/score", responses=errors(404))
+def score(name: RuleName, body: ScoreIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Score stored calls with a scorecard (inside the request: LLM questions take seconds
+    per call; score a few calls at a time, or use ``callscope scorecard score``)."""
+    from app.services.scorecards import NoSuchScorecard, score_calls
+
+    try:
+        return score_calls(runtime, name, body.call_ids or None, again=body.again,
+                           use_llm=body.use_llm)  # fmt: skip
+    except NoSuchScorecard as exc:
+        raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
+
+
+@scorecards_router.get("/{name}/report", responses=errors(404))
+def report(
+    name: RuleName, runtime: RuntimeDep, by: Annotated[str, Query(max_length=60)] = "agent"
+) -> dict[str, Any]:
+    """The mean score per agent (team, queue) and week, lowest first."""
+    from app.services.scorecards import NoSuchScorecard, scorecard_report
+
+    try:
+        return scorecard_report(runtime, name, by=by)
+    except NoSuchScorecard as exc:
+        raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
+
+
+@calls_router.get("/{call_id}/scorecards", responses=errors(404))
+def call_scorecards(call_id: CallIdPath, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """One call's answers to every scorecard, with the turns they rest on."""
+    from app.services.scorecards import call_scores, card_dict
+
+    with not_found():
+        found = call_scores(runtime, call_id)
+    return [card_dict(card, result) for card, result in found]

@@ -96,3 +96,32 @@ def test_bad_rules_are_a_clear_400_and_nothing_is_saved(client: TestClient) -> N
     assert both.status_code == 400 and "one of them" in both.text
     assert client.get("/api/rules", headers=AUTH).json() == []
     assert client.post("/api/rules", json={"text": RULES}).status_code == 401
+
+
+def test_scorecards_over_http(client: TestClient) -> None:
+    client.post("/api/rules?wait=true", json={"text": RULES}, headers=AUTH)
+    card = """
+scorecards:
+  - name: basic
+    title: 基本评分表
+    sections:
+      - title: 开场
+        questions:
+          - {id: greeted, text: 坐席是否问候？, weight: 1, fails_on: no_greeting}
+          - id: sorry
+            text: Did the agent apologise?
+            passes_when: {said: {any: [sorry]}}
+"""
+    saved = client.post("/api/scorecards", json={"text": card}, headers=AUTH)
+    assert saved.status_code == 200, saved.text
+    assert saved.status_code == 200 and saved.json() == {"scorecards": {"basic": "added"}}
+    done = client.post("/api/scorecards/basic/score", json={}, headers=AUTH).json()
+    assert done["scored"] == 3
+    [found] = client.get("/api/calls/c-courier/scorecards", headers=AUTH).json()
+    assert found["score"] == 50.0 and found["title"] == "基本评分表"  # apologised, no greeting
+    listed = client.get("/api/scorecards", headers=AUTH).json()
+    assert listed[0]["name"] == "basic" and listed[0]["scored"] == 3
+    report = client.get("/api/scorecards/basic/report?by=agent", headers=AUTH).json()
+    assert report["rows"][0]["agent"] == "" and report["rows"][0]["calls"] == 3
+    assert client.get("/api/scorecards/nope/report", headers=AUTH).status_code == 404
+    assert client.post("/api/scorecards/nope/score", json={}, headers=AUTH).status_code == 404

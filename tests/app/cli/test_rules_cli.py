@@ -75,3 +75,26 @@ def test_a_preview_and_a_bad_rule(env: Path) -> None:
     assert bad.exit_code == 1
     assert "rule parcel: when.said.any: expected a non-empty list" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_scorecards_from_the_command_line(env: Path) -> None:
+    rules = env / "rules.yaml"
+    rules.write_text(runner.invoke(app, ["rules", "starter"]).output, encoding="utf-8")
+    assert runner.invoke(app, ["rules", "load", str(rules)]).exit_code == 0
+    card = env / "card.yaml"
+    card.write_text(
+        "scorecards:\n  - name: basic\n    title: 基本评分表\n    sections:\n"
+        "      - title: 开场\n        questions:\n"
+        "          - {id: greeted, text: 坐席是否问候？, weight: 1, fails_on: no_greeting}\n"
+        "          - {id: polite, text: 无服务禁语？, weight: 1, fails_on: forbidden_phrase}\n",
+        encoding="utf-8",
+    )
+    loaded = runner.invoke(app, ["scorecard", "load", str(card)])
+    assert loaded.exit_code == 0 and "basic: added" in loaded.output
+    scored = runner.invoke(app, ["scorecard", "score", "basic"])
+    assert scored.exit_code == 0 and "scored 4 calls" in scored.output
+    shown = runner.invoke(app, ["scorecard", "call", "zh-bad"])
+    assert shown.exit_code == 0 and "basic (基本评分表): 0" in shown.output
+    assert "rule forbidden_phrase matched" in shown.output
+    listed = runner.invoke(app, ["scorecard", "list"])
+    assert "basic" in listed.output and "62.5" in listed.output  # (0 + 50 + 100 + 100) / 4
