@@ -173,6 +173,7 @@ def apply_rules(
     payloads = call_payloads(runtime, ids)
     matched: dict[str, int] = {}
     fresh: list[tuple[str, dict[str, Any], RuleResult]] = []
+    written: list[str] = []
     checked = calls = 0
     for n, call_id in enumerate(ids):
         if n % 200 == 0:
@@ -194,7 +195,11 @@ def apply_rules(
         for result, _ in results:
             if result.matched:
                 matched[result.rule] = matched.get(result.rule, 0) + 1
-        _set_categories(runtime, [call_id])
+        written.append(call_id)
+        if len(written) >= _WRITE_EVERY:  # written as it goes: an interrupted apply keeps them
+            _set_categories(runtime, written)
+            written.clear()
+    _set_categories(runtime, written)
     report(len(ids), len(ids), f"checked {len(ids)} calls")
     if fresh:
         alerts.raise_alerts(runtime, {r.name: r for r, _ in current}, fresh)
@@ -274,12 +279,25 @@ def call_payloads(runtime: Runtime, ids: Sequence[str]) -> dict[str, dict[str, A
 
 
 def _set_categories(runtime: Runtime, call_ids: Iterable[str]) -> None:
-    """The names of the rules a call matches, on its call point and its turn points."""
-    for call_id in call_ids:
-        names = matched_rules(runtime, call_id)
-        # A note about the call, like its prediction: the classifier does not refit for it.
-        for store in (runtime.calls, runtime.turns):
-            store.set_payload({"call_id": call_id}, {CATEGORIES: names}, annotation=True)
+    """The names of the rules a call matches, on its call point and its turn points: one
+    write per distinct set of names (a write flushes the shard: ~28 ms each on Qdrant Edge,
+    four fifths of an apply when it was one write per call)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for call_id in dict.fromkeys(call_ids):
+        groups.setdefault(tuple(matched_rules(runtime, call_id)), []).append(call_id)
+    for names, ids in groups.items():
+        for at in range(0, len(ids), _WRITE_IDS):
+            chunk = ids[at : at + _WRITE_IDS]
+            where = {"call_id": chunk[0] if len(chunk) == 1 else chunk}
+            # A note about the call, like its prediction: the classifier does not refit for it.
+            for store in (runtime.calls, runtime.turns):
+                store.set_payload(where, {CATEGORIES: list(names)}, annotation=True)
+
+
+#: Calls checked between two payload writes of their categories.
+_WRITE_EVERY = 2000
+#: Call ids in one payload write (one filter condition of any-of values).
+_WRITE_IDS = 500
 
 
 class CallChecker:
