@@ -116,3 +116,58 @@ def report(
         cells = [f"{r['weeks'][w]:g}" if w in r["weeks"] else "" for w in weeks]
         table.add_row(r[by] or "(none)", str(r["calls"]), f"{r['mean']:g}", *cells)
     console.print(table)
+
+
+@scorecard_app.command("review")
+def review(
+    call_id: str,
+    name: str,
+    question: str,
+    answer: Annotated[str, typer.Argument(help="yes, no or not_applicable.")],
+    comment: Annotated[str, typer.Option(help="Why (kept in the review history).")] = "",
+    by: ByOpt = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm or overturn one answer of a call's scorecard (人工复核)."""
+    from app.services.scorecards import review_answer
+
+    with _runtime() as runtime:
+        state = review_answer(runtime, call_id, name, question, answer, comment=comment, by=by)
+    if as_json:
+        typer.echo(json.dumps(state, ensure_ascii=False))
+        return
+    auto = "no score" if state["score"] is None else f"{state['score']:g}"
+    now = "no score" if state["reviewed_score"] is None else f"{state['reviewed_score']:g}"
+    console.print(f"{call_id} {name}: automatic {auto}, reviewed {now} "
+                  f"(reviews so far: {len(state['history'])})", highlight=False)  # fmt: skip
+
+
+@scorecard_app.command("queue")
+def queue(name: str, limit: int = 20, as_json: JsonOpt = False) -> None:
+    """Scored calls no one has reviewed yet, lowest score first."""
+    from app.services.scorecards import review_queue
+
+    with _runtime() as runtime:
+        found = review_queue(runtime, name, limit)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    for row in found:
+        console.print(f"{row['score']:>6g}  {row['call_id']}", highlight=False)
+
+
+@scorecard_app.command("agreement")
+def agreement_(name: str, as_json: JsonOpt = False) -> None:
+    """Per question, how often the automatic answer was what the reviewers said."""
+    from app.services.scorecards import agreement
+
+    with _runtime() as runtime:
+        found = agreement(runtime, name)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    table = Table("question", "reviewed", "agreed", "agreement")
+    for r in found["questions"]:
+        share = "" if r["agreement"] is None else f"{r['agreement']:.0%}"
+        table.add_row(r["question"], str(r["reviewed"]), str(r["agreed"]), share)
+    console.print(table)

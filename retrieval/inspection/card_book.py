@@ -38,6 +38,18 @@ CREATE TABLE IF NOT EXISTS scores (
     at        REAL NOT NULL,
     PRIMARY KEY (call_id, scorecard)
 );
+CREATE TABLE IF NOT EXISTS reviews (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id   TEXT NOT NULL,
+    scorecard TEXT NOT NULL,
+    question  TEXT NOT NULL,
+    value     TEXT NOT NULL,   -- what the reviewer says: yes, no, not_applicable
+    automatic TEXT NOT NULL,   -- what the scorecard had answered when it was reviewed
+    comment   TEXT NOT NULL,
+    by_whom   TEXT NOT NULL,
+    at        REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_of ON reviews (scorecard, call_id, question);
 """
 
 
@@ -119,6 +131,31 @@ class CardBook:
             )  # fmt: skip
             out.append((CardResult(card, score, parsed), version))
         return out
+
+    # -- human review (人工复核): every confirmation or correction kept, the last one counts --
+    def add_review(
+        self, call_id: str, scorecard: str, question: str, value: str, automatic: str,
+        comment: str, by: str,
+    ) -> int:  # fmt: skip
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO reviews (call_id, scorecard, question, value, automatic, comment, "
+                "by_whom, at) VALUES (?,?,?,?,?,?,?,?)",
+                (call_id, scorecard, question, value, automatic, comment, by, time.time()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def reviews(self, scorecard: str, call_id: str | None = None) -> list[dict[str, Any]]:
+        """Every review of the scorecard (on one call), oldest first."""
+        query = (
+            "SELECT id, call_id, question, value, automatic, comment, by_whom, at FROM reviews "
+            "WHERE scorecard = ?" + (" AND call_id = ?" if call_id else "") + " ORDER BY id"
+        )
+        args = (scorecard, call_id) if call_id else (scorecard,)
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        keys = ("id", "call_id", "question", "value", "automatic", "comment", "by", "at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def forget_call(self, call_id: str) -> None:
         with self._lock:

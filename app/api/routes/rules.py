@@ -261,3 +261,51 @@ def call_scorecards(call_id: CallIdPath, runtime: RuntimeDep) -> list[dict[str, 
     with not_found():
         found = call_scores(runtime, call_id)
     return [card_dict(card, result) for card, result in found]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=60)
+    #: What the reviewer says: yes, no or not_applicable.
+    answer: str = Field(min_length=1, max_length=20)
+    comment: str = Field("", max_length=1000)
+    by: str = Field("api", min_length=1, max_length=80)
+
+
+@calls_router.post("/{call_id}/scorecards/{name}/review", responses=errors(404))
+def review(call_id: CallIdPath, name: RuleName, body: ReviewIn, runtime: RuntimeDep) -> Any:
+    """Confirm or overturn one answer of a call's scorecard, with a comment (人工复核)."""
+    from app.services.scorecards import NoSuchScorecard, review_answer
+
+    try:
+        with not_found():
+            return review_answer(runtime, call_id, name, body.question, body.answer,
+                                 comment=body.comment, by=body.by)  # fmt: skip
+    except NoSuchScorecard as exc:
+        raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
+
+
+@scorecards_router.get("/{name}/agreement", responses=errors(404))
+def agreement(name: RuleName, runtime: RuntimeDep) -> dict[str, Any]:
+    """Per question, how often the automatic answer was what the reviewers said."""
+    from app.services.scorecards import NoSuchScorecard
+    from app.services.scorecards import agreement as found
+
+    try:
+        return found(runtime, name)
+    except NoSuchScorecard as exc:
+        raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
+
+
+@scorecards_router.get("/{name}/queue", responses=errors(404))
+def queue(
+    name: RuleName, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    """Scored calls no one has reviewed yet, lowest score first."""
+    from app.services.scorecards import NoSuchScorecard, review_queue
+
+    try:
+        return review_queue(runtime, name, limit)
+    except NoSuchScorecard as exc:
+        raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None

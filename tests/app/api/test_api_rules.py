@@ -124,4 +124,22 @@ scorecards:
     report = client.get("/api/scorecards/basic/report?by=agent", headers=AUTH).json()
     assert report["rows"][0]["agent"] == "" and report["rows"][0]["calls"] == 3
     assert client.get("/api/scorecards/nope/report", headers=AUTH).status_code == 404
+    # A reviewer overturns an answer: the reviewed score beside the automatic one.
+    queue = client.get("/api/scorecards/basic/queue", headers=AUTH).json()
+    assert {q["call_id"] for q in queue} == {"c-courier", "c-refund", "c-password"}
+    reviewed = client.post(
+        "/api/calls/c-courier/scorecards/basic/review",
+        json={"question": "greeted", "answer": "yes", "comment": "thanked the caller", "by": "qa"},
+        headers=AUTH,
+    )  # fmt: skip
+    assert reviewed.status_code == 200, reviewed.text
+    assert (reviewed.json()["score"], reviewed.json()["reviewed_score"]) == (50.0, 100.0)
+    agreed = client.get("/api/scorecards/basic/agreement", headers=AUTH).json()
+    assert agreed["reviewed"] == 1 and agreed["agreement"] == 0.0
+    bad = client.post("/api/calls/c-courier/scorecards/basic/review",
+                      json={"question": "x", "answer": "yes"}, headers=AUTH)  # fmt: skip
+    assert bad.status_code == 400 and "no question 'x'" in bad.text
+    missing = client.post("/api/calls/nope/scorecards/basic/review",
+                          json={"question": "greeted", "answer": "yes"}, headers=AUTH)  # fmt: skip
+    assert missing.status_code == 404
     assert client.post("/api/scorecards/nope/score", json={}, headers=AUTH).status_code == 404

@@ -94,3 +94,35 @@ def test_a_question_on_an_unknown_rule_is_refused(scored: Runtime) -> None:
     with pytest.raises(InputError, match="fails_on names no rule: 'rude'"):
         scorecards.save_scorecards(scored, bad, by="lead")
     assert scorecards.list_scorecards(scored) == []
+
+
+def test_a_reviewer_confirms_or_overturns_answers_and_agreement_is_reported(
+    scored: Runtime, llm_server: FakeLLMServer
+) -> None:
+    scorecards.save_scorecards(scored, CARD, by="lead")
+    llm_server.default = Reply.json({"reason": "解决了", "answer": "yes", "turns": [3]})
+    scorecards.score_calls(scored, "standard")
+    queue = scorecards.review_queue(scored, "standard")
+    assert queue[0] == {"call_id": "zh-bad", "score": 50.0}  # the lowest score first
+
+    # The reviewer says zh-bad was not resolved (overturns the LLM) and confirms the rule.
+    scorecards.review_answer(scored, "zh-bad", "standard", "resolved", "no",
+                             comment="客户仍未收到快递", by="qa1")  # fmt: skip
+    state = scorecards.review_answer(scored, "zh-bad", "standard", "polite", "no", by="qa1")
+    assert (state["score"], state["reviewed_score"]) == (50.0, 0.0)
+    assert [h["question"] for h in state["history"]] == ["resolved", "polite"]
+    assert state["history"][0]["comment"] == "客户仍未收到快递"
+    # A second thought on the same answer: the history keeps both, the last one counts.
+    again = scorecards.review_answer(scored, "zh-bad", "standard", "resolved", "yes", by="qa2")
+    assert again["reviewed_score"] == 50.0 and len(again["history"]) == 3
+    assert "zh-bad" not in [c["call_id"] for c in scorecards.review_queue(scored, "standard")]
+
+    report = scorecards.agreement(scored, "standard")
+    rows = {r["question"]: r for r in report["questions"]}
+    assert (rows["polite"]["reviewed"], rows["polite"]["agreement"]) == (1, 1.0)
+    assert (rows["resolved"]["reviewed"], rows["resolved"]["agreed"]) == (1, 1)  # the last says yes
+    assert rows["greeted"]["agreement"] is None and report["agreement"] == 1.0
+    with pytest.raises(InputError, match="no question 'tone'"):
+        scorecards.review_answer(scored, "zh-bad", "standard", "tone", "yes", by="qa1")
+    with pytest.raises(InputError, match="one of yes, no, not_applicable"):
+        scorecards.review_answer(scored, "zh-bad", "standard", "polite", "maybe", by="qa1")
