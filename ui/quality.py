@@ -17,6 +17,7 @@ import gradio as gr
 
 from app.core.errors import CallScopeError
 from app.services import inspection
+from ui import scorecards
 from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
 from ui.messages import refusal
@@ -115,6 +116,8 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     )
     plays = gr.State([])
     checked = gr.State("")
+    with gr.Accordion(I18N("sc.title"), open=True, elem_id="scorecards"):
+        scorecards.build(ctx)
 
     def table(rows: list[list[Any]], columns: tuple[str, ...], lang: str) -> gr.Dataframe:
         return gr.Dataframe(value=rows, headers=[t(c, lang) for c in columns])

@@ -61,6 +61,7 @@ EN: dict[str, str] = {
     "job.kind.batch": "index and classify",
     "job.kind.label_run": "label check",
     "job.kind.rules_apply": "apply inspection rules",
+    "job.kind.scorecard_score": "score calls",
     "job.state.queued": "waiting",
     "job.state.running": "running",
     "job.state.done": "done",

@@ -59,6 +59,7 @@ ZH: dict[str, str] = {
     "job.kind.batch": "索引并分类",
     "job.kind.label_run": "标签检查",
     "job.kind.rules_apply": "应用质检规则",
+    "job.kind.scorecard_score": "质检评分",
     "job.state.queued": "排队中",
     "job.state.running": "进行中",
     "job.state.done": "已完成",

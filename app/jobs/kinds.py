@@ -16,6 +16,8 @@ run again from the start after an interruption: that is how a job resumes after 
 - ``label_run``: a label-quality run over the labeled calls in the store.
 - ``rules_apply``: every stored call checked against the quality-inspection rules it was not
   yet checked with (after rules are saved); a resumed job goes on where results are missing.
+- ``scorecard_score``: the stored calls scored with a scorecard (``params["name"]``); a resumed
+  job scores only the calls not yet scored with its version.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.jobs.queue import Cleanup, Handler, Job, Progress, jobs_dir
-from app.services import batch_run, calls, inspection, label_runs
+from app.services import batch_run, calls, inspection, label_runs, scorecards
 from app.services.classify_uploads import classify_uploads, discard_uploads
 
 if TYPE_CHECKING:
@@ -113,6 +115,10 @@ def run_rules_apply(runtime: Runtime, job: Job, progress: Progress) -> dict[str,
     return {"calls": applied.calls, "checked": applied.checked, "matched": applied.matched}
 
 
+def run_scorecard_score(runtime: Runtime, job: Job, progress: Progress) -> dict[str, Any]:
+    return scorecards.score_calls(runtime, job.params["name"], progress=progress)
+
+
 HANDLERS: dict[str, Handler] = {
     "ingest": run_ingest,
     "import": run_import,
@@ -120,4 +126,5 @@ HANDLERS: dict[str, Handler] = {
     "batch": run_batch,
     "label_run": run_label_quality,
     "rules_apply": run_rules_apply,
+    "scorecard_score": run_scorecard_score,
 }
