@@ -16,6 +16,16 @@ from pydantic import (
 from pydantic_settings import NoDecode
 
 
+def comma_list(value: object) -> object:
+    """A list setting from the environment: NoDecode hands over the raw string, so both a JSON
+    list and ``a,b`` work."""
+    if isinstance(value, str):
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
 class ClassifySettings(BaseModel):
     """Few-shot classification from the nearest labeled calls (no LLM needed)."""
 
@@ -248,12 +258,7 @@ class ApiSettings(BaseModel):
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
-        # NoDecode hands us the raw env string, so both JSON lists and ``a,b`` work.
-        if isinstance(value, str):
-            if value.strip().startswith("["):
-                return json.loads(value)
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+        return comma_list(value)
 
 
 class AlertSettings(BaseModel):
@@ -276,11 +281,7 @@ class AlertSettings(BaseModel):
     @field_validator("webhooks", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            if value.strip().startswith("["):
-                return json.loads(value)
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+        return comma_list(value)
 
     @field_validator("webhooks")
     @classmethod
