@@ -24,6 +24,8 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "summary": "summary",
         "labels": "labels",
+        "rules": "inspection rules",
+        "rule": "rule",
         "weeks": "weeks",
         "by": "by {field}",
         "metrics": "metrics",
@@ -65,6 +67,8 @@ WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "summary": "概览",
         "labels": "标签",
+        "rules": "质检规则",
+        "rule": "规则",
         "weeks": "每周",
         "by": "按{field}",
         "metrics": "通话指标",
@@ -136,6 +140,17 @@ def insights_xlsx(report: Insights, lang: str = "en") -> bytes:
             for c in report.labels
         ],
     )
+    if report.categories:
+        rules = book.create_sheet(w["rules"])
+        _table(
+            rules,
+            [w[k] for k in ("rule", "calls", "previous period", "change", "new", "share")],
+            [
+                [c.label, c.current.value, c.previous.value, c.change,
+                 w["new"] if c.new else None, share(c.current, report.calls)]
+                for c in report.categories
+            ],
+        )  # fmt: skip
     names = [c.label for c in report.labels]
     weeks = book.create_sheet(w["weeks"])
     _table(
@@ -152,16 +167,19 @@ def insights_xlsx(report: Insights, lang: str = "en") -> bytes:
     )
     for field, rows in report.groups.items():
         columns = list(rows[0].labels) if rows else []
+        flagged = list(rows[0].categories) if rows else []  # who breaks which rule
         sheet = book.create_sheet(_sheet_name(book, w["by"].format(field=field)))
         _table(
             sheet,
             [field]
             + [w[k] for k in ("calls", "classified", "unknown", "low confidence")]
-            + columns,
+            + columns
+            + [f"⚑ {n}" for n in flagged],
             [
                 [r.value]
                 + _values(r.calls, r.classified, r.unknown, r.low_confidence)
                 + [_value(r.labels.get(n)) for n in columns]
+                + [_value(r.categories.get(n)) for n in flagged]
                 for r in rows
             ]
             or [[missing_metadata_note(field, lang)]],

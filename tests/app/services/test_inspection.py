@@ -221,3 +221,28 @@ def test_a_batch_checks_its_calls_and_says_what_they_broke(stored: Runtime, tmp_
     }
     assert rows["zh-batch"]["categories"] == "forbidden;no_greeting"
     assert rows["en-batch"]["categories"] == ""
+
+
+def test_the_insights_workbook_has_the_rules(make_settings, embedder) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.services.insights import InsightsQuery, insights
+    from app.services.insights_xlsx import insights_xlsx
+
+    sources = text_sources(CALLS)
+    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
+        source.metadata = {"agent": agent}
+    with Runtime(make_settings(), embedder=embedder) as runtime:
+        runtime.pipeline().run(sources)
+        inspection.save_rules(runtime, RULES, by="supervisor")
+        report = insights(runtime, InsightsQuery())
+    book = load_workbook(io.BytesIO(insights_xlsx(report, "zh-CN")))
+    rows = list(book["质检规则"].values)
+    assert rows[0][0] == "规则"
+    assert ("forbidden", 1) in {(r[0], r[1]) for r in rows[1:]}
+    agents = list(book[[n for n in book.sheetnames if "agent" in n][0]].values)
+    head = agents[0]
+    column = head.index("⚑ forbidden")
+    assert {r[0]: r[column] for r in agents[1:]} == {"Wang": 1, "Li": 0}
