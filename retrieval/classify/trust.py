@@ -4,8 +4,9 @@ A small model on a CPU can make classification worse than the neighbour vote alo
 took the demo's held-back calls from 0.80 to 0.40). So before the LLM decides anything, a
 sample of labeled calls is classified out of sample twice, by kNN alone and by kNN + LLM, and
 the answers are compared with the calls' labels in bands of kNN confidence. The LLM then
-decides only in the bands where it got more answers right than kNN did; elsewhere kNN's
-answer stands, and every answer's provenance says which rule applied and on what evidence.
+decides only in the bands where it got more answers right than kNN did, by a margin a sign test
+says is not luck; elsewhere kNN's answer stands, and every answer's provenance says which
+rule applied and on what evidence.
 
 The measurement is kept with the fingerprint of the labeled calls, the model and the endpoint
 it was made with, and made again when any of them changes.
@@ -13,6 +14,7 @@ it was made with, and made again when any of them changes.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,26 +40,47 @@ def band_of(confidence: float) -> str:
     return BANDS[0][0]
 
 
+#: How sure the measurement must be that the LLM helps in a band before it decides there: the
+#: chance of its margin arising by luck if it were no better (a one-sided sign test on the
+#: calls where exactly one way was right). "More right" alone let the 0.5B decide crosswoz's
+#: high band on a 16/16 vs 15/16 sample and cost 1 in 30 calls (docs/benchmarks.md).
+SIGNIFICANCE = 0.05
+
+
 @dataclass(frozen=True)
 class BandResult:
     """One band of the measurement: how many sampled calls fell in it, how many each way got
-    right."""
+    right, and on how many only one way was right."""
 
     band: str
     calls: int
     knn_right: int
     llm_right: int
+    #: Calls only the LLM got right, and only kNN (a measurement kept before these were
+    #: counted has 0 and 0: the LLM decides nowhere until it is made again).
+    llm_only: int = 0
+    knn_only: int = 0
 
     @property
     def trusted(self) -> bool:
-        # Strictly more right answers: a tie keeps kNN, which is cheaper and deterministic.
-        return self.llm_right > self.knn_right
+        # More right, and not by luck: with 16 calls a 1-call margin is noise. A tie keeps kNN,
+        # which is cheaper and deterministic.
+        return self.llm_only > self.knn_only and self.luck() < SIGNIFICANCE
+
+    def luck(self) -> float:
+        """The chance of the LLM winning at least ``llm_only`` of the disagreements if each
+        were a coin toss (one-sided exact sign test)."""
+        n = self.llm_only + self.knn_only
+        if n == 0:
+            return 1.0
+        return sum(math.comb(n, k) for k in range(self.llm_only, n + 1)) / 2**n
 
     def line(self) -> str:
         verdict = "LLM decides" if self.trusted else "kNN decides"
         return (
             f"{self.band} kNN confidence: {verdict} (kNN {self.knn_right}/{self.calls}, "
-            f"kNN + LLM {self.llm_right}/{self.calls})"
+            f"kNN + LLM {self.llm_right}/{self.calls}; only the LLM right on {self.llm_only}, "
+            f"only kNN on {self.knn_only})"
         )
 
 
@@ -171,10 +194,13 @@ def compare(
     truths: Sequence[Sequence[str]],
 ) -> tuple[BandResult, ...]:
     """Per band of kNN confidence: the calls, and the right answers of each way."""
-    counts = {name: [0, 0, 0] for name, _, _ in BANDS}
+    counts = {name: [0, 0, 0, 0, 0] for name, _, _ in BANDS}
     for alone, helped, truth in zip(knn, with_llm, truths, strict=True):
         row = counts[band_of(alone.confidence)]
+        knn_ok, llm_ok = right(alone, truth), right(helped, truth)
         row[0] += 1
-        row[1] += right(alone, truth)
-        row[2] += right(helped, truth)
+        row[1] += knn_ok
+        row[2] += llm_ok
+        row[3] += llm_ok and not knn_ok
+        row[4] += knn_ok and not llm_ok
     return tuple(BandResult(name, *counts[name]) for name, _, _ in BANDS)

@@ -24,15 +24,15 @@ def test_the_measured_trust_is_said_in_english_and_chinese(make_settings, embedd
         assert "尚未" in trust_text(ctx, "zh-CN") and status(runtime).llm_trust is None
 
         bands = (
-            BandResult("low", 10, 3, 6),
+            BandResult("low", 10, 3, 9, llm_only=6),
             BandResult("mid", 10, 7, 7),
             BandResult("high", 20, 19, 15),
         )
         trust = LLMTrust("qwen-small", "http://127.0.0.1:9/v1", "f", bands, 95.0)
         (settings.paths.state_dir / "llm_trust.json").write_text(json.dumps(trust.to_dict()))
         en, zh = trust_text(ctx, "en"), trust_text(ctx, "zh-CN")
-        assert "40 labeled calls" in en and "right on 29" in en and "kNN + LLM on 28" in en
+        assert "40 labeled calls" in en and "right on 29" in en and "kNN + LLM on 31" in en
         assert "the LLM decides only when kNN's confidence is low" in en
         assert "40 个已标注通话" in zh and "大模型只在 kNN 置信度低（低于 0.5）时作决定" in zh
         line = status(runtime).llm_trust
-        assert line and "decides in the low band(s)" in line and "with the rule 32/40" in line
+        assert line and "decides in the low band(s)" in line and "with the rule 35/40" in line

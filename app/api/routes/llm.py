@@ -22,6 +22,10 @@ class BandOut(BaseModel):
     calls: int
     knn_right: int
     llm_right: int
+    #: Calls only the LLM got right, and only kNN: the LLM decides where it wins these by a
+    #: margin a sign test says is not luck (p < 0.05).
+    llm_only: int = 0
+    knn_only: int = 0
     #: Whether the LLM decides calls in this band.
     llm_decides: bool
 
@@ -70,7 +74,7 @@ def llm_trust(runtime: RuntimeDep) -> TrustOut:
         return TrustOut(state="not_measured", model=s.model, measuring=measuring)
     bands = [
         BandOut(band=b.band, calls=b.calls, knn_right=b.knn_right, llm_right=b.llm_right,
-                llm_decides=b.trusted)
+                llm_only=b.llm_only, knn_only=b.knn_only, llm_decides=b.trusted)
         for b in found.bands
     ]  # fmt: skip
     return TrustOut(

@@ -23,7 +23,7 @@ def test_the_trust_states_and_the_measured_bands(runtime: Runtime) -> None:
         assert c.get("/api/llm/trust").status_code == 401
         runtime.settings.llm = LLMSettings(base_url="http://127.0.0.1:9/v1", model="small")
         assert c.get("/api/llm/trust", headers=AUTH).json()["state"] == "not_measured"
-        bands = (BandResult("low", 4, 1, 3), BandResult("high", 6, 6, 4))
+        bands = (BandResult("low", 8, 2, 7, llm_only=5), BandResult("high", 6, 6, 4, knn_only=2))
         trust = LLMTrust("small", "http://127.0.0.1:9/v1", "f", bands, 12.5)
         path = runtime.settings.paths.state_dir / "llm_trust.json"
         path.write_text(json.dumps(trust.to_dict()))

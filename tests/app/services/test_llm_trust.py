@@ -203,23 +203,39 @@ def test_the_llm_decides_only_in_bands_where_it_got_more_right() -> None:
     truth = [["b"], ["b"], ["a"], ["a"]]
     bands = compare(knn, llm, truth)
     assert bands == (
-        BandResult("low", 2, 1, 2),
+        BandResult("low", 2, 1, 2, llm_only=1, knn_only=0),
         BandResult("mid", 0, 0, 0),
-        BandResult("high", 2, 2, 1),
+        BandResult("high", 2, 2, 1, llm_only=0, knn_only=1),
     )
+    # One more right answer out of two is no evidence: kNN keeps the low band too.
     trust = LLMTrust("m", "http://x/v1", "f", bands, 1.0)
-    assert trust.decides(0.2)[0] and not trust.decides(0.85)[0]
+    assert not trust.decides(0.2)[0] and not trust.decides(0.85)[0]
     assert not trust.decides(0.6)[0] and "not measured" in trust.decides(0.6)[1]
-    assert (trust.with_rule_right, trust.knn_right, trust.llm_right) == (4, 3, 3)
+    assert (trust.with_rule_right, trust.knn_right, trust.llm_right) == (3, 3, 3)
     assert band_of(1.0) == "high" and band_of(0.5) == "mid" and band_of(0.0) == "low"
     assert LLMTrust.from_dict(trust.to_dict()) == trust
+
+
+def test_a_margin_must_not_be_luck() -> None:
+    # crosswoz with the 0.5B, high band: 16/16 against 15/16 (1 disagreement, won): luck 0.5.
+    assert not BandResult("high", 16, 15, 16, llm_only=1, knn_only=0).trusted
+    # Five disagreements, all won: 1/32 = 0.031 < 0.05.
+    five = BandResult("low", 20, 10, 15, llm_only=5, knn_only=0)
+    assert five.trusted and five.luck() == 1 / 32
+    # 8 won, 2 lost: 56/1024 = 0.055: not yet.
+    assert not BandResult("low", 30, 10, 16, llm_only=8, knn_only=2).trusted
+    # A measurement kept before the disagreements were counted: the LLM decides nowhere.
+    assert not BandResult("low", 10, 3, 9).trusted
+    line = five.line()
+    assert "LLM decides" in line and "only the LLM right on 5, only kNN on 0" in line
 
 
 def test_the_refiner_asks_only_about_trusted_calls(llm_server: FakeLLMServer) -> None:
     from app.core.config import Settings
     from retrieval.llm.client import LLMClient
 
-    trust = LLMTrust("m", "u", "f", (BandResult("low", 4, 1, 3), BandResult("high", 4, 4, 2)), 1)
+    bands = (BandResult("low", 8, 2, 7, llm_only=5), BandResult("high", 4, 4, 2, knn_only=2))
+    trust = LLMTrust("m", "u", "f", bands, 1)
     llm_server.default = Reply.json(
         {"label": "b", "secondary_labels": [], "confidence": 0.9, "reason": "r"}
     )
@@ -232,7 +248,7 @@ def test_the_refiner_asks_only_about_trusted_calls(llm_server: FakeLLMServer) ->
         "llm_trust"
     ]
     assert (high.label, high.decided_by) == ("a", "knn")
-    assert "kNN decides (kNN 4/4, kNN + LLM 2/4)" in high.provenance["llm_trust"]
+    assert "kNN decides (kNN 4/4, kNN + LLM 2/4" in high.provenance["llm_trust"]
 
 
 def test_the_sample_takes_each_label_in_turn() -> None:
