@@ -42,6 +42,10 @@ def list_(as_json: JsonOpt = False) -> None:
         typer.echo(json.dumps([{k: v for k, v in vars(c).items() if k != "source"}
                                for c in found], ensure_ascii=False))  # fmt: skip
         return
+    if not found:
+        console.print("no scorecards yet: write one (README \"Scorecards\"), then "
+                      "`callscope scorecard load card.yaml`", highlight=False)  # fmt: skip
+        return
     table = Table("scorecard", "title", "version", "questions", "scored", "mean score")
     for c in found:
         mean = "" if c.mean is None else f"{c.mean:g}"

@@ -15,7 +15,8 @@ from typing import Any
 
 from app.core.errors import InputError, NoSuchCall
 from app.runtime import Runtime
-from app.services.inspection import CallChecker, apply_rules, call_payloads, stored_call_ids
+from app.services.inspection import apply_rules
+from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
 from retrieval.inspection.card_book import NoSuchScorecard
 from retrieval.inspection.scorecards import (
     CardResult,

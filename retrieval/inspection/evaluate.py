@@ -108,13 +108,17 @@ def evaluate(rule: Rule, call: CallView) -> RuleResult:
     outcome = check(rule.when, call)
     if not outcome.holds:
         return RuleResult(rule.name, False)
+    return RuleResult(rule.name, True, evidence_of(call, outcome.hits))
+
+
+def evidence_of(call: CallView, hits: dict[int, str]) -> tuple[Evidence, ...]:
+    """The turns an outcome rests on, in call order, each with why."""
     by_index = {t.index: t for t in call.turns}
-    evidence = tuple(
+    return tuple(
         Evidence(i, by_index[i].role, by_index[i].text, by_index[i].start, by_index[i].end, why)
-        for i, why in sorted(outcome.hits.items())
+        for i, why in sorted(hits.items())
         if i in by_index
     )
-    return RuleResult(rule.name, True, evidence)
 
 
 def check(condition: Condition, call: CallView) -> Outcome:

@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
-from retrieval.inspection.evaluate import CallView, Evidence, RuleResult, check, evaluate
+from retrieval.inspection.evaluate import (
+    CallView,
+    Evidence,
+    RuleResult,
+    check,
+    evaluate,
+    evidence_of,
+)
 from retrieval.inspection.rules import Condition, Rule, parse_condition
 
 _ID = re.compile(r"^[a-z0-9_\u4e00-\u9fff]{1,60}$")
@@ -201,7 +208,7 @@ def score_call(
         elif q.passes_when is not None:
             held = check(q.passes_when, call)
             answers.append(Answer(q.id, YES if held.holds else NO, "condition",
-                                  _evidence(call, held.hits)))  # fmt: skip
+                                  evidence_of(call, held.hits)))  # fmt: skip
         elif ask is None:
             answers.append(Answer(q.id, UNANSWERED, "llm", note="no LLM configured"))
         else:
@@ -215,12 +222,3 @@ def card_score(card: Scorecard, answers: list[Answer] | tuple[Answer, ...]) -> f
     got = sum(weights[a.question] for a in answers if a.value == YES)
     out_of = sum(weights[a.question] for a in answers if a.value in (YES, NO))
     return round(100 * got / out_of, 1) if out_of else None
-
-
-def _evidence(call: CallView, hits: dict[int, str]) -> tuple[Evidence, ...]:
-    by_index = {t.index: t for t in call.turns}
-    return tuple(
-        Evidence(i, by_index[i].role, by_index[i].text, by_index[i].start, by_index[i].end, why)
-        for i, why in sorted(hits.items())
-        if i in by_index
-    )

@@ -102,6 +102,9 @@ def test_scorecards_from_the_command_line(env: Path) -> None:
     assert queue.output.split()[:2] == ["0", "zh-bad"]  # lowest first
     review = ["scorecard", "review", "zh-bad", "basic", "greeted", "yes", "--comment", "问候了"]
     reviewed = runner.invoke(app, review)
-    assert reviewed.exit_code == 0 and "automatic 0, reviewed 50 (reviews so far: 1)" in reviewed.output
+    assert (
+        reviewed.exit_code == 0
+        and "automatic 0, reviewed 50 (reviews so far: 1)" in reviewed.output
+    )
     agreed = runner.invoke(app, ["scorecard", "agreement", "basic", "--json"])
     assert json.loads(agreed.output)["agreement"] == 0.0

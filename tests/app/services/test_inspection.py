@@ -67,6 +67,13 @@ def stored(make_settings, embedder):
         yield runtime
 
 
+def with_agents(sources: list, agents: tuple[str, ...] = ("Li", "Wang", "Li", "Wang")) -> list:
+    """The test calls with an agent each (zh-good Li, zh-bad Wang, en-bad Li, en-good Wang)."""
+    for source, agent in zip(sources, agents, strict=True):
+        source.metadata = {"agent": agent}
+    return sources
+
+
 def matched(runtime: Runtime, rule: str) -> list[str]:
     return runtime.rule_book.matched_calls(rule)
 
@@ -183,9 +190,7 @@ def test_the_starter_pack_runs_on_the_stored_calls(stored: Runtime) -> None:
 def test_insights_count_the_rules_per_period_and_per_agent(make_settings, embedder) -> None:
     from app.services.insights import InsightsQuery, insights, insights_dict
 
-    sources = text_sources(CALLS)
-    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
-        source.metadata = {"agent": agent}
+    sources = with_agents(text_sources(CALLS))
     with Runtime(make_settings(), embedder=embedder) as runtime:
         runtime.pipeline().run(sources)
         inspection.save_rules(runtime, RULES, by="supervisor")
@@ -231,9 +236,7 @@ def test_the_insights_workbook_has_the_rules(make_settings, embedder) -> None:
     from app.services.insights import InsightsQuery, insights
     from app.services.insights_xlsx import insights_xlsx
 
-    sources = text_sources(CALLS)
-    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
-        source.metadata = {"agent": agent}
+    sources = with_agents(text_sources(CALLS))
     with Runtime(make_settings(), embedder=embedder) as runtime:
         runtime.pipeline().run(sources)
         inspection.save_rules(runtime, RULES, by="supervisor")

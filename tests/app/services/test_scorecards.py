@@ -9,7 +9,7 @@ import pytest
 from app.core.errors import InputError
 from app.runtime import Runtime
 from app.services import inspection, scorecards
-from tests.app.services.test_inspection import CALLS, RULES
+from tests.app.services.test_inspection import CALLS, RULES, with_agents
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
 from tests.textcalls import text_sources
@@ -31,9 +31,7 @@ scorecards:
 
 @pytest.fixture
 def scored(make_settings, embedder, llm_server: FakeLLMServer):
-    sources = text_sources(CALLS)
-    for source, agent in zip(sources, ("Li", "Wang", "Li", "Wang"), strict=True):
-        source.metadata = {"agent": agent}
+    sources = with_agents(text_sources(CALLS))
     settings = make_settings(llm=fast_llm_settings(llm_server).model_dump())
     with Runtime(settings, embedder=embedder) as runtime:
         runtime.pipeline().run(sources)
