@@ -17,6 +17,16 @@ from dataclasses import dataclass
 from app.core.errors import InputError
 from app.core.models import Transcript, Turn
 
+#: Speaker names an imported transcript uses for the two roles (compared case-folded): a
+#: Chinese centre's exports say 客服/坐席 and 客户, an English one "Agent", "Rep", "Caller".
+ROLE_NAMES = {
+    "agent": ("agent", "rep", "representative", "operator", "advisor", "客服", "坐席", "座席",
+              "人工客服", "客服人员", "话务员"),
+    "customer": ("customer", "caller", "client", "user", "客户", "顾客", "用户", "来电人",
+                 "来电者"),
+}  # fmt: skip
+_ROLE_OF = {name.casefold(): role for role, names in ROLE_NAMES.items() for name in names}
+
 #: Turns of each voice read for phrases (openings carry the greeting).
 _OPENING_TURNS = 3
 #: What an import may say about who the agent is.
@@ -120,3 +130,13 @@ def apply_override(
         speaker_source=transcript.speaker_source,
         speech=[(rename(s), a, b, n) for s, a, b, n in transcript.speech],
     )
+
+
+def role_of(speaker: str, names: tuple[str, str]) -> str:
+    """``agent``, ``customer`` or the speaker's own name: the configured channel names
+    (``names``: agent, customer) first, then the usual names of the two roles."""
+    if speaker == names[0]:
+        return "agent"
+    if speaker == names[1]:
+        return "customer"
+    return _ROLE_OF.get(speaker.strip().casefold(), speaker)

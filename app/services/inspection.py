@@ -24,7 +24,7 @@ from app.core.errors import InputError, NoSuchCall
 from app.runtime import Runtime
 from app.services import alerts
 from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
-from retrieval.inspection import Rule, RuleResult, evaluate, parse_rules
+from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
 from retrieval.inspection.book import NoSuchRule
 
 #: The payload key the matched rules' names go under (keyword-indexed, like labels).
@@ -147,7 +147,11 @@ def apply_rules(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Applied:
     """Check the stored calls (all, or ``call_ids``) against every rule whose result on them
-    was made with another version (or never). Nothing is transcribed or embedded again."""
+    was made with another version (or never). Nothing is transcribed or embedded again.
+
+    A page of calls at a time: their ledger rows, what was checked on them and (when a rule
+    has a meaning condition) their turn vectors are each read in one query, and the results
+    written in one transaction, so an interrupted apply keeps every page it finished."""
     current = runtime.rule_book.rules()
     report = progress or (lambda done, total, line: None)
     ids = list(call_ids) if call_ids is not None else stored_call_ids(runtime)
@@ -157,33 +161,40 @@ def apply_rules(
     payloads = call_payloads(runtime, ids)
     matched: dict[str, int] = {}
     fresh: list[tuple[str, dict[str, Any], RuleResult]] = []
-    written: list[str] = []
     checked = calls = 0
-    for n, call_id in enumerate(ids):
-        if n % 200 == 0:
-            report(n, len(ids), f"checked {n} of {len(ids)} calls")
-        row = runtime.ledger.get(call_id)
-        if row is None or row.transcript is None or call_id not in payloads:
-            continue
-        done = runtime.rule_book.checked(call_id)
-        todo = [(r, v) for r, v in current if done.get(r.name) != v]
-        if not todo:
-            continue
-        view = checker.view(row, payloads[call_id])
-        results = [(evaluate(r, view), v) for r, v in todo]
-        new = runtime.rule_book.store(call_id, results)
-        if new:
-            fresh.extend((call_id, payloads[call_id], r) for r, _ in results if r.rule in new)
-        calls += 1
-        checked += len(results)
-        for result, _ in results:
-            if result.matched:
-                matched[result.rule] = matched.get(result.rule, 0) + 1
-        written.append(call_id)
-        if len(written) >= _WRITE_EVERY:  # written as it goes: an interrupted apply keeps them
-            _set_categories(runtime, written)
-            written.clear()
-    _set_categories(runtime, written)
+    for at in range(0, len(ids), _PAGE):
+        report(at, len(ids), f"checked {at} of {len(ids)} calls")
+        page = [c for c in ids[at : at + _PAGE] if c in payloads]
+        rows = runtime.ledger.get_many(page)
+        done = runtime.rule_book.checked_many(page)
+        todo = {}
+        for call_id in page:
+            row = rows.get(call_id)
+            if row is None or row.transcript is None:
+                continue
+            stale = [(r, v) for r, v in current if done.get(call_id, {}).get(r.name) != v]
+            if stale:
+                todo[call_id] = stale
+        if any(has_meaning(r.when) for stale in todo.values() for r, _ in stale):
+            checker.load_vectors(list(todo))
+        found = []
+        for call_id, stale in todo.items():
+            view = checker.view(rows[call_id], payloads[call_id])
+            results = [(evaluate(r, view), v) for r, v in stale]
+            found.append((call_id, results))
+            checked += len(results)
+            for result, _ in results:
+                if result.matched:
+                    matched[result.rule] = matched.get(result.rule, 0) + 1
+        calls += len(found)
+        new = runtime.rule_book.store_many(found)
+        for call_id, results in found:
+            fresh.extend(
+                (call_id, payloads[call_id], r)
+                for r, _ in results
+                if r.rule in new.get(call_id, ())
+            )
+        _set_categories(runtime, list(todo), payloads)
     report(len(ids), len(ids), f"checked {len(ids)} calls")
     if fresh:
         alerts.raise_alerts(runtime, {r.name: r for r, _ in current}, fresh)
@@ -243,24 +254,38 @@ def call_inspection(runtime: Runtime, call_id: str) -> list[tuple[RuleInfo, Rule
 # -- internals -------------------------------------------------------------------------------
 
 
-def _set_categories(runtime: Runtime, call_ids: Iterable[str]) -> None:
+def _set_categories(
+    runtime: Runtime,
+    call_ids: Iterable[str],
+    before: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """The names of the rules a call matches, on its call point and its turn points: one
-    write per distinct set of names (a write flushes the shard: ~28 ms each on Qdrant Edge,
-    four fifths of an apply when it was one write per call)."""
+    update per distinct set of names, all made durable together (a flush of the shard cost
+    ~28 ms on Qdrant Edge: four fifths of an apply when it was one write per call)."""
+    ids = list(dict.fromkeys(call_ids))
+    live = {r.name for r, _ in runtime.rule_book.rules()}
+    names = runtime.rule_book.matched_many(ids)
     groups: dict[tuple[str, ...], list[str]] = {}
-    for call_id in dict.fromkeys(call_ids):
-        groups.setdefault(tuple(matched_rules(runtime, call_id)), []).append(call_id)
-    for names, ids in groups.items():
-        for at in range(0, len(ids), _WRITE_IDS):
-            chunk = ids[at : at + _WRITE_IDS]
-            where = {"call_id": chunk[0] if len(chunk) == 1 else chunk}
-            # A note about the call, like its prediction: the classifier does not refit for it.
-            for store in (runtime.calls, runtime.turns):
-                store.set_payload(where, {CATEGORIES: list(names)}, annotation=True)
+    for call_id in ids:
+        key = tuple(n for n in names.get(call_id, ()) if n in live)
+        if before is not None and call_id in before:
+            if list(before[call_id].get(CATEGORIES) or ()) == list(key):
+                continue  # its points say so already (``before``: its call point's payload)
+        groups.setdefault(key, []).append(call_id)
+    updates = []
+    for key, group in groups.items():
+        for at in range(0, len(group), _WRITE_IDS):
+            chunk = group[at : at + _WRITE_IDS]
+            updates.append(({"call_id": chunk[0] if len(chunk) == 1 else chunk},
+                            {CATEGORIES: list(key)}))  # fmt: skip
+    # A note about the call, like its prediction: the classifier does not refit for it. Turn
+    # points first: a call point that says so vouches for its turns (what ``before`` reads).
+    for store in (runtime.turns, runtime.calls):
+        store.set_payloads(updates, annotation=True)
 
 
-#: Calls checked between two payload writes of their categories.
-_WRITE_EVERY = 2000
+#: Calls read, checked and written together.
+_PAGE = 1000
 #: Call ids in one payload write (one filter condition of any-of values).
 _WRITE_IDS = 500
 

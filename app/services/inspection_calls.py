@@ -14,6 +14,8 @@ import numpy as np
 from app.core.text import has_cjk
 from app.runtime import Runtime
 from ingest.ledger import LedgerRow
+from ingest.roles import role_of
+from retrieval.index.points import DENSE
 from retrieval.inspection import CallView, TurnView
 
 #: When a turn means an example: the cosine of the two vectors, each first centred on the mean
@@ -29,6 +31,12 @@ OTHER_EMBEDDER_THRESHOLD = 0.3
 #: Turn lines of the demo corpus the language means start from (a store with fewer turns of a
 #: language than this uses them); a store with more uses a sample of its own.
 REFERENCE_TURNS = 300
+#: Turn points read for the language means (by id order, so the languages come mixed).
+_MEANS_SCAN = 20 * REFERENCE_TURNS
+#: The payload keys a reader of turn vectors needs.
+_VECTOR_FIELDS = ("call_id", "turn", "text")
+#: Call ids in one scroll of turn vectors (one any-of filter condition).
+_IDS_PER_SCROLL = 500
 
 
 def stored_call_ids(runtime: Runtime) -> list[str]:
@@ -57,8 +65,7 @@ class CallChecker:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        agent, customer = runtime.settings.whisper.channel_speakers
-        self.roles = {agent: "agent", customer: "customer"}
+        self.names = runtime.settings.whisper.channel_speakers
         self.fields = runtime.settings.ingest.metadata_fields
         model = runtime.embedder.model_id.lower()
         self.threshold = next(
@@ -66,12 +73,14 @@ class CallChecker:
         )
         self._examples: dict[tuple[str, ...], np.ndarray] = {}
         self._language_means: dict[bool, np.ndarray] | None = None
+        #: call id -> (turn of each stored piece, its centred vectors), from load_vectors.
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def view(self, row: LedgerRow, payload: dict[str, Any]) -> CallView:
         transcript = row.transcript
         assert transcript is not None
         turns = [
-            TurnView(i, self.roles.get(t.speaker, t.speaker), t.text, t.start, t.end)
+            TurnView(i, role_of(t.speaker, self.names), t.text, t.start, t.end)
             for i, t in enumerate(transcript.turns)
         ]
         return CallView(
@@ -87,19 +96,44 @@ class CallChecker:
             meaning_threshold=self.threshold,
         )
 
+    def load_vectors(self, call_ids: Sequence[str]) -> None:
+        """Read the stored turn vectors of ``call_ids`` in one scroll a page, centred as the
+        similarities use them, replacing those read before: an apply over the whole store
+        reads a page of calls at a time instead of one scroll a call."""
+        means = self._means()
+        pieces: dict[str, list[tuple[int, np.ndarray]]] = {c: [] for c in call_ids}
+        for at in range(0, len(call_ids), _IDS_PER_SCROLL):
+            chunk = list(call_ids[at : at + _IDS_PER_SCROLL])
+            where = {"call_id": chunk[0] if len(chunk) == 1 else chunk}
+            for p in self.runtime.turns.scroll(where, with_vectors=DENSE, fields=_VECTOR_FIELDS):
+                call_id = p.payload.get("call_id")
+                if p.dense is None or call_id not in pieces:
+                    continue
+                zh = has_cjk(str(p.payload.get("text", "")))
+                v = _centred(np.asarray(p.dense, dtype=np.float32), means[zh])
+                pieces[call_id].append((int(p.payload.get("turn", -1)), v))
+        self._vectors = {
+            call_id: (
+                np.asarray([t for t, _ in found], dtype=int),
+                np.stack([v for _, v in found]) if found else np.zeros((0, 0), np.float32),
+            )
+            for call_id, found in pieces.items()
+        }
+
     def _similarity(self, call_id: str, examples: tuple[str, ...]) -> dict[int, tuple[float, str]]:
-        wanted = self._embedded(examples)
+        if call_id not in self._vectors:
+            self.load_vectors([call_id])
+        turns, matrix = self._vectors[call_id]
+        if not len(turns):
+            return {}
+        scores = matrix @ self._embedded(examples).T  # pieces x examples
+        closest = scores.argmax(axis=1)
         best: dict[int, tuple[float, str]] = {}
-        for p in self.runtime.turns.scroll({"call_id": call_id}, with_vectors=True):
-            if p.dense is None:
-                continue
-            text = str(p.payload.get("text", ""))
-            v = _centred(np.asarray(p.dense, dtype=np.float32), self._means()[has_cjk(text)])
-            scores = wanted @ v
-            i = int(np.argmax(scores))
-            turn = int(p.payload.get("turn", -1))
-            if float(scores[i]) > best.get(turn, (-1.0, ""))[0]:
-                best[turn] = (float(scores[i]), examples[i])
+        for turn, i, score in zip(
+            turns.tolist(), closest.tolist(), scores.max(axis=1).tolist(), strict=True
+        ):
+            if score > best.get(turn, (-1.0, ""))[0]:
+                best[turn] = (score, examples[i])
         return best
 
     def _embedded(self, examples: tuple[str, ...]) -> np.ndarray:
@@ -135,7 +169,7 @@ def language_means(runtime: Runtime) -> dict[bool, np.ndarray]:
     if key in _means_cache:
         return _means_cache[key]
     sums: dict[bool, list[np.ndarray]] = {True: [], False: []}
-    for p in store.scroll(limit=4 * REFERENCE_TURNS, with_vectors=True):
+    for p in store.scroll(limit=_MEANS_SCAN, with_vectors=DENSE, fields=("text",)):
         if p.dense is not None:
             v = np.asarray(p.dense, dtype=np.float32)
             sums[has_cjk(str(p.payload.get("text", "")))].append(v / (np.linalg.norm(v) or 1.0))

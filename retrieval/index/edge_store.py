@@ -176,6 +176,14 @@ class EdgeStore(VectorStore):
             q.UpdateOperation.set_payload_by_filter(_edge_filter(conditions), payload),
         )
 
+    def _set_payloads(self, updates: list[tuple[list[Condition], dict[str, Any]]]) -> None:
+        with _engine("set payload", self.info.name):
+            for conditions, payload in updates:
+                self._shard.update(
+                    q.UpdateOperation.set_payload_by_filter(_edge_filter(conditions), payload)
+                )
+            self._shard.flush()
+
     def _write(self, action: str, op: q.UpdateOperation) -> None:
         # update() returns once the operation is in the WAL (a kill -9 right after loses
         # nothing). flush() also persists the segments: it costs ~10 ms per call, small next
@@ -250,7 +258,12 @@ class EdgeStore(VectorStore):
             return bool(self._shard.optimize())
 
     def _scroll_page(
-        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+        self,
+        conditions: list[Condition],
+        offset: Any,
+        limit: int,
+        with_vectors: bool | str,
+        fields: list[str] | None = None,
     ) -> tuple[list[StoredPoint], Any]:
         with _engine("scroll points", self.info.name):
             records, offset = self._shard.scroll(
@@ -258,11 +271,11 @@ class EdgeStore(VectorStore):
                     offset=offset,
                     limit=limit,
                     filter=_edge_filter(conditions),
-                    with_payload=True,
-                    with_vector=with_vectors,
+                    with_payload=True if fields is None else fields,
+                    with_vector=[DENSE] if with_vectors == DENSE else bool(with_vectors),
                 )
             )
-        return [_to_stored(rec, with_vectors) for rec in records], offset
+        return [_to_stored(rec, bool(with_vectors)) for rec in records], offset
 
 
 # ---------------------------------------------------------------------- helpers
@@ -338,13 +351,15 @@ def _edge_condition(c: Condition) -> Any:
 def _to_stored(rec: Any, with_vectors: bool) -> StoredPoint:
     dense = sparse = None
     more: dict[str, Any] = {}
-    if with_vectors and rec.vector:
-        dense = rec.vector.get(DENSE)
-        sv = rec.vector.get(SPARSE)
+    # Read once: each read of ``rec.vector`` converts every vector of the point again.
+    vectors = rec.vector if with_vectors else None
+    if vectors:
+        dense = vectors.get(DENSE)
+        sv = vectors.get(SPARSE)
         if sv is not None:
             sparse = SparseVec(list(sv.indices), list(sv.values))
         for name in (*DENSE_NAMES, *SPARSE_NAMES):
-            v = rec.vector.get(name) if name not in (DENSE, SPARSE) else None
+            v = vectors.get(name) if name not in (DENSE, SPARSE) else None
             if v is not None:
                 more[name] = (
                     SparseVec(list(v.indices), list(v.values)) if name in SPARSE_NAMES else v

@@ -212,6 +212,16 @@ class ServerStore(VectorStore):
                 wait=True,
             )
 
+    def _set_payloads(self, updates: list[tuple[list[Condition], dict[str, Any]]]) -> None:
+        operations = [
+            models.SetPayloadOperation(
+                set_payload=models.SetPayload(payload=payload, filter=_filter(conditions))
+            )
+            for conditions, payload in updates
+        ]
+        with _client_errors("set payload", self.info.name):
+            self._client.batch_update_points(self.info.name, operations, wait=True)
+
     # ------------------------------------------------------------------ reads
 
     def _count(self, conditions: list[Condition]) -> int:
@@ -285,7 +295,12 @@ class ServerStore(VectorStore):
         ]
 
     def _scroll_page(
-        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+        self,
+        conditions: list[Condition],
+        offset: Any,
+        limit: int,
+        with_vectors: bool | str,
+        fields: list[str] | None = None,
     ) -> tuple[list[StoredPoint], Any]:
         with _client_errors("scroll points", self.info.name):
             records, offset = self._client.scroll(
@@ -293,10 +308,10 @@ class ServerStore(VectorStore):
                 scroll_filter=_filter(conditions),
                 limit=limit,
                 offset=offset,
-                with_payload=True,
-                with_vectors=with_vectors,
+                with_payload=True if fields is None else fields,
+                with_vectors=[DENSE] if with_vectors == DENSE else bool(with_vectors),
             )
-        return [_to_stored(rec, with_vectors) for rec in records], offset
+        return [_to_stored(rec, bool(with_vectors)) for rec in records], offset
 
 
 # ---------------------------------------------------------------------- helpers

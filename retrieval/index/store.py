@@ -162,6 +162,36 @@ class VectorStore(ABC):
         if not annotation:
             self.writes += 1
 
+    def set_payloads(
+        self,
+        updates: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        *,
+        annotation: bool = False,
+    ) -> None:
+        """Several :meth:`set_payload` writes (each a filter and its keys) made durable
+        together: one flush for the lot instead of one each (a rule apply writes each
+        distinct set of matched rules to its calls)."""
+        clean = []
+        for filter, payload in updates:
+            conditions = normalize_filter(filter)
+            if not conditions:
+                raise InputError(
+                    "refusing to set payload with an empty filter (it would touch every point)"
+                )
+            if not isinstance(payload, Mapping) or not payload:
+                raise InputError("set_payload needs a non-empty dict of payload keys")
+            clean.append((conditions, dict(payload)))
+        self._check_open()
+        if not clean:
+            return
+        self._set_payloads(clean)
+        if not annotation:
+            self.writes += 1
+
+    def _set_payloads(self, updates: list[tuple[list[Condition], dict[str, Any]]]) -> None:
+        for conditions, payload in updates:
+            self._set_payload(conditions, payload)
+
     # -- reads
     def count(self, filter: Mapping[str, Any] | None = None) -> int:
         """Exact number of points matching ``filter`` (all points without one)."""
@@ -293,14 +323,28 @@ class VectorStore(ABC):
         self,
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
-        with_vectors: bool = False,
+        with_vectors: bool | str = False,
+        fields: Sequence[str] | None = None,
     ) -> Iterator[StoredPoint]:
-        """Iterate over matching points (at most ``limit``), paging internally, by id order."""
+        """Iterate over matching points (at most ``limit``), paging internally, by id order.
+
+        ``with_vectors``: True for every named vector, ``"dense"`` (:data:`DENSE`) for the
+        turn's own dense vector only. ``fields``: only these payload keys (None: all). A reader
+        of many points asks for what it uses: a turn point's whole payload and all its vectors
+        cost ~100 µs to read, its dense vector and three keys ~30 µs (Qdrant Edge)."""
         self._check_open()
+        if with_vectors not in (True, False, DENSE):
+            raise InputError(f"with_vectors must be true, false or {DENSE!r}, got {with_vectors!r}")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InputError(f"limit must be a non-negative integer or None, got {limit!r}")
+        if fields is not None and (
+            isinstance(fields, str) or not all(isinstance(f, str) for f in fields)
+        ):
+            raise InputError(f"fields must be a list of payload keys, got {fields!r}")
         conditions = normalize_filter(filter)
-        return self._scroll(conditions, limit, with_vectors)
+        return self._scroll(
+            conditions, limit, with_vectors, None if fields is None else list(fields)
+        )
 
     # -- upkeep
     def build_index(self) -> bool:
@@ -372,13 +416,17 @@ class VectorStore(ABC):
         ``limit`` results)."""
 
     def _scroll(
-        self, conditions: list[Condition], limit: int | None, with_vectors: bool
+        self,
+        conditions: list[Condition],
+        limit: int | None,
+        with_vectors: bool | str,
+        fields: list[str] | None = None,
     ) -> Iterator[StoredPoint]:
         offset: Any = None
         remaining = limit
         while remaining is None or remaining > 0:
             page = SCROLL_PAGE if remaining is None else min(SCROLL_PAGE, remaining)
-            records, offset = self._scroll_page(conditions, offset, page, with_vectors)
+            records, offset = self._scroll_page(conditions, offset, page, with_vectors, fields)
             yield from records
             if remaining is not None:
                 remaining -= len(records)
@@ -387,7 +435,12 @@ class VectorStore(ABC):
 
     @abstractmethod
     def _scroll_page(
-        self, conditions: list[Condition], offset: Any, limit: int, with_vectors: bool
+        self,
+        conditions: list[Condition],
+        offset: Any,
+        limit: int,
+        with_vectors: bool | str,
+        fields: list[str] | None = None,
     ) -> tuple[list[StoredPoint], Any]:
         """One page of points from ``offset`` and the offset of the next page (None at the end)."""
 

@@ -8,7 +8,7 @@ from retrieval.inspection.evaluate import (
     TurnView,
     evaluate,
 )
-from retrieval.inspection.rules import SEVERITIES, Rule, parse_rule, parse_rules
+from retrieval.inspection.rules import SEVERITIES, Rule, has_meaning, parse_rule, parse_rules
 
 __all__ = [
     "SEVERITIES",
@@ -18,6 +18,7 @@ __all__ = [
     "RuleResult",
     "TurnView",
     "evaluate",
+    "has_meaning",
     "parse_rule",
     "parse_rules",
 ]

@@ -14,9 +14,10 @@ recording, and its evidence says no time.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from app.core.text import has_cjk
 from retrieval.inspection.rules import (
@@ -72,6 +73,24 @@ class CallView:
         if turn.start is not None:
             return turn.start, turn.end if turn.end is not None else turn.start
         return self._clock[turn.index] if self._clock else None
+
+    @cached_property
+    def text(self) -> str:
+        """Every turn's words, a line each: a keyword is searched once in the whole call (most
+        are in few calls), and where it occurs says which turn (:meth:`turn_at`)."""
+        return "\n".join(t.text for t in self.turns)
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts, at = [], 0
+        for t in self.turns:
+            starts.append(at)
+            at += len(t.text) + 1
+        return starts
+
+    def turn_at(self, offset: int) -> TurnView:
+        """The turn whose line in :attr:`text` holds ``offset``."""
+        return self.turns[bisect_right(self._line_starts, offset) - 1]
 
     @property
     def length(self) -> float:
@@ -192,17 +211,23 @@ def _said(said: Said, call: CallView) -> Outcome:
             if m:
                 hits[t.index] = f"said “{m.group(0)}”"
         return Outcome(bool(hits), hits)
+    needed = {"any": 1, "all": len(said.words), "at_least": said.n}[said.mode]
+    if said.mode == "any" and not _any_word(said.words).search(call.text):
+        return Outcome(False)  # not said anywhere in the call: one search, no turn looked at
+    allowed = {t.index for t in turns}
     found: dict[str, list[int]] = {}
-    for t in turns:
-        for word in said.words:
-            if _word(word).search(t.text):
-                found.setdefault(word, []).append(t.index)
-    hits = {}
+    for word in said.words:
+        # Words hold no line break, so a match is inside one turn's line.
+        places = {call.turn_at(m.start()).index for m in _word(word).finditer(call.text)}
+        if kept := sorted(places & allowed):
+            found[word] = kept
+    if len(found) < needed:
+        return Outcome(False)
+    hits: dict[int, str] = {}
     for word, places in found.items():
         for i in places:
             hits[i] = f"{hits[i]}, “{word}”" if i in hits else f"said “{word}”"
-    needed = {"any": 1, "all": len(said.words), "at_least": said.n}[said.mode]
-    return Outcome(len(found) >= needed, hits) if len(found) >= needed else Outcome(False)
+    return Outcome(True, hits)
 
 
 def _meaning(meaning: Meaning, call: CallView) -> Outcome:
@@ -269,6 +294,13 @@ def _word(word: str) -> re.Pattern[str]:
     if has_cjk(word):
         return re.compile(escaped, re.IGNORECASE)
     return re.compile(rf"(?<![\w]){escaped}", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def _any_word(words: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``words``, as :func:`_word` finds each (turns are joined by newlines, which a
+    word start's lookbehind treats as the start of a line)."""
+    return re.compile("|".join(f"(?:{_word(w).pattern})" for w in words), re.IGNORECASE)
 
 
 @lru_cache(maxsize=1024)

@@ -107,6 +107,13 @@ class Group:
 Condition = Group | Said | Meaning | Silence | MetricBound | CallIs
 
 
+def has_meaning(condition: Condition) -> bool:
+    """Whether a meaning condition is anywhere in the tree (checking it reads turn vectors)."""
+    if isinstance(condition, Group):
+        return any(has_meaning(p) for p in condition.parts)
+    return isinstance(condition, Meaning)
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str

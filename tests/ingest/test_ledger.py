@@ -29,3 +29,19 @@ def test_a_ledger_from_when_turn_points_were_chunks_keeps_its_counts(tmp_path: P
     assert row is not None and row.n_turn_points == 7 and row.labels == ["refund"]
     ledger.close()
     assert Ledger(path).get("c1").n_turn_points == 7  # type: ignore[union-attr]
+
+
+def test_many_rows_are_read_in_pages_and_missing_ids_are_left_out(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import ingest.ledger
+
+    monkeypatch.setattr(ingest.ledger, "_IDS_PER_QUERY", 3)  # pages on 7 calls
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for n in range(7):
+        ledger.upsert(f"c{n}", collection="calls", kind="text", origin=f"c{n}.txt",
+                      content_hash="h", state="indexed", labels=[f"l{n}"])  # fmt: skip
+    rows = ledger.get_many(["c6", "nope", "c0", "c3", "c3", "c1", "c2", "c4", "c5"])
+    assert sorted(rows) == [f"c{n}" for n in range(7)]
+    assert rows["c6"].labels == ["l6"] and rows["c6"] == ledger.get("c6")
+    assert ledger.get_many([]) == {}

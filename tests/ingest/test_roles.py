@@ -7,7 +7,7 @@ import pytest
 from app.core.config import DiarizationSettings
 from app.core.errors import InputError
 from app.core.models import Transcript, Turn
-from ingest.roles import Run, apply_override, name_voices
+from ingest.roles import Run, apply_override, name_voices, role_of
 
 PHRASES = DiarizationSettings()
 
@@ -77,3 +77,18 @@ def test_import_override(choice: str, first: str) -> None:
 def test_bad_override_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="agent_speaker must be one of"):
         apply_override(_call(), "boss", ("agent", "customer"))
+
+
+@pytest.mark.parametrize(
+    ("speaker", "role"),
+    [("客服", "agent"), ("坐席", "agent"), ("Agent", "agent"), (" REP ", "agent"),
+     ("客户", "customer"), ("Caller", "customer"), ("顾客", "customer"),
+     ("agent", "agent"), ("customer", "customer"), ("speaker 3", "speaker 3"), ("小王", "小王")],
+)  # fmt: skip
+def test_the_usual_names_of_the_two_roles_are_read_as_the_roles(speaker: str, role: str) -> None:
+    assert role_of(speaker, ("agent", "customer")) == role
+
+
+def test_configured_channel_names_come_first() -> None:
+    assert role_of("left", ("left", "right")) == "agent"
+    assert role_of("right", ("left", "right")) == "customer"

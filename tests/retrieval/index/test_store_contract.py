@@ -399,3 +399,29 @@ def test_building_the_index_of_a_small_store_changes_nothing(filled: VectorStore
     before = [h.id for h in filled.query(dense=[1.0] + [0.0] * 7, limit=3)]
     assert filled.build_index() is False
     assert [h.id for h in filled.query(dense=[1.0] + [0.0] * 7, limit=3)] == before
+
+
+def test_many_payload_writes_in_one(filled: VectorStore) -> None:
+    writes = filled.writes
+    updates = [
+        ({"call_id": "c1"}, {"categories": ["a"]}),
+        ({"call_id": ["c2", "c3"]}, {"categories": ["b"]}),
+    ]
+    filled.set_payloads(updates, annotation=True)
+    assert filled.count({"categories": "a"}) == filled.count({"call_id": "c1"})
+    assert filled.count({"categories": "b"}) == filled.count({"call_id": ["c2", "c3"]})
+    assert filled.writes == writes  # a note about the calls: nothing derived is stale
+    filled.set_payloads([])
+    with pytest.raises(InputError):
+        filled.set_payloads([({"call_id": "c1"}, {"x": 1}), ({}, {"x": 2})])
+    assert filled.count({"categories": "a"}) == filled.count({"call_id": "c1"})  # nothing of it
+
+
+def test_scroll_reads_only_what_it_is_asked_for(filled: VectorStore, corpus: Corpus) -> None:
+    got = {p.id: p for p in filled.scroll(with_vectors="dense", fields=["call_id"])}
+    for i, p in enumerate(corpus.points):
+        np.testing.assert_allclose(got[p.id].dense, corpus.vectors[i], atol=1e-5)
+        assert got[p.id].sparse is None and got[p.id].payload == {"call_id": p.payload["call_id"]}
+    for bad in ({"with_vectors": "sparse"}, {"fields": "call_id"}):
+        with pytest.raises(InputError):
+            list(filled.scroll(**bad))

@@ -185,3 +185,18 @@ def test_meaning_uses_the_similarity_of_stored_turn_vectors() -> None:
     ].why == "means “我要投诉” (0.95)"
     assert asked == [("我要投诉",)]
     assert not evaluate(rule({"meaning": {"examples": ["x"]}}), ZH).matched  # no vectors: no
+
+
+def test_a_word_is_found_once_in_the_call_and_credited_to_its_turn() -> None:
+    """Keywords are searched in the whole call's text; a hit at a turn's start, a word
+    spread over several turns and a scope that leaves the only hit out all come out as a
+    turn-by-turn search would have them."""
+    opening = call(("customer", "refund please"), ("agent", "Refunds take a week."),
+                   ("customer", "ok"))  # fmt: skip
+    found = evaluate(rule({"said": {"any": ["refund"]}}), opening)
+    assert [(e.turn, e.why) for e in found.evidence] == [(0, "said “refund”"), (1, "said “refund”")]
+    assert not evaluate(rule({"said": {"speaker": "customer", "any": ["week"]}}), opening).matched
+    # "okay" is not "ok" + a turn boundary: the line break is not part of any word.
+    assert not evaluate(rule({"said": {"all": ["ok", "refund please ok"]}}), opening).matched
+    assert evaluate(rule({"said": {"all": ["ok", "please"]}}), opening).matched
+    assert not evaluate(rule({"said": {"any": ["fund"]}}), opening).matched  # inside "refund"
