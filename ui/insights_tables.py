@@ -104,6 +104,8 @@ def numbers_table(report: dict[str, Any], lang: str) -> Table:
 CATEGORY_COLUMNS = ("col.rule", "ins.calls", "ins.share", "ins.previous", "ins.change")
 #: Before a quality-inspection rule's name where it shares a table with labels.
 RULE_MARK = "⚑ "
+#: Before a scorecard's title: its mean score (0-100) in that week or group.
+SCORE_MARK = "★ "
 
 
 def categories_table(report: dict[str, Any], lang: str, titles: dict[str, str]) -> Table:
@@ -138,14 +140,19 @@ def weeks_table(report: dict[str, Any], lang: str) -> tuple[list[list[Any]], lis
     names = top_labels(report)
     headers = [t(c, lang) for c in WEEK_COLUMNS] + names
     rows, cells = [], []
+    cards = report.get("scorecards") or []
+    headers += [SCORE_MARK + (c["title"] or c["scorecard"]) for c in cards]
     for w in report["weeks"]:
         fixed = [w["calls"], w["unknown"], w["low_confidence"], w["unassigned"]]
         per = [w["labels"].get(n) for n in names]
+        scores = [(c["weeks"].get(w["start"]) or {}).get("mean") for c in cards]
         rows.append(
             [w["start"], *(c["value"] for c in fixed), *(c["value"] if c else 0 for c in per)]
+            + scores
         )
         cells.append(
             [None, *(c["filter"] for c in fixed), *(c["filter"] if c else None for c in per)]
+            + [None] * len(cards)  # a mean: nothing to list
         )
     return rows, headers, cells
 
@@ -154,17 +161,25 @@ def groups_table(
     report: dict[str, Any], field: str | None, lang: str
 ) -> tuple[list[list[Any]], list[str], Any]:
     """A row per value of a metadata field: calls, unknown, low confidence, calls per label,
-    then calls per quality-inspection rule (``⚑ rule``: who breaks it most)."""
+    calls per quality-inspection rule (``⚑ rule``: who breaks it most), then each
+    scorecard's mean score (``★ title``: who scores lowest)."""
     found = report["groups"].get(field or "") or []
     names = [n for n in top_labels(report) if not found or n in found[0]["labels"]]
     rules = list(found[0].get("categories", {})) if found else []
+    cards = report.get("scorecards") or []
     headers = [t(c, lang) for c in GROUP_COLUMNS] + names + [RULE_MARK + r for r in rules]
+    headers += [SCORE_MARK + (c["title"] or c["scorecard"]) for c in cards]
     rows, cells = [], []
     for r in found:
         fixed = [r["calls"], r["unknown"], r["low_confidence"]]
         per = [r["labels"][n] for n in names] + [r["categories"][n] for n in rules]
-        rows.append([r["value"], *(c["value"] for c in fixed), *(c["value"] for c in per)])
-        cells.append([None, *(c["filter"] for c in fixed), *(c["filter"] for c in per)])
+        scores = [
+            ((c["groups"].get(field or "") or {}).get(r["value"]) or {}).get("mean") for c in cards
+        ]
+        rows.append([r["value"], *(c["value"] for c in fixed), *(c["value"] for c in per), *scores])
+        cells.append(
+            [None, *(c["filter"] for c in fixed), *(c["filter"] for c in per)] + [None] * len(cards)
+        )
     return rows, headers, cells
 
 

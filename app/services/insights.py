@@ -42,6 +42,7 @@ from app.services.insights_report import (
     insights_dict,
     share,
 )
+from app.services.scorecards import period_scores
 from retrieval.index.store import VectorStore
 
 #: The payload key of the quality-inspection rules a call matched (``app.services.inspection``).
@@ -214,6 +215,7 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
         per = {name: engine.per_value(f, now, values, {CATEGORIES: name}) for name in shown}
         for r in rows:
             r.categories = {name: per[name][r.value] for name in shown}
+    cards = period_scores(runtime, now, before, [(w.start, w.end) for w in weeks], fields)
     metrics = {
         name: [
             Bin(lo, hi, engine.count(both(now, _bin_spec(name, lo, hi))))
@@ -255,6 +257,7 @@ def insights(runtime: Runtime, query: InsightsQuery) -> Insights:
         seconds=time.perf_counter() - started,
         top=query.top,
         categories=categories,
+        scorecards=cards,
     )
 
 

@@ -56,6 +56,30 @@ class GroupRow:
 
 
 @dataclass
+class ScoreMean:
+    """The mean scorecard score (0-100) of the scored calls of a cell, and how many."""
+
+    mean: float | None
+    calls: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean, "calls": self.calls}
+
+
+@dataclass
+class CardScores:
+    """A scorecard's scores in the period: now, in the previous period, per week (by its
+    Monday) and per value of each metadata field (who scores lowest)."""
+
+    name: str
+    title: str
+    current: ScoreMean
+    previous: ScoreMean
+    weeks: dict[str, ScoreMean]
+    groups: dict[str, dict[str, ScoreMean]]
+
+
+@dataclass
 class Bin:
     low: float
     high: float | None
@@ -98,6 +122,8 @@ class Insights:
     seconds: float = 0.0
     #: Calls per quality-inspection rule matched, now and in the previous period.
     categories: list[LabelChange] = field(default_factory=list)
+    #: Each scorecard's mean scores (``app.services.scorecards``).
+    scorecards: list[CardScores] = field(default_factory=list)
 
     @property
     def rising(self) -> list[LabelChange]:
@@ -179,6 +205,19 @@ def insights_dict(report: Insights) -> dict[str, Any]:
         "low_confidence_share": report.low_confidence_share,
         "labels": [change(c) for c in report.labels],
         "categories": [change(c) for c in report.categories],
+        "scorecards": [
+            {
+                "scorecard": c.name,
+                "title": c.title,
+                "current": c.current.to_dict(),
+                "previous": c.previous.to_dict(),
+                "weeks": {w: m.to_dict() for w, m in c.weeks.items()},
+                "groups": {
+                    f: {v: m.to_dict() for v, m in values.items()} for f, values in c.groups.items()
+                },
+            }
+            for c in report.scorecards
+        ],
         "rising": [change(c) for c in report.rising],
         "falling": [change(c) for c in report.falling],
         "new": [change(c) for c in report.new],

@@ -26,6 +26,13 @@ WORDS: dict[str, dict[str, str]] = {
         "labels": "labels",
         "rules": "inspection rules",
         "rule": "rule",
+        "scorecards": "scorecards",
+        "scorecard": "scorecard",
+        "group": "group",
+        "all calls": "all calls",
+        "scored": "calls scored",
+        "mean score": "mean score",
+        "previous mean": "previous period's mean",
         "weeks": "weeks",
         "by": "by {field}",
         "metrics": "metrics",
@@ -69,6 +76,13 @@ WORDS: dict[str, dict[str, str]] = {
         "labels": "标签",
         "rules": "质检规则",
         "rule": "规则",
+        "scorecards": "评分表",
+        "scorecard": "评分表",
+        "group": "分组",
+        "all calls": "全部通话",
+        "scored": "已评分通话",
+        "mean score": "平均分",
+        "previous mean": "上一周期平均分",
         "weeks": "每周",
         "by": "按{field}",
         "metrics": "通话指标",
@@ -151,6 +165,8 @@ def insights_xlsx(report: Insights, lang: str = "en") -> bytes:
                 for c in report.categories
             ],
         )  # fmt: skip
+    if report.scorecards:
+        _scorecards_sheet(book.create_sheet(w["scorecards"]), report, w)
     names = [c.label for c in report.labels]
     weeks = book.create_sheet(w["weeks"])
     _table(
@@ -204,6 +220,26 @@ def write_insights_xlsx(report: Insights, path: Path, lang: str = "en") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(insights_xlsx(report, lang))
     return path
+
+
+def _scorecards_sheet(sheet: Any, report: Insights, w: dict[str, str]) -> None:
+    """A row per scorecard (all calls of the period), then one per value of each metadata
+    field, lowest mean first; the weeks' means to the right."""
+    starts = [wk.start.isoformat() for wk in report.weeks]
+    rows: list[list[Any]] = []
+    for card in report.scorecards:
+        weekly = [card.weeks[d].mean if d in card.weeks else None for d in starts]
+        rows.append([card.title or card.name, w["all calls"], "", card.current.calls,
+                     card.current.mean, card.previous.mean, *weekly])  # fmt: skip
+        for field, values in card.groups.items():
+            for value, m in values.items():
+                rows.append([card.title or card.name, field, value, m.calls, m.mean, None])
+    _table(
+        sheet,
+        [w[k] for k in ("scorecard", "group", "value", "scored", "mean score", "previous mean")]
+        + starts,
+        rows,
+    )
 
 
 def _summary(report: Insights, w: dict[str, str]) -> list[list[Any]]:

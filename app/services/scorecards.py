@@ -8,13 +8,14 @@ is scored again only when the scorecard changed (or when asked to).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from app.core.errors import InputError, NoSuchCall
 from app.runtime import Runtime
+from app.services.insights_report import CardScores, ScoreMean
 from app.services.inspection import apply_rules
 from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
 from retrieval.inspection.card_book import NoSuchScorecard
@@ -183,6 +184,60 @@ def scorecard_report(runtime: Runtime, name: str, by: str = "agent") -> dict[str
         rows.append({by: group, "calls": len(totals[group]), "mean": _mean(totals[group]),
                      "weeks": weeks})  # fmt: skip
     return {"scorecard": name, "by": by, "rows": rows}
+
+
+def period_scores(
+    runtime: Runtime,
+    now: dict[str, Any],
+    before: dict[str, Any],
+    weeks: Sequence[tuple[date, date]],
+    fields: Sequence[str],
+) -> list[CardScores]:
+    """Each scorecard's mean score over the calls matching ``now`` (a store filter: the
+    Insights period and scope), ``before`` (the previous period), per week and per value of
+    each metadata field: what Insights shows beside the rules' counts."""
+    cards = _cards(runtime)
+    if not cards:
+        return []
+    keys = ["call_id", "date", *fields]
+
+    def calls_of(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {
+            p.payload["call_id"]: p.payload
+            for p in runtime.calls.scroll(spec, fields=keys)
+            if p.payload.get("call_id")
+        }
+
+    now_calls, before_calls = calls_of(now), calls_of(before)
+    out = []
+    for card, _ in cards:
+        scored = runtime.card_book.scored(card.name)
+
+        def mean_of(ids: Iterable[str], scored: dict = scored) -> ScoreMean:
+            values = [scored[i][1] for i in ids if i in scored and scored[i][1] is not None]
+            return ScoreMean(_mean(values) if values else None, len(values))
+
+        by_week = {
+            start.isoformat(): mean_of(
+                i for i, p in now_calls.items()
+                if start.isoformat() <= str(p.get("date") or "")[:10] <= end.isoformat()
+            )
+            for start, end in weeks
+        }  # fmt: skip
+        groups: dict[str, dict[str, ScoreMean]] = {}
+        for f in fields:
+            members: dict[str, list[str]] = defaultdict(list)
+            for call_id, payload in now_calls.items():
+                value = payload.get(f)
+                for v in value if isinstance(value, list) else [] if value is None else [value]:
+                    members[str(v)].append(call_id)
+            cells = {v: mean_of(ids) for v, ids in members.items()}
+            groups[f] = dict(
+                sorted(cells.items(), key=lambda kv: (kv[1].mean is None, kv[1].mean or 0, kv[0]))
+            )
+        out.append(CardScores(card.name, card.title, mean_of(now_calls), mean_of(before_calls),
+                              by_week, groups))  # fmt: skip
+    return out
 
 
 def card_dict(card: Scorecard, result: CardResult) -> dict[str, Any]:

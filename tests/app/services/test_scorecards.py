@@ -87,6 +87,39 @@ def test_the_report_per_agent_and_week(scored: Runtime, llm_server: FakeLLMServe
         scorecards.scorecard_report(scored, "nope")
 
 
+def test_insights_show_the_mean_scores_per_week_and_agent(
+    scored: Runtime, llm_server: FakeLLMServer
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from app.services.insights import InsightsQuery, insights, insights_dict
+    from app.services.insights_xlsx import insights_xlsx
+    from ui.insights_tables import groups_table, weeks_table
+
+    scorecards.save_scorecards(scored, CARD, by="lead")
+    llm_server.default = Reply.json({"reason": "未解决", "answer": "no", "turns": []})
+    scorecards.score_calls(scored, "standard")
+    report = insights(scored, InsightsQuery())
+    [card] = report.scorecards
+    assert (card.current.mean, card.current.calls, card.previous.calls) == (32.5, 4, 0)
+    assert card.weeks["2026-09-28"].mean == 32.5
+    assert {v: m.mean for v, m in card.groups["agent"].items()} == {"Wang": 25.0, "Li": 40.0}
+    assert list(card.groups["agent"]) == ["Wang", "Li"]  # lowest first
+    data = insights_dict(report)
+    rows, heads, _ = groups_table(data, "agent", "zh-CN")
+    assert heads[-1] == "★ 标准服务评分表"
+    assert {r[0]: r[-1] for r in rows} == {"Wang": 25.0, "Li": 40.0}
+    weeks, heads, _ = weeks_table(data, "en")
+    assert heads[-1] == "★ 标准服务评分表" and [w[-1] for w in weeks] == [32.5]
+    book = load_workbook(io.BytesIO(insights_xlsx(report, "zh-CN")))
+    sheet = list(book["评分表"].values)
+    assert sheet[0][:5] == ("评分表", "分组", "数值", "已评分通话", "平均分")
+    assert sheet[1][:5] == ("标准服务评分表", "全部通话", None, 4, 32.5)
+    assert ("标准服务评分表", "agent", "Wang", 2, 25.0) in {r[:5] for r in sheet[2:]}
+
+
 def test_a_question_on_an_unknown_rule_is_refused(scored: Runtime) -> None:
     bad = CARD.replace("fails_on: forbidden", "fails_on: rude")
     with pytest.raises(InputError, match="fails_on names no rule: 'rude'"):
