@@ -2,10 +2,10 @@
 type, on calls we did not write for the rules.
 
 The calls: the 381 Chinese conversations of ``../shared/data/crosswoz_retrieval_dev`` that hold
-a labeled request (客户/客服 as their speakers wrote them), the 100 demo calls given as text
-(English and Chinese), and 360 Banking77 customer requests as one-turn calls (6 intents x 30,
-180 of the others): 841 calls, indexed through the product path (``ingest_sources``) and checked by the
-product's ``save_rules`` apply. Nothing is copied from ``../shared``.
+a labeled request (客户/客服 as their speakers wrote them), the 100 demo calls given as
+text (English and Chinese), and 360 Banking77 customer requests as one-turn calls (6 intents
+x 30, 180 of the others): 841 calls, indexed through the product path (``ingest_sources``) and
+checked by the product's ``save_rules`` apply. Nothing is copied from ``../shared``.
 
 What is right comes from outside the rules:
 
@@ -52,14 +52,20 @@ DEMO = Path(__file__).resolve().parents[1] / "app" / "demo" / "calls.jsonl"
 
 #: Meaning rules: (name, speaker, our examples, the labels that are right).
 MEANING_RULES = [
-    ("zh_phone", ["请问他们的电话是多少？", "能告诉我联系电话吗？"], {"餐馆-电话", "景点-电话", "酒店-电话"}),
-    ("zh_address", ["它的地址在哪里？", "这个地方在什么位置？"], {"餐馆-地址", "景点-地址", "酒店-地址"}),
+    ("zh_phone", ["请问他们的电话是多少？", "能告诉我联系电话吗？"],
+     {"餐馆-电话", "景点-电话", "酒店-电话"}),
+    ("zh_address", ["它的地址在哪里？", "这个地方在什么位置？"],
+     {"餐馆-地址", "景点-地址", "酒店-地址"}),
     ("zh_nearby_food", ["附近有什么好吃的餐馆？", "周边有哪些饭店？"],
      {"餐馆-周边餐馆", "景点-周边餐馆", "酒店-周边餐馆"}),
-    ("zh_hours", ["这家店几点开门？", "营业时间是什么时候？"], {"餐馆-营业时间"}),
-    ("zh_ticket", ["门票要多少钱？", "需要买票吗？"], {"景点-门票"}),
-    ("zh_rating", ["它的评分是多少？", "大家给它打几分？"], {"餐馆-评分", "景点-评分", "酒店-评分"}),
-    ("en_card_arrival", ["My new card still hasn't come in the post", "When will my card get here?"],
+    ("zh_hours", ["这家店几点开门？", "营业时间是什么时候？"],
+     {"餐馆-营业时间"}),
+    ("zh_ticket", ["门票要多少钱？", "需要买票吗？"],
+     {"景点-门票"}),
+    ("zh_rating", ["它的评分是多少？", "大家给它打几分？"],
+     {"餐馆-评分", "景点-评分", "酒店-评分"}),
+    ("en_card_arrival", ["My new card still hasn't come in the post",
+                         "When will my card get here?"],
      {"card_arrival"}),
     ("en_lost_card", ["Someone stole my card", "I can't find my card anywhere, I think I lost it"],
      {"lost_or_stolen_card"}),
@@ -188,8 +194,8 @@ def read_calls() -> tuple[list[CallSource], dict[str, dict[str, Any]], dict[tupl
     labels: dict[tuple[str, int], str] = {}
     for n, r in enumerate(picked):
         call_id = f"b77-{n:03d}"
-        sources.append(CallSource(call_id=call_id, kind="text", origin="banking77",
-                                  transcript=Transcript([Turn("customer", r["text"])])))  # fmt: skip
+        turns = Transcript([Turn("customer", r["text"])])
+        sources.append(CallSource(call_id=call_id, kind="text", origin="b77", transcript=turns))
         labels[(call_id, 0)] = r["category"]
     plain: dict[str, dict[str, Any]] = {}
     for s in sources:
