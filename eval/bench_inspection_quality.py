@@ -214,11 +214,13 @@ def read_calls() -> tuple[list[CallSource], dict[str, dict[str, Any]], dict[tupl
     return sources, plain, labels
 
 
-def rules_text() -> str:
+def rules_text(threshold: float | None = None) -> str:
+    """Every rule; the meaning rules at ``threshold`` (None: the embedder's own)."""
     rules = [{"name": name, "severity": "info", "when": when} for name, _, when, _ in PLAIN_RULES]
+    extra = {} if threshold is None else {"min_similarity": threshold}
     rules += [
         {"name": name, "severity": "info",
-         "when": {"meaning": {"speaker": "customer", "examples": examples}}}
+         "when": {"meaning": {"speaker": "customer", "examples": examples, **extra}}}
         for name, examples, _ in MEANING_RULES
     ]  # fmt: skip
     return yaml.safe_dump({"rules": rules}, allow_unicode=True, sort_keys=False)
@@ -230,6 +232,39 @@ def _pr(tp: int, fp: int, fn: int) -> dict[str, Any]:
     return {"tp": tp, "fp": fp, "fn": fn,
             "precision": None if p is None else round(p, 3),
             "recall": None if r is None else round(r, 3)}  # fmt: skip
+
+
+#: Stricter thresholds tried for the meaning rules (the default: the embedder's own).
+SWEEP = (0.32, 0.36, 0.40, 0.45)
+
+
+def _found(runtime: Any, plain: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        call_id: {r.rule: r for r, _, _ in runtime.rule_book.results(call_id)} for call_id in plain
+    }
+
+
+def _meaning_scores(
+    found: dict[str, dict[str, Any]],
+    labels: dict[tuple[str, int], str],
+    per_rule: dict[str, Any] | None = None,
+) -> dict[str, list[int]]:
+    """Turn by turn on the labeled turns: (tp, fp, fn) per language of the meaning rules."""
+    by_kind: dict[str, list[int]] = {}
+    for name, _, right in MEANING_RULES:
+        tp = fp = fn = 0
+        for (call_id, turn), label in labels.items():
+            if name.startswith("zh_") != call_id.isdigit():
+                continue  # Chinese rules on the CrossWOZ turns, English ones on Banking77's
+            got = any(e.turn == turn for e in found[call_id][name].evidence)
+            want = label in right
+            tp, fp, fn = tp + (want and got), fp + (got and not want), fn + (want and not got)
+        kind = "meaning (zh)" if name.startswith("zh_") else "meaning (en)"
+        if per_rule is not None:
+            per_rule[name] = {"type": kind, **_pr(tp, fp, fn)}
+        agg = by_kind.setdefault(kind, [0, 0, 0])
+        agg[0], agg[1], agg[2] = agg[0] + tp, agg[1] + fp, agg[2] + fn
+    return by_kind
 
 
 def main() -> None:
@@ -247,9 +282,16 @@ def main() -> None:
         started = time.perf_counter()
         inspection.save_rules(runtime, rules_text(), by="bench")
         out["applied_s"] = round(time.perf_counter() - started, 1)
-        found = {
-            call_id: {r.rule: r for r, _, _ in runtime.rule_book.results(call_id)}
-            for call_id in plain
+        found = _found(runtime, plain)
+        # The meaning rules again at stricter thresholds (only they change: only they are
+        # applied again): what a supervisor trades by raising min_similarity.
+        sweep = {}
+        for threshold in SWEEP:
+            inspection.save_rules(runtime, rules_text(threshold), by="bench")
+            sweep[threshold] = _meaning_scores(_found(runtime, plain), labels)
+        out["meaning_thresholds"] = {
+            f"{t:.2f}": {kind: _pr(*agg) for kind, agg in by_kind.items()}
+            for t, by_kind in sweep.items()
         }
     per_rule: dict[str, Any] = {}
     by_type: dict[str, list[int]] = {}
@@ -264,18 +306,8 @@ def main() -> None:
         per_rule[name] = {"type": kind, **_pr(tp, fp, fn)}
         agg = by_type.setdefault(kind, [0, 0, 0])
         agg[0], agg[1], agg[2] = agg[0] + tp, agg[1] + fp, agg[2] + fn
-    for name, _, right in MEANING_RULES:
-        tp = fp = fn = 0
-        for (call_id, turn), label in labels.items():
-            if name.startswith("zh_") != call_id.isdigit():
-                continue  # Chinese rules on the CrossWOZ turns, English ones on Banking77's
-            got = any(e.turn == turn for e in found[call_id][name].evidence)
-            want = label in right
-            tp, fp, fn = tp + (want and got), fp + (got and not want), fn + (want and not got)
-        kind = "meaning (zh)" if name.startswith("zh_") else "meaning (en)"
-        per_rule[name] = {"type": kind, **_pr(tp, fp, fn)}
-        agg = by_type.setdefault(kind, [0, 0, 0])
-        agg[0], agg[1], agg[2] = agg[0] + tp, agg[1] + fp, agg[2] + fn
+    meaning = _meaning_scores(found, labels, per_rule)
+    by_type.update(meaning)
     out["by_type"] = {kind: _pr(*agg) for kind, agg in by_type.items()}
     out["rules"] = per_rule
     out["disagreements"] = disagreements

@@ -125,6 +125,23 @@ _ERRORS: tuple[tuple[str, str], ...] = (
         "msg.unscored",
     ),
 )
+#: Where in a quality-inspection rule file an error is (``rule greeting: when.not.said``).
+_WHERE = r"(?P<where>rule [^:\s]+(?:: [\w.]+)?)"
+_ERRORS += (
+    (r'rules: expected a list of rules \(or \{"rules": \[\.\.\.\]\}\)', "msg.rule_list"),
+    (rf"rules: the name (?P<name>{_QUOTED}) is used twice", "msg.rule_twice"),
+    (rf"{_WHERE}: unknown key (?P<key>{_QUOTED}); known: (?P<keys>.+)", "msg.rule_key"),
+    (rf"{_WHERE}: give exactly one of any, all, at_least \+ of, or regex", "msg.rule_said"),
+    (rf"{_WHERE}: expected a non-empty list of words or phrases", "msg.rule_words"),
+    (rf"{_WHERE}: severity is one of (?P<keys>.+)", "msg.rule_severity"),
+    (rf"{_WHERE}: no condition \(when\)", "msg.rule_no_when"),
+    (rf"{_WHERE}: unknown metric in (?P<item>'.*'); one of (?P<metrics>.+)", "msg.rule_metric"),
+    (rf"{_WHERE}\.speaker: one of (?P<keys>.+)", "msg.rule_speaker"),
+    (
+        rf"rule (?P<name>.+): a name is 1-60 lowercase letters, digits, _ or Chinese",
+        "msg.rule_name",
+    ),
+)
 _JOBS: tuple[tuple[str, str], ...] = (
     (r"done", "msg.job.done"),
     (r"starting", "msg.job.starting"),
@@ -169,7 +186,7 @@ _KINDS: tuple[tuple[type[Exception], str], ...] = (
 )
 #: Fields holding names the user types as they are (shown as code), lists of them, and words of
 #: the message itself (said in the page's language).
-_CODES = frozenset({"name", "item", "key"})
+_CODES = frozenset({"name", "item", "key", "where"})
 _LISTS = frozenset({"metrics", "keys", "fields"})
 _SYMBOLS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 

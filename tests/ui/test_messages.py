@@ -15,6 +15,7 @@ import pytest
 from app.core.errors import InputError, LLMError
 from app.core.filters import CallFilter, metric_bound
 from app.services.insights import InsightsQuery
+from app.services.inspection import read_rules
 from app.services.labels import LabelsChangedError
 from app.services.topics import clean_label
 from tests.ui.page_text import ALLOWED
@@ -32,6 +33,7 @@ from ui.messages import (
 )
 
 FIELDS = ["agent", "team"]
+_RULE = "- {name: greeting, severity: high, when: {said: {speaker: agent, any: [您好]}}}\n"
 
 
 def _raised(call: Callable[[], Any]) -> Exception:
@@ -61,6 +63,16 @@ REFUSALS = {
     "msg.label_chars": lambda: clean_label("a;b"),
     "msg.label_long": lambda: clean_label("x" * 81),
     "msg.label_unknown": lambda: clean_label("Unknown"),
+    "msg.rule_list": lambda: read_rules("[]"),
+    "msg.rule_twice": lambda: read_rules(_RULE * 2),
+    "msg.rule_key": lambda: read_rules(_RULE.replace("severity", "level")),
+    "msg.rule_said": lambda: read_rules(_RULE.replace("any: [您好]", "any: [您好], all: [x]")),
+    "msg.rule_words": lambda: read_rules(_RULE.replace("[您好]", "[]")),
+    "msg.rule_severity": lambda: read_rules(_RULE.replace("high", "urgent")),
+    "msg.rule_no_when": lambda: read_rules("- {name: greeting}"),
+    "msg.rule_metric": lambda: read_rules("- {name: greeting, when: {metric: 'noise>=3'}}"),
+    "msg.rule_speaker": lambda: read_rules(_RULE.replace("agent", "boss")),
+    "msg.rule_name": lambda: read_rules("- {name: Greeting Rule, when: {metric: 'turns>=3'}}"),
 }
 #: Messages the services build with data that is costly to reach here, as they write them.
 SAID = {

@@ -200,3 +200,10 @@ def test_a_word_is_found_once_in_the_call_and_credited_to_its_turn() -> None:
     assert not evaluate(rule({"said": {"all": ["ok", "refund please ok"]}}), opening).matched
     assert evaluate(rule({"said": {"all": ["ok", "please"]}}), opening).matched
     assert not evaluate(rule({"said": {"any": ["fund"]}}), opening).matched  # inside "refund"
+
+
+def test_a_call_without_timings_still_has_its_number_of_turns() -> None:
+    untimed = call(("agent", "您好"), ("customer", "查余额"), ("agent", "好的"))
+    assert evaluate(rule({"metric": "turns>=3"}), untimed).matched
+    assert not evaluate(rule({"metric": "turns>=4"}), untimed).matched
+    assert not evaluate(rule({"metric": "longest_silence>=0"}), untimed).matched  # not known
