@@ -171,7 +171,9 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     with gr.Row():
         numbers = _table(NUMBER_COLUMNS, elem_id="insights-numbers")
         labels = _table(LABEL_COLUMNS, elem_id="insights-labels")
-        rules = _table(CATEGORY_COLUMNS, elem_id="insights-rules")
+    # A row of its own: a rule's title (two languages) left no room for its counts beside the
+    # labels (a supervisor saw titles and no numbers).
+    rules = _table(CATEGORY_COLUMNS, elem_id="insights-rules")
     weeks = _table(WEEK_COLUMNS, elem_id="insights-weeks")
     with gr.Row():
         with gr.Column():

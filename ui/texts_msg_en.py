@@ -78,7 +78,7 @@ MSG_EN: dict[str, str] = {
     "msg.label_empty": "the new label is empty",
     "msg.label_chars": "a label cannot hold control characters or ';': {label}",
     "msg.label_long": "a label has at most {most} characters, got {n}",
-    'msg.rule_list': 'rules: expected a list of rules (or {{"rules": [...]}})',
+    "msg.rule_list": 'rules: expected a list of rules (or {{"rules": [...]}})',
     "msg.rule_twice": "rules: the name {name} is used twice",
     "msg.rule_key": "{where}: unknown key {key}; known: {keys}",
     "msg.rule_said": "{where}: give exactly one of any, all, at_least + of, or regex",

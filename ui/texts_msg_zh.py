@@ -77,7 +77,7 @@ MSG_ZH: dict[str, str] = {
     "msg.label_empty": "新标签为空",
     "msg.label_chars": "标签不能包含控制字符或“;”：{label}",
     "msg.label_long": "标签最多 {most} 个字符，这个有 {n} 个",
-    'msg.rule_list': '规则文本应是一个规则列表（或 `{{"rules": [...]}}`）',
+    "msg.rule_list": '规则文本应是一个规则列表（或 `{{"rules": [...]}}`）',
     "msg.rule_twice": "规则名 {name} 用了两次",
     "msg.rule_key": "{where}：不认识的键 {key}；可用的键：{keys}",
     "msg.rule_said": "{where}：`any`、`all`、`at_least` + `of`、`regex` 只能写其中一种",

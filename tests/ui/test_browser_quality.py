@@ -184,3 +184,31 @@ def test_a_scorecard_scored_opened_and_reviewed_in_the_browser(
     screenshot(page, f"scorecard-review-{locale}")
     reviews = served.runtime.card_book.reviews("basic", "zh-bad")
     assert reviews[-1]["value"] == "yes" and reviews[-1]["automatic"] == "no"
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_insights_show_scores_and_a_bad_rule_is_refused_in_the_pages_language(
+    open_ui: Any, served: Served, locale: str
+) -> None:
+    from app.services import inspection, scorecards
+
+    if not served.runtime.rule_book.rules():
+        inspection.save_rules(served.runtime, inspection.starter_rules(), by="setup")
+    scorecards.save_scorecards(served.runtime, CARD, by="setup")
+    scorecards.score_calls(served.runtime, "basic", use_llm=False)
+    page = open_ui(locale)
+    open_tab(page, "洞察" if locale == "zh-CN" else "Insights")
+    page.locator("#insights-run").click()
+    weeks = page.locator("#insights-weeks")
+    expect(weeks).to_contain_text("★ 基本评分表", timeout=120_000)
+    screenshot(page, f"insights-scores-{locale}")
+
+    open_tab(page, TEXT[locale]["tab"])
+    editor = page.locator("#quality-editor .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    editor.fill("- {name: greeting, level: high, when: {said: {any: [您好]}}}")
+    page.locator("#quality-test").click()
+    said = "不认识的键" if locale == "zh-CN" else "unknown key"
+    expect(page.get_by_text(said).first).to_be_visible(timeout=60_000)
