@@ -138,7 +138,7 @@ _ERRORS += (
     (rf"{_WHERE}: unknown metric in (?P<item>'.*'); one of (?P<metrics>.+)", "msg.rule_metric"),
     (rf"{_WHERE}\.speaker: one of (?P<keys>.+)", "msg.rule_speaker"),
     (
-        rf"rule (?P<name>.+): a name is 1-60 lowercase letters, digits, _ or Chinese",
+        r"rule (?P<name>.+): a name is 1-60 lowercase letters, digits, _ or Chinese",
         "msg.rule_name",
     ),
 )
