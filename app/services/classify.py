@@ -32,7 +32,7 @@ from app.core.models import CallSource, Transcript
 from app.core.names import SUPPORTED
 from app.core.text import call_text
 from app.runtime import Runtime
-from app.services.inspection import recheck_calls
+from app.services.inspection import PREDICTION_FIELDS, recheck_calls
 from app.services.llm_trust import refiner
 from ingest.pipeline import transcribe_group
 from ingest.sources import discover, parse_text_turns
@@ -278,4 +278,4 @@ def record(runtime: Runtime, call_id: str, classification: Classification, sourc
     without being indexed) has neither."""
     if runtime.ledger.add_classification(call_id, classification, source):
         runtime.calls.set_payload({"call_id": call_id}, prediction(classification), annotation=True)
-        recheck_calls(runtime, [call_id])  # rules may read the prediction
+        recheck_calls(runtime, [call_id], PREDICTION_FIELDS)  # rules may read the prediction

@@ -25,6 +25,7 @@ from app.runtime import Runtime
 from app.services import alerts
 from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
 from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
+from retrieval.inspection.rules import call_fields
 from retrieval.inspection.book import NoSuchRule
 
 #: The payload key the matched rules' names go under (keyword-indexed, like labels).
@@ -201,14 +202,24 @@ def apply_rules(
     return Applied(calls, checked, matched)
 
 
-def recheck_calls(runtime: Runtime, call_ids: Iterable[str]) -> None:
-    """Check calls again after what a rule reads changed: indexed anew, classified,
-    relabeled (ingest, classification and relabeling call this). Nothing to do without rules."""
+def recheck_calls(
+    runtime: Runtime, call_ids: Iterable[str], reads: Iterable[str] | None = None
+) -> None:
+    """Check calls again after what a rule reads changed: indexed anew (every rule), or
+    classified or relabeled (``reads``: the call fields that changed, e.g. ``predicted``;
+    only the rules reading one of them: a batch's classification does not check again what
+    its indexing just checked). Nothing to do without such rules."""
     ids = list(call_ids)
-    if not ids or not runtime.rule_book.rules():
+    current = runtime.rule_book.rules()
+    if reads is not None:
+        changed = set(reads)
+        names = [r.name for r, _ in current if call_fields(r.when) & changed]
+        if not names:
+            return
+    if not ids or not current:
         return
     for call_id in ids:
-        runtime.rule_book.outdate_call(call_id)
+        runtime.rule_book.outdate_call(call_id, None if reads is None else names)
     apply_rules(runtime, ids)
 
 
@@ -284,6 +295,9 @@ def _set_categories(
         store.set_payloads(updates, annotation=True)
 
 
+#: The call fields a classification changes, and a relabeling (``recheck_calls``' ``reads``).
+PREDICTION_FIELDS = frozenset({"predicted", "unknown", "confidence"})
+LABEL_FIELDS = frozenset({"label"})
 #: Calls read, checked and written together.
 _PAGE = 1000
 #: Call ids in one payload write (one filter condition of any-of values).
@@ -308,6 +322,8 @@ def _short(exc: Exception) -> str:
 
 __all__ = [
     "CATEGORIES",
+    "LABEL_FIELDS",
+    "PREDICTION_FIELDS",
     "NoSuchCall",
     "NoSuchRule",
     "Applied",

@@ -19,7 +19,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.runtime import Runtime
 from app.services import label_runs
-from app.services.inspection import recheck_calls
+from app.services.inspection import LABEL_FIELDS, recheck_calls
 from app.services.topics import clean_label
 from ingest.relabel import (
     Change,
@@ -210,7 +210,7 @@ def undo_relabel(
     the call changed since (its labels are no longer the ones the entry set)."""
     change = undo_change(runtime, call_id, entry, f"undo #{entry} ({by})", dry_run=dry_run)
     if not dry_run:
-        recheck_calls(runtime, [call_id])  # rules may read the labels
+        recheck_calls(runtime, [call_id], LABEL_FIELDS)  # rules may read the labels
     return _edit(change, dry_run)
 
 
@@ -235,7 +235,7 @@ def relabel(
         runtime, corrections, source or file.name, dry_run=dry_run, known_labels=known
     )
     if not dry_run:
-        recheck_calls(runtime, [c.call_id for c in report.changed])
+        recheck_calls(runtime, [c.call_id for c in report.changed], LABEL_FIELDS)
     return report, warnings
 
 
@@ -255,7 +255,7 @@ def _apply(
     # Written only if the call still has the labels just planned on (another request may
     # have changed them in between).
     report = apply_corrections(runtime, [replace(fix, expect=tuple(planned.old))], source)
-    recheck_calls(runtime, [c.call_id for c in report.changed])
+    recheck_calls(runtime, [c.call_id for c in report.changed], LABEL_FIELDS)
     if not report.changed:  # changed between the plan and the write (another request)
         reason = report.skipped[0][1] if report.skipped else "not changed"
         raise LabelsChangedError(f"{fix.call_id!r}: {reason}")

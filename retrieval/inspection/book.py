@@ -333,12 +333,18 @@ class RuleBook:
         keys = ("id", "url", "state", "attempts", "created_at", "next_at", "last_error", "body")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
-    def outdate_call(self, call_id: str) -> None:
-        """Mark what the rules found on ``call_id`` as made before its content, labels or
-        classification changed: checked again at the next apply, whether it matched kept (a
-        match that holds on is not new)."""
+    def outdate_call(self, call_id: str, rules: Sequence[str] | None = None) -> None:
+        """Mark what the rules (all, or ``rules``) found on ``call_id`` as made before its
+        content, labels or classification changed: checked again at the next apply, whether it
+        matched kept (a match that holds on is not new)."""
         with self._lock:
-            self._db.execute("UPDATE results SET version = 0 WHERE call_id = ?", (call_id,))
+            if rules is None:
+                self._db.execute("UPDATE results SET version = 0 WHERE call_id = ?", (call_id,))
+                return
+            self._db.executemany(
+                "UPDATE results SET version = 0 WHERE call_id = ? AND rule = ?",
+                [(call_id, rule) for rule in rules],
+            )
 
     def forget_call(self, call_id: str) -> None:
         with self._lock:

@@ -107,6 +107,15 @@ class Group:
 Condition = Group | Said | Meaning | Silence | MetricBound | CallIs
 
 
+def call_fields(condition: Condition) -> set[str]:
+    """What the tree reads of what the call is (``label``, ``predicted``, ``unknown``,
+    ``confidence``, ``metadata``): a rule reading none of them needs no new check when a call
+    is classified or relabeled."""
+    if isinstance(condition, Group):
+        return set().union(*(call_fields(p) for p in condition.parts))
+    return {condition.field} if isinstance(condition, CallIs) else set()
+
+
 def has_meaning(condition: Condition) -> bool:
     """Whether a meaning condition is anywhere in the tree (checking it reads turn vectors)."""
     if isinstance(condition, Group):

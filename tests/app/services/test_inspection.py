@@ -160,9 +160,13 @@ def test_new_relabeled_and_reclassified_calls_are_checked(stored: Runtime) -> No
     )
     relabel_call(stored, "zh-good", labels=["refund"], source="test")
     assert "zh-good" in matched(stored, "refund_calls")
+    before = {r.rule: at for r, _, at in stored.rule_book.results("zh-new")}
     relabel_call(stored, "zh-new", labels=["balance"], source="test")
     assert "zh-new" not in matched(stored, "refund_calls")
     assert stored.calls.count({"categories": "refund_calls"}) == 1
+    # Only the rule that reads the labels was checked again; the others' results stand.
+    after = {r.rule: at for r, _, at in stored.rule_book.results("zh-new")}
+    assert [name for name in after if after[name] != before[name]] == ["refund_calls"]
 
 
 def test_the_evidence_of_a_call(stored: Runtime) -> None:
