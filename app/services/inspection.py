@@ -25,8 +25,8 @@ from app.runtime import Runtime
 from app.services import alerts
 from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
 from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
-from retrieval.inspection.rules import call_fields
 from retrieval.inspection.book import NoSuchRule
+from retrieval.inspection.rules import call_fields
 
 #: The payload key the matched rules' names go under (keyword-indexed, like labels).
 CATEGORIES = "categories"
