@@ -175,3 +175,49 @@ def agreement_(name: str, as_json: JsonOpt = False) -> None:
         share = "" if r["agreement"] is None else f"{r['agreement']:.0%}"
         table.add_row(r["question"], str(r["reviewed"]), str(r["agreed"]), share)
     console.print(table)
+
+
+@scorecard_app.command("history")
+def history(name: str, as_json: JsonOpt = False) -> None:
+    """Every version of a scorecard: who changed it, when, and how."""
+    from app.services.scorecards import scorecard_history
+
+    with _runtime() as runtime:
+        found = scorecard_history(runtime, name)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    import datetime as dt
+
+    for h in found:
+        when = dt.datetime.fromtimestamp(h["at"], dt.UTC).strftime("%Y-%m-%d %H:%M")
+        console.print(f"v{h['version']} {h['action']} by {h['by']} at {when} UTC", highlight=False)
+
+
+@scorecard_app.command("delete")
+def delete(
+    name: str,
+    by: ByOpt = "cli",
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Delete a scorecard (its scores and reviews are kept; `scorecard restore` brings it
+    back)."""
+    from app.services.scorecards import delete_scorecard
+
+    if not yes and not typer.confirm(f"Delete scorecard {name!r}?"):
+        raise typer.Exit(1)
+    with _runtime() as runtime:
+        delete_scorecard(runtime, name, by=by)
+    console.print(f"deleted {name} (undo: callscope scorecard history {name}, then restore)",
+                  highlight=False)  # fmt: skip
+
+
+@scorecard_app.command("restore")
+def restore(name: str, version: int, by: ByOpt = "cli") -> None:
+    """Make an earlier version of a scorecard current again (undoes a change or a deletion)."""
+    from app.services.scorecards import restore_scorecard
+
+    with _runtime() as runtime:
+        restore_scorecard(runtime, name, version, by=by)
+    console.print(f"{name}: version {version} restored; `callscope scorecard score {name}` "
+                  "scores the calls with it", highlight=False)  # fmt: skip

@@ -36,6 +36,9 @@ __all__ = [
     "reviewed",
     "card_dict",
     "call_scores",
+    "delete_scorecard",
+    "restore_scorecard",
+    "scorecard_history",
     "list_scorecards",
     "save_scorecards",
     "score_calls",
@@ -75,6 +78,27 @@ def save_scorecards(runtime: Runtime, text: str, *, by: str) -> dict[str, str]:
         ) from None
     cards = parse_scorecards(data, _rules(runtime))
     return runtime.card_book.save([c.source for c in cards], by)
+
+
+def scorecard_history(runtime: Runtime, name: str) -> list[dict[str, Any]]:
+    return runtime.card_book.history(name)
+
+
+def delete_scorecard(runtime: Runtime, name: str, *, by: str) -> None:
+    """Delete a scorecard (``restore_scorecard`` brings it back; its scores and reviews are
+    kept for that)."""
+    runtime.card_book.delete(name, by)
+
+
+def restore_scorecard(runtime: Runtime, name: str, version: int, *, by: str) -> None:
+    """Make an earlier version of a scorecard current again; refused when a rule it reads is
+    gone (restore the rule first). Calls are scored again by the next ``score_calls``."""
+    source = runtime.card_book.history(name)  # a clear error for an unknown name
+    found = next((h["scorecard"] for h in source if h["version"] == version), None)
+    if found is None:
+        raise NoSuchScorecard(f"scorecard {name!r} has no version {version} to restore")
+    parse_scorecards({"scorecards": [found]}, _rules(runtime))
+    runtime.card_book.restore(name, version, by)
 
 
 @dataclass(frozen=True)

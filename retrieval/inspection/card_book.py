@@ -97,6 +97,58 @@ class CardBook:
                 out[name] = action
         return out
 
+    def history(self, name: str) -> list[dict[str, Any]]:
+        """Every version of a scorecard: as written (None for a deletion), who, when, how."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT version, action, by_whom, at, source FROM scorecard_versions "
+                "WHERE name = ? ORDER BY version",
+                (name,),
+            ).fetchall()
+        if not rows:
+            raise NoSuchScorecard(f"no scorecard {name!r}")
+        return [
+            {"version": v, "action": a, "by": b, "at": at,
+             "scorecard": json.loads(src) if src else None}
+            for v, a, b, at, src in rows
+        ]  # fmt: skip
+
+    def delete(self, name: str, by: str) -> None:
+        """Delete a scorecard: a version saying so (its history, scores and reviews stay, so
+        :meth:`restore` brings it back as it was)."""
+        with self._lock:
+            last = self._last(name)
+            if last is None or last[1] is None:
+                raise NoSuchScorecard(f"no scorecard {name!r}")
+            self._add(name, None, "deleted", by)
+
+    def restore(self, name: str, version: int, by: str) -> dict[str, Any]:
+        """Make an earlier version current again (undo a change or a deletion)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT source FROM scorecard_versions WHERE name = ? AND version = ?",
+                (name, version),
+            ).fetchone()
+            if row is None or row[0] is None:
+                raise NoSuchScorecard(f"scorecard {name!r} has no version {version} to restore")
+            self._add(name, row[0], "restored", by)
+        return json.loads(row[0])
+
+    def _last(self, name: str) -> tuple[int, str | None] | None:
+        row = self._db.execute(
+            "SELECT version, source FROM scorecard_versions WHERE name = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def _add(self, name: str, source: str | None, action: str, by: str) -> None:
+        last = self._last(name)
+        self._db.execute(
+            "INSERT INTO scorecard_versions VALUES (?,?,?,?,?,?)",
+            (name, (last[0] if last else 0) + 1, source, action, by, time.time()),
+        )
+
     def store(self, call_id: str, result: CardResult, version: int) -> None:
         answers = json.dumps([asdict(a) for a in result.answers], ensure_ascii=False)
         with self._lock:

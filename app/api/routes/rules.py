@@ -22,16 +22,17 @@ from app.api.deps import JobsDep, RuntimeDep
 from app.api.responses import errors
 from app.api.routes.jobs import job_accepted
 from app.services import inspection
+from app.services.scorecards import NoSuchScorecard
 
 router = APIRouter(prefix="/api/rules", tags=["quality inspection"])
 
 
 @contextmanager
 def not_found() -> Iterator[None]:
-    """A missing rule, version or call is a 404."""
+    """A missing rule, scorecard, version or call is a 404."""
     try:
         yield
-    except (inspection.NoSuchRule, inspection.NoSuchCall) as exc:
+    except (inspection.NoSuchRule, inspection.NoSuchCall, NoSuchScorecard) as exc:
         raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
 
 
@@ -251,6 +252,37 @@ def report(
         return scorecard_report(runtime, name, by=by)
     except NoSuchScorecard as exc:
         raise HTTPException(404, detail={"code": "not_found", "message": str(exc)}) from None
+
+
+@scorecards_router.get("/{name}/history", responses=errors(404))
+def scorecard_history(name: RuleName, runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """Every version of a scorecard: as written, who changed it, when and how."""
+    from app.services import scorecards
+
+    with not_found():
+        return scorecards.scorecard_history(runtime, name)
+
+
+@scorecards_router.delete("/{name}", responses=errors(404))
+def delete_scorecard(
+    name: RuleName, runtime: RuntimeDep, by: str = Query("api", max_length=80)
+) -> Any:
+    """Delete a scorecard (its scores and reviews stay; restore an earlier version to undo)."""
+    from app.services import scorecards
+
+    with not_found():
+        scorecards.delete_scorecard(runtime, name, by=by)
+    return {"deleted": name}
+
+
+@scorecards_router.post("/{name}/restore", responses=errors(404))
+def restore_scorecard(name: RuleName, body: RestoreIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Make an earlier version of a scorecard current again (undoes a change or a deletion)."""
+    from app.services import scorecards
+
+    with not_found():
+        scorecards.restore_scorecard(runtime, name, body.version, by=body.by)
+    return {"restored": name, "version": body.version}
 
 
 @calls_router.get("/{call_id}/scorecards", responses=errors(404))

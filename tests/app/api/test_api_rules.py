@@ -143,3 +143,19 @@ scorecards:
                           json={"question": "greeted", "answer": "yes"}, headers=AUTH)  # fmt: skip
     assert missing.status_code == 404
     assert client.post("/api/scorecards/nope/score", json={}, headers=AUTH).status_code == 404
+    # A deletion is undone by restoring the version before it; scores and reviews were kept.
+    assert client.delete("/api/scorecards/basic?by=lead", headers=AUTH).json() == {
+        "deleted": "basic"
+    }
+    assert client.get("/api/scorecards", headers=AUTH).json() == []
+    history = client.get("/api/scorecards/basic/history", headers=AUTH).json()
+    assert [(h["version"], h["action"]) for h in history] == [(1, "added"), (2, "deleted")]
+    restored = client.post("/api/scorecards/basic/restore", json={"version": 1}, headers=AUTH)
+    assert restored.json() == {"restored": "basic", "version": 1}
+    [back] = client.get("/api/scorecards", headers=AUTH).json()
+    assert back["version"] == 3 and back["scored"] == done["scored"]
+    for missing in (client.delete("/api/scorecards/nope", headers=AUTH),
+                    client.get("/api/scorecards/nope/history", headers=AUTH),
+                    client.post("/api/scorecards/basic/restore", json={"version": 2},
+                                headers=AUTH)):  # fmt: skip
+        assert missing.status_code == 404

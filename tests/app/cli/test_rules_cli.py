@@ -108,3 +108,12 @@ def test_scorecards_from_the_command_line(env: Path) -> None:
     )
     agreed = runner.invoke(app, ["scorecard", "agreement", "basic", "--json"])
     assert json.loads(agreed.output)["agreement"] == 0.0
+    refused = runner.invoke(app, ["scorecard", "delete", "basic"], input="n\n")
+    assert refused.exit_code == 1 and "basic" in runner.invoke(app, ["scorecard", "list"]).output
+    deleted = runner.invoke(app, ["scorecard", "delete", "basic", "--yes"])
+    assert deleted.exit_code == 0 and "undo" in deleted.output
+    history = runner.invoke(app, ["scorecard", "history", "basic"]).output
+    assert "v1 added" in history and "v2 deleted" in history
+    restored = runner.invoke(app, ["scorecard", "restore", "basic", "1"])
+    assert restored.exit_code == 0 and "version 1 restored" in restored.output
+    assert "62.5" in runner.invoke(app, ["scorecard", "list"]).output  # its scores were kept
