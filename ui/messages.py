@@ -141,6 +141,11 @@ _ERRORS += (
         r"rule (?P<name>.+): a name is 1-60 lowercase letters, digits, _ or Chinese",
         "msg.rule_name",
     ),
+    (
+        rf"rule (?P<name>{_QUOTED}) answers a question of scorecard (?P<item>{_QUOTED}): change "
+        r"the scorecard first \(or delete it\)",
+        "msg.rule_in_card",
+    ),
 )
 _JOBS: tuple[tuple[str, str], ...] = (
     (r"done", "msg.job.done"),

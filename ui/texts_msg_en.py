@@ -88,6 +88,8 @@ MSG_EN: dict[str, str] = {
     "msg.rule_metric": "{where}: unknown metric in {item}; one of {metrics}",
     "msg.rule_speaker": "{where}.speaker: one of {keys}",
     "msg.rule_name": "rule {name}: a name is 1-60 lowercase letters, digits, _ or Chinese",
+    "msg.rule_in_card": "rule {name} answers a question of scorecard {item}: change the "
+    "scorecard first (or delete it)",
     "msg.label_unknown": "'unknown' is the classifier's answer when no label fits, not a label",
     "msg.not_in_topic": "not calls of topic {topic}: {calls}",
     "msg.topic_changed": "labels changed since the run ({labels})",

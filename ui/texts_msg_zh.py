@@ -87,6 +87,7 @@ MSG_ZH: dict[str, str] = {
     "msg.rule_metric": "{where}：{item} 中的通话指标不存在；可用的指标：{metrics}",
     "msg.rule_speaker": "{where}：说话人（`speaker`）须为以下之一：{keys}",
     "msg.rule_name": "规则名 {name} 不合规：须为 1-60 个小写字母、数字、下划线或汉字",
+    "msg.rule_in_card": "评分表 {item} 的问题由规则 {name} 回答：请先修改（或删除）该评分表",
     "msg.label_unknown": "`unknown`（未知）是没有标签适合时分类器的回答，不能用作标签",
     "msg.not_in_topic": "这些通话不属于话题 {topic}：{calls}",
     "msg.topic_changed": "发现话题之后标签已改变（当前：{labels}）",

@@ -27,6 +27,7 @@ from app.services.inspection_calls import CallChecker, call_payloads, stored_cal
 from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
 from retrieval.inspection.book import NoSuchRule
 from retrieval.inspection.rules import call_fields
+from retrieval.inspection.scorecards import parse_scorecards
 
 #: The payload key the matched rules' names go under (keyword-indexed, like labels).
 CATEGORIES = "categories"
@@ -120,7 +121,16 @@ def save_rules(
 
 def delete_rule(runtime: Runtime, name: str, *, by: str) -> None:
     """Delete a rule and its results (``restore_rule`` brings it back); its category leaves
-    the calls it matched."""
+    the calls it matched. Refused while a scorecard's question is answered by it."""
+    remaining = {r.name: r for r, _ in runtime.rule_book.rules() if r.name != name}
+    for source, _ in runtime.card_book.sources():
+        try:
+            parse_scorecards([source], remaining)
+        except InputError:
+            raise InputError(
+                f"rule {name!r} answers a question of scorecard {source.get('name')!r}: change "
+                "the scorecard first (or delete it)"
+            ) from None
     calls = runtime.rule_book.matched_calls(name)
     runtime.rule_book.delete(name, by)
     _set_categories(runtime, calls)

@@ -84,6 +84,8 @@ SAID = {
     "msg.topic_changed": "labels changed since the run (refund, account)",
     "msg.few_examples": "label 'warranty' has only 1 example: too few to learn from or to check "
     "well (labels.min_examples=5)",
+    "msg.rule_in_card": "rule 'forbidden' answers a question of scorecard 'standard': change the "
+    "scorecard first (or delete it)",
     "msg.unscored": "2 row(s) could not be scored (see the reasons column), first: row 7: "
     "unreadable: calls.csv: no label",
 }

@@ -125,6 +125,13 @@ def test_a_question_on_an_unknown_rule_is_refused(scored: Runtime) -> None:
     with pytest.raises(InputError, match="fails_on names no rule: 'rude'"):
         scorecards.save_scorecards(scored, bad, by="lead")
     assert scorecards.list_scorecards(scored) == []
+    # A rule a scorecard reads cannot be deleted from under it (every scorecard and Insights
+    # would stop reading); another rule can.
+    scorecards.save_scorecards(scored, CARD, by="lead")
+    with pytest.raises(InputError, match="answers a question of scorecard 'standard'"):
+        inspection.delete_rule(scored, "forbidden", by="lead")
+    assert "forbidden" in inspection.rule_names(scored)
+    assert [c.name for c in scorecards.list_scorecards(scored)] == ["standard"]
 
 
 def test_a_reviewer_confirms_or_overturns_answers_and_agreement_is_reported(
