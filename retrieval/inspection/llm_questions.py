@@ -65,7 +65,9 @@ def llm_answerer(client: LLMClient):  # noqa: ANN201 - the ``ask`` of ``score_ca
             text, window = numbered_call(turns, CALL_TOKENS, encoding("cl100k_base"))
         except Exception as exc:  # noqa: BLE001 - a call with no words has nothing to judge
             return UNANSWERED, [], str(exc)
-        zh = has_cjk(question.text + text)
+        # The call's language sets the instructions' (a bilingual question, as the starter
+        # scorecards write them, sent every English call Chinese instructions).
+        zh = has_cjk(text)
         ask_line = "问题" if zh else "Question"
         user = f"{ask_line}: {neutralize(question.text)}\n\n<call>\n{text}\n</call>"
         messages = [

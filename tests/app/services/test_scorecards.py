@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import InputError
+from app.core.text import has_cjk
 from app.runtime import Runtime
 from app.services import inspection, scorecards
 from tests.app.services.test_inspection import CALLS, RULES, with_agents
@@ -57,8 +58,15 @@ def test_calls_are_scored_from_the_rules_and_the_llm(
         answers["resolved"]["answer"] == "yes"
         and "invalid citations dropped: 99" in (answers["resolved"]["note"])
     )
-    prompt = llm_server.requests[0].messages
-    assert prompt[0]["content"].startswith("你根据质检评分表") and "<call>" in prompt[1]["content"]
+    # The call's language sets the instructions', whatever the question's (Chinese here).
+    english = [
+        r for r in llm_server.requests if not has_cjk(r.messages[1]["content"].split("<call>")[1])
+    ]
+    chinese = [r for r in llm_server.requests if r not in english]
+    assert len(english) == len(chinese) == 2
+    assert all(r.messages[0]["content"].startswith("你根据质检评分表") for r in chinese)
+    assert all(r.messages[0]["content"].startswith("You check one") for r in english)
+    assert all("<call>" in r.messages[1]["content"] for r in llm_server.requests)
     # Kept: asking again scores nothing; a changed scorecard scores every call again.
     assert scorecards.score_calls(scored, "standard")["scored"] == 0
     scorecards.save_scorecards(scored, CARD.replace("weight: 50", "weight: 40"), by="lead")
