@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -178,6 +178,11 @@ def history(name: str, as_json: JsonOpt = False) -> None:
 
     with _runtime() as runtime:
         found = rule_history(runtime, name)
+    print_history(found, as_json)
+
+
+def print_history(found: list[dict[str, Any]], as_json: bool) -> None:
+    """A rule's or a scorecard's versions, a line each (or JSON)."""
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return

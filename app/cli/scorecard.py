@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.cli.console import App, console, err_console
-from app.cli.rules import ByOpt, FileArg, JsonOpt, _read, _runtime
+from app.cli.rules import ByOpt, FileArg, JsonOpt, _read, _runtime, print_history
 
 scorecard_app = App(
     help="Quality scorecards (质检评分表): sections of weighted questions answered by the "
@@ -183,15 +183,7 @@ def history(name: str, as_json: JsonOpt = False) -> None:
     from app.services.scorecards import scorecard_history
 
     with _runtime() as runtime:
-        found = scorecard_history(runtime, name)
-    if as_json:
-        typer.echo(json.dumps(found, ensure_ascii=False))
-        return
-    import datetime as dt
-
-    for h in found:
-        when = dt.datetime.fromtimestamp(h["at"], dt.UTC).strftime("%Y-%m-%d %H:%M")
-        console.print(f"v{h['version']} {h['action']} by {h['by']} at {when} UTC", highlight=False)
+        print_history(scorecard_history(runtime, name), as_json)
 
 
 @scorecard_app.command("delete")
