@@ -104,6 +104,20 @@ FACET_LIMIT = 100_000
 # ---------------------------------------------------------------------------- interface
 
 
+def _payload_update(
+    filter: Mapping[str, Any], payload: Mapping[str, Any]
+) -> tuple[list[Condition], dict[str, Any]]:
+    """A payload write's filter and keys, checked: an empty filter would touch every point."""
+    conditions = normalize_filter(filter)
+    if not conditions:
+        raise InputError(
+            "refusing to set payload with an empty filter (it would touch every point)"
+        )
+    if not isinstance(payload, Mapping) or not payload:
+        raise InputError("set_payload needs a non-empty dict of payload keys")
+    return conditions, dict(payload)
+
+
 class VectorStore(ABC):
     #: Call metadata fields (``ingest.metadata_fields``) with a keyword payload index.
     keyword_fields: tuple[str, ...] = ()
@@ -151,14 +165,8 @@ class VectorStore(ABC):
         collection depends on (a classification's prediction), so :attr:`writes` stays as it
         is and the classifier does not re-read every call to see whether its labels changed."""
         self._check_open()
-        conditions = normalize_filter(filter)
-        if not conditions:
-            raise InputError(
-                "refusing to set payload with an empty filter (it would touch every point)"
-            )
-        if not isinstance(payload, Mapping) or not payload:
-            raise InputError("set_payload needs a non-empty dict of payload keys")
-        self._set_payload(conditions, dict(payload))
+        conditions, keys = _payload_update(filter, payload)
+        self._set_payload(conditions, keys)
         if not annotation:
             self.writes += 1
 
@@ -171,16 +179,7 @@ class VectorStore(ABC):
         """Several :meth:`set_payload` writes (each a filter and its keys) made durable
         together: one flush for the lot instead of one each (a rule apply writes each
         distinct set of matched rules to its calls)."""
-        clean = []
-        for filter, payload in updates:
-            conditions = normalize_filter(filter)
-            if not conditions:
-                raise InputError(
-                    "refusing to set payload with an empty filter (it would touch every point)"
-                )
-            if not isinstance(payload, Mapping) or not payload:
-                raise InputError("set_payload needs a non-empty dict of payload keys")
-            clean.append((conditions, dict(payload)))
+        clean = [_payload_update(filter, payload) for filter, payload in updates]
         self._check_open()
         if not clean:
             return
