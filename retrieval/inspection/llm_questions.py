@@ -44,6 +44,17 @@ _SYSTEM_ZH = (
     '"not_applicable"。'
 )
 
+_ASK = (
+    "Question about this call: {question}\n"
+    "Answer yes when the call shows it, no when the call shows it did not happen, and "
+    "not_applicable only when what the question is about does not arise in this call."
+)
+_ASK_ZH = (
+    "关于这通通话的问题：{question}\n"
+    "通话表明做到了答 yes，通话表明没有做到答 no；只有当问题所说的情况在这通通话中没有出现时才答 "
+    "not_applicable。"
+)
+
 SCHEMA = {
     "type": "object",
     "properties": {
@@ -68,8 +79,11 @@ def llm_answerer(client: LLMClient):  # noqa: ANN201 - the ``ask`` of ``score_ca
         # The call's language sets the instructions' (a bilingual question, as the starter
         # scorecards write them, sent every English call Chinese instructions).
         zh = has_cjk(text)
-        ask_line = "问题" if zh else "Question"
-        user = f"{ask_line}: {neutralize(question.text)}\n\n<call>\n{text}\n</call>"
+        # The question after the call, with what each answer means: asked before a call, the
+        # 0.5B and 1.5B answered "not_applicable" to most questions ("did the agent give their
+        # name?" on a call opening "my name is Carla"; eval/bench_scorecard_llm.py).
+        ask_line = _ASK_ZH if zh else _ASK
+        user = f"<call>\n{text}\n</call>\n\n{ask_line.format(question=neutralize(question.text))}"
         messages = [
             {"role": "system", "content": _SYSTEM_ZH if zh else _SYSTEM},
             {"role": "user", "content": user},

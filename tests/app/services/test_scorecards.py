@@ -60,7 +60,7 @@ def test_calls_are_scored_from_the_rules_and_the_llm(
     )
     # The call's language sets the instructions', whatever the question's (Chinese here).
     english = [
-        r for r in llm_server.requests if not has_cjk(r.messages[1]["content"].split("<call>")[1])
+        r for r in llm_server.requests if not has_cjk(r.messages[1]["content"].split("</call>")[0])
     ]
     chinese = [r for r in llm_server.requests if r not in english]
     assert len(english) == len(chinese) == 2
