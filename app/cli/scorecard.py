@@ -192,8 +192,7 @@ def delete(
     by: ByOpt = "cli",
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
 ) -> None:
-    """Delete a scorecard (its scores and reviews are kept; `scorecard restore` brings it
-    back)."""
+    """Delete a scorecard (its scores and reviews are kept; `restore` brings it back)."""
     from app.services.scorecards import delete_scorecard
 
     if not yes and not typer.confirm(f"Delete scorecard {name!r}?"):
