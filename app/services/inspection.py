@@ -23,7 +23,12 @@ from typing import Any
 from app.core.errors import InputError, NoSuchCall
 from app.runtime import Runtime
 from app.services import alerts
-from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
+from app.services.inspection_calls import (
+    CallChecker,
+    call_payloads,
+    stored_call_ids,
+    stored_payloads,
+)
 from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
 from retrieval.inspection.book import NoSuchRule
 from retrieval.inspection.rules import call_fields
@@ -165,11 +170,15 @@ def apply_rules(
     written in one transaction, so an interrupted apply keeps every page it finished."""
     current = runtime.rule_book.rules()
     report = progress or (lambda done, total, line: None)
-    ids = list(call_ids) if call_ids is not None else stored_call_ids(runtime)
     if not current:
         return Applied(0, 0, {})
+    if call_ids is None:  # every stored call: their ids and payloads from one scroll
+        payloads = stored_payloads(runtime)
+        ids = sorted(payloads)
+    else:
+        ids = list(call_ids)
+        payloads = call_payloads(runtime, ids)
     checker = CallChecker(runtime)
-    payloads = call_payloads(runtime, ids)
     matched: dict[str, int] = {}
     fresh: list[tuple[str, dict[str, Any], RuleResult]] = []
     checked = calls = 0

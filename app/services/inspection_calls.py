@@ -39,8 +39,15 @@ _VECTOR_FIELDS = ("call_id", "turn", "text")
 _IDS_PER_SCROLL = 500
 
 
+def stored_payloads(runtime: Runtime) -> dict[str, dict[str, Any]]:
+    """Every stored call's call-point payload, by call id (one scroll of the call points)."""
+    return {
+        p.payload["call_id"]: p.payload for p in runtime.calls.scroll() if p.payload.get("call_id")
+    }
+
+
 def stored_call_ids(runtime: Runtime) -> list[str]:
-    return sorted(p.payload["call_id"] for p in runtime.calls.scroll() if p.payload.get("call_id"))
+    return sorted(stored_payloads(runtime))
 
 
 def call_payloads(runtime: Runtime, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
