@@ -29,7 +29,14 @@ from app.services.inspection_calls import (
     stored_call_ids,
     stored_payloads,
 )
-from retrieval.inspection import Rule, RuleResult, evaluate, has_meaning, parse_rules
+from retrieval.inspection import (
+    Rule,
+    RuleResult,
+    evaluate,
+    evaluate_page,
+    has_meaning,
+    parse_rules,
+)
 from retrieval.inspection.book import NoSuchRule
 from retrieval.inspection.rules import call_fields
 from retrieval.inspection.scorecards import parse_scorecards
@@ -197,10 +204,15 @@ def apply_rules(
                 todo[call_id] = stale
         if any(has_meaning(r.when) for stale in todo.values() for r, _ in stale):
             checker.load_vectors(list(todo))
+        # Every rule stale on some call of the page, on the whole page at once; each call
+        # keeps the results of its own stale rules.
+        wanted = {r.name: r for stale in todo.values() for r, _ in stale}
+        views = [checker.view(rows[c], payloads[c]) for c in todo]
+        on_page = evaluate_page(list(wanted.values()), views, checker)
+        position = {name: k for k, name in enumerate(wanted)}
         found = []
-        for call_id, stale in todo.items():
-            view = checker.view(rows[call_id], payloads[call_id])
-            results = [(evaluate(r, view), v) for r, v in stale]
+        for (call_id, stale), results_of_call in zip(todo.items(), on_page, strict=True):
+            results = [(results_of_call[position[r.name]], v) for r, v in stale]
             found.append((call_id, results))
             checked += len(results)
             for result, _ in results:

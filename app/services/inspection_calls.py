@@ -127,10 +127,18 @@ class CallChecker:
             for call_id, found in pieces.items()
         }
 
-    def _similarity(self, call_id: str, examples: tuple[str, ...]) -> dict[int, tuple[float, str]]:
+    def pieces(self, call_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """The call's stored turn vectors, centred: (the turn of each piece, its vectors)."""
         if call_id not in self._vectors:
             self.load_vectors([call_id])
-        turns, matrix = self._vectors[call_id]
+        return self._vectors[call_id]
+
+    def examples(self, examples: tuple[str, ...]) -> np.ndarray:
+        """The examples embedded (once per checker) and centred as the turn vectors are."""
+        return self._embedded(examples)
+
+    def _similarity(self, call_id: str, examples: tuple[str, ...]) -> dict[int, tuple[float, str]]:
+        turns, matrix = self.pieces(call_id)
         if not len(turns):
             return {}
         scores = matrix @ self._embedded(examples).T  # pieces x examples

@@ -8,6 +8,7 @@ from retrieval.inspection.evaluate import (
     TurnView,
     evaluate,
 )
+from retrieval.inspection.page import TurnVectors, evaluate_page
 from retrieval.inspection.rules import SEVERITIES, Rule, has_meaning, parse_rule, parse_rules
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "Evidence",
     "Rule",
     "RuleResult",
+    "TurnVectors",
     "TurnView",
     "evaluate",
+    "evaluate_page",
     "has_meaning",
     "parse_rule",
     "parse_rules",
