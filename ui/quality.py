@@ -17,7 +17,7 @@ import gradio as gr
 
 from app.core.errors import CallScopeError
 from app.services import inspection
-from ui import scorecards
+from ui import rule_form, scorecards
 from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, lang_of, speaker_words, t
 from ui.messages import refusal
@@ -95,6 +95,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             test = gr.Button(I18N("q.test"), elem_id="quality-test")
             save = gr.Button(I18N("q.save"), variant="primary", elem_id="quality-save")
             message = gr.Markdown(elem_id="quality-message")
+    rule_form.build(editor, message)
     preview = dataframe(PREVIEW_COLUMNS, interactive=False, elem_id="quality-preview", wrap=True)
 
     with gr.Row():

@@ -19,10 +19,10 @@ QUALITY_EN = {
     "severity.high": "high",
     "severity.critical": "critical",
     "q.help": "**Quality inspection**: rules every call is checked against (greeting, identity "
-    "check, apology, forbidden phrases, silence, closing...). Write them in YAML, or start from "
-    "the starter pack; **Test** checks them on calls without saving; **Save** keeps them (each "
-    "change a new version) and checks every stored call. Filter calls by a rule with "
-    "`category=NAME`; Insights counts them per week and per agent.",
+    "check, apology, forbidden phrases, silence, closing...). Write them in YAML or with the "
+    "form, or start from the starter pack; **Test** checks them on calls without saving; "
+    "**Save** keeps them (each change a new version) and checks every stored call. Filter "
+    "calls by a rule with `category=NAME`; Insights counts them per week and per agent.",
     "q.editor": "Rules (YAML)",
     "q.starter": "Load the starter pack",
     "q.test_calls": "Test on these calls",
@@ -57,6 +57,45 @@ QUALITY_EN = {
     "q.deleted": "Rule `{name}` deleted (its history keeps it: pick it and restore a version).",
     "q.delete_cancelled": "Nothing was deleted.",
     "q.deleted_choice": "{name} (deleted)",
+    "qf.title": "Write a rule with a form",
+    "qf.help": "Pick what to look for, who says it and where; tick **absent** to flag calls "
+    "where it is *not* found (e.g. no greeting in the first 10 seconds). A second condition "
+    "joins the first with and / or / before. **Add to the rules** writes the rule into the "
+    "editor below: test it there, then save.",
+    "qf.name": "Rule id",
+    "qf.name_info": "Lowercase letters, digits, _ or Chinese; the filter uses it: category=ID.",
+    "qf.rule_title": "Title (what Insights shows)",
+    "qf.kind": "Look for",
+    "qf.kind.words_any": "any of these words",
+    "qf.kind.words_all": "all of these words",
+    "qf.kind.regex": "a pattern (regular expression)",
+    "qf.kind.meaning": "a turn that means one of these sentences",
+    "qf.kind.silence": "a silence of N seconds",
+    "qf.kind.metric": "a call metric (e.g. longest_silence>=30)",
+    "qf.who": "Said by",
+    "qf.who.any": "either side",
+    "qf.who.agent": "the agent",
+    "qf.who.customer": "the customer",
+    "qf.where": "Where",
+    "qf.where.anywhere": "anywhere in the call",
+    "qf.where.first_seconds": "first N seconds",
+    "qf.where.last_seconds": "last N seconds",
+    "qf.where.first_turns": "first N turns",
+    "qf.where.last_turns": "last N turns",
+    "qf.size": "N (seconds or turns)",
+    "qf.text": "Words, pattern, sentences or metric",
+    "qf.text_info": "Words: separated by commas or one a line. Sentences: one a line. "
+    "Silence: N is the seconds, said by is who is kept waiting.",
+    "qf.absent": "absent: the rule matches when this is NOT found",
+    "qf.join": "And a second condition",
+    "qf.join.none": "no second condition",
+    "qf.join.and": "and (both)",
+    "qf.join.or": "or (either)",
+    "qf.join.before": "the first before the second",
+    "qf.add": "Add to the rules",
+    "qf.added": "Rule `{name}` written into the editor: **Test** it, then **Save**.",
+    "qf.bad_editor": "The editor does not hold a rules file the form can add to: clear it or "
+    "fix its YAML first.",
     "sc.title": "Scorecards and review",
     "sc.help": "**Scorecards**: sections of weighted questions, each answered by a rule "
     "(`fails_on`), a condition (`passes_when`) or the LLM (`ask_llm`). **Score** scores every "
@@ -119,6 +158,7 @@ QUALITY_ZH = {
     "q.help": "**智能质检**：每通电话都按这些规则检查（问候、身份核实、致歉、服务禁语、静音、"
     "结束语等）。用 YAML 编写规则，或从入门规则包开始；**试运行**在通话上检查而不保存；"
     "**保存**后规则生效（每次修改都是一个新版本）并检查所有已存通话。"
+    "也可以用表单编写规则。"
     "用 `category=规则名` 按规则筛选通话；洞察页按周、按坐席统计。",
     "q.editor": "规则（YAML）",
     "q.starter": "载入入门规则包",
@@ -153,6 +193,43 @@ QUALITY_ZH = {
     "q.deleted": "规则 `{name}` 已删除（历史中仍保留：选中它即可恢复某个版本）。",
     "q.delete_cancelled": "未删除任何内容。",
     "q.deleted_choice": "{name}（已删除）",
+    "qf.title": "用表单编写规则",
+    "qf.help": "选择要查找的内容、由谁说、在通话的哪一段；勾选**未出现**则在*没有*找到时命中"
+    "（例如坐席前 10 秒没有问候）。第二个条件可与第一个以“并且 / 或者 / 先后”组合。"
+    "**加入规则**会把规则写入下方编辑器：先试运行，再保存。",
+    "qf.name": "规则编号",
+    "qf.name_info": "小写字母、数字、下划线或汉字；筛选时使用：category=编号。",
+    "qf.rule_title": "名称（洞察页显示）",
+    "qf.kind": "查找",
+    "qf.kind.words_any": "以下任一词语",
+    "qf.kind.words_all": "以下全部词语",
+    "qf.kind.regex": "一个模式（正则表达式）",
+    "qf.kind.meaning": "意思与以下句子相近的发言",
+    "qf.kind.silence": "N 秒以上的静音",
+    "qf.kind.metric": "通话指标（如 longest_silence>=30）",
+    "qf.who": "说话人",
+    "qf.who.any": "任一方",
+    "qf.who.agent": "坐席",
+    "qf.who.customer": "客户",
+    "qf.where": "位置",
+    "qf.where.anywhere": "通话任意位置",
+    "qf.where.first_seconds": "前 N 秒",
+    "qf.where.last_seconds": "最后 N 秒",
+    "qf.where.first_turns": "前 N 轮发言",
+    "qf.where.last_turns": "最后 N 轮发言",
+    "qf.size": "N（秒或轮）",
+    "qf.text": "词语、模式、句子或指标",
+    "qf.text_info": "词语：用逗号、顿号分隔或每行一个。句子：每行一句。"
+    "静音：N 为秒数，说话人为等待的一方。",
+    "qf.absent": "未出现：没有找到时命中",
+    "qf.join": "第二个条件",
+    "qf.join.none": "无第二个条件",
+    "qf.join.and": "并且（两者都满足）",
+    "qf.join.or": "或者（满足其一）",
+    "qf.join.before": "第一个在第二个之前",
+    "qf.add": "加入规则",
+    "qf.added": "规则 `{name}` 已写入编辑器：先**试运行**，再**保存**。",
+    "qf.bad_editor": "编辑器中的内容不是表单可以添加的规则文件：请先清空或修正其中的 YAML。",
     "sc.title": "评分表与人工复核",
     "sc.help": "**质检评分表**：由若干带权重的问题组成，每个问题由规则（`fails_on`）、条件"
     "（`passes_when`）或大模型（`ask_llm`）回答。**评分**为所有已存通话打分；打开一通电话可查看"

@@ -122,6 +122,63 @@ def test_write_test_save_review_and_undo_rules_in_the_browser(
     assert served.runtime.calls.count({"categories": "forbidden_phrase"}) == 1
 
 
+FORM_TEXT = {
+    "en-US": {"form": "Write a rule with a form", "name": "agent_no_hello", "agent": "the agent",
+              "where": "first N turns", "added": "written into the editor", "yes": "yes",
+              "no": "no", "empty": "non-empty list of words", "or": "or (either)",
+              "none": "no second condition"},
+    "zh-CN": {"form": "用表单编写规则", "name": "坐席未问好", "agent": "坐席",
+              "where": "前 N 轮发言", "added": "已写入编辑器", "yes": "是", "no": "否",
+              "empty": "需要一个非空的词语或短语列表", "or": "或者（满足其一）",
+              "none": "无第二个条件"},
+}  # fmt: skip
+
+
+def _pick(page: Any, element: str, text: str) -> None:
+    box = page.locator(f"#{element} input")
+    box.click()
+    box.fill(text)
+    page.get_by_role("option", name=text).first.click()
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_a_rule_written_with_the_form_is_tested_in_the_browser(
+    open_ui: Any, served: Served, locale: str
+) -> None:
+    """A supervisor who writes no YAML: "the agent did not say 您好/hello in the first turn",
+    from the form into the editor, then tested on a bad and a good call."""
+    text = FORM_TEXT[locale]
+    page = open_ui(locale)
+    open_tab(page, TEXT[locale]["tab"])
+    page.locator("#rule-form").get_by_text(text["form"]).first.click()
+    page.locator("#rule-form-name textarea").fill(text["name"])
+    page.locator("#rule-form-add").click()  # no words yet: refused, in the page's language
+    expect(page.get_by_text(text["empty"]).first).to_be_visible(timeout=60_000)
+    page.locator("#rule-form-a-text textarea").fill("您好，hello")
+    _pick(page, "rule-form-a-who", text["agent"])
+    _pick(page, "rule-form-a-where", text["where"])
+    page.locator("#rule-form-a-size input").fill("1")
+    page.locator("#rule-form-a-absent input").check()
+    expect(page.locator("#rule-form-b-text")).to_be_hidden()  # until a second is asked for
+    _pick(page, "rule-form-join", text["or"])
+    expect(page.locator("#rule-form-b-text")).to_be_visible()
+    _pick(page, "rule-form-join", text["none"])
+    page.locator("#rule-form-add").click()
+    expect(page.locator("#quality-message")).to_contain_text(text["added"], timeout=60_000)
+    editor = page.locator("#quality-editor")
+    expect(editor).to_contain_text(text["name"])
+    expect(editor).to_contain_text("first_turns")
+    screenshot(page, f"quality-form-{locale}")
+
+    page.locator("#quality-test-calls textarea").fill("zh-bad, en-good")
+    page.locator("#quality-test").click()
+    preview = page.locator("#quality-preview")
+    expect(preview).to_contain_text("zh-bad", timeout=120_000)
+    rows = preview.get_by_role("row").filter(has_text=text["name"])
+    expect(rows.filter(has_text="zh-bad")).to_contain_text(text["yes"])  # "喂。"
+    expect(rows.filter(has_text="en-good")).to_contain_text(text["no"])  # "Hello, thank you…"
+
+
 CARD_TEXT = {
     "en-US": {"saved": "Saved:", "scored": "Scored", "verdict": "automatic score", "no": "no",
               "yes": "yes", "after": "after review 50"},
