@@ -10,6 +10,7 @@ it; a click on a turn plays the recording from that second.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,8 +48,29 @@ def rule_choices(ctx: UIContext, lang: str) -> list[tuple[str, str]]:
     ]
 
 
-def evidence_text(result: Any) -> str:
-    return " · ".join(f"T{e.turn} {e.why}" for e in result.evidence)
+def evidence_text(result: Any, lang: str = "en") -> str:
+    turn = t("q.turn", lang)
+    return " · ".join(f"{turn.format(n=e.turn)} {why_words(e.why, lang)}" for e in result.evidence)
+
+
+#: How the rules say why a turn counts (``retrieval.inspection.evaluate``), stored with each
+#: result in English: said again in the page's language, the words and examples as they are.
+_WHY = (
+    (re.compile(r"said ((?:“[^”]*”(?:, )?)+)"), "q.why_said"),
+    (re.compile(r"means (“[^”]*”) \((-?\d+\.\d+)\)"), "q.why_means"),
+    (re.compile(r"silence of (\d+) s before this turn"), "q.why_silence"),
+)
+
+
+def why_words(why: str, lang: str) -> str:
+    """Why a turn counts, in ``lang`` (an English page keeps the rules' words)."""
+    if not lang.startswith("zh"):
+        return why
+    for pattern, key in _WHY:
+        frame = t(key, lang)
+        why = pattern.sub(lambda m, f=frame: f.format(*(g.replace("”, “", "”、“")
+                                                         for g in m.groups())), why)  # fmt: skip
+    return why.replace("; ", "；")
 
 
 def _when(seconds: float | None) -> str:
@@ -71,7 +93,8 @@ def call_rows(
             plays.append({})
             continue
         for e in result.evidence:
-            rows.append([*head, yes, _when(e.start), speaker_words(e.role, lang), e.text, e.why])
+            rows.append([*head, yes, _when(e.start), speaker_words(e.role, lang), e.text,
+                         why_words(e.why, lang)])  # fmt: skip
             plays.append({"start": e.start})
     return rows, plays
 
@@ -88,7 +111,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             starter = gr.Button(I18N("q.starter"), elem_id="quality-starter")
             calls = gr.Textbox(
                 label=I18N("q.test_calls"),
-                placeholder="demo-001, demo-002",
+                placeholder=I18N("q.calls_placeholder"),
                 info=I18N("q.test_calls_info"),
                 elem_id="quality-test-calls",
             )
@@ -109,7 +132,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
     history = dataframe(HISTORY_COLUMNS, interactive=False, elem_id="quality-history")
 
     with gr.Row():
-        call_id = gr.Textbox(label=I18N("q.call"), placeholder="demo-001", scale=3)
+        call_id = gr.Textbox(label=I18N("q.call"), placeholder=I18N("q.call_placeholder"), scale=3)
         check = gr.Button(I18N("q.check_call"), elem_id="quality-check", scale=1)
     results = dataframe(CALL_COLUMNS, interactive=False, elem_id="quality-call", wrap=True)
     audio = gr.Audio(
@@ -144,7 +167,12 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
             raise refusal(exc, lang) from None
         yes, no = t("q.yes", lang), t("q.no", lang)
         rows = [
-            [p.call_id, p.result.rule, yes if p.result.matched else no, evidence_text(p.result)]
+            [
+                p.call_id,
+                p.result.rule,
+                yes if p.result.matched else no,
+                evidence_text(p.result, lang),
+            ]
             for p in found
         ]
         matched = sum(p.result.matched for p in found)

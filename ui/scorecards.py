@@ -88,7 +88,7 @@ def build(ctx: UIContext) -> None:
             agreed = dataframe(AGREEMENT_COLUMNS, interactive=False,
                                elem_id="scorecards-agreement")  # fmt: skip
     with gr.Row():
-        call_id = gr.Textbox(label=I18N("q.call"), placeholder="demo-001", scale=3,
+        call_id = gr.Textbox(label=I18N("q.call"), placeholder=I18N("q.call_placeholder"), scale=3,
                              elem_id="scorecards-call")  # fmt: skip
         open_call = gr.Button(I18N("sc.open"), scale=1, elem_id="scorecards-open")
     verdict = gr.Markdown(elem_id="scorecards-verdict")

@@ -57,6 +57,12 @@ QUALITY_EN = {
     "q.deleted": "Rule `{name}` deleted (its history keeps it: pick it and restore a version).",
     "q.delete_cancelled": "Nothing was deleted.",
     "q.deleted_choice": "{name} (deleted)",
+    "q.turn": "T{n}",
+    "q.call_placeholder": "demo-001",
+    "q.calls_placeholder": "demo-001, demo-002",
+    "q.why_said": "said {0}",
+    "q.why_means": "means {0} ({1})",
+    "q.why_silence": "silence of {0} s before this turn",
     "qf.title": "Write a rule with a form",
     "qf.help": "Pick what to look for, who says it and where; tick **absent** to flag calls "
     "where it is *not* found (e.g. no greeting in the first 10 seconds). A second condition "
@@ -193,6 +199,12 @@ QUALITY_ZH = {
     "q.deleted": "规则 `{name}` 已删除（历史中仍保留：选中它即可恢复某个版本）。",
     "q.delete_cancelled": "未删除任何内容。",
     "q.deleted_choice": "{name}（已删除）",
+    "q.turn": "第 {n} 句",
+    "q.call_placeholder": "通话编号",
+    "q.calls_placeholder": "通话编号，用逗号分隔",
+    "q.why_said": "说了{0}",
+    "q.why_means": "意思接近{0}（相似度 {1}）",
+    "q.why_silence": "此句前静音 {0} 秒",
     "qf.title": "用表单编写规则",
     "qf.help": "选择要查找的内容、由谁说、在通话的哪一段；勾选**未出现**则在*没有*找到时命中"
     "（例如坐席前 10 秒没有问候）。第二个条件可与第一个以“并且 / 或者 / 先后”组合。"

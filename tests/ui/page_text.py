@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 #: Collects the pieces: each text node whose element is shown (a tab not selected is not), and
-#: the boxes' placeholders and page-written values. Text inside code, a text area or the user's
-#: own chat messages (what the user typed) and a file offered for download (its name and size)
-#: is the user's or the machine's, not the interface's. A table cell says the header of its
-#: column, so that data columns can be left out.
+#: the boxes' placeholders and page-written values. Text inside code (a code editor too), a text
+#: area or the user's own chat messages (what the user typed) and a file offered for download
+#: (its name and size) is the user's or the machine's, not the interface's. A table cell says the
+#: header of its column, so that data columns can be left out.
 _COLLECT = r"""
 () => {
   const out = [];
@@ -27,7 +27,7 @@ _COLLECT = r"""
     el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}) &&
     el.getClientRects().length > 0;
   const SKIP = 'script, style, noscript, code, pre, kbd, textarea, [data-testid="user"], ' +
-               '.file-preview-holder';
+               '.file-preview-holder, .cm-editor';
   const where = (el) => (el.closest('[id]') || {}).id || '';
   const column = (el) => {
     const cell = el.closest('[role=gridcell]');
@@ -81,7 +81,9 @@ def pieces(page: Any) -> list[Piece]:
 #: Written the same in a Chinese interface: product and technical names, formats, measures.
 ALLOWED = frozenset(
     {"CallScope", "Qdrant", "BM25", "LLM", "API", "CSV", "XLSX", "MiniLM", "e5", "whisper"}
-    | {"OpenAI", "ID", "IP", "F1"}
+    | {"OpenAI", "ID", "IP", "F1", "YAML"}
+    # A number the user gives ("前 N 秒"), written so in Chinese too.
+    | {"N"}
 )
 #: Data that is not in the calls but that the page shows as it is: links, file names, paths,
 #: setting names (``LLM__MODEL``) and filter syntax (``agent=Li``, ``longest_silence>=60``).
@@ -91,6 +93,8 @@ _MACHINE = re.compile(
     r"|(?:/[\w.-]+){2,}/?"
     r"|\b[A-Z][A-Z0-9]*__[A-Z0-9_]+\b"
     r"|[\w.]+\s*(?:>=|<=|=|<|>)\s*[\w.:-]*"
+    # What a rule looked for, quoted in its evidence (说了“hello”): the rule file's words.
+    r"|“[^”]*”"
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_'][A-Za-z0-9]+)*")
 

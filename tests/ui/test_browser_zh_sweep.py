@@ -2,8 +2,9 @@
 conftest). Every tab is visited and the cheap things a supervisor does first are done in it: ask
 and open a citation, classify a pasted transcript, mistype a date, open a call and classify and
 summarize it, run a label-quality check and accept then undo its suggestion, discover topics,
-list the calls behind a number of Insights and mistype a metric filter, read the Status tab and
-its technical details. After each step every piece of text the page shows is read
+list the calls behind a number of Insights and mistype a metric filter, test the inspection
+starter pack and write a rule with the form, read the Status tab and its technical details.
+After each step every piece of text the page shows is read
 (``tests.ui.page_text``): the test fails naming each English word left outside data values
 (call ids, labels, transcripts, file names, code), and each table header that does not fit on
 one line of its column (Chinese text may break between any two characters: a narrow column
@@ -35,6 +36,7 @@ SUSPECT = "zh-sweep-suspect"
 #: Column keys whose cells hold data values (ids, labels, transcript text, times, scores).
 DATA_COLUMNS = (
     "col.call",
+    "col.rule_name",
     "col.labels",
     "col.label",
     "col.given_labels",
@@ -267,6 +269,27 @@ def test_the_chinese_page_shows_no_english_outside_data(
     _toast(page)
     sweep.read("insights: mistyped metric")
     _close_toasts(page)
+
+    # Inspection: the starter pack tested on the first calls (nothing saved: the other tests
+    # share the store), its evidence read; the rule form opened, a rule without words refused,
+    # then written into the editor.
+    _tab(page, "tab.quality")
+    page.locator("#quality-starter").click()
+    expect(page.locator("#quality-editor")).to_contain_text("no_greeting")
+    page.locator("#quality-test").click()
+    page.locator("#quality-message").get_by_text(t("q.tested", ZH)[:3]).wait_for()
+    sweep.read("inspection: test")
+    screenshot(page, "zh-sweep-inspection")
+    page.locator("#rule-form").get_by_text(t("qf.title", ZH)).first.click()
+    _box(page, "rule-form-name").fill("坐席未问好")
+    page.locator("#rule-form-add").click()
+    _toast(page)
+    sweep.read("inspection: a rule without words")
+    _close_toasts(page)
+    _box(page, "rule-form-a-text").fill("您好")
+    page.locator("#rule-form-add").click()
+    page.locator("#quality-message").get_by_text("坐席未问好").wait_for()
+    sweep.read("inspection: form")
 
     # Status: the jobs of the steps above, the technical details unfolded.
     _tab(page, "tab.status")
