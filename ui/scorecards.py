@@ -21,7 +21,8 @@ from ui.messages import refusal
 CARD_COLUMNS = ("col.question", "col.weight", "col.answer", "col.answered_by", "col.why",
                 "col.evidence", "col.review")  # fmt: skip
 QUEUE_COLUMNS = ("col.call", "col.card_score")
-AGREEMENT_COLUMNS = ("col.question", "col.reviewed", "col.agreed", "col.agreement")
+AGREEMENT_COLUMNS = ("col.question", "col.reviewed", "col.agreed", "col.agreement",
+                     "col.llm_scored")  # fmt: skip
 EXAMPLE = """scorecards:
   - name: standard
     title: 标准服务评分表
@@ -64,9 +65,11 @@ def card_rows(card: dict[str, Any], state: dict[str, Any], lang: str) -> list[li
             said = answer_word(review["value"], lang) + (
                 f" ({review['comment']})" if review["comment"] else ""
             )
-        rows.append([a["text"], a["weight"], answer_word(a["answer"], lang),
-                     t(f"sc.by.{a['by']}", lang), note_words(a["note"], lang), turns,
-                     said])  # fmt: skip
+        by = t(f"sc.by.{a['by']}", lang)
+        if not a["counted"]:  # an LLM question the reviewers have not come to agree with
+            by = t("sc.not_counted", lang).format(by=by)
+        rows.append([a["text"], a["weight"], answer_word(a["answer"], lang), by,
+                     note_words(a["note"], lang), turns, said])  # fmt: skip
     return rows
 
 
@@ -115,7 +118,8 @@ def build(ctx: UIContext) -> None:
         report = scorecards.agreement(ctx.runtime, name)
         rows = [
             [r["question"], r["reviewed"], r["agreed"],
-             "" if r["agreement"] is None else f"{r['agreement']:.0%}"]
+             "" if r["agreement"] is None else f"{r['agreement']:.0%}",
+             "" if r["counted"] is None else t(f"sc.counted.{r['counted']}", lang)]
             for r in report["questions"]
         ]  # fmt: skip
         return table(waiting, QUEUE_COLUMNS, lang), table(rows, AGREEMENT_COLUMNS, lang)
@@ -157,13 +161,13 @@ def build(ctx: UIContext) -> None:
         if not name or not call:
             raise gr.Error(t("sc.pick_call", lang))
         try:
-            found = {c.name: (c, r) for c, r in scorecards.call_scores(ctx.runtime, call)}
+            found = {c["scorecard"]: c for c in scorecards.call_cards(ctx.runtime, call)}
             if name not in found:
                 raise gr.Error(t("sc.pick", lang))
             state = scorecards.reviewed(ctx.runtime, call, name)
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
-        card = scorecards.card_dict(*found[name])
+        card = found[name]
         head = t("sc.verdict", lang).format(
             call=call,
             title=card["title"] or name,

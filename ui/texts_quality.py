@@ -141,6 +141,10 @@ QUALITY_EN = {
     "col.reviewed": "Reviewed",
     "col.agreed": "Agreed",
     "col.agreement": "Agreement",
+    "col.llm_scored": "LLM scored",
+    "sc.not_counted": "{by} (not scored until reviewers agree)",
+    "sc.counted.True": "yes",
+    "sc.counted.False": "not yet",
 }
 
 QUALITY_ZH = {
@@ -280,4 +284,8 @@ QUALITY_ZH = {
     "col.reviewed": "已复核",
     "col.agreed": "一致",
     "col.agreement": "一致率",
+    "col.llm_scored": "大模型计分",
+    "sc.not_counted": "{by}（复核认可前不计分）",
+    "sc.counted.True": "是",
+    "sc.counted.False": "尚未",
 }

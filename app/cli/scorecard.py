@@ -82,10 +82,10 @@ def score(
 @scorecard_app.command("call")
 def call(call_id: str, as_json: JsonOpt = False) -> None:
     """One call's answers to every scorecard, with the turns they rest on."""
-    from app.services.scorecards import call_scores, card_dict
+    from app.services.scorecards import call_cards
 
     with _runtime() as runtime:
-        found = [card_dict(card, result) for card, result in call_scores(runtime, call_id)]
+        found = call_cards(runtime, call_id)
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return
@@ -93,7 +93,8 @@ def call(call_id: str, as_json: JsonOpt = False) -> None:
         score = "no score" if card["score"] is None else f"{card['score']:g}"
         console.print(f"{card['scorecard']} ({card['title']}): {score}", highlight=False)
         for a in card["answers"]:
-            console.print(escape(f"  {a['answer']:<14} {a['text']}  [{a['by']}] {a['note']}"),
+            by = a["by"] if a["counted"] else f"{a['by']}, not scored until reviewers agree"
+            console.print(escape(f"  {a['answer']:<14} {a['text']}  [{by}] {a['note']}"),
                           highlight=False)  # fmt: skip
             for e in a["evidence"][:3]:
                 console.print(escape(f"      T{e['turn']} {e['speaker']}: {e['text'][:70]}"),
@@ -162,7 +163,8 @@ def queue(name: str, limit: int = 20, as_json: JsonOpt = False) -> None:
 
 @scorecard_app.command("agreement")
 def agreement_(name: str, as_json: JsonOpt = False) -> None:
-    """Per question, how often the automatic answer was what the reviewers said."""
+    """Per question, how often the automatic answer was what the reviewers said, and whether
+    an LLM question's answers count in scores yet (LLM__SCORECARD_MIN_AGREEMENT)."""
     from app.services.scorecards import agreement
 
     with _runtime() as runtime:
@@ -170,10 +172,11 @@ def agreement_(name: str, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return
-    table = Table("question", "reviewed", "agreed", "agreement")
+    table = Table("question", "reviewed", "agreed", "agreement", "LLM answers scored")
     for r in found["questions"]:
         share = "" if r["agreement"] is None else f"{r['agreement']:.0%}"
-        table.add_row(r["question"], str(r["reviewed"]), str(r["agreed"]), share)
+        scored = "" if r["counted"] is None else "yes" if r["counted"] else "not yet"
+        table.add_row(r["question"], str(r["reviewed"]), str(r["agreed"]), share, scored)
     console.print(table)
 
 

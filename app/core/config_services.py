@@ -127,6 +127,12 @@ class LLMSettings(BaseModel):
     retry_after_max: float = Field(60.0, ge=0)
     #: Requests in flight at once when a batch of calls is classified.
     concurrency: int = Field(4, ge=1, le=64)
+    #: A scorecard question the LLM answers counts in scores once reviewers have agreed with
+    #: its answers often enough: the lower end of the 95% interval of the agreement at least
+    #: this (10 of 10 reviews agreeing: 0.72). Until then its answers are shown, not scored (a
+    #: small local model agreed with a reviewer 25-33% of the time: docs/benchmarks.md).
+    #: 0 counts them from the start.
+    scorecard_min_agreement: float = Field(0.7, ge=0, le=1)
     #: 0 keeps answers reproducible, which the response cache relies on.
     temperature: float = Field(0.0, ge=0, le=2)
     #: Upper bound on the tokens of one answer (a JSON verdict needs far fewer).

@@ -8,7 +8,7 @@ is scored again only when the scorecard changed (or when asked to).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -20,9 +20,12 @@ from app.services.inspection import apply_rules
 from app.services.inspection_calls import CallChecker, call_payloads, stored_call_ids
 from retrieval.inspection.card_book import NoSuchScorecard
 from retrieval.inspection.scorecards import (
+    UNANSWERED,
     CardResult,
     Scorecard,
+    agreement_floor,
     card_score,
+    counts,
     parse_scorecards,
     score_call,
 )
@@ -34,7 +37,9 @@ __all__ = [
     "review_answer",
     "review_queue",
     "reviewed",
+    "call_cards",
     "card_dict",
+    "counted_questions",
     "call_scores",
     "delete_scorecard",
     "restore_scorecard",
@@ -140,6 +145,7 @@ def score_calls(
     done = runtime.card_book.scored(name)
     todo = [c for c in ids if again or done.get(c, (None, None))[0] != version]
     ask = _asker(runtime) if use_llm and any(q.ask_llm for q in card.questions) else None
+    counted = counted_questions(runtime, card)
     checker = CallChecker(runtime)
     payloads = call_payloads(runtime, todo)
     report = progress or (lambda done, total, line: None)
@@ -151,7 +157,7 @@ def score_calls(
             continue
         view = checker.view(row, payloads[call_id])
         results = {r.rule: r for r, _, _ in runtime.rule_book.results(call_id)}
-        result = score_call(card, view, results, rules, ask)
+        result = score_call(card, view, results, rules, ask, counted)
         runtime.card_book.store(call_id, result, version)
         if result.score is not None:
             scores.append(result.score)
@@ -264,7 +270,11 @@ def period_scores(
     return out
 
 
-def card_dict(card: Scorecard, result: CardResult) -> dict[str, Any]:
+def card_dict(
+    card: Scorecard, result: CardResult, counted: Collection[str] | None = None
+) -> dict[str, Any]:
+    """A call's answers as the faces show them; ``counted`` (see :func:`counted_questions`)
+    says for each answer whether it counts in the score."""
     questions = {q.id: q for q in card.questions}
     return {
         "scorecard": card.name,
@@ -274,11 +284,50 @@ def card_dict(card: Scorecard, result: CardResult) -> dict[str, Any]:
             {"question": a.question, "text": questions[a.question].text if a.question in
              questions else "", "weight": questions[a.question].weight if a.question in
              questions else None, "answer": a.value, "by": a.by, "note": a.note,
+             "counted": counts(a, counted),
              "evidence": [{"turn": e.turn, "speaker": e.role, "text": e.text,
                            "start": e.start, "end": e.end} for e in a.evidence]}
             for a in result.answers
         ],
     }  # fmt: skip
+
+
+def call_cards(runtime: Runtime, call_id: str) -> list[dict[str, Any]]:
+    """One call's answers to every scorecard (:func:`card_dict`), scored now where missing or
+    outdated."""
+    return [
+        card_dict(card, result, counted_questions(runtime, card))
+        for card, result in call_scores(runtime, call_id)
+    ]
+
+
+def counted_questions(runtime: Runtime, card: Scorecard) -> frozenset[str]:
+    """The LLM questions of ``card`` whose answers count in scores: those the reviewers have
+    agreed with often enough (``LLM__SCORECARD_MIN_AGREEMENT``, the lower end of the 95%
+    interval of the agreement). An LLM answer of another question is shown, not scored: a
+    model that disagrees with the reviewers does not move an agent's score."""
+    asked = [q.id for q in card.questions if q.ask_llm]
+    floor = runtime.settings.llm.scorecard_min_agreement
+    if not asked or floor <= 0:
+        return frozenset(asked)
+    judged = _judged(runtime, card)
+    return frozenset(q for q in asked if agreement_floor(*judged.get(q, (0, 0))) >= floor)
+
+
+def _judged(runtime: Runtime, card: Scorecard) -> dict[str, tuple[int, int]]:
+    """Per question: (agreed, reviewed), the last review of each call counting; a review of
+    an answer the scorecard could not give (unanswered) is not a judgement of its answers."""
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for h in runtime.card_book.reviews(card.name):
+        last[(h["call_id"], h["question"])] = h
+    out: dict[str, list[int]] = {}
+    for (_, question), h in last.items():
+        if h["automatic"] == UNANSWERED:
+            continue
+        cell = out.setdefault(question, [0, 0])
+        cell[0] += h["value"] == h["automatic"]
+        cell[1] += 1
+    return {q: (a, n) for q, (a, n) in out.items()}
 
 
 def _week(day: Any) -> str:
@@ -319,7 +368,11 @@ def review_answer(
         raise InputError(f"scorecard {name} has no question {question!r}; one of {', '.join(ids)}")
     found = {c.name: r for c, r in call_scores(runtime, call_id)}
     automatic = next(a.value for a in found[name].answers if a.question == question)
+    before = counted_questions(runtime, card)
     runtime.card_book.add_review(call_id, name, question, value, automatic, comment[:1000], by)
+    after = counted_questions(runtime, card)
+    if after != before:  # an LLM question starts (or stops) counting: every score made again
+        runtime.card_book.rescore(name, lambda answers: card_score(card, answers, after))
     return reviewed(runtime, call_id, name)
 
 
@@ -339,7 +392,7 @@ def reviewed(runtime: Runtime, call_id: str, name: str) -> dict[str, Any]:
         "call_id": call_id,
         "scorecard": name,
         "score": found[name].score,
-        "reviewed_score": card_score(card, answers),
+        "reviewed_score": card_score(card, answers, counted_questions(runtime, card)),
         "reviewed": sorted(last),
         "history": history,
     }
@@ -353,13 +406,16 @@ def agreement(runtime: Runtime, name: str) -> dict[str, Any]:
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for h in runtime.card_book.reviews(name):
         last[(h["call_id"], h["question"])] = h
+    counted = counted_questions(runtime, card)
     rows = []
     for q in card.questions:
         judged = [h for (_, question), h in last.items() if question == q.id]
         agreed = sum(h["value"] == h["automatic"] for h in judged)
         rows.append({"question": q.id, "text": q.text, "reviewed": len(judged),
                      "agreed": agreed,
-                     "agreement": round(agreed / len(judged), 3) if judged else None})  # fmt: skip
+                     "agreement": round(agreed / len(judged), 3) if judged else None,
+                     # an LLM question: whether its answers count in scores yet
+                     "counted": q.id in counted if q.ask_llm else None})  # fmt: skip
     total = sum(r["reviewed"] for r in rows)
     agreed = sum(r["agreed"] for r in rows)
     return {"scorecard": name, "questions": rows, "reviewed": total,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -172,17 +173,32 @@ class CardBook:
                 "ORDER BY scorecard",
                 (call_id,),
             ).fetchall()
-        out = []
-        for card, version, score, answers in rows:
-            parsed = tuple(
-                Answer(
-                    a["question"], a["value"], a["by"],
-                    tuple(Evidence(**e) for e in a["evidence"]), a["note"],
-                )
-                for a in json.loads(answers)
-            )  # fmt: skip
-            out.append((CardResult(card, score, parsed), version))
-        return out
+        return [
+            (CardResult(card, score, _answers(answers)), version)
+            for card, version, score, answers in rows
+        ]
+
+    def rescore(
+        self, scorecard: str, score_of: Callable[[tuple[Answer, ...]], float | None]
+    ) -> int:
+        """Every stored score of ``scorecard`` made again from its stored answers (nothing is
+        asked again: e.g. when an LLM question starts or stops counting); returns how many
+        changed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT call_id, score, answers FROM scores WHERE scorecard = ?", (scorecard,)
+            ).fetchall()
+            changed = [
+                (new, call_id, scorecard)
+                for call_id, score, answers in rows
+                if (new := score_of(_answers(answers))) != score
+            ]
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "UPDATE scores SET score = ? WHERE call_id = ? AND scorecard = ?", changed
+            )
+            self._db.execute("COMMIT")
+        return len(changed)
 
     # -- human review (人工复核): every confirmation or correction kept, the last one counts --
     def add_review(
@@ -212,3 +228,13 @@ class CardBook:
     def forget_call(self, call_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM scores WHERE call_id = ?", (call_id,))
+
+
+def _answers(stored: str) -> tuple[Answer, ...]:
+    return tuple(
+        Answer(
+            a["question"], a["value"], a["by"],
+            tuple(Evidence(**e) for e in a["evidence"]), a["note"],
+        )
+        for a in json.loads(stored)
+    )  # fmt: skip

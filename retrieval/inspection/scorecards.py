@@ -30,7 +30,9 @@ neither, and a call with no answerable question has no score.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,10 +193,11 @@ def score_call(
     results: dict[str, RuleResult],
     rules: dict[str, Rule],
     ask: LLMAnswerer | None = None,
+    counted: Collection[str] | None = None,
 ) -> CardResult:
     """Answer every question of ``card`` for ``call`` and score it. ``results``: what the
     rules found on the call (a missing one is evaluated here); ``ask``: the LLM, or None (its
-    questions are then unanswered)."""
+    questions are then unanswered); ``counted``: see :func:`card_score`."""
     answers = []
     for q in card.questions:
         if q.not_applicable is not None and check(q.not_applicable, call).holds:
@@ -214,11 +217,36 @@ def score_call(
         else:
             value, evidence, note = ask(q, call)
             answers.append(Answer(q.id, value, "llm", tuple(evidence), note))
-    return CardResult(card.name, card_score(card, answers), tuple(answers))
+    return CardResult(card.name, card_score(card, answers, counted), tuple(answers))
 
 
-def card_score(card: Scorecard, answers: list[Answer] | tuple[Answer, ...]) -> float | None:
+def card_score(
+    card: Scorecard,
+    answers: Sequence[Answer],
+    counted: Collection[str] | None = None,
+) -> float | None:
+    """The weight answered yes over the weight answered yes or no, 0-100. ``counted``: the
+    questions whose LLM answers count (None: all); an LLM answer to another question is shown
+    but left out, as if unanswered (a reviewer's answer always counts)."""
     weights = {q.id: q.weight for q in card.questions}
-    got = sum(weights[a.question] for a in answers if a.value == YES)
-    out_of = sum(weights[a.question] for a in answers if a.value in (YES, NO))
+    kept = [a for a in answers if counts(a, counted)]
+    got = sum(weights[a.question] for a in kept if a.value == YES)
+    out_of = sum(weights[a.question] for a in kept if a.value in (YES, NO))
     return round(100 * got / out_of, 1) if out_of else None
+
+
+def counts(answer: Answer, counted: Collection[str] | None) -> bool:
+    """Whether ``answer`` counts in a score (see :func:`card_score`)."""
+    return answer.by != "llm" or counted is None or answer.question in counted
+
+
+def agreement_floor(agreed: int, reviewed: int, z: float = 1.96) -> float:
+    """The lower end of the 95% Wilson interval of an agreement of ``agreed`` in ``reviewed``
+    (0 with no review): 10 of 10 gives 0.72, 19 of 20 0.76, 18 of 20 0.699, 8 of 10 0.49: how
+    sure the reviews make it that the automatic answers agree at least that often."""
+    if reviewed <= 0:
+        return 0.0
+    p, n = agreed / reviewed, reviewed
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)

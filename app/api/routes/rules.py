@@ -287,12 +287,13 @@ def restore_scorecard(name: RuleName, body: RestoreIn, runtime: RuntimeDep) -> d
 
 @calls_router.get("/{call_id}/scorecards", responses=errors(404))
 def call_scorecards(call_id: CallIdPath, runtime: RuntimeDep) -> list[dict[str, Any]]:
-    """One call's answers to every scorecard, with the turns they rest on."""
-    from app.services.scorecards import call_scores, card_dict
+    """One call's answers to every scorecard, with the turns they rest on; ``counted`` says
+    whether an answer counts in the score (an LLM question counts once reviewers agree with
+    it: ``LLM__SCORECARD_MIN_AGREEMENT``)."""
+    from app.services.scorecards import call_cards
 
     with not_found():
-        found = call_scores(runtime, call_id)
-    return [card_dict(card, result) for card, result in found]
+        return call_cards(runtime, call_id)
 
 
 class ReviewIn(BaseModel):

@@ -30,14 +30,58 @@ scorecards:
 """
 
 
-@pytest.fixture
-def scored(make_settings, embedder, llm_server: FakeLLMServer):
+def _runtime(make_settings, embedder, llm_server: FakeLLMServer, min_agreement: float):
     sources = with_agents(text_sources(CALLS))
-    settings = make_settings(llm=fast_llm_settings(llm_server).model_dump())
-    with Runtime(settings, embedder=embedder) as runtime:
+    llm = {**fast_llm_settings(llm_server).model_dump(), "scorecard_min_agreement": min_agreement}
+    with Runtime(make_settings(llm=llm), embedder=embedder) as runtime:
         runtime.pipeline().run(sources)
         inspection.save_rules(runtime, RULES, by="lead")
         yield runtime
+
+
+@pytest.fixture
+def scored(make_settings, embedder, llm_server: FakeLLMServer):
+    """LLM answers count from the start (the guard is tested on its own)."""
+    yield from _runtime(make_settings, embedder, llm_server, 0.0)
+
+
+@pytest.fixture
+def guarded(make_settings, embedder, llm_server: FakeLLMServer):
+    """LLM answers count once 3 of 3 reviews agree (floor 0.44 >= 0.4); 2 of 2 (0.34) and 3
+    of 4 (0.30) are not enough."""
+    yield from _runtime(make_settings, embedder, llm_server, 0.4)
+
+
+def test_an_llm_question_counts_once_reviewers_agree_with_it(
+    guarded: Runtime, llm_server: FakeLLMServer
+) -> None:
+    scorecards.save_scorecards(guarded, CARD, by="lead")
+    llm_server.default = Reply.json({"reason": "解决了", "answer": "yes", "turns": [1]})
+    scorecards.score_calls(guarded, "standard")
+    scores = lambda: {c: s for c, (_, s) in guarded.card_book.scored("standard").items()}  # noqa: E731
+    # The LLM's "resolved: yes" is shown, not scored: zh-bad 0/50 (no greeting, forbidden),
+    # en-bad 30/50 (no greeting), the good calls 50/50.
+    assert scores() == {"zh-bad": 0.0, "zh-good": 100.0, "en-bad": 60.0, "en-good": 100.0}
+    [card] = scorecards.call_cards(guarded, "zh-bad")
+    resolved = next(a for a in card["answers"] if a["question"] == "resolved")
+    assert (resolved["answer"], resolved["counted"]) == ("yes", False)
+    assert scorecards.counted_questions(guarded, scorecards._card(guarded, "standard")[0]) == set()
+
+    for call in ("zh-good", "en-good"):
+        scorecards.review_answer(guarded, call, "standard", "resolved", "yes", by="qa")
+    assert scores()["zh-bad"] == 0.0  # 2 of 2: not yet
+    state = scorecards.review_answer(guarded, "en-bad", "standard", "resolved", "yes", by="qa")
+    # 3 of 3: the question counts; every stored score is made again from its stored answers
+    # (the LLM is not asked again).
+    asked = len(llm_server.requests)
+    assert scores() == {"zh-bad": 50.0, "zh-good": 100.0, "en-bad": 80.0, "en-good": 100.0}
+    assert state["score"] == 80.0 and len(llm_server.requests) == asked
+    rows = {r["question"]: r for r in scorecards.agreement(guarded, "standard")["questions"]}
+    assert rows["resolved"]["counted"] is True and rows["polite"]["counted"] is None
+    # A reviewer overturns it on the fourth call: 3 of 4, it stops counting again.
+    scorecards.review_answer(guarded, "zh-bad", "standard", "resolved", "no", by="qa")
+    assert scores()["en-bad"] == 60.0
+    assert scorecards.agreement(guarded, "standard")["questions"][2]["counted"] is False
 
 
 def test_calls_are_scored_from_the_rules_and_the_llm(
