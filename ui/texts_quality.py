@@ -67,7 +67,7 @@ QUALITY_EN = {
     "qf.help": "Pick what to look for, who says it and where; tick **absent** to flag calls "
     "where it is *not* found (e.g. no greeting in the first 10 seconds). A second condition "
     "joins the first with and / or / before. **Add to the rules** writes the rule into the "
-    "editor below: test it there, then save.",
+    "editor above: test it there, then save.",
     "qf.name": "Rule id",
     "qf.name_info": "Lowercase letters, digits, _ or Chinese; the filter uses it: category=ID.",
     "qf.rule_title": "Title (what Insights shows)",
@@ -212,7 +212,7 @@ QUALITY_ZH = {
     "qf.title": "用表单编写规则",
     "qf.help": "选择要查找的内容、由谁说、在通话的哪一段；勾选**未出现**则在*没有*找到时命中"
     "（例如坐席前 10 秒没有问候）。第二个条件可与第一个以“并且 / 或者 / 先后”组合。"
-    "**加入规则**会把规则写入下方编辑器：先试运行，再保存。",
+    "**加入规则**会把规则写入上方编辑器：先试运行，再保存。",
     "qf.name": "规则编号",
     "qf.name_info": "小写字母、数字、下划线或汉字；筛选时使用：category=编号。",
     "qf.rule_title": "名称（洞察页显示）",

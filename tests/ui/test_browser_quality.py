@@ -154,6 +154,8 @@ def test_a_rule_written_with_the_form_is_tested_in_the_browser(
     page.locator("#rule-form-name textarea").fill(text["name"])
     page.locator("#rule-form-add").click()  # no words yet: refused, in the page's language
     expect(page.get_by_text(text["empty"]).first).to_be_visible(timeout=60_000)
+    for close in page.locator(".toast-close").all():
+        close.click()
     page.locator("#rule-form-a-text textarea").fill("您好，hello")
     _pick(page, "rule-form-a-who", text["agent"])
     _pick(page, "rule-form-a-where", text["where"])
