@@ -199,7 +199,8 @@ def apply_rules(
             row = rows.get(call_id)
             if row is None or row.transcript is None:
                 continue
-            stale = [(r, v) for r, v in current if done.get(call_id, {}).get(r.name) != v]
+            mine = done.get(call_id, {})
+            stale = [(r, v) for r, v in current if mine.get(r.name) != v]
             if stale:
                 todo[call_id] = stale
         if any(has_meaning(r.when) for stale in todo.values() for r, _ in stale):

@@ -108,23 +108,39 @@ class CallChecker:
         similarities use them, replacing those read before: an apply over the whole store
         reads a page of calls at a time instead of one scroll a call."""
         means = self._means()
-        pieces: dict[str, list[tuple[int, np.ndarray]]] = {c: [] for c in call_ids}
+        owners: list[str] = []
+        turns: list[int] = []
+        chinese: list[bool] = []
+        dense: list[Any] = []
         for at in range(0, len(call_ids), _IDS_PER_SCROLL):
             chunk = list(call_ids[at : at + _IDS_PER_SCROLL])
             where = {"call_id": chunk[0] if len(chunk) == 1 else chunk}
             for p in self.runtime.turns.scroll(where, with_vectors=DENSE, fields=_VECTOR_FIELDS):
-                call_id = p.payload.get("call_id")
-                if p.dense is None or call_id not in pieces:
+                if p.dense is None or p.payload.get("call_id") is None:
                     continue
-                zh = has_cjk(str(p.payload.get("text", "")))
-                v = _centred(np.asarray(p.dense, dtype=np.float32), means[zh])
-                pieces[call_id].append((int(p.payload.get("turn", -1)), v))
+                owners.append(p.payload["call_id"])
+                turns.append(int(p.payload.get("turn", -1)))
+                chinese.append(has_cjk(str(p.payload.get("text", ""))))
+                dense.append(p.dense)
+        # Centred all at once (as _centred does one vector): unit length, minus the mean of the
+        # turn's language, unit length again.
+        matrix = np.asarray(dense, dtype=np.float32).reshape(len(dense), -1)
+        matrix = matrix / _norms(matrix)
+        if len(dense):
+            matrix = matrix - np.where(np.asarray(chinese)[:, None], means[True], means[False])
+            matrix = matrix / _norms(matrix)
+        rows: dict[str, list[int]] = {c: [] for c in call_ids}
+        for k, owner in enumerate(owners):
+            if owner in rows:
+                rows[owner].append(k)
+        numbers = np.asarray(turns, dtype=int)
         self._vectors = {
             call_id: (
-                np.asarray([t for t, _ in found], dtype=int),
-                np.stack([v for _, v in found]) if found else np.zeros((0, 0), np.float32),
+                (numbers[found], matrix[found])
+                if found
+                else (np.zeros(0, dtype=int), np.zeros((0, 0), np.float32))
             )
-            for call_id, found in pieces.items()
+            for call_id, found in rows.items()
         }
 
     def pieces(self, call_id: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +181,12 @@ class CallChecker:
         if self._language_means is None:
             self._language_means = language_means(self.runtime)
         return self._language_means
+
+
+def _norms(matrix: np.ndarray) -> np.ndarray:
+    """Each row's length as a column (1 for a zero row: it stays zero)."""
+    n = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.where(n == 0, 1.0, n).astype(matrix.dtype)
 
 
 def _centred(v: np.ndarray, mean: np.ndarray) -> np.ndarray:

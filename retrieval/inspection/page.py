@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.core.text import has_cjk
 from retrieval.inspection.evaluate import (
     CallView,
     Outcome,
@@ -37,6 +38,11 @@ from retrieval.inspection.rules import Condition, Group, Meaning, Rule, Said, Wi
 #: string or what is around a match, is searched turn by turn: in the page's text it could
 #: join two turns or see another turn's words.
 _NOT_LINE_SAFE = re.compile(r"\\[sWDnrAZzbB0-7xuUN]|\[\^|\(\?[<=!x]|\(\?[a-z]*s|[\^$\n\r]")
+
+
+#: The letters that match an ASCII letter in any case but lowercase to something else (ı and ſ
+#: match i and s; İ lowercases to two characters, which would move every offset after it).
+_FOLDS_OTHERWISE = re.compile("[\u0130\u0131\u017f]")
 
 
 class TurnVectors(Protocol):
@@ -104,6 +110,9 @@ class _Page:
         self.text = "\n".join(self.texts)
         lengths = np.array([len(t) + 1 for t in self.texts], dtype=np.int64)
         self.line_start = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if turns else lengths
+        # The text in lowercase, where lowercasing keeps every offset and finds every place an
+        # ASCII keyword's any-case pattern matches (see _FOLDS_OTHERWISE).
+        self._lowered = None if _FOLDS_OTHERWISE.search(self.text) else self.text.lower()
         self._occurrences: dict[str, np.ndarray] = {}
         self._scopes: dict[tuple[str, Window | None], np.ndarray] = {}
         self._scores: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -231,10 +240,37 @@ class _Page:
     def _found(self, word: str) -> np.ndarray:
         """The rows of the turns that say ``word`` (sorted, each once)."""
         if word not in self._occurrences:
-            starts = [m.start() for m in _word(word).finditer(self.text)]
-            rows = np.searchsorted(self.line_start, np.array(starts, dtype=np.int64), "right") - 1
+            bare = word.strip()
+            if has_cjk(bare) and bare.lower() == bare.upper():
+                # Chinese without a cased letter: the pattern is the word itself (no word-start
+                # rule, no case), and a split finds the same non-overlapping places in C
+                # (a match object each cost most of an apply's keyword time).
+                pieces = np.fromiter(map(len, self.text.split(bare)), dtype=np.int64)
+                starts = np.cumsum(pieces[:-1] + len(bare)) - len(bare)
+            elif bare.isascii() and bare and self._lowered is not None:
+                starts = np.array(self._latin(word, bare.lower()), dtype=np.int64)
+            else:
+                found = (m.start() for m in _word(word).finditer(self.text))
+                starts = np.fromiter(found, dtype=np.int64)
+            rows = np.searchsorted(self.line_start, starts, "right") - 1
             self._occurrences[word] = np.unique(rows)
         return self._occurrences[word]
+
+    def _latin(self, word: str, lower: str) -> list[int]:
+        """Where ``_word(word)`` matches, as its ``finditer`` finds them: the word's lowercase
+        found in the page's lowercase text (in C), each place then checked by the pattern
+        itself (the word start, the case). A regular expression with a look-behind scans a
+        mostly Chinese page character by character: it cost more than the rest of the rules."""
+        assert self._lowered is not None
+        pattern, text, lowered = _word(word), self.text, self._lowered
+        starts, at = [], lowered.find(lower)
+        while at >= 0:
+            if m := pattern.match(text, at):
+                starts.append(at)
+                at = lowered.find(lower, m.end() if m.end() > at else at + 1)
+            else:
+                at = lowered.find(lower, at + 1)
+        return starts
 
     def _scope(self, speaker: str, within: Window | None) -> np.ndarray:
         """Which rows a condition looks at (as ``evaluate._scope``)."""

@@ -165,3 +165,29 @@ def test_an_empty_page_and_a_call_without_turns() -> None:
     assert evaluate_page(rules, []) == []
     bare = CallView("bare", [])
     assert evaluate_page(rules, [bare], Vectors([bare])) == [[evaluate(r, bare) for r in rules]]
+
+
+def test_any_case_words_are_found_as_their_patterns_find_them() -> None:
+    """English keywords are looked up in the page's lowercase text, then checked by their
+    pattern: the same turns as the pattern alone, whatever the case, word starts, overlaps
+    (``aa`` in ``aaaa``), and letters that match in any case but lowercase otherwise."""
+    texts = [
+        "REFUND please, it was Refunded? nonrefundable!",
+        "aaaa a-aa baa",
+        "Diſcount for the SSD, the İnvoice and ınvoice",
+        "退款 refund 退款REFUND",
+    ]
+    words = ["refund", "aa", "discount", "invoice", "ss", "REFUND", "a-a", "退款refund"]
+    rules = parse_rules(
+        {"rules": [{"name": f"w{i}", "when": {"said": {"any": [w]}}} for i, w in enumerate(words)]}
+    )
+    for exotic in (False, True):  # a page without and with the letters that fold otherwise
+        calls = [
+            CallView(f"c{k}", [TurnView(0, "agent", text if exotic else text.replace("ſ", "s")
+                                        .replace("İ", "I").replace("ı", "i"))])
+            for k, text in enumerate(texts)
+        ]  # fmt: skip
+        got = evaluate_page(rules, calls)
+        for c, results in zip(calls, got, strict=True):
+            assert results == [evaluate(r, c) for r in rules], c.turns[0].text
+    assert [r.matched for r in got[2]] == [False, False, True, True, True, False, False, False]
