@@ -52,12 +52,17 @@ def guarded(make_settings, embedder, llm_server: FakeLLMServer):
     yield from _runtime(make_settings, embedder, llm_server, 0.4)
 
 
+def _scored_resolved(runtime: Runtime, llm_server: FakeLLMServer) -> None:
+    """The standard card saved and every call scored, the LLM saying each was resolved."""
+    scorecards.save_scorecards(runtime, CARD, by="lead")
+    llm_server.default = Reply.json({"reason": "解决了", "answer": "yes", "turns": [3]})
+    scorecards.score_calls(runtime, "standard")
+
+
 def test_an_llm_question_counts_once_reviewers_agree_with_it(
     guarded: Runtime, llm_server: FakeLLMServer
 ) -> None:
-    scorecards.save_scorecards(guarded, CARD, by="lead")
-    llm_server.default = Reply.json({"reason": "解决了", "answer": "yes", "turns": [1]})
-    scorecards.score_calls(guarded, "standard")
+    _scored_resolved(guarded, llm_server)
     scores = lambda: {c: s for c, (_, s) in guarded.card_book.scored("standard").items()}  # noqa: E731
     # The LLM's "resolved: yes" is shown, not scored: zh-bad 0/50 (no greeting, forbidden),
     # en-bad 30/50 (no greeting), the good calls 50/50.
@@ -189,9 +194,7 @@ def test_a_question_on_an_unknown_rule_is_refused(scored: Runtime) -> None:
 def test_a_reviewer_confirms_or_overturns_answers_and_agreement_is_reported(
     scored: Runtime, llm_server: FakeLLMServer
 ) -> None:
-    scorecards.save_scorecards(scored, CARD, by="lead")
-    llm_server.default = Reply.json({"reason": "解决了", "answer": "yes", "turns": [3]})
-    scorecards.score_calls(scored, "standard")
+    _scored_resolved(scored, llm_server)
     queue = scorecards.review_queue(scored, "standard")
     assert queue[0] == {"call_id": "zh-bad", "score": 50.0}  # the lowest score first
 
