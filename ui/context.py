@@ -100,3 +100,16 @@ class UIContext:
         if self.blocks is not None and exact not in self.blocks.allowed_paths:
             self.blocks.allowed_paths.append(exact)
         return exact, position
+
+    def seek(self, starts: list[dict[str, Any]], call_id: str, row: int | None) -> Any:
+        """The recording of ``call_id`` from the second a clicked table row cites (``starts``:
+        ``{"start": seconds}`` per row, ``{}`` for a row that cites none): an Audio update,
+        gradio's skip for a row without a time, an empty player for a call without audio."""
+        import gradio as gr
+
+        if row is None or row >= len(starts) or starts[row].get("start") is None:
+            return gr.skip()
+        path, position = self.playable(call_id, starts[row]["start"])
+        if path is None:
+            return gr.Audio(value=None)
+        return gr.Audio(value=path, playback_position=position)

@@ -279,12 +279,7 @@ def build(ctx: UIContext, tab: gr.Tab) -> None:
 
     def play(play_at: list[dict[str, Any]], call: str, evt: gr.SelectData) -> Any:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        if row is None or row >= len(play_at) or "start" not in play_at[row]:
-            return gr.skip()
-        path, position = ctx.playable(call, play_at[row]["start"])
-        if path is None:
-            return gr.Audio(value=None)
-        return gr.Audio(value=path, playback_position=position)
+        return ctx.seek(play_at, call, row)
 
     private = {"api_visibility": "private"}
     tab.select(overview, None, [rules, pick], **private)

@@ -58,7 +58,8 @@ def card_rows(card: dict[str, Any], state: dict[str, Any], lang: str) -> list[li
     last = {h["question"]: h for h in state["history"]}
     rows = []
     for a in card["answers"]:
-        turns = " · ".join(f"T{e['turn']} {e['text'][:40]}" for e in a["evidence"][:3])
+        turns = " · ".join(f"{t('q.turn', lang).format(n=e['turn'])} {e['text'][:40]}"
+                           for e in a["evidence"][:3])  # fmt: skip
         review = last.get(a["question"])
         said = ""
         if review:
@@ -96,6 +97,11 @@ def build(ctx: UIContext) -> None:
         open_call = gr.Button(I18N("sc.open"), scale=1, elem_id="scorecards-open")
     verdict = gr.Markdown(elem_id="scorecards-verdict")
     answers = dataframe(CARD_COLUMNS, interactive=False, wrap=True, elem_id="scorecards-answers")
+    # A click on an answer plays the recording from the first turn it rests on.
+    audio = gr.Audio(label=I18N("audio.recording"), type="filepath", interactive=False,
+                     elem_id="scorecards-audio")  # fmt: skip
+    starts = gr.State([])
+    shown = gr.State("")
     with gr.Row():
         question = gr.Dropdown([], label=I18N("sc.question"), scale=2,
                                elem_id="scorecards-question")  # fmt: skip
@@ -175,8 +181,10 @@ def build(ctx: UIContext) -> None:
             reviewed=_score(state["reviewed_score"]),
         )
         choices = [(a["text"], a["question"]) for a in card["answers"]]
+        cited = [{"start": next((e["start"] for e in a["evidence"] if e["start"] is not None),
+                                None)} for a in card["answers"]]  # fmt: skip
         return (head, table(card_rows(card, state, lang), CARD_COLUMNS, lang),
-                gr.Dropdown(choices=choices, value=None))  # fmt: skip
+                gr.Dropdown(choices=choices, value=None), cited, call)  # fmt: skip
 
     def save_review(
         name: str | None, call: str, q: str | None, v: str | None, note: str, request: gr.Request
@@ -190,7 +198,7 @@ def build(ctx: UIContext) -> None:
                                      by=user)  # fmt: skip
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
-        head, rows, _ = show(name, call, request)
+        head, rows, *_ = show(name, call, request)
         return (head, rows, "", *side_tables(name, lang))
 
     def pick_queue(rows: Any, evt: gr.SelectData) -> Any:
@@ -206,10 +214,17 @@ def build(ctx: UIContext) -> None:
     pick.focus(lambda: gr.Dropdown(choices=names()), None, [pick], **private)
     pick.change(refresh, [pick], [queue, agreed], **private)
     score.click(score_all, [pick], [message, queue, agreed], **private)
-    open_call.click(show, [pick, call_id], [verdict, answers, question], **private)
+    opened = [verdict, answers, question, starts, shown]
+    open_call.click(show, [pick, call_id], opened, **private)
     queue.select(pick_queue, [queue], [call_id], **private).then(
-        show, [pick, call_id], [verdict, answers, question], **private
+        show, [pick, call_id], opened, **private
     )
+
+    def play(cited: list[dict[str, Any]], call: str, evt: gr.SelectData) -> Any:
+        row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        return ctx.seek(cited, call, row)
+
+    answers.select(play, [starts, shown], [audio], **private)
     send.click(save_review, [pick, call_id, question, value, comment],
                [verdict, answers, comment, queue, agreed], **private)  # fmt: skip
 
