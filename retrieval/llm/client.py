@@ -47,6 +47,7 @@ from app.core.config import LLMSettings
 from app.core.errors import ConfigError, LLMError
 from retrieval.llm.cache import ResponseCache
 from retrieval.llm.formats import Mode, modes_to_try, response_format
+from retrieval.llm.pace import Pace
 from retrieval.llm.parse import parse_json_object
 from retrieval.llm.prompts import count_prompt_tokens, count_text_tokens
 from retrieval.llm.retry import (
@@ -170,6 +171,10 @@ class LLMClient:
         self._stream_usage: bool | None = None
         self._requests = self._failed = self._cache_hits = 0
         self._prompt_tokens = self._completion_tokens = 0
+        #: The endpoint's measured pace: each request's timeout follows it (``pace``).
+        self._pace = Pace(settings.timeout)
+        #: Per thread: the attempt being made, the prompt's tokens, the timeout it was given.
+        self._attempt = threading.local()
         self._backoff = wait_exponential_jitter(
             initial=settings.backoff_initial,
             max=settings.backoff_max,
@@ -343,13 +348,18 @@ class LLMClient:
 
     def _create(self, messages: list[dict], *, max_tokens: int | None = None, **extra: Any) -> Any:
         s = self._settings
+        most = max_tokens or s.max_output_tokens
+        prompt = count_prompt_tokens(messages)
+        timeout = self._pace.timeout(prompt, most, getattr(self._attempt, "number", 1))
+        self._attempt.prompt, self._attempt.timeout = prompt, timeout
         return self._openai.chat.completions.create(
             model=self._model,
             messages=cast(Any, messages),
             temperature=s.temperature,
             # max_tokens, not max_completion_tokens: the one every OpenAI-compatible server
             # understands.
-            max_tokens=max_tokens or s.max_output_tokens,
+            max_tokens=most,
+            timeout=timeout,
             **extra,
         )
 
@@ -367,16 +377,25 @@ class LLMClient:
             for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
+                    self._attempt.number = attempts
                     with self._lock:
                         self._requests += 1
+                    started = time.monotonic()
                     try:
-                        return request()
+                        result = request()
                     except openai.OpenAIError:
                         with self._lock:
                             self._failed += 1
                         raise
+                    usage = getattr(result, "usage", None)
+                    if usage is not None:  # an answer (a stream is measured as it ends)
+                        self._pace.observe(time.monotonic() - started, usage.prompt_tokens or 0,
+                                           usage.completion_tokens or 0)  # fmt: skip
+                    return result
         except openai.OpenAIError as exc:
             raise LLMError(self._describe(exc, attempts)) from exc
+        finally:
+            self._attempt.number = 1
         raise AssertionError("unreachable: tenacity returns or reraises")
 
     def _open_stream(self, messages: list[dict], max_tokens: int) -> tuple[Any, list[Any]]:
@@ -407,6 +426,7 @@ class LLMClient:
         self, out: ChatStream, messages: list[dict], max_tokens: int
     ) -> Generator[str, None, None]:
         """The chunks of one live answer; fills in ``out`` and the counters as it ends."""
+        started = time.monotonic()
         stream, head = self._open_stream(messages, max_tokens)
         parts: list[str] = []
         reported: tuple[int, int] | None = None
@@ -429,6 +449,8 @@ class LLMClient:
             # Tokens were spent even when the caller stopped early or the stream broke.
             out.usage = reported or (count_prompt_tokens(messages), count_text_tokens(out.text))
             self._count(out.usage)
+            if finished:
+                self._pace.observe(time.monotonic() - started, *out.usage)
         out.complete = finished
         if finished and out.text.strip() and self._cache is not None:
             self._cache.put_text(out.prompt_hash, self._model, out.text, out.usage)
@@ -442,4 +464,5 @@ class LLMClient:
 
     def _describe(self, exc: openai.OpenAIError, attempts: int) -> str:
         s = self._settings
-        return describe(exc, attempts, base_url=s.base_url, timeout=s.timeout)
+        used = getattr(self._attempt, "timeout", s.timeout)
+        return describe(exc, attempts, base_url=s.base_url, timeout=used)

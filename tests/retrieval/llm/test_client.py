@@ -262,8 +262,24 @@ def test_timeout_is_retried(llm_server: FakeLLMServer) -> None:
 def test_timeout_forever_names_the_timeout(llm_server: FakeLLMServer) -> None:
     llm_server.default = Reply.slow(1.0)
     with make_client(llm_server, timeout=0.1, max_retries=1) as client:
-        with pytest.raises(LLMError, match=r"timed out after 0.1s \(after 2 attempts\)"):
+        # The retry after a timeout is given twice the time: the message names what it had.
+        with pytest.raises(LLMError, match=r"timed out after 0.2s \(after 2 attempts\)"):
             ask(client)
+
+
+def test_a_slow_endpoint_is_waited_for_as_its_measured_pace_says(
+    llm_server: FakeLLMServer,
+) -> None:
+    """A model slower than LLM__TIMEOUT: the retry after the timeout gets twice the time and
+    its answer is measured; the next request, longer, is given what that pace predicts and is
+    answered at the first try (one fixed timeout would fail every request)."""
+    llm_server.default = Reply.slow(0.5, '{"answer": "yes"}')
+    with make_client(llm_server, timeout=0.3, max_retries=1) as client:
+        assert ask(client).data == {"answer": "yes"}  # 0.3 s: timed out; 0.6 s: answered
+        assert len(llm_server.requests) == 2
+        longer = [{"role": "user", "content": "Is this call resolved? " * 40}]
+        assert ask(client, longer).data == {"answer": "yes"}
+        assert len(llm_server.requests) == 3 and client.usage().failed_requests == 1
 
 
 @pytest.mark.parametrize("status", [401, 404])
