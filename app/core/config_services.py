@@ -180,7 +180,7 @@ class LLMSettings(BaseModel):
 
 
 #: Kinds of personal data the redactor knows (retrieval/pii.py); ipv4 and passport are opt-in.
-PII_KINDS = ("phone", "id_number", "bank_card", "email", "ipv4", "passport")
+PII_KINDS = ("phone", "id_number", "bank_card", "email", "number", "ipv4", "passport")
 
 
 class PIISettings(BaseModel):
@@ -189,10 +189,14 @@ class PIISettings(BaseModel):
     #: Redact prompts whenever the LLM endpoint is external (not localhost or a private host).
     enabled: bool = True
     #: Kinds to find, from PII_KINDS.
-    kinds: list[str] = Field(default_factory=lambda: ["phone", "id_number", "bank_card", "email"])
+    #: ``number``: 7 or more digits read out one by one (一三八…, "one three eight…") that no
+    #: check identifies as a phone, an ID or a card.
+    kinds: list[str] = Field(
+        default_factory=lambda: ["phone", "id_number", "bank_card", "email", "number"]
+    )
     #: Extra regular expressions (Python syntax); their matches are redacted as kind ``custom``.
     extra_patterns: list[str] = Field(default_factory=list)
-    #: ``{kind}`` is the upper-case kind (PHONE, ID_NUMBER, BANK_CARD, EMAIL, CUSTOM); an
+    #: ``{kind}`` is the upper-case kind (PHONE, ID_NUMBER, BANK_CARD, EMAIL, NUMBER, CUSTOM); an
     #: optional ``{n}`` numbers the distinct values of a kind within one prompt.
     placeholder: str = "[{kind}]"
     #: Also redact for local/private endpoints (there the data stays in house anyway).

@@ -14,6 +14,9 @@ Kinds (``PIISettings.kinds``):
 * ``bank_card``: 13-19 digits (plain or in groups) with a card-network prefix and a valid
   Luhn check digit (UnionPay 62... included); "card ending 4821" is left alone;
 * ``email``;
+* any of these read out digit by digit (幺三八零零幺三八零零零, "one three eight double oh…",
+  mixed with digits: ``retrieval.llm.spoken_digits``), and ``number``: 7 or more digits read
+  out that no check explains (an order number read out is redacted too: leaking is worse);
 * ``ipv4`` and ``passport`` (E/G + 8 digits), off by default: version numbers and product codes
   look too much like them;
 * ``custom``: every match of ``PIISettings.extra_patterns``.
@@ -37,6 +40,7 @@ from urllib.parse import urlsplit
 
 from app.core.config import PIISettings
 from app.core.errors import ConfigError
+from retrieval.llm.spoken_digits import spoken_runs
 
 # ``\b`` is useless here: Python counts CJK characters as word characters, so there is no
 # boundary in "手机号13800138000". These guards say "not glued to an ASCII letter or digit",
@@ -185,6 +189,9 @@ class _Detector:
     valid: Callable[[str], bool] | None = None
 
 
+#: The kinds a number read out digit by digit can be (``spoken_digits``).
+_SPOKEN_KINDS = frozenset({"phone", "id_number", "bank_card"})
+
 # The order breaks ties between equally long overlapping matches: checked formats first.
 _BUILTIN: tuple[_Detector, ...] = (
     _Detector("email", _EMAIL),
@@ -220,6 +227,8 @@ class Redactor:
         self.settings = settings or PIISettings()
         kinds = set(self.settings.kinds)
         self._detectors = [d for d in _BUILTIN if d.kind in kinds]
+        #: Whether numbers read out digit by digit are looked for (a kind that has them is on).
+        self._spoken = bool(kinds & (_SPOKEN_KINDS | {"number"}))
         for pattern in self.settings.extra_patterns:
             try:
                 self._detectors.append(_Detector("custom", re.compile(pattern)))
@@ -268,18 +277,22 @@ class Redactor:
         return out, found
 
     def _redact(self, text: str, numbering: dict[str, dict[str, int]]) -> Redaction:
-        if not text or not self._detectors:
+        if not text or not (self._detectors or self._spoken):
             return Redaction(text)
         probe = text.translate(_FOLD)
-        spans: list[tuple[int, int, int, str]] = []
+        # (start, end, rank, kind, the value's identity for {n})
+        spans: list[tuple[int, int, int, str, str]] = []
         for rank, detector in enumerate(self._detectors):
             for m in detector.pattern.finditer(probe):
                 if m.end() > m.start() and (detector.valid is None or detector.valid(m.group())):
-                    spans.append((m.start(), m.end(), rank, detector.kind))
+                    value = _normalise(detector.kind, m.group())
+                    spans.append((m.start(), m.end(), rank, detector.kind, value))
+        if self._spoken:
+            spans += self._spoken_spans(probe)
         # Overlaps (an e-mail made of a phone number, a card read as two phones): the longest
         # match explains the most text, so it wins; then the detector order.
         spans.sort(key=lambda s: (s[0] - s[1], s[2], s[0]))
-        chosen: list[tuple[int, int, int, str]] = []
+        chosen: list[tuple[int, int, int, str, str]] = []
         for span in spans:
             if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
                 chosen.append(span)
@@ -288,14 +301,36 @@ class Redactor:
         parts: list[str] = []
         found: dict[str, int] = {}
         pos = 0
-        for start, end, _, kind in chosen:
+        for start, end, _, kind, value in chosen:
             per_kind = numbering.setdefault(kind, {})
-            n = per_kind.setdefault(_normalise(kind, probe[start:end]), len(per_kind) + 1)
+            n = per_kind.setdefault(value, len(per_kind) + 1)
             parts += [text[pos:start], self.settings.placeholder.format(kind=kind.upper(), n=n)]
             found[kind] = found.get(kind, 0) + 1
             pos = end
         parts.append(text[pos:])
         return Redaction("".join(parts), found)
+
+    def _spoken_spans(self, probe: str) -> list[tuple[int, int, int, str, str]]:
+        """Numbers read out digit by digit (``spoken_digits``): the checked detectors run on
+        each run's digits and their matches are mapped back to the words; a run none of them
+        explains is still a ``number`` (an unchecked number of 7 digits or more read out is
+        too likely personal to send: leaking is the worse mistake)."""
+        out: list[tuple[int, int, int, str, str]] = []
+        last = len(self._detectors) + 1
+        for run in spoken_runs(probe):
+            explained = False
+            for rank, detector in enumerate(self._detectors):
+                if detector.kind not in _SPOKEN_KINDS:
+                    continue
+                for m in detector.pattern.finditer(run.digits):
+                    if detector.valid is None or detector.valid(m.group()):
+                        start, end = run.span_of(m.start(), m.end() - 1)
+                        out.append((start, end, rank, detector.kind, m.group()))
+                        explained = True
+            if not explained and "number" in self.settings.kinds:
+                start, end = run.span_of(0, len(run.digits) - 1)
+                out.append((start, end, last, "number", run.digits))
+        return out
 
 
 def _normalise(kind: str, value: str) -> str:

@@ -195,6 +195,62 @@ def test_look_alikes_are_left_alone(redactor: Redactor, text: str) -> None:
     assert result.found == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "said", "kind"),
+    [
+        ("我的手机是幺三八，零零幺三，八零零零。", "幺三八，零零幺三，八零零零", "phone"),
+        ("手机号一三九 一二三四 五六七八", "一三九 一二三四 五六七八", "phone"),
+        ("号码是138 零零幺三 8000", "138 零零幺三 8000", "phone"),  # digits and words mixed
+        ("座机零一零 六二三四 五六七八", "零一零 六二三四 五六七八", "phone"),  # leading 零 kept
+        ("my number is one three eight double oh one three eight triple oh, thanks",
+         "one three eight double oh one three eight triple oh", "phone"),
+        ("It's One Three Eight, double-zero one three, eight oh oh oh.",
+         "One Three Eight, double-zero one three, eight oh oh oh", "phone"),
+        # An interjection "Oh" joins the run: no check explains 0138..., yet it is redacted.
+        ("Oh one three eight, double-zero one three, eight oh oh oh.",
+         "Oh one three eight, double-zero one three, eight oh oh oh", "number"),
+        ("卡号六二二二 零二一二 三四五六 七八九零 一二", "六二二二 零二一二 三四五六 七八九零 一二",
+         "bank_card"),
+        ("card four one one one, one one one one, one one one one, one one one one",
+         "four one one one, one one one one, one one one one, one one one one", "bank_card"),
+        ("身份证一一零一零一一九九零零三零七零零二叉",  # the check character read out
+         "一一零一零一一九九零零三零七零零二叉", "id_number"),
+        # No check explains them, but 7+ digits read out are too likely personal to send.
+        ("call me at four one five, five five five, oh one three four",
+         "four one five, five five five, oh one three four", "number"),
+        ("订单号一二三四五六七八", "一二三四五六七八", "number"),
+    ],
+)  # fmt: skip
+def test_numbers_read_out_digit_by_digit(
+    redactor: Redactor, text: str, said: str, kind: str
+) -> None:
+    """Spoken digits are where redaction leaks: 幺 两 洞 拐 and "oh", "double", "triple"."""
+    result = redactor.redact(text)
+    assert result.text == text.replace(said, f"[{kind.upper()}]"), result.text
+    assert result.found == {kind: 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一共两百块，订单三个，一二三四步都做完了",  # quantities and a short count
+        "一百二十三元，两千零二十六年十月",
+        "room two oh one at five o'clock, one moment please",
+        "I called two or three times, one two three four",
+        "第一二三季度",
+        "我一下子说了三四五句",
+    ],
+)
+def test_quantities_and_short_counts_read_out_are_left_alone(redactor: Redactor, text: str) -> None:
+    assert redactor.redact(text).found == {}
+
+
+def test_a_number_read_out_keeps_its_number_across_forms() -> None:
+    redactor = Redactor(PIISettings(placeholder="<{kind}_{n}>"))
+    text = "13800138000，也就是幺三八零零幺三八零零零，备用一三九一二三四五六七八"
+    assert redactor.redact(text).text == "<PHONE_1>，也就是<PHONE_1>，备用<PHONE_2>"
+
+
 def test_numbers_glued_to_an_order_prefix_are_not_phones(redactor: Redactor) -> None:
     text = "Orders MO-13800138000 and SO_555-0134"
     assert redactor.redact(text).text == text
@@ -338,7 +394,7 @@ def test_redactor_for_endpoint() -> None:
 def test_settings_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     pii = load_settings().pii
     assert pii.enabled and not pii.redact_local_llm
-    assert pii.kinds == ["phone", "id_number", "bank_card", "email"]
+    assert pii.kinds == ["phone", "id_number", "bank_card", "email", "number"]
     assert pii.placeholder == "[{kind}]" and pii.extra_patterns == []
     monkeypatch.setenv("PII__KINDS", '["Phone", "ipv4", "phone"]')
     monkeypatch.setenv("PII__EXTRA_PATTERNS", r'["VIP\\d{6}"]')
