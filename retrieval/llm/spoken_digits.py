@@ -66,6 +66,9 @@ def spoken_runs(text: str) -> list[SpokenRun]:
     spans: list[tuple[int, int]] = []
     spoken = False
     at = 0
+    #: Whether the last token was an Arabic digit: digits written with separators between
+    #: them (010-67012402, 010-67013036) are the patterns' numbers, never joined into a run.
+    arabic = False
 
     def close() -> None:
         nonlocal digits, spans, spoken
@@ -77,8 +80,12 @@ def spoken_runs(text: str) -> list[SpokenRun]:
         m = _TOKEN.search(text, at)
         if m is None:
             break
+        joined = m.start() == at
         if digits and not _GAP.fullmatch(text, at, m.start()):
             close()
+        elif digits and arabic and m.group("digit") and not joined:
+            close()
+        arabic = bool(m.group("digit"))
         if m.group("repeat"):
             word = m.group("repeated").lower()
             digit = _EN.get(word, word)

@@ -245,6 +245,15 @@ def test_quantities_and_short_counts_read_out_are_left_alone(redactor: Redactor,
     assert redactor.redact(text).found == {}
 
 
+def test_numbers_written_with_separators_stay_apart_from_words_after_them(
+    redactor: Redactor,
+) -> None:
+    """CrossWOZ: three phone numbers and a count. Digit runs joined across the commas (and on
+    to 三) once made one [NUMBER] that swallowed the count."""
+    text = "电话是010-67012402,010-67013036,010-67028866三个！"
+    assert redactor.redact(text).text == "电话是[PHONE],[PHONE],[PHONE]三个！"
+
+
 def test_a_number_read_out_keeps_its_number_across_forms() -> None:
     redactor = Redactor(PIISettings(placeholder="<{kind}_{n}>"))
     text = "13800138000，也就是幺三八零零幺三八零零零，备用一三九一二三四五六七八"
