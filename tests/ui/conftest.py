@@ -94,15 +94,22 @@ def served(
 ) -> Iterator[Served]:
     """The app on 127.0.0.1:<free port>, in a uvicorn thread, over the indexed test corpus."""
 
-    recordings = tmp_path_factory.mktemp("ui-recordings")
-    shutil.copy(DATA / "jfk.flac", recordings / "jfk.flac")
+    audio = recordings(tmp_path_factory, "jfk.flac")
     with fresh_runtime(tmp_path_factory, models_dir, embedder, "ui") as runtime:
-        audio, errors = discover([recordings / "jfk.flac"])
-        assert not errors
         results = list(runtime.pipeline().run([*text_sources(calls()), *audio]))
         assert {r.status for r in results} == {"indexed"}, results
         with served_app(runtime, "ui-test-server") as served:
             yield served
+
+
+def recordings(tmp_path_factory: pytest.TempPathFactory, *names: str) -> list[Any]:
+    """Sources for test recordings (``tests/data`` files, copied to a folder of their own)."""
+    folder = tmp_path_factory.mktemp("ui-recordings")
+    for name in names:
+        shutil.copy(DATA / name, folder / name)
+    audio, errors = discover([folder / name for name in names])
+    assert not errors
+    return audio
 
 
 def upload(page: Any, *paths: Path) -> None:

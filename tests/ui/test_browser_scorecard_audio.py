@@ -5,7 +5,6 @@ fails on it; a click on the answer's row starts the player at the customer's tur
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.services import inspection, scorecards
-from ingest.sources import discover
-from tests.ui.conftest import DATA, Served, fresh_runtime, open_tab, screenshot, served_app
+from tests.ui.conftest import Served, fresh_runtime, open_tab, recordings, screenshot, served_app
 
 RULES = """
 rules:
@@ -39,11 +37,8 @@ def served(
     tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embedder: Any
 ) -> Iterator[Served]:
     """The app over one recording: agent left, customer right (hotwords_call.flac)."""
-    recordings = tmp_path_factory.mktemp("scorecard-audio")
-    shutil.copy(DATA / "hotwords_call.flac", recordings / "upgrade.flac")
+    audio = recordings(tmp_path_factory, "hotwords_call.flac")
     with fresh_runtime(tmp_path_factory, models_dir, embedder, "scorecard-audio") as runtime:
-        audio, errors = discover([recordings / "upgrade.flac"])
-        assert not errors
         assert {r.status for r in runtime.pipeline().run(audio)} == {"indexed"}
         inspection.save_rules(runtime, RULES, by="setup")
         scorecards.save_scorecards(runtime, CARD, by="setup")
