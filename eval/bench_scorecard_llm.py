@@ -21,7 +21,7 @@ from typing import Any
 
 from app.core.config import load_settings
 from app.runtime import temporary_runtime
-from app.services import calls, scorecards
+from app.services import calls, scorecard_reviews, scorecards
 from app.services.local_llm import start_local_llm
 from ingest.labels import load_labeled
 
@@ -102,8 +102,8 @@ def measure(base_url: str, model: str, context: int) -> dict[str, Any]:
             answers[call_id] = {q: {"llm": got[q]["answer"], "reviewer": w, "note": got[q]["note"]}
                                 for q, w in zip(QUESTIONS, wanted, strict=True)}  # fmt: skip
             for q, value in zip(QUESTIONS, wanted, strict=True):
-                scorecards.review_answer(runtime, call_id, "qa_llm", q, value, by="reviewer")
-        agreement = scorecards.agreement(runtime, "qa_llm")
+                scorecard_reviews.review_answer(runtime, call_id, "qa_llm", q, value, by="reviewer")
+        agreement = scorecard_reviews.agreement(runtime, "qa_llm")
     n = max(done["scored"], 1)
     return {
         "model": model,

@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from app.core.errors import CallScopeError
-from app.services import scorecards
+from app.services import scorecard_reviews, scorecards
 from ui.context import UIContext, follow_job
 from ui.i18n import I18N, dataframe, dropdown, lang_of, t
 from ui.messages import refusal
@@ -120,8 +120,10 @@ def build(ctx: UIContext) -> None:
     def side_tables(name: str | None, lang: str) -> tuple[Any, Any]:
         if not name:
             return table([], QUEUE_COLUMNS, lang), table([], AGREEMENT_COLUMNS, lang)
-        waiting = [[q["call_id"], q["score"]] for q in scorecards.review_queue(ctx.runtime, name)]
-        report = scorecards.agreement(ctx.runtime, name)
+        waiting = [
+            [q["call_id"], q["score"]] for q in scorecard_reviews.review_queue(ctx.runtime, name)
+        ]
+        report = scorecard_reviews.agreement(ctx.runtime, name)
         rows = [
             [r["question"], r["reviewed"], r["agreed"],
              "" if r["agreement"] is None else f"{r['agreement']:.0%}",
@@ -170,7 +172,7 @@ def build(ctx: UIContext) -> None:
             found = {c["scorecard"]: c for c in scorecards.call_cards(ctx.runtime, call)}
             if name not in found:
                 raise gr.Error(t("sc.pick", lang))
-            state = scorecards.reviewed(ctx.runtime, call, name)
+            state = scorecard_reviews.reviewed(ctx.runtime, call, name)
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
         card = found[name]
@@ -194,8 +196,9 @@ def build(ctx: UIContext) -> None:
             raise gr.Error(t("sc.pick_review", lang))
         user = getattr(request, "username", None) or "ui"
         try:
-            scorecards.review_answer(ctx.runtime, call.strip(), name, q, v, comment=note or "",
-                                     by=user)  # fmt: skip
+            scorecard_reviews.review_answer(
+                ctx.runtime, call.strip(), name, q, v, comment=note or "", by=user
+            )
         except CallScopeError as exc:
             raise refusal(exc, lang) from None
         head, rows, *_ = show(name, call, request)

@@ -134,7 +134,7 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Confirm or overturn one answer of a call's scorecard (人工复核)."""
-    from app.services.scorecards import review_answer
+    from app.services.scorecard_reviews import review_answer
 
     with _runtime() as runtime:
         state = review_answer(runtime, call_id, name, question, answer, comment=comment, by=by)
@@ -150,7 +150,7 @@ def review(
 @scorecard_app.command("queue")
 def queue(name: str, limit: int = 20, as_json: JsonOpt = False) -> None:
     """Scored calls no one has reviewed yet, lowest score first."""
-    from app.services.scorecards import review_queue
+    from app.services.scorecard_reviews import review_queue
 
     with _runtime() as runtime:
         found = review_queue(runtime, name, limit)
@@ -165,7 +165,7 @@ def queue(name: str, limit: int = 20, as_json: JsonOpt = False) -> None:
 def agreement_(name: str, as_json: JsonOpt = False) -> None:
     """Per question, how often the automatic answer was what the reviewers said, and whether
     an LLM question's answers count in scores yet (LLM__SCORECARD_MIN_AGREEMENT)."""
-    from app.services.scorecards import agreement
+    from app.services.scorecard_reviews import agreement
 
     with _runtime() as runtime:
         found = agreement(runtime, name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,19 +24,13 @@ from retrieval.inspection.scorecards import (
     CardResult,
     Scorecard,
     agreement_floor,
-    card_score,
     counts,
     parse_scorecards,
     score_call,
 )
 
 __all__ = [
-    "REVIEW_VALUES",
     "NoSuchScorecard",
-    "agreement",
-    "review_answer",
-    "review_queue",
-    "reviewed",
     "call_cards",
     "card_dict",
     "counted_questions",
@@ -44,6 +38,7 @@ __all__ = [
     "delete_scorecard",
     "restore_scorecard",
     "scorecard_history",
+    "scorecard_of",
     "list_scorecards",
     "save_scorecards",
     "score_calls",
@@ -64,7 +59,8 @@ def _cards(runtime: Runtime) -> list[tuple[Scorecard, int]]:
     return out
 
 
-def _card(runtime: Runtime, name: str) -> tuple[Scorecard, int]:
+def scorecard_of(runtime: Runtime, name: str) -> tuple[Scorecard, int]:
+    """The current version of scorecard ``name`` (NoSuchScorecard when there is none)."""
     found = next(((c, v) for c, v in _cards(runtime) if c.name == name), None)
     if found is None:
         raise NoSuchScorecard(f"no scorecard {name!r}")
@@ -138,7 +134,7 @@ def score_calls(
 ) -> dict[str, Any]:
     """Score the stored calls (all, or ``call_ids``) not yet scored with this version of the
     scorecard (all of them with ``again``); returns how many and their mean score."""
-    card, version = _card(runtime, name)
+    card, version = scorecard_of(runtime, name)
     ids = list(call_ids) if call_ids is not None else stored_call_ids(runtime)
     apply_rules(runtime, ids)  # the rule answers read the rules' results
     rules = _rules(runtime)
@@ -189,7 +185,7 @@ def call_scores(runtime: Runtime, call_id: str) -> list[tuple[Scorecard, CardRes
 def scorecard_report(runtime: Runtime, name: str, by: str = "agent") -> dict[str, Any]:
     """Mean scores per value of a metadata field (``by``) and per week (Monday), from the
     stored scores; calls without that field count under "" (said as such by the faces)."""
-    _card(runtime, name)
+    scorecard_of(runtime, name)
     if by not in runtime.settings.ingest.metadata_fields:
         raise InputError(
             f"report by {by!r}: use a metadata field "
@@ -340,95 +336,3 @@ def _week(day: Any) -> str:
 
 def _mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 1)
-
-
-# -- human review (人工复核) --------------------------------------------------------------------
-
-REVIEW_VALUES = ("yes", "no", "not_applicable")
-
-
-def review_answer(
-    runtime: Runtime,
-    call_id: str,
-    name: str,
-    question: str,
-    value: str,
-    *,
-    comment: str = "",
-    by: str,
-) -> dict[str, Any]:
-    """A reviewer confirms or overturns one answer of a call's scorecard, with a comment; kept
-    with the automatic answer it judged (the history of every review stays). Returns the
-    call's reviewed score."""
-    card, _ = _card(runtime, name)
-    if value not in REVIEW_VALUES:
-        raise InputError(f"review answer {value!r}: one of {', '.join(REVIEW_VALUES)}")
-    ids = [q.id for q in card.questions]
-    if question not in ids:
-        raise InputError(f"scorecard {name} has no question {question!r}; one of {', '.join(ids)}")
-    found = {c.name: r for c, r in call_scores(runtime, call_id)}
-    automatic = next(a.value for a in found[name].answers if a.question == question)
-    before = counted_questions(runtime, card)
-    runtime.card_book.add_review(call_id, name, question, value, automatic, comment[:1000], by)
-    after = counted_questions(runtime, card)
-    if after != before:  # an LLM question starts (or stops) counting: every score made again
-        runtime.card_book.rescore(name, lambda answers: card_score(card, answers, after))
-    return reviewed(runtime, call_id, name)
-
-
-def reviewed(runtime: Runtime, call_id: str, name: str) -> dict[str, Any]:
-    """The call's answers as the reviewers left them (the last review of each question wins),
-    the reviewed score beside the automatic one, and the review history."""
-    card, _ = _card(runtime, name)
-    found = {c.name: r for c, r in call_scores(runtime, call_id)}
-    history = runtime.card_book.reviews(name, call_id)
-    last = {h["question"]: h for h in history}
-    answers = [
-        replace(a, value=last[a.question]["value"], by="reviewer",
-                note=last[a.question]["comment"]) if a.question in last else a
-        for a in found[name].answers
-    ]  # fmt: skip
-    return {
-        "call_id": call_id,
-        "scorecard": name,
-        "score": found[name].score,
-        "reviewed_score": card_score(card, answers, counted_questions(runtime, card)),
-        "reviewed": sorted(last),
-        "history": history,
-    }
-
-
-def agreement(runtime: Runtime, name: str) -> dict[str, Any]:
-    """Per question, how often the automatic answer was what the reviewer said (the last
-    review of each call and question): the figure a QA team calls the accuracy of automatic
-    inspection."""
-    card, _ = _card(runtime, name)
-    last: dict[tuple[str, str], dict[str, Any]] = {}
-    for h in runtime.card_book.reviews(name):
-        last[(h["call_id"], h["question"])] = h
-    counted = counted_questions(runtime, card)
-    rows = []
-    for q in card.questions:
-        judged = [h for (_, question), h in last.items() if question == q.id]
-        agreed = sum(h["value"] == h["automatic"] for h in judged)
-        rows.append({"question": q.id, "text": q.text, "reviewed": len(judged),
-                     "agreed": agreed,
-                     "agreement": round(agreed / len(judged), 3) if judged else None,
-                     # an LLM question: whether its answers count in scores yet
-                     "counted": q.id in counted if q.ask_llm else None})  # fmt: skip
-    total = sum(r["reviewed"] for r in rows)
-    agreed = sum(r["agreed"] for r in rows)
-    return {"scorecard": name, "questions": rows, "reviewed": total,
-            "agreement": round(agreed / total, 3) if total else None}  # fmt: skip
-
-
-def review_queue(runtime: Runtime, name: str, limit: int = 50) -> list[dict[str, Any]]:
-    """Scored calls no one has reviewed yet, lowest score first (the calls to listen to)."""
-    _card(runtime, name)
-    done = {h["call_id"] for h in runtime.card_book.reviews(name)}
-    waiting = [
-        (score, call_id)
-        for call_id, (_, score) in runtime.card_book.scored(name).items()
-        if call_id not in done and score is not None
-    ]
-    return [{"call_id": c, "score": s} for s, c in sorted(waiting)[:limit]]

@@ -309,7 +309,8 @@ class ReviewIn(BaseModel):
 @calls_router.post("/{call_id}/scorecards/{name}/review", responses=errors(404))
 def review(call_id: CallIdPath, name: RuleName, body: ReviewIn, runtime: RuntimeDep) -> Any:
     """Confirm or overturn one answer of a call's scorecard, with a comment (人工复核)."""
-    from app.services.scorecards import NoSuchScorecard, review_answer
+    from app.services.scorecard_reviews import review_answer
+    from app.services.scorecards import NoSuchScorecard
 
     try:
         with not_found():
@@ -322,8 +323,8 @@ def review(call_id: CallIdPath, name: RuleName, body: ReviewIn, runtime: Runtime
 @scorecards_router.get("/{name}/agreement", responses=errors(404))
 def agreement(name: RuleName, runtime: RuntimeDep) -> dict[str, Any]:
     """Per question, how often the automatic answer was what the reviewers said."""
+    from app.services.scorecard_reviews import agreement as found
     from app.services.scorecards import NoSuchScorecard
-    from app.services.scorecards import agreement as found
 
     try:
         return found(runtime, name)
@@ -336,7 +337,8 @@ def queue(
     name: RuleName, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """Scored calls no one has reviewed yet, lowest score first."""
-    from app.services.scorecards import NoSuchScorecard, review_queue
+    from app.services.scorecard_reviews import review_queue
+    from app.services.scorecards import NoSuchScorecard
 
     try:
         return review_queue(runtime, name, limit)

@@ -9,7 +9,7 @@ import pytest
 from app.core.errors import InputError
 from app.core.text import has_cjk
 from app.runtime import Runtime
-from app.services import inspection, scorecards
+from app.services import inspection, scorecard_reviews, scorecards
 from tests.app.services.test_inspection import CALLS, RULES, with_agents
 from tests.llm_fixtures import fast_llm_settings, llm_server_fixture  # noqa: F401
 from tests.llm_server import FakeLLMServer, Reply
@@ -70,23 +70,28 @@ def test_an_llm_question_counts_once_reviewers_agree_with_it(
     [card] = scorecards.call_cards(guarded, "zh-bad")
     resolved = next(a for a in card["answers"] if a["question"] == "resolved")
     assert (resolved["answer"], resolved["counted"]) == ("yes", False)
-    assert scorecards.counted_questions(guarded, scorecards._card(guarded, "standard")[0]) == set()
+    assert (
+        scorecards.counted_questions(guarded, scorecards.scorecard_of(guarded, "standard")[0])
+        == set()
+    )
 
     for call in ("zh-good", "en-good"):
-        scorecards.review_answer(guarded, call, "standard", "resolved", "yes", by="qa")
+        scorecard_reviews.review_answer(guarded, call, "standard", "resolved", "yes", by="qa")
     assert scores()["zh-bad"] == 0.0  # 2 of 2: not yet
-    state = scorecards.review_answer(guarded, "en-bad", "standard", "resolved", "yes", by="qa")
+    state = scorecard_reviews.review_answer(
+        guarded, "en-bad", "standard", "resolved", "yes", by="qa"
+    )
     # 3 of 3: the question counts; every stored score is made again from its stored answers
     # (the LLM is not asked again).
     asked = len(llm_server.requests)
     assert scores() == {"zh-bad": 50.0, "zh-good": 100.0, "en-bad": 80.0, "en-good": 100.0}
     assert state["score"] == 80.0 and len(llm_server.requests) == asked
-    rows = {r["question"]: r for r in scorecards.agreement(guarded, "standard")["questions"]}
+    rows = {r["question"]: r for r in scorecard_reviews.agreement(guarded, "standard")["questions"]}
     assert rows["resolved"]["counted"] is True and rows["polite"]["counted"] is None
     # A reviewer overturns it on the fourth call: 3 of 4, it stops counting again.
-    scorecards.review_answer(guarded, "zh-bad", "standard", "resolved", "no", by="qa")
+    scorecard_reviews.review_answer(guarded, "zh-bad", "standard", "resolved", "no", by="qa")
     assert scores()["en-bad"] == 60.0
-    assert scorecards.agreement(guarded, "standard")["questions"][2]["counted"] is False
+    assert scorecard_reviews.agreement(guarded, "standard")["questions"][2]["counted"] is False
 
 
 def test_calls_are_scored_from_the_rules_and_the_llm(
@@ -195,27 +200,31 @@ def test_a_reviewer_confirms_or_overturns_answers_and_agreement_is_reported(
     scored: Runtime, llm_server: FakeLLMServer
 ) -> None:
     _scored_resolved(scored, llm_server)
-    queue = scorecards.review_queue(scored, "standard")
+    queue = scorecard_reviews.review_queue(scored, "standard")
     assert queue[0] == {"call_id": "zh-bad", "score": 50.0}  # the lowest score first
 
     # The reviewer says zh-bad was not resolved (overturns the LLM) and confirms the rule.
-    scorecards.review_answer(scored, "zh-bad", "standard", "resolved", "no",
+    scorecard_reviews.review_answer(scored, "zh-bad", "standard", "resolved", "no",
                              comment="客户仍未收到快递", by="qa1")  # fmt: skip
-    state = scorecards.review_answer(scored, "zh-bad", "standard", "polite", "no", by="qa1")
+    state = scorecard_reviews.review_answer(scored, "zh-bad", "standard", "polite", "no", by="qa1")
     assert (state["score"], state["reviewed_score"]) == (50.0, 0.0)
     assert [h["question"] for h in state["history"]] == ["resolved", "polite"]
     assert state["history"][0]["comment"] == "客户仍未收到快递"
     # A second thought on the same answer: the history keeps both, the last one counts.
-    again = scorecards.review_answer(scored, "zh-bad", "standard", "resolved", "yes", by="qa2")
+    again = scorecard_reviews.review_answer(
+        scored, "zh-bad", "standard", "resolved", "yes", by="qa2"
+    )
     assert again["reviewed_score"] == 50.0 and len(again["history"]) == 3
-    assert "zh-bad" not in [c["call_id"] for c in scorecards.review_queue(scored, "standard")]
+    assert "zh-bad" not in [
+        c["call_id"] for c in scorecard_reviews.review_queue(scored, "standard")
+    ]
 
-    report = scorecards.agreement(scored, "standard")
+    report = scorecard_reviews.agreement(scored, "standard")
     rows = {r["question"]: r for r in report["questions"]}
     assert (rows["polite"]["reviewed"], rows["polite"]["agreement"]) == (1, 1.0)
     assert (rows["resolved"]["reviewed"], rows["resolved"]["agreed"]) == (1, 1)  # the last says yes
     assert rows["greeted"]["agreement"] is None and report["agreement"] == 1.0
     with pytest.raises(InputError, match="no question 'tone'"):
-        scorecards.review_answer(scored, "zh-bad", "standard", "tone", "yes", by="qa1")
+        scorecard_reviews.review_answer(scored, "zh-bad", "standard", "tone", "yes", by="qa1")
     with pytest.raises(InputError, match="one of yes, no, not_applicable"):
-        scorecards.review_answer(scored, "zh-bad", "standard", "polite", "maybe", by="qa1")
+        scorecard_reviews.review_answer(scored, "zh-bad", "standard", "polite", "maybe", by="qa1")
