@@ -67,7 +67,7 @@ def card_rows(card: dict[str, Any], state: dict[str, Any], lang: str) -> list[li
                 f" ({review['comment']})" if review["comment"] else ""
             )
         by = t(f"sc.by.{a['by']}", lang)
-        if not a["counted"]:  # an LLM question the reviewers have not come to agree with
+        if not a["counted"] and a["answer"] in ("yes", "no"):  # an LLM answer held back
             by = t("sc.not_counted", lang).format(by=by)
         rows.append([a["text"], a["weight"], answer_word(a["answer"], lang), by,
                      note_words(a["note"], lang), turns, said])  # fmt: skip

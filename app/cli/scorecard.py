@@ -93,7 +93,8 @@ def call(call_id: str, as_json: JsonOpt = False) -> None:
         score = "no score" if card["score"] is None else f"{card['score']:g}"
         console.print(f"{card['scorecard']} ({card['title']}): {score}", highlight=False)
         for a in card["answers"]:
-            by = a["by"] if a["counted"] else f"{a['by']}, not scored until reviewers agree"
+            held = not a["counted"] and a["answer"] in ("yes", "no")  # an LLM answer held back
+            by = f"{a['by']}, not scored until reviewers agree" if held else a["by"]
             console.print(escape(f"  {a['answer']:<14} {a['text']}  [{by}] {a['note']}"),
                           highlight=False)  # fmt: skip
             for e in a["evidence"][:3]:
